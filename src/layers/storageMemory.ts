@@ -1,0 +1,127 @@
+/**
+ * The memory engine: the reference implementation of `Storage`, for tests and simulation.
+ *
+ * Each space is a sorted array of latin1 keys plus a map of values. Snapshots are copy-on-write: a
+ * snapshot marks the current arrays shared, and the next write to a shared space copies it first,
+ * so readers never see later writes and need no locking. An engine outlives the layers built on it
+ * (`layerMemoryFrom`), which is how a simulated store "crashes" and restarts on the same data.
+ */
+import { Effect, Layer } from "effect"
+import { fromLatin1, toLatin1 } from "../protocol/bytes.js"
+import {
+  type EngineReader,
+  type KeyValue,
+  type ScanRange,
+  SPACES,
+  type Space,
+  Storage,
+  type WriteOp
+} from "../services/Storage.js"
+
+interface SpaceData {
+  keys: Array<string>
+  values: Map<string, Uint8Array>
+  /** A snapshot holds these arrays: copy before mutating. */
+  shared: boolean
+}
+
+const lowerBound = (keys: ReadonlyArray<string>, k: string): number => {
+  let lo = 0
+  let hi = keys.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (keys[mid]! < k) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+function* scanSpace(data: SpaceData, range: ScanRange | undefined): IterableIterator<KeyValue> {
+  const { keys, values } = data
+  const end = range?.end !== undefined && range.end.length > 0 ? toLatin1(range.end) : undefined
+  const limit = range?.limit ?? Number.POSITIVE_INFINITY
+  let count = 0
+  for (let i = range?.start ? lowerBound(keys, toLatin1(range.start)) : 0; i < keys.length && count < limit; i++) {
+    const k = keys[i]!
+    if (end !== undefined && k >= end) return
+    count++
+    yield { key: fromLatin1(k), value: values.get(k)! }
+  }
+}
+
+/** An in-memory engine whose data survives the layers built over it. */
+export class MemoryEngine {
+  private spaces = new Map<Space, SpaceData>(
+    SPACES.map((s) => [s, { keys: [], values: new Map(), shared: false }] as const)
+  )
+
+  private writable(space: Space): SpaceData {
+    const d = this.spaces.get(space)!
+    if (!d.shared) return d
+    const copy: SpaceData = { keys: d.keys.slice(), values: new Map(d.values), shared: false }
+    this.spaces.set(space, copy)
+    return copy
+  }
+
+  get(space: Space, key: Uint8Array): Uint8Array | undefined {
+    return this.spaces.get(space)!.values.get(toLatin1(key))
+  }
+
+  scan(space: Space, range?: ScanRange): IterableIterator<KeyValue> {
+    return scanSpace(this.spaces.get(space)!, range)
+  }
+
+  write(ops: ReadonlyArray<WriteOp>): void {
+    for (const op of ops) {
+      const d = this.writable(op.space)
+      switch (op._tag) {
+        case "Put": {
+          const k = toLatin1(op.key)
+          if (!d.values.has(k)) d.keys.splice(lowerBound(d.keys, k), 0, k)
+          // copy: the caller may reuse its buffer
+          d.values.set(k, op.value.slice())
+          break
+        }
+        case "Delete": {
+          const k = toLatin1(op.key)
+          if (d.values.delete(k)) d.keys.splice(lowerBound(d.keys, k), 1)
+          break
+        }
+        case "DeleteRange": {
+          const from = lowerBound(d.keys, toLatin1(op.start))
+          const to = op.end.length === 0 ? d.keys.length : lowerBound(d.keys, toLatin1(op.end))
+          if (to > from) for (const k of d.keys.splice(from, to - from)) d.values.delete(k)
+          break
+        }
+      }
+    }
+  }
+
+  snapshot(): EngineReader {
+    const frozen = new Map<Space, SpaceData>()
+    for (const [s, d] of this.spaces) {
+      d.shared = true
+      frozen.set(s, d)
+    }
+    return {
+      get: (space, key) => frozen.get(space)!.values.get(toLatin1(key)),
+      scan: (space, range) => scanSpace(frozen.get(space)!, range)
+    }
+  }
+}
+
+/** A `Storage` over an existing memory engine. */
+export const layerMemoryFrom = (engine: MemoryEngine): Layer.Layer<Storage> =>
+  Layer.succeed(
+    Storage,
+    Storage.of({
+      get: (space, key) => Effect.sync(() => engine.get(space, key)),
+      scan: (space, range) => Effect.sync(() => Array.from(engine.scan(space, range))),
+      write: (ops) => Effect.sync(() => engine.write(ops)),
+      snapshot: Effect.sync(() => engine.snapshot()),
+      path: undefined
+    })
+  )
+
+/** A `Storage` over a fresh, empty memory engine. */
+export const layerMemory: Layer.Layer<Storage> = Layer.suspend(() => layerMemoryFrom(new MemoryEngine()))

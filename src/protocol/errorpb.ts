@@ -1,0 +1,78 @@
+/**
+ * errorpb: region errors (TinyKV `proto/errorpb.proto`) and the other errors that cross the wire.
+ *
+ * Each is a `Schema.TaggedError`, so it survives encode → msgpack → decode as a typed, yieldable
+ * error and clients can `Effect.catchTag("NotLeader", …)`. Region errors tell a client to refresh
+ * its routing and retry; `InvalidArgument` tells it the request itself is wrong.
+ */
+import { Schema } from "effect"
+import { Bytes, RegionId } from "./ids.js"
+import { Peer, Region } from "./metapb.js"
+
+/** The peer asked is not the region's leader; `leader` is the hint when one is known. */
+export class NotLeader extends Schema.TaggedError<NotLeader>()("NotLeader", {
+  regionId: RegionId,
+  leader: Schema.optional(Peer)
+}) {}
+
+export class StoreNotMatch extends Schema.TaggedError<StoreNotMatch>()("StoreNotMatch", {
+  requestStoreId: Schema.Number,
+  actualStoreId: Schema.Number
+}) {}
+
+export class RegionNotFound extends Schema.TaggedError<RegionNotFound>()("RegionNotFound", {
+  regionId: RegionId
+}) {}
+
+export class KeyNotInRegion extends Schema.TaggedError<KeyNotInRegion>()("KeyNotInRegion", {
+  key: Bytes,
+  regionId: RegionId,
+  startKey: Bytes,
+  endKey: Bytes
+}) {}
+
+/** The request's region epoch is stale; `currentRegions` is what the store has now. */
+export class EpochNotMatch extends Schema.TaggedError<EpochNotMatch>()("EpochNotMatch", {
+  currentRegions: Schema.Array(Region)
+}) {}
+
+/** The proposal was superseded (term changed before it committed); retry it. */
+export class StaleCommand extends Schema.TaggedError<StaleCommand>()("StaleCommand", {}) {}
+
+export class ServerIsBusy extends Schema.TaggedError<ServerIsBusy>()("ServerIsBusy", {
+  reason: Schema.String
+}) {}
+
+/** errorpb.Error: the errors that mean "this request went to the wrong place or time — route again". */
+export const RegionError = Schema.Union(
+  NotLeader,
+  StoreNotMatch,
+  RegionNotFound,
+  KeyNotInRegion,
+  EpochNotMatch,
+  StaleCommand,
+  ServerIsBusy
+)
+export type RegionError = typeof RegionError.Type
+
+/** The request is malformed (empty key, unknown column family, …); retrying it cannot succeed. */
+export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("InvalidArgument", {
+  message: Schema.String
+}) {}
+
+/** The store's engine failed; the request may or may not have taken effect only if it was a write. */
+export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
+  message: Schema.String
+}) {}
+
+/** Every error a raw KV request can fail with on the wire. */
+export const KvError = Schema.Union(RegionError, InvalidArgument, StorageError)
+export type KvError = typeof KvError.Type
+
+export const isRegionError = (e: unknown): e is RegionError =>
+  typeof e === "object" &&
+  e !== null &&
+  "_tag" in e &&
+  ["NotLeader", "StoreNotMatch", "RegionNotFound", "KeyNotInRegion", "EpochNotMatch", "StaleCommand", "ServerIsBusy"].includes(
+    (e as { _tag: string })._tag
+  )

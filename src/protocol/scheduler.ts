@@ -1,0 +1,135 @@
+/**
+ * schedulerpb: the scheduler's ("PD") messages (TinyKV `proto/schedulerpb.proto`).
+ *
+ * The response header's error becomes the typed `SchedulerError` in the RPC error channel; the
+ * streaming RPCs of the Go service (Tso, RegionHeartbeat) are unary here: a region heartbeat's
+ * answer (an operator for that region, if any) comes back as its response.
+ */
+import { Schema } from "effect"
+import { Bytes, PeerId, RegionId, StoreId, Timestamp, U64 } from "./ids.js"
+import { ConfChangeType } from "./eraftpb.js"
+import { Cluster, Peer, Region, RegionEpoch, Store } from "./metapb.js"
+
+export const ErrorType = Schema.Literal(
+  "UNKNOWN",
+  "NOT_BOOTSTRAPPED",
+  "STORE_TOMBSTONE",
+  "ALREADY_BOOTSTRAPPED",
+  "INCOMPATIBLE_VERSION",
+  "REGION_NOT_FOUND",
+  "STALE_REGION",
+  "STORE_NOT_FOUND"
+)
+export type ErrorType = typeof ErrorType.Type
+
+export class SchedulerError extends Schema.TaggedError<SchedulerError>()("SchedulerError", {
+  type: ErrorType,
+  message: Schema.String
+}) {}
+
+export const RequestHeader = Schema.Struct({ clusterId: U64 })
+export type RequestHeader = typeof RequestHeader.Type
+
+/** `Timestamp{physical ms, logical}`; composed TS = `physical << 18 | logical`. */
+export const TsoTimestamp = Schema.Struct({ physical: U64, logical: U64 })
+export type TsoTimestamp = typeof TsoTimestamp.Type
+
+export const TsoRequest = Schema.Struct({ header: RequestHeader, count: U64 })
+/** The last of `count` consecutive timestamps; the first is `timestamp - count + 1`. */
+export const TsoResponse = Schema.Struct({ count: U64, timestamp: Timestamp })
+
+export const BootstrapRequest = Schema.Struct({ header: RequestHeader, store: Store, region: Region })
+export const IsBootstrappedResponse = Schema.Struct({ bootstrapped: Schema.Boolean })
+export const AllocIdResponse = Schema.Struct({ id: U64 })
+
+export const RecordPair = Schema.Struct({ key: Schema.String, value: U64 })
+export const TimeInterval = Schema.Struct({ startTimestamp: U64, endTimestamp: U64 })
+
+export const StoreStats = Schema.Struct({
+  storeId: StoreId,
+  capacity: U64,
+  available: U64,
+  regionCount: U64,
+  sendingSnapCount: U64,
+  receivingSnapCount: U64,
+  startTime: U64,
+  applyingSnapCount: U64,
+  isBusy: Schema.Boolean,
+  usedSize: U64,
+  interval: Schema.optional(TimeInterval)
+})
+export type StoreStats = typeof StoreStats.Type
+
+export const GetStoreRequest = Schema.Struct({ header: RequestHeader, storeId: StoreId })
+export const GetStoreResponse = Schema.Struct({ store: Store, stats: Schema.optional(StoreStats) })
+export const PutStoreRequest = Schema.Struct({ header: RequestHeader, store: Store })
+export const GetAllStoresRequest = Schema.Struct({ header: RequestHeader, excludeTombstoneStores: Schema.Boolean })
+export const GetAllStoresResponse = Schema.Struct({ stores: Schema.Array(Store) })
+export const StoreHeartbeatRequest = Schema.Struct({ header: RequestHeader, stats: StoreStats })
+
+export const GetRegionRequest = Schema.Struct({ header: RequestHeader, regionKey: Bytes })
+export const GetRegionByIdRequest = Schema.Struct({ header: RequestHeader, regionId: RegionId })
+export const GetRegionResponse = Schema.Struct({
+  region: Schema.optional(Region),
+  leader: Schema.optional(Peer),
+  slaves: Schema.Array(Peer)
+})
+export type GetRegionResponse = typeof GetRegionResponse.Type
+
+export const ScanRegionsRequest = Schema.Struct({
+  header: RequestHeader,
+  startKey: Bytes,
+  endKey: Bytes,
+  limit: U64
+})
+export const ScanRegionsResponse = Schema.Struct({ regions: Schema.Array(Region), leaders: Schema.Array(Peer) })
+
+export const RegionHeartbeatRequest = Schema.Struct({
+  header: RequestHeader,
+  region: Region,
+  leader: Peer,
+  pendingPeers: Schema.Array(Peer),
+  approximateSize: U64
+})
+export type RegionHeartbeatRequest = typeof RegionHeartbeatRequest.Type
+
+export const ChangePeer = Schema.Struct({ peer: Peer, changeType: ConfChangeType })
+export const TransferLeader = Schema.Struct({ peer: Peer })
+
+/** At most one of `changePeer` and `transferLeader`: the operator step the leader should take next. */
+export const RegionHeartbeatResponse = Schema.Struct({
+  changePeer: Schema.optional(ChangePeer),
+  transferLeader: Schema.optional(TransferLeader),
+  regionId: RegionId,
+  regionEpoch: RegionEpoch,
+  targetPeer: Peer
+})
+export type RegionHeartbeatResponse = typeof RegionHeartbeatResponse.Type
+
+export const AskSplitRequest = Schema.Struct({ header: RequestHeader, region: Region })
+/** One new peer id per existing peer, in the order of `region.peers`. */
+export const AskSplitResponse = Schema.Struct({ newRegionId: RegionId, newPeerIds: Schema.Array(PeerId) })
+export const ReportSplitRequest = Schema.Struct({ header: RequestHeader, left: Region, right: Region })
+
+export const GetClusterConfigResponse = Schema.Struct({ cluster: Cluster })
+export const PutClusterConfigRequest = Schema.Struct({ header: RequestHeader, cluster: Cluster })
+
+export const Member = Schema.Struct({
+  name: Schema.String,
+  memberId: U64,
+  peerUrls: Schema.Array(Schema.String),
+  clientUrls: Schema.Array(Schema.String)
+})
+export const GetMembersResponse = Schema.Struct({ header: RequestHeader, members: Schema.Array(Member), leader: Member })
+
+export const GcSafePointResponse = Schema.Struct({ safePoint: Timestamp })
+export const UpdateGcSafePointRequest = Schema.Struct({ header: RequestHeader, safePoint: Timestamp })
+
+export const OperatorStatus = Schema.Literal("SUCCESS", "TIMEOUT", "CANCEL", "REPLACE", "RUNNING")
+export const GetOperatorRequest = Schema.Struct({ header: RequestHeader, regionId: RegionId })
+export const GetOperatorResponse = Schema.Struct({
+  regionId: RegionId,
+  desc: Schema.String,
+  status: OperatorStatus,
+  kind: Schema.String
+})

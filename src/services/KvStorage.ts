@@ -1,0 +1,33 @@
+/**
+ * KvStorage: the server-facing storage (TinyKV's `storage.Storage`), above the engines.
+ *
+ * Layers: standalone (engine directly, no replication), memory (standalone over the memory engine)
+ * and, with the raftstore, raft (every write through the region's Raft log, every reader taken after
+ * a `Snap` command applied). The `context` routes to a region; the standalone layers ignore it.
+ */
+import { Context, type Effect, type Scope } from "effect"
+import type { KvError } from "../protocol/errorpb.js"
+import type { Context as RequestContext } from "../protocol/kvrpc.js"
+import type { Cf, KeyValue } from "./Storage.js"
+
+export type Modify =
+  | { readonly _tag: "Put"; readonly cf: Cf; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly _tag: "Delete"; readonly cf: Cf; readonly key: Uint8Array }
+
+/** A consistent snapshot of the column families (TinyKV `StorageReader`). Synchronous; see Storage.ts. */
+export interface KvReader {
+  /** The value, or `undefined` when the key is absent. */
+  readonly getCF: (cf: Cf, key: Uint8Array) => Uint8Array | undefined
+  /** Ascending from `start` (inclusive) to `end` (exclusive; absent = unbounded). */
+  readonly iterCF: (cf: Cf, start: Uint8Array, end?: Uint8Array) => IterableIterator<KeyValue>
+}
+
+export class KvStorage extends Context.Tag("tinykv/KvStorage")<
+  KvStorage,
+  {
+    /** Applies the batch atomically and durably; succeeds only once it is committed (and applied). */
+    readonly write: (context: RequestContext | undefined, batch: ReadonlyArray<Modify>) => Effect.Effect<void, KvError>
+    /** A snapshot reader that reflects every write acknowledged before the call; closed with the scope. */
+    readonly reader: (context: RequestContext | undefined) => Effect.Effect<KvReader, KvError, Scope.Scope>
+  }
+>() {}
