@@ -11,7 +11,15 @@ import { mkdirSync } from "node:fs"
 import { Effect, Layer } from "effect"
 import { type Database, open, type RootDatabase, type Transaction } from "lmdb"
 import { StorageError } from "../protocol/errorpb.js"
-import { type EngineReader, type KeyValue, type ScanRange, SPACES, type Space, Storage } from "../services/Storage.js"
+import {
+  type EngineReader,
+  invalidOp,
+  type KeyValue,
+  type ScanRange,
+  SPACES,
+  type Space,
+  Storage
+} from "../services/Storage.js"
 
 type Db = Database<Buffer, Buffer>
 
@@ -34,6 +42,7 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
   Layer.scoped(
     Storage,
     Effect.gen(function* () {
+      const readers = new Set<Transaction>()
       const root = yield* Effect.acquireRelease(
         Effect.try({
           try: () => {
@@ -42,7 +51,13 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
           },
           catch: fail(`cannot open the lmdb environment at ${path}`)
         }),
-        (db) => Effect.promise(() => db.close())
+        (db) =>
+          Effect.promise(() => {
+            // a reader still open when the store stops would keep the environment from closing
+            for (const txn of readers) txn.done()
+            readers.clear()
+            return db.close()
+          })
       )
       const dbs = new Map<Space, Db>(
         SPACES.map((s) => [s, root.openDB<Buffer, Buffer>(s, { keyEncoding: "binary", encoding: "binary" })] as const)
@@ -59,6 +74,8 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
         write: (ops, options) =>
           Effect.tryPromise({
             try: async () => {
+              const invalid = ops.map(invalidOp).find((m) => m !== undefined)
+              if (invalid !== undefined) throw new Error(`rejected: ${invalid}`)
               await (root as RootDatabase<Buffer, Buffer>).transaction(() => {
                 for (const op of ops) {
                   const d = db(op.space)
@@ -75,8 +92,18 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
             catch: fail("engine write failed")
           }),
         snapshot: Effect.acquireRelease(
-          Effect.try({ try: () => root.useReadTransaction(), catch: fail("cannot open a read transaction") }),
-          (txn) => Effect.sync(() => txn.done())
+          Effect.try({
+            try: () => {
+              const txn = root.useReadTransaction()
+              readers.add(txn)
+              return txn
+            },
+            catch: fail("cannot open a read transaction")
+          }),
+          (txn) =>
+            Effect.sync(() => {
+              if (readers.delete(txn)) txn.done()
+            })
         ).pipe(
           Effect.map(
             (txn): EngineReader => ({

@@ -8,8 +8,10 @@
  */
 import { Effect, Layer } from "effect"
 import { fromLatin1, toLatin1 } from "../protocol/bytes.js"
+import { StorageError } from "../protocol/errorpb.js"
 import {
   type EngineReader,
+  invalidOp,
   type KeyValue,
   type ScanRange,
   SPACES,
@@ -117,7 +119,13 @@ export const layerMemoryFrom = (engine: MemoryEngine): Layer.Layer<Storage> =>
     Storage.of({
       get: (space, key) => Effect.sync(() => engine.get(space, key)),
       scan: (space, range) => Effect.sync(() => Array.from(engine.scan(space, range))),
-      write: (ops) => Effect.sync(() => engine.write(ops)),
+      write: (ops) =>
+        Effect.suspend(() => {
+          const invalid = ops.map(invalidOp).find((m) => m !== undefined)
+          return invalid === undefined
+            ? Effect.sync(() => engine.write(ops))
+            : Effect.fail(new StorageError({ message: `engine write rejected: ${invalid}` }))
+        }),
       snapshot: Effect.sync(() => engine.snapshot()),
       path: undefined
     })

@@ -73,6 +73,12 @@ export const isRegionError = (e: unknown): e is RegionError =>
   typeof e === "object" &&
   e !== null &&
   "_tag" in e &&
-  ["NotLeader", "StoreNotMatch", "RegionNotFound", "KeyNotInRegion", "EpochNotMatch", "StaleCommand", "ServerIsBusy"].includes(
-    (e as { _tag: string })._tag
-  )
+  [
+    "NotLeader",
+    "StoreNotMatch",
+    "RegionNotFound",
+    "KeyNotInRegion",
+    "EpochNotMatch",
+    "StaleCommand",
+    "ServerIsBusy"
+  ].includes((e as { _tag: string })._tag)

@@ -8,7 +8,7 @@
  */
 import { Schema } from "effect"
 
-const Id = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+const Id = Schema.Number.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))
 
 export const RegionId = Id.pipe(Schema.brand("RegionId"))
 export type RegionId = typeof RegionId.Type
@@ -24,7 +24,8 @@ export const U64 = Id
 export type U64 = typeof U64.Type
 
 /** A TSO timestamp: `physical ms << 18 | logical`, 64 bits. */
-export const Timestamp = Schema.NonNegativeBigIntFromSelf.pipe(Schema.brand("Timestamp"))
+export const MAX_U64 = (1n << 64n) - 1n
+export const Timestamp = Schema.BigIntFromSelf.pipe(Schema.betweenBigInt(0n, MAX_U64), Schema.brand("Timestamp"))
 export type Timestamp = typeof Timestamp.Type
 
 /** Raw bytes; msgpack carries them as `bin`, decoded values arrive as Node `Buffer`s (a `Uint8Array`). */

@@ -152,4 +152,3 @@ export const ResolveLockRequest = Schema.Struct({
 export type ResolveLockRequest = typeof ResolveLockRequest.Type
 export const ResolveLockResponse = Schema.Struct({ error: Schema.optional(KeyError) })
 export type ResolveLockResponse = typeof ResolveLockResponse.Type
-

@@ -41,7 +41,11 @@ export class SchedulerRpcs extends RpcGroup.make(
   Rpc.make("AllocId", { payload: header, success: S.AllocIdResponse, error: S.SchedulerError }),
   Rpc.make("GetStore", { payload: S.GetStoreRequest, success: S.GetStoreResponse, error: S.SchedulerError }),
   Rpc.make("PutStore", { payload: S.PutStoreRequest, error: S.SchedulerError }),
-  Rpc.make("GetAllStores", { payload: S.GetAllStoresRequest, success: S.GetAllStoresResponse, error: S.SchedulerError }),
+  Rpc.make("GetAllStores", {
+    payload: S.GetAllStoresRequest,
+    success: S.GetAllStoresResponse,
+    error: S.SchedulerError
+  }),
   Rpc.make("StoreHeartbeat", { payload: S.StoreHeartbeatRequest, error: S.SchedulerError }),
   Rpc.make("RegionHeartbeat", {
     payload: S.RegionHeartbeatRequest,

@@ -120,7 +120,11 @@ export const Member = Schema.Struct({
   peerUrls: Schema.Array(Schema.String),
   clientUrls: Schema.Array(Schema.String)
 })
-export const GetMembersResponse = Schema.Struct({ header: RequestHeader, members: Schema.Array(Member), leader: Member })
+export const GetMembersResponse = Schema.Struct({
+  header: RequestHeader,
+  members: Schema.Array(Member),
+  leader: Member
+})
 
 export const GcSafePointResponse = Schema.Struct({ safePoint: Timestamp })
 export const UpdateGcSafePointRequest = Schema.Struct({ header: RequestHeader, safePoint: Timestamp })

@@ -70,3 +70,17 @@ export class Storage extends Context.Tag("tinykv/Storage")<
     readonly path: string | undefined
   }
 >() {}
+
+/** LMDB's limit; every engine enforces it so a batch behaves the same on all of them. */
+export const MAX_ENGINE_KEY_SIZE = 1978
+
+/** Why the op cannot be stored, or `undefined` when it can. Engines check a whole batch before applying any of it. */
+export const invalidOp = (op: WriteOp): string | undefined => {
+  const keys = op._tag === "DeleteRange" ? [op.start] : [op.key]
+  for (const k of keys) {
+    if (k.length === 0) return `empty key in ${op._tag} on ${op.space}`
+    if (k.length > MAX_ENGINE_KEY_SIZE)
+      return `key of ${k.length} bytes in ${op._tag} on ${op.space} (max ${MAX_ENGINE_KEY_SIZE})`
+  }
+  return undefined
+}

@@ -1,0 +1,15 @@
+/** The `tinykv` command line: parses arguments and composes layers; the work happens in src/. */
+import { Command } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Effect } from "effect"
+import { kvCommands } from "./commands/kv.js"
+import { server } from "./commands/server.js"
+
+const tinykv = Command.make("tinykv").pipe(
+  Command.withDescription("TinyKV-TS: a distributed, transactional key-value store."),
+  Command.withSubcommands([server, ...kvCommands])
+)
+
+const cli = Command.run(tinykv, { name: "tinykv", version: "0.1.0" })
+
+cli(process.argv).pipe(Effect.scoped, Effect.provide(NodeContext.layer), NodeRuntime.runMain)

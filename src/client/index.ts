@@ -1,0 +1,3 @@
+export * from "./errors.js"
+export * from "./promise.js"
+export * from "./TinyKvClient.js"

@@ -1,0 +1,28 @@
+/**
+ * A standalone store: raw and transactional KV on one local engine, no Raft, no scheduler
+ * (`tinykv server --standalone`). Data lives in an lmdb environment under `dataDir`, or in memory
+ * when `dataDir` is undefined (tests).
+ */
+import { Layer } from "effect"
+import { layerHandlers } from "../server/handlers.js"
+import { layerRpcServer, layerSocketServer, type ListenOptions } from "../server/serve.js"
+import { layerStandalone } from "./kvStorageStandalone.js"
+import { layerLmdb } from "./storageLmdb.js"
+import { layerMemory } from "./storageMemory.js"
+import { layerTsoLocal } from "./tsoLocal.js"
+
+export interface StandaloneOptions extends ListenOptions {
+  readonly dataDir: string | undefined
+}
+
+/** The RPC server of a standalone store, over an existing `SocketServer` (so tests can bind port 0). */
+export const layerStandaloneRpc = (dataDir: string | undefined) => {
+  const storage = dataDir === undefined ? layerMemory : layerLmdb(dataDir)
+  return layerRpcServer(layerHandlers).pipe(
+    Layer.provide(Layer.merge(layerStandalone, layerTsoLocal)),
+    Layer.provide(storage)
+  )
+}
+
+export const layerStandaloneStore = (options: StandaloneOptions) =>
+  layerStandaloneRpc(options.dataDir).pipe(Layer.provide(layerSocketServer(options)))

@@ -1,0 +1,77 @@
+/**
+ * Small shared definitions of the Raft core: node states, message construction and classification.
+ * Mirrors TinyKV `raft/util.go`.
+ */
+import type { ConfState, Entry, HardState, Message, MessageType, Snapshot } from "../protocol/eraftpb.js"
+
+/** "No node": an unset vote, an unknown leader, no transfer target (TinyKV `None`). */
+export const None = 0
+
+/** The role of a Raft node (TinyKV `StateFollower | StateCandidate | StateLeader`). */
+export type StateType = "Follower" | "Candidate" | "Leader"
+
+/** Empty payload, shared: entries and snapshots are immutable, so one instance is enough. */
+export const EMPTY_DATA: Uint8Array = new Uint8Array(0)
+
+const EMPTY_ENTRIES: ReadonlyArray<Entry> = Object.freeze([])
+
+/** The fields of a `Message` a sender usually sets; everything else defaults to 0 / empty / false. */
+export type MessageInit = { readonly msgType: MessageType } & Partial<Omit<Message, "msgType">>
+
+/** Builds a complete `Message` from the fields that matter (the wire type has no optional scalars). */
+export const newMessage = (init: MessageInit): Message => {
+  const m: {
+    -readonly [K in keyof Message]: Message[K]
+  } = {
+    msgType: init.msgType,
+    to: init.to ?? 0,
+    from: init.from ?? 0,
+    term: init.term ?? 0,
+    logTerm: init.logTerm ?? 0,
+    index: init.index ?? 0,
+    entries: init.entries ?? EMPTY_ENTRIES,
+    commit: init.commit ?? 0,
+    reject: init.reject ?? false
+  }
+  if (init.snapshot !== undefined) m.snapshot = init.snapshot
+  return m
+}
+
+/** Builds an `Entry`; `entryType` defaults to `EntryNormal`, `data` to empty. */
+export const newEntry = (init: Partial<Entry>): Entry => ({
+  entryType: init.entryType ?? "EntryNormal",
+  term: init.term ?? 0,
+  index: init.index ?? 0,
+  data: init.data ?? EMPTY_DATA
+})
+
+/** Messages a node sends to itself only; `RawNode.step` refuses them from the network (TinyKV `IsLocalMsg`). */
+export const isLocalMsg = (t: MessageType): boolean => t === "MsgHup" || t === "MsgBeat"
+
+/** Replies; `RawNode.step` refuses them from unknown peers (TinyKV `IsResponseMsg`). */
+export const isResponseMsg = (t: MessageType): boolean =>
+  t === "MsgAppendResponse" || t === "MsgRequestVoteResponse" || t === "MsgHeartbeatResponse"
+
+/**
+ * Message types that never take part in term comparison: they are produced locally (or forwarded verbatim) and
+ * carry term 0, or a caller-chosen term that means nothing (TinyKV doc.go: "local messages ... are not term-checked").
+ */
+export const isTermlessMsg = (t: MessageType): boolean =>
+  t === "MsgHup" || t === "MsgBeat" || t === "MsgPropose" || t === "MsgTransferLeader"
+
+export const emptyHardState: HardState = Object.freeze({ term: 0, vote: 0, commit: 0 })
+
+export const isEmptyHardState = (hs: HardState): boolean => hs.term === 0 && hs.vote === 0 && hs.commit === 0
+
+export const isHardStateEqual = (a: HardState, b: HardState): boolean =>
+  a.term === b.term && a.vote === b.vote && a.commit === b.commit
+
+export const emptyConfState: ConfState = Object.freeze({ nodes: Object.freeze([]) as ReadonlyArray<number> })
+
+export const emptySnapshot: Snapshot = Object.freeze({
+  data: EMPTY_DATA,
+  metadata: Object.freeze({ confState: emptyConfState, index: 0, term: 0 })
+})
+
+/** A snapshot with index 0 is "no snapshot" (TinyKV `IsEmptySnap`). */
+export const isEmptySnap = (s: Snapshot | undefined): boolean => s === undefined || s.metadata.index === 0

@@ -1,0 +1,105 @@
+/**
+ * Serving `TinyKvRpcs` over TCP with msgpack framing.
+ *
+ * Bad input never takes the process down: @effect/rpc answers an unknown tag or a schema-invalid
+ * payload with a defect response on that connection and closes a connection whose frame passes
+ * 16 MiB. What the framework does not do is tell the operator, so the serialization is wrapped to
+ * log every undecodable frame, and the protocol to log every defect it sends back.
+ */
+import { NodeSocketServer } from "@effect/platform-node"
+import type { SocketServer } from "@effect/platform/SocketServer"
+import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
+import { Effect, Layer, Runtime } from "effect"
+import { TinyKvRpcs } from "../protocol/rpcs.js"
+
+/** msgpack serialization that logs frames it cannot decode (then fails them as before). */
+export const layerLoggedMsgPack: Layer.Layer<RpcSerialization.RpcSerialization> = Layer.effect(
+  RpcSerialization.RpcSerialization,
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const log = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
+    const inner = RpcSerialization.msgPack
+    return RpcSerialization.RpcSerialization.of({
+      ...inner,
+      unsafeMake: () => {
+        const parser = inner.unsafeMake()
+        return {
+          encode: parser.encode,
+          decode: (bytes) => {
+            try {
+              const decoded = parser.decode(bytes)
+              for (const m of decoded) {
+                if (typeof m !== "object" || m === null || typeof (m as { _tag?: unknown })._tag !== "string") {
+                  log("dropping a connection's undecodable message: not an RPC message")
+                  throw new Error("not an RPC message")
+                }
+              }
+              return decoded
+            } catch (e) {
+              log(`bad frame from a client: ${e instanceof Error ? e.message : String(e)}`)
+              throw e
+            }
+          }
+        }
+      }
+    })
+  })
+)
+
+/** Logs every rejected request (defects and `InvalidArgument`) with the message the client sees. */
+const layerLoggedProtocol = Layer.effect(
+  RpcServer.Protocol,
+  Effect.gen(function* () {
+    const inner = yield* RpcServer.makeProtocolSocketServer
+    return RpcServer.Protocol.of({
+      ...inner,
+      send: (clientId, response, transferables) => {
+        const rejected =
+          response._tag === "Defect" ||
+          (response._tag === "Exit" && response.exit._tag === "Failure" && isRejection(response.exit.cause))
+        return rejected
+          ? Effect.zipRight(
+              Effect.logWarning(`rejected a request from client ${clientId}`).pipe(
+                Effect.annotateLogs("response", describe(response))
+              ),
+              inner.send(clientId, response, transferables)
+            )
+          : inner.send(clientId, response, transferables)
+      }
+    })
+  })
+)
+
+/** True when an encoded cause holds a defect or an `InvalidArgument` failure. */
+const isRejection = (cause: unknown): boolean => {
+  if (typeof cause !== "object" || cause === null) return false
+  const c = cause as { _tag?: string; error?: { _tag?: string }; left?: unknown; right?: unknown }
+  if (c._tag === "Die") return true
+  if (c._tag === "Fail") return c.error?._tag === "InvalidArgument"
+  return isRejection(c.left) || isRejection(c.right)
+}
+
+const describe = (response: unknown): string => {
+  try {
+    return JSON.stringify(response, (_k, v) => (typeof v === "bigint" ? v.toString() : v)).slice(0, 500)
+  } catch {
+    return String(response)
+  }
+}
+
+export interface ListenOptions {
+  readonly host: string
+  readonly port: number
+}
+
+/** The socket server alone, so callers (tests, the CLI) can read the bound address. */
+export const layerSocketServer = (options: ListenOptions): Layer.Layer<SocketServer, unknown> =>
+  NodeSocketServer.layer({ host: options.host, port: options.port, noDelay: true })
+
+/** Serves `TinyKvRpcs` with the given handlers on an existing `SocketServer`. */
+export const layerRpcServer = <E, R>(handlers: Layer.Layer<Rpc.ToHandler<RpcGroup.Rpcs<typeof TinyKvRpcs>>, E, R>) =>
+  RpcServer.layer(TinyKvRpcs, { disableTracing: true, concurrency: "unbounded" }).pipe(
+    Layer.provide(handlers),
+    Layer.provide(layerLoggedProtocol),
+    Layer.provide(layerLoggedMsgPack)
+  )

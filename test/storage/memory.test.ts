@@ -1,0 +1,4 @@
+import { layerMemory } from "../../src/layers/storageMemory.js"
+import { storageSuite } from "./conformance.js"
+
+storageSuite({ name: "memory", fresh: () => ({ layer: layerMemory }) })
