@@ -8,7 +8,6 @@
  * reports its decision in `action` and must persist the rollback that decision implies.
  * Latching, snapshot acquisition and the write itself belong to `handlers.ts`.
  */
-import { InvalidArgument } from "../protocol/errorpb.js"
 import type {
   BatchRollbackRequest,
   BatchRollbackResponse,
@@ -28,6 +27,7 @@ import type {
   ScanResponse
 } from "../protocol/kvrpc.js"
 import { type Timestamp, timestamp } from "../protocol/ids.js"
+import { SCAN_BYTE_BUDGET } from "../protocol/limits.js"
 import type { KvReader, Modify } from "../services/KvStorage.js"
 import { isExpired, isLockedFor, lockInfo } from "./lock.js"
 import { allLocksForTxn, MvccTxn } from "./mvccTxn.js"
@@ -55,29 +55,29 @@ export const kvGet = (reader: KvReader, req: GetRequest): CommandResult<GetRespo
   return readOnly(value === undefined ? { notFound: true } : { value, notFound: false })
 }
 
-/** Up to `limit` pairs from `startKey` at `version`; a blocked key counts as a pair carrying `error.locked`. */
+/**
+ * Up to `limit` pairs from `startKey` at `version`; a blocked key counts as a pair carrying
+ * `error.locked`. A page stops early once it holds `SCAN_BYTE_BUDGET` bytes.
+ */
 export const kvScan = (reader: KvReader, req: ScanRequest): CommandResult<ScanResponse> => {
   const pairs: Array<KvPair> = []
   if (req.limit <= 0) return readOnly({ pairs })
   const txn = new MvccTxn(reader, req.version)
+  let bytes = 0
   for (const e of scanWithLocks(txn, req.startKey)) {
     pairs.push(
       e._tag === "Value"
         ? { key: e.key, value: e.value }
         : { key: e.key, value: new Uint8Array(0), error: { locked: lockInfo(e.lock, e.key) } }
     )
-    if (pairs.length >= req.limit) break
+    bytes += e.key.length + (e._tag === "Value" ? e.value.length : 0)
+    // the byte budget keeps a response frame bounded; a short page does not mean the end
+    if (pairs.length >= req.limit || bytes >= SCAN_BYTE_BUDGET) break
   }
   return readOnly({ pairs })
 }
 
 // --- prewrite ---
-
-/** Requests no store should run: mutation ops other than Put/Del (TinyKV has no `Lock` or `Rollback` mutations). */
-export const validatePrewrite = (req: PrewriteRequest): InvalidArgument | undefined => {
-  const bad = req.mutations.find((m) => m.op !== "Put" && m.op !== "Del")
-  return bad === undefined ? undefined : new InvalidArgument({ message: `unsupported mutation op ${bad.op}` })
-}
 
 /**
  * Percolator prewrite: for each mutation, a write committed at or after `startVersion` is a
@@ -160,27 +160,17 @@ const rollbackKeys = (txn: MvccTxn, keys: ReadonlyArray<Uint8Array>): KeyError |
   return undefined
 }
 
-const finish = <R extends { readonly error?: KeyError }>(
-  txn: MvccTxn,
-  error: KeyError | undefined,
-  ok: R,
-  failed: (e: KeyError) => R
-): CommandResult<R> => (error === undefined ? { response: ok, writes: txn.writes } : readOnly(failed(error)))
-
-/** Requests no store should run: a commit timestamp must come after the start timestamp. */
-export const validateCommit = (req: CommitRequest): InvalidArgument | undefined =>
-  req.commitVersion > req.startVersion
-    ? undefined
-    : new InvalidArgument({ message: `commit version ${req.commitVersion} <= start version ${req.startVersion}` })
+const finish = <R>(txn: MvccTxn, error: KeyError | undefined, ok: R, failed: (e: KeyError) => R): CommandResult<R> =>
+  error === undefined ? { response: ok, writes: txn.writes } : readOnly(failed(error))
 
 export const kvCommit = (reader: KvReader, req: CommitRequest): CommandResult<CommitResponse> => {
   const txn = new MvccTxn(reader, req.startVersion)
-  return finish(txn, commitKeys(txn, req.keys, req.commitVersion), {}, (error) => ({ error }))
+  return finish<CommitResponse>(txn, commitKeys(txn, req.keys, req.commitVersion), {}, (error) => ({ error }))
 }
 
 export const kvBatchRollback = (reader: KvReader, req: BatchRollbackRequest): CommandResult<BatchRollbackResponse> => {
   const txn = new MvccTxn(reader, req.startVersion)
-  return finish(txn, rollbackKeys(txn, req.keys), {}, (error) => ({ error }))
+  return finish<BatchRollbackResponse>(txn, rollbackKeys(txn, req.keys), {}, (error) => ({ error }))
 }
 
 // --- check-txn-status ---
@@ -238,5 +228,5 @@ export const kvResolveLock = (
 ): CommandResult<ResolveLockResponse> => {
   const txn = new MvccTxn(reader, req.startVersion)
   const error = req.commitVersion === 0n ? rollbackKeys(txn, keys) : commitKeys(txn, keys, req.commitVersion)
-  return finish(txn, error, {}, (e) => ({ error: e }))
+  return finish<ResolveLockResponse>(txn, error, {}, (e) => ({ error: e }))
 }

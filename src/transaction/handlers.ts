@@ -10,7 +10,7 @@
  */
 import { Effect } from "effect"
 import { toHex, toLatin1 } from "../protocol/bytes.js"
-import { type KvError, StorageError } from "../protocol/errorpb.js"
+import { type InvalidArgument, type KvError, StorageError } from "../protocol/errorpb.js"
 import type {
   BatchRollbackRequest,
   BatchRollbackResponse,
@@ -39,13 +39,19 @@ import {
   kvPrewrite,
   kvResolveLock,
   kvScan,
-  resolveLockKeys,
-  validateCommit,
-  validatePrewrite
+  resolveLockKeys
 } from "./commands.js"
 import { MvccCorruption } from "./corruption.js"
 import { type Latches, makeLatches } from "./latches.js"
 import { decodeUserKey } from "./mvccKey.js"
+import {
+  validateBatchRollback,
+  validateCheckTxnStatus,
+  validateCommit,
+  validateGet,
+  validatePrewrite,
+  validateScan
+} from "./validate.js"
 
 /** The Kv* members of `TinyKvRpcs`, served in-process. */
 export interface TxnHandlers {
@@ -120,25 +126,28 @@ export const makeTxnHandlersWith = (options: TxnHandlerOptions = {}): Effect.Eff
     const reading = <R>(context: Context | undefined, command: (reader: KvReader) => CommandResult<R>) =>
       Effect.map(withReader(context, command), (r) => r.response)
 
+    /** Runs `run` unless the request is invalid. */
+    const valid = <A>(invalid: InvalidArgument | undefined, run: () => Effect.Effect<A, KvError>) =>
+      invalid === undefined ? run() : Effect.fail(invalid)
+
     return {
-      KvGet: (req) => reading(req.context, (r) => kvGet(r, req)),
-      KvScan: (req) => reading(req.context, (r) => kvScan(r, req)),
-      KvPrewrite: (req) => {
-        const invalid = validatePrewrite(req)
-        if (invalid !== undefined) return Effect.fail(invalid)
-        return writing(
-          req.context,
-          req.mutations.map((m) => m.key),
-          (r) => kvPrewrite(r, req)
-        )
-      },
-      KvCommit: (req) => {
-        const invalid = validateCommit(req)
-        if (invalid !== undefined) return Effect.fail(invalid)
-        return writing(req.context, req.keys, (r) => kvCommit(r, req))
-      },
-      KvCheckTxnStatus: (req) => writing(req.context, [req.primaryKey], (r) => kvCheckTxnStatus(r, req)),
-      KvBatchRollback: (req) => writing(req.context, req.keys, (r) => kvBatchRollback(r, req)),
+      KvGet: (req) => valid(validateGet(req), () => reading(req.context, (r) => kvGet(r, req))),
+      KvScan: (req) => valid(validateScan(req), () => reading(req.context, (r) => kvScan(r, req))),
+      KvPrewrite: (req) =>
+        valid(validatePrewrite(req), () =>
+          writing(
+            req.context,
+            req.mutations.map((m) => m.key),
+            (r) => kvPrewrite(r, req)
+          )
+        ),
+      KvCommit: (req) => valid(validateCommit(req), () => writing(req.context, req.keys, (r) => kvCommit(r, req))),
+      KvCheckTxnStatus: (req) =>
+        valid(validateCheckTxnStatus(req), () =>
+          writing(req.context, [req.primaryKey], (r) => kvCheckTxnStatus(r, req))
+        ),
+      KvBatchRollback: (req) =>
+        valid(validateBatchRollback(req), () => writing(req.context, req.keys, (r) => kvBatchRollback(r, req))),
       // The keys are only known from a snapshot: find them, latch them, then decide on a fresh
       // snapshot restricted to them. A lock of this txn that appears in between (a late secondary
       // prewrite) is left for the next reader that meets it to resolve.

@@ -1,0 +1,132 @@
+/**
+ * The W1/W2/W3 workload shapes of ../shared/bench (closed-loop clients, `key%08d` keys uniform over
+ * 100,000, 128-byte values), a seeded key/value stream, and the closed-loop runner that measures
+ * them. Any system with `put`/`get` can be driven; results are JSON-serialisable.
+ */
+export interface KvConn {
+  readonly put: (key: string, value: Uint8Array) => Promise<void>
+  readonly get: (key: string) => Promise<Uint8Array | undefined>
+  readonly close: () => Promise<void>
+}
+
+export const WORKLOADS = {
+  W1: { kind: "put", clients: 64, ops: 50_000, salt: 1 },
+  W2: { kind: "get", clients: 64, ops: 100_000, salt: 2 },
+  W3: { kind: "put", clients: 1, ops: 5_000, salt: 3 }
+} as const
+export type WorkloadId = keyof typeof WORKLOADS
+
+const KEY_SPACE = 100_000
+const VALUE_SIZE = 128
+
+/** mulberry32: tiny, seeded, good enough to spread keys. */
+export const rng = (seed: number) => {
+  let a = seed >>> 0
+  return (): number => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const keyOf = (n: number) => `key${String(n).padStart(8, "0")}`
+
+export const putStream = (seed: number, salt: number, ops: number) => {
+  const r = rng(seed * 7919 + salt)
+  const keys = Array.from({ length: ops }, () => keyOf(Math.floor(r() * KEY_SPACE)))
+  const values = new Uint8Array(ops * VALUE_SIZE)
+  for (let i = 0; i < values.length; i++) values[i] = Math.floor(r() * 256)
+  return { keys, value: (i: number) => values.subarray(i * VALUE_SIZE, (i + 1) * VALUE_SIZE) }
+}
+
+/** Gets over the distinct keys W1 wrote, so every get should hit. */
+export const getStream = (seed: number, salt: number, ops: number) => {
+  const distinct = [...new Set(putStream(seed, WORKLOADS.W1.salt, WORKLOADS.W1.ops).keys)]
+  const r = rng(seed * 7919 + salt)
+  return { keys: Array.from({ length: ops }, () => distinct[Math.floor(r() * distinct.length)]!), distinct }
+}
+
+export interface WorkloadResult {
+  readonly workload: WorkloadId
+  readonly clients: number
+  readonly ops: number
+  readonly ok: number
+  readonly errors: number
+  readonly misses: number
+  readonly opsPerSec: number
+  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number }
+  readonly firstError?: string
+}
+
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
+
+const round = (x: number) => Math.round(x * 1000) / 1000
+
+/** Runs one workload with `clients` closed loops over `conns` (one per client). */
+export const runWorkload = async (
+  id: WorkloadId,
+  conns: ReadonlyArray<KvConn>,
+  options: { readonly seed: number; readonly ops?: number }
+): Promise<WorkloadResult> => {
+  const w = WORKLOADS[id]
+  const ops = options.ops ?? w.ops
+  const clients = Math.min(w.clients, conns.length)
+  const puts = w.kind === "put" ? putStream(options.seed, w.salt, ops) : undefined
+  const gets = w.kind === "get" ? getStream(options.seed, w.salt, ops) : undefined
+  const latencies = new Float64Array(ops)
+  let next = 0
+  let ok = 0
+  let errors = 0
+  let misses = 0
+  let firstError: string | undefined
+  const started = performance.now()
+  const loop = async (conn: KvConn) => {
+    for (let i = next++; i < ops; i = next++) {
+      const t0 = performance.now()
+      try {
+        if (puts) await conn.put(puts.keys[i]!, puts.value(i))
+        else {
+          const v = await conn.get(gets!.keys[i]!)
+          if (v === undefined || v.length !== VALUE_SIZE) misses++
+        }
+        latencies[ok++] = performance.now() - t0
+      } catch (e) {
+        errors++
+        firstError ??= JSON.stringify(e)
+      }
+    }
+  }
+  await Promise.all(conns.slice(0, clients).map(loop))
+  const wall = (performance.now() - started) / 1000
+  const sorted = latencies.subarray(0, ok).sort()
+  return {
+    workload: id,
+    clients,
+    ops,
+    ok,
+    errors,
+    misses,
+    opsPerSec: Math.round(ok / wall),
+    latencyMs: {
+      p50: round(percentile(sorted, 50)),
+      p90: round(percentile(sorted, 90)),
+      p99: round(percentile(sorted, 99)),
+      max: round(percentile(sorted, 100))
+    },
+    ...(firstError ? { firstError } : {})
+  }
+}
+
+/** Puts exactly W1's keys (untimed) so W2 can run on its own. */
+export const preloadW1 = async (conns: ReadonlyArray<KvConn>, seed: number) => {
+  const { keys, value } = putStream(seed, WORKLOADS.W1.salt, WORKLOADS.W1.ops)
+  let next = 0
+  await Promise.all(
+    conns.map(async (c) => {
+      for (let i = next++; i < keys.length; i = next++) await c.put(keys[i]!, value(i))
+    })
+  )
+}

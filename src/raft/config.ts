@@ -1,0 +1,45 @@
+/**
+ * Construction parameters of a Raft node (TinyKV `raft.Config`).
+ */
+import type { Rng } from "./rng.js"
+import type { Storage } from "./storage.js"
+
+export interface Config {
+  /** This node's id; never 0 (0 is `None`). */
+  readonly id: number
+  /**
+   * Initial members. Only for bootstrapping tests and fresh groups: when empty or absent, the members come from
+   * `storage.initialState().confState` (what a restarting node or the raftstore uses).
+   */
+  readonly peers?: ReadonlyArray<number>
+  /**
+   * Ticks a follower waits without hearing from a leader before campaigning. The actual timeout is re-drawn
+   * uniformly from `[electionTick, 2 * electionTick)` on every state change (Raft paper §5.2).
+   */
+  readonly electionTick: number
+  /** Ticks between a leader's heartbeats. Must be smaller than `electionTick`. */
+  readonly heartbeatTick: number
+  /** The durable log; see `storage.ts`. */
+  readonly storage: Storage
+  /**
+   * Last index the application has applied (set on restart so already-applied entries are not handed out again).
+   * Must be within `[firstIndex - 1, commit]`; 0 means "nothing since the snapshot".
+   */
+  readonly applied?: number
+  /**
+   * Source of the election-timeout jitter. Defaults to `mulberry32(id)`: deterministic but identical across
+   * restarts of the same node, so real deployments should pass a generator seeded per process.
+   */
+  readonly rng?: Rng
+}
+
+/** Why `config` is unusable, or `undefined` when it is fine (TinyKV `Config.validate`). */
+export const validateConfig = (c: Config): string | undefined => {
+  if (!Number.isSafeInteger(c.id) || c.id <= 0) return "cannot use none as id"
+  if (!Number.isSafeInteger(c.heartbeatTick) || c.heartbeatTick <= 0) return "heartbeat tick must be greater than 0"
+  if (!Number.isSafeInteger(c.electionTick) || c.electionTick <= c.heartbeatTick)
+    return "election tick must be greater than heartbeat tick"
+  if (c.applied !== undefined && (!Number.isSafeInteger(c.applied) || c.applied < 0))
+    return "applied must be a non-negative integer"
+  return undefined
+}
