@@ -1,13 +1,15 @@
 /** The `tinykv` command line: parses arguments and composes layers; the work happens in src/. */
 import { Command } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect } from "effect"
 import { kvCommands } from "./commands/kv.js"
 import { server } from "./commands/server.js"
+import { txn } from "./commands/txn.js"
 
 const tinykv = Command.make("tinykv").pipe(
   Command.withDescription("TinyKV-TS: a distributed, transactional key-value store."),
-  Command.withSubcommands([server, ...kvCommands])
+  Command.withSubcommands([server, ...kvCommands, txn])
 )
 
 const cli = Command.run(tinykv, { name: "tinykv", version: "0.1.0" })

@@ -4,6 +4,9 @@
  * `TinyKvClient.layer({ store })` talks to one standalone store. The interface is region-agnostic
  * on purpose: the cluster layer (region cache, leader routing, retries) provides the same service.
  * Keys and values are bytes; strings are accepted and encoded as UTF-8.
+ *
+ * `begin`/`transact` run Percolator transactions (snapshot isolation, two-phase commit; see
+ * docs/TRANSACTIONS.md) over a `TxnBackend` the layer builds for its store(s).
  */
 import { Context, type Duration, Effect, Layer } from "effect"
 import { utf8 } from "../protocol/bytes.js"
@@ -11,6 +14,15 @@ import { MAX_SCAN_LIMIT, SCAN_BYTE_BUDGET } from "../protocol/limits.js"
 import type { KvError } from "../protocol/errorpb.js"
 import type { RequestTimeout, StoreUnavailable } from "./errors.js"
 import { connectStore } from "./storeConnection.js"
+import {
+  begin,
+  type Transaction,
+  type TransactionOptions,
+  type TransactOptions,
+  type TxnError,
+  transact
+} from "./transaction.js"
+import { txnRpcBackend } from "./txnRpcBackend.js"
 
 export type Bytesish = Uint8Array | string
 export const toBytes = (b: Bytesish): Uint8Array => (typeof b === "string" ? utf8(b) : b)
@@ -45,6 +57,18 @@ export class TinyKvClient extends Context.Tag("tinykv/TinyKvClient")<
     readonly rawDelete: (key: Bytesish, options?: CfOption) => Effect.Effect<void, ClientError>
     /** Pairs with `start <= key < end` in key order, at most `limit`. */
     readonly rawScan: (start: Bytesish, options?: ScanOptions) => Effect.Effect<ReadonlyArray<KvPair>, ClientError>
+    /** Starts a transaction at a fresh timestamp; commit or roll it back (see `Transaction`). */
+    readonly begin: (options?: TransactionOptions) => Effect.Effect<Transaction<ClientError>, ClientError>
+    /**
+     * Runs `body` in a transaction and commits it, starting over (new timestamp, jittered backoff)
+     * on `WriteConflict`, `KeyIsLocked` or `TxnAborted`, up to `retries` times (default 10). Any
+     * other failure rolls back and is returned as is. `body` may run more than once, and must not
+     * commit or roll back `txn` itself (`transact` commits after it).
+     */
+    readonly transact: <A, E, R>(
+      body: (txn: Transaction<ClientError>) => Effect.Effect<A, E, R>,
+      options?: TransactOptions
+    ) => Effect.Effect<A, E | TxnError<ClientError>, R>
   }
 >() {
   /** A client for one standalone store at `store` (`HOST:PORT`). */
@@ -60,6 +84,7 @@ const makeStandalone = (options: { readonly store: string; readonly timeout?: Du
   Effect.gen(function* () {
     const conn = yield* connectStore(options.store, options.timeout ? { timeout: options.timeout } : {})
     const cfOf = (o?: CfOption) => o?.cf ?? "default"
+    const backend = txnRpcBackend(conn)
     return TinyKvClient.of({
       rawGet: (key, o) =>
         conn
@@ -93,6 +118,8 @@ const makeStandalone = (options: { readonly store: string; readonly timeout?: Du
             from.set(last)
           }
           return out
-        })
+        }),
+      begin: (o) => begin(backend, o),
+      transact: (body, o) => transact(backend, body, o)
     })
   })

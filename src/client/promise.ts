@@ -4,13 +4,26 @@
  *   const kv = await connect({ store: "127.0.0.1:20160" })
  *   await kv.put("hello", "world")
  *   const v = await kv.getString("hello")   // "world"
+ *   await kv.transact(async (txn) => {           // retried on conflicts
+ *     const n = Number((await txn.getString("counter")) ?? "0")
+ *     await txn.set("counter", String(n + 1))
+ *   })
  *   await kv.close()
  *
  * Errors reject with the same tagged error objects the Effect API fails with (`e._tag`).
  */
-import { type Duration, Effect, ManagedRuntime } from "effect"
-import { type Bytesish, type KvPair, type ScanOptions, TinyKvClient } from "./TinyKvClient.js"
-import { fromUtf8 } from "../protocol/bytes.js"
+import { Cause, type Duration, Effect, ManagedRuntime, Option } from "effect"
+import {
+  type Bytesish,
+  type ClientError,
+  type KvPair,
+  type ScanOptions,
+  TinyKvClient,
+  toBytes
+} from "./TinyKvClient.js"
+import { compareBytes, fromUtf8 } from "../protocol/bytes.js"
+import type { Transaction, TransactionOptions, TransactOptions } from "./transaction.js"
+import { isRetryable } from "./txnErrors.js"
 
 export interface ConnectOptions {
   /** `HOST:PORT` of a standalone store. */
@@ -25,7 +38,39 @@ export interface KvConnection {
   readonly put: (key: Bytesish, value: Bytesish, options?: { cf?: string }) => Promise<void>
   readonly delete: (key: Bytesish, options?: { cf?: string }) => Promise<void>
   readonly scan: (start: Bytesish, options?: ScanOptions) => Promise<ReadonlyArray<KvPair>>
+  /** Starts a transaction (snapshot isolation); finish it with `commit()` or `rollback()`. */
+  readonly begin: (options?: TransactionOptions) => Promise<KvTransaction>
+  /**
+   * Runs `body` in a transaction and commits it. On `WriteConflict`, `KeyIsLocked` or `TxnAborted`
+   * (from the body's reads or from the commit) it rolls back and runs `body` again in a new
+   * transaction, up to `retries` times (default 10): `body` must be safe to re-run. Anything else
+   * `body` throws rolls back and is rethrown. If `body` commits or rolls back itself, that stands.
+   */
+  readonly transact: <A>(body: (txn: KvTransaction) => Promise<A>, options?: TransactOptions) => Promise<A>
   readonly close: () => Promise<void>
+}
+
+export interface TxnScanOptions {
+  /** Exclusive upper bound; absent = to the end of the key space. */
+  readonly end?: Bytesish | undefined
+  /** At most this many pairs (default 100). */
+  readonly limit?: number | undefined
+}
+
+/** A transaction of the Promise facade: reads see its snapshot plus its own buffered writes. */
+export interface KvTransaction {
+  /** The snapshot timestamp: reads see exactly what committed before it. */
+  readonly startTs: bigint
+  readonly get: (key: Bytesish) => Promise<Uint8Array | undefined>
+  readonly getString: (key: Bytesish) => Promise<string | undefined>
+  readonly scan: (start: Bytesish, options?: TxnScanOptions) => Promise<ReadonlyArray<KvPair>>
+  /** Buffered until `commit`. */
+  readonly set: (key: Bytesish, value: Bytesish) => Promise<void>
+  readonly delete: (key: Bytesish) => Promise<void>
+  /** Two-phase commit; the commit timestamp, or `undefined` when the transaction wrote nothing. */
+  readonly commit: () => Promise<bigint | undefined>
+  /** Discards the buffered writes. Idempotent. */
+  readonly rollback: () => Promise<void>
 }
 
 /** Fails (rejects) when the store cannot be reached. */
@@ -38,8 +83,9 @@ export const connect = async (options: ConnectOptions): Promise<KvConnection> =>
   const run = <A>(effect: Effect.Effect<A, unknown>) =>
     runtime.runPromiseExit(effect).then((exit) => {
       if (exit._tag === "Success") return exit.value
-      const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-      throw failure ?? new Error(`tinykv: ${String(exit.cause)}`)
+      // the first typed failure, even inside a composite cause (a failure plus a failed cleanup)
+      const failure = Cause.failureOption(exit.cause)
+      throw Option.isSome(failure) ? failure.value : new Error(`tinykv: ${String(exit.cause)}`)
     })
   return {
     get: (key, o) => run(client.rawGet(key, o)),
@@ -47,6 +93,61 @@ export const connect = async (options: ConnectOptions): Promise<KvConnection> =>
     put: (key, value, o) => run(client.rawPut(key, value, o)),
     delete: (key, o) => run(client.rawDelete(key, o)),
     scan: (start, o) => run(client.rawScan(start, o)),
+    begin: (o) => run(client.begin(o)).then((txn) => wrapTransaction(txn, run)),
+    transact: async <A>(body: (txn: KvTransaction) => Promise<A>, o: TransactOptions = {}): Promise<A> => {
+      const retries = o.retries ?? 10
+      for (let attempt = 0; ; attempt++) {
+        const txn = wrapTransaction(await run(client.begin(o)), run)
+        try {
+          const result = await body(txn)
+          if (txn.open()) await txn.commit()
+          return result
+        } catch (e) {
+          await txn.rollback()
+          if (attempt >= retries || !isRetryable(e)) throw e
+          await sleep(jitteredBackoffMs(attempt))
+        }
+      }
+    },
     close: () => runtime.dispose()
   }
+}
+
+type Run = <A>(effect: Effect.Effect<A, unknown>) => Promise<A>
+
+const wrapTransaction = (txn: Transaction<ClientError>, run: Run): KvTransaction & { open: () => boolean } => {
+  // tracked here so `transact` does not commit again what its body already finished
+  let open = true
+  const get = (key: Bytesish) => run(Effect.map(txn.get(toBytes(key)), Option.getOrUndefined))
+  return {
+    startTs: txn.startTs,
+    open: () => open,
+    get,
+    getString: (key) => get(key).then((v) => (v === undefined ? undefined : fromUtf8(v))),
+    scan: (start, o) => {
+      const end = o?.end === undefined ? undefined : toBytes(o.end)
+      // the first `limit` keys >= start, ascending: the ones below `end` are exactly the answer
+      return run(txn.scan(toBytes(start), o?.limit ?? 100)).then((pairs) =>
+        end === undefined ? pairs : pairs.filter((p) => compareBytes(p.key, end) < 0)
+      )
+    },
+    set: (key, value) => run(txn.set(toBytes(key), toBytes(value))),
+    delete: (key) => run(txn.delete(toBytes(key))),
+    commit: () => {
+      open = false
+      return run(Effect.map(txn.commit, Option.getOrUndefined))
+    },
+    rollback: () => {
+      open = false
+      return run(txn.rollback)
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Uniform in [d/2, d] for d = min(2·2^n, 100) ms, as the Effect `transact` backs off. */
+const jitteredBackoffMs = (n: number): number => {
+  const d = Math.min(100, 2 * 2 ** Math.min(n, 30))
+  return d / 2 + Math.random() * (d / 2)
 }

@@ -3,7 +3,7 @@
  * become `StoreUnavailable` so callers never see @effect/rpc's internals. The connection lives as
  * long as the scope it was made in; a broken socket reconnects in the background.
  */
-import { NodeSocket } from "@effect/platform-node"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { RpcClient, type RpcClientError, RpcSerialization } from "@effect/rpc"
 import { Duration, Effect, Layer, type Scope } from "effect"
 import { TinyKvRpcs } from "../protocol/rpcs.js"

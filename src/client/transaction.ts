@@ -28,7 +28,8 @@ import { resolveLocks } from "./txnLocks.js"
 export { backendFromHandlers, type TxnBackend } from "./txnBackend.js"
 export { isRetryable, KeyIsLocked, type TxnFailure, TxnAborted, WriteConflict } from "./txnErrors.js"
 
-export type TxnError = TxnFailure | KvError
+/** Everything a transaction step can fail with, over a backend failing with `E`. */
+export type TxnError<E = KvError> = TxnFailure | E
 
 export interface TransactionOptions {
   /** How long (physical ms) this transaction's locks hold others off before they may roll it back. */
@@ -52,12 +53,12 @@ export interface KvEntry {
   readonly value: Uint8Array
 }
 
-export interface Transaction {
+export interface Transaction<E = KvError> {
   readonly startTs: Timestamp
   /** The value at `startTs`, or this transaction's own buffered write. */
-  readonly get: (key: Uint8Array) => Effect.Effect<Option.Option<Uint8Array>, TxnError>
+  readonly get: (key: Uint8Array) => Effect.Effect<Option.Option<Uint8Array>, TxnError<E>>
   /** Up to `limit` pairs with key >= `startKey`, ascending, as `get` would see them. */
-  readonly scan: (startKey: Uint8Array, limit: number) => Effect.Effect<ReadonlyArray<KvEntry>, TxnError>
+  readonly scan: (startKey: Uint8Array, limit: number) => Effect.Effect<ReadonlyArray<KvEntry>, TxnError<E>>
   /** Buffers a write; nothing reaches the store before `commit`. */
   readonly set: (key: Uint8Array, value: Uint8Array) => Effect.Effect<void, TxnAborted>
   readonly delete: (key: Uint8Array) => Effect.Effect<void, TxnAborted>
@@ -65,7 +66,7 @@ export interface Transaction {
    * Two-phase commit; the commit timestamp, or none for a transaction that wrote nothing. A
    * `KvError` while committing the primary leaves the outcome unknown (the commit may have landed).
    */
-  readonly commit: Effect.Effect<Option.Option<Timestamp>, TxnError>
+  readonly commit: Effect.Effect<Option.Option<Timestamp>, TxnError<E>>
   /** Discards the buffered writes (nothing is on the store before commit). Idempotent. */
   readonly rollback: Effect.Effect<void>
 }
@@ -78,7 +79,7 @@ const successor = (key: Uint8Array): Uint8Array => {
 }
 
 /** One try of an operation that may meet locks: its result, or the locks in its way. */
-type Attempt<A> = Effect.Effect<Either.Either<A, ReadonlyArray<LockInfo>>, TxnError>
+type Attempt<A, E> = Effect.Effect<Either.Either<A, ReadonlyArray<LockInfo>>, TxnError<E>>
 
 /** Exponential backoff with jitter: uniformly in [d/2, d] for d = min(base·2^n, max). */
 const backoff = (n: number, base: number, max: number): Effect.Effect<void> => {
@@ -87,10 +88,17 @@ const backoff = (n: number, base: number, max: number): Effect.Effect<void> => {
 }
 
 /** Starts a transaction at a fresh TSO timestamp. */
-export const begin = (backend: TxnBackend, options: TransactionOptions = {}): Effect.Effect<Transaction, KvError> =>
+export const begin = <E = KvError>(
+  backend: TxnBackend<E>,
+  options: TransactionOptions = {}
+): Effect.Effect<Transaction<E>, E> =>
   Effect.map(backend.tso, (startTs) => makeTransaction(backend, startTs, { ...defaultTransactionOptions, ...options }))
 
-const makeTransaction = (backend: TxnBackend, startTs: Timestamp, opts: Required<TransactionOptions>): Transaction => {
+const makeTransaction = <E>(
+  backend: TxnBackend<E>,
+  startTs: Timestamp,
+  opts: Required<TransactionOptions>
+): Transaction<E> => {
   /** Buffered writes by latin1 key; `undefined` value = delete. */
   const buffer = new Map<string, { readonly key: Uint8Array; readonly value: Uint8Array | undefined }>()
   let finished = false
@@ -100,7 +108,7 @@ const makeTransaction = (backend: TxnBackend, startTs: Timestamp, opts: Required
     Effect.suspend((): Effect.Effect<A, E | TxnAborted> => (finished ? Effect.fail(finishedError()) : f()))
 
   /** Runs `attempt` until it meets no lock, resolving the locks it meets and backing off from live ones. */
-  const pastLocks = <A>(attempt: Attempt<A>): Effect.Effect<A, TxnError> =>
+  const pastLocks = <A>(attempt: Attempt<A, E>): Effect.Effect<A, TxnError<E>> =>
     Effect.gen(function* () {
       for (let i = 0; ; i++) {
         const r = yield* attempt
@@ -118,7 +126,7 @@ const makeTransaction = (backend: TxnBackend, startTs: Timestamp, opts: Required
       const own = buffer.get(toLatin1(key))
       if (own !== undefined) return Effect.succeed(Option.fromNullable(own.value))
       return pastLocks(
-        Effect.flatMap(backend.KvGet({ key, version: startTs }), (resp): Attempt<Option.Option<Uint8Array>> => {
+        Effect.flatMap(backend.KvGet({ key, version: startTs }), (resp): Attempt<Option.Option<Uint8Array>, E> => {
           if (resp.error?.locked !== undefined) return Effect.succeed(Either.left([resp.error.locked]))
           if (resp.error !== undefined) {
             return Effect.fail(
@@ -192,7 +200,7 @@ const makeTransaction = (backend: TxnBackend, startTs: Timestamp, opts: Required
           startVersion: startTs,
           lockTtl: opts.lockTtlMs
         }),
-        (resp): Attempt<void> => {
+        (resp): Attempt<void, E> => {
           const locks: Array<LockInfo> = []
           for (const e of resp.errors) {
             if (e.conflict !== undefined) {
@@ -216,7 +224,7 @@ const makeTransaction = (backend: TxnBackend, startTs: Timestamp, opts: Required
       })
     )
 
-  const commit: Effect.Effect<Option.Option<Timestamp>, TxnError> = active(() =>
+  const commit: Effect.Effect<Option.Option<Timestamp>, TxnError<E>> = active(() =>
     Effect.gen(function* () {
       finished = true
       const keys = [...buffer.values()].map((b) => b.key).sort(compareBytes)
@@ -282,13 +290,13 @@ export interface TransactOptions extends TransactionOptions {
  * fails with a retryable `TxnFailure` (after a jittered backoff). Any other failure of `body`
  * rolls the transaction back and is returned as is.
  */
-export const transact = <A, E, R>(
-  backend: TxnBackend,
-  body: (txn: Transaction) => Effect.Effect<A, E, R>,
+export const transact = <A, E, R, BE = KvError>(
+  backend: TxnBackend<BE>,
+  body: (txn: Transaction<BE>) => Effect.Effect<A, E, R>,
   options: TransactOptions = {}
-): Effect.Effect<A, E | TxnError, R> => {
+): Effect.Effect<A, E | TxnError<BE>, R> => {
   const retries = options.retries ?? 10
-  const attempt = (n: number): Effect.Effect<A, E | TxnError, R> =>
+  const attempt = (n: number): Effect.Effect<A, E | TxnError<BE>, R> =>
     Effect.flatMap(begin(backend, options), (txn) =>
       body(txn).pipe(
         Effect.zipLeft(txn.commit),

@@ -28,23 +28,24 @@ import type {
 import type { Timestamp } from "../protocol/ids.js"
 import type { TxnHandlers } from "../transaction/handlers.js"
 
-export interface TxnBackend {
+/**
+ * `E` is what the calls fail with: `KvError` in-process; a network backend adds its transport
+ * errors (unreachable store, timeout), which then flow through the transaction unchanged.
+ */
+export interface TxnBackend<E = KvError> {
   /** A fresh timestamp, larger than every timestamp handed out before. */
-  readonly tso: Effect.Effect<Timestamp, KvError>
+  readonly tso: Effect.Effect<Timestamp, E>
   /** Partitions `keys` by region, keeping their order within a group; a standalone store has one group. */
   readonly groupByRegion: (
     keys: ReadonlyArray<Uint8Array>
-  ) => Effect.Effect<ReadonlyArray<ReadonlyArray<Uint8Array>>, KvError>
-  readonly KvGet: (req: GetRequest) => Effect.Effect<GetResponse, KvError>
-  readonly KvScan: (req: ScanRequest) => Effect.Effect<ScanResponse, KvError>
-  readonly KvPrewrite: (req: PrewriteRequest) => Effect.Effect<PrewriteResponse, KvError>
-  readonly KvCommit: (req: CommitRequest) => Effect.Effect<CommitResponse, KvError>
-  readonly KvCheckTxnStatus: (req: CheckTxnStatusRequest) => Effect.Effect<CheckTxnStatusResponse, KvError>
-  readonly KvBatchRollback: (req: BatchRollbackRequest) => Effect.Effect<BatchRollbackResponse, KvError>
-  readonly KvResolveLock: (
-    req: ResolveLockRequest,
-    regionKey: Uint8Array
-  ) => Effect.Effect<ResolveLockResponse, KvError>
+  ) => Effect.Effect<ReadonlyArray<ReadonlyArray<Uint8Array>>, E>
+  readonly KvGet: (req: GetRequest) => Effect.Effect<GetResponse, E>
+  readonly KvScan: (req: ScanRequest) => Effect.Effect<ScanResponse, E>
+  readonly KvPrewrite: (req: PrewriteRequest) => Effect.Effect<PrewriteResponse, E>
+  readonly KvCommit: (req: CommitRequest) => Effect.Effect<CommitResponse, E>
+  readonly KvCheckTxnStatus: (req: CheckTxnStatusRequest) => Effect.Effect<CheckTxnStatusResponse, E>
+  readonly KvBatchRollback: (req: BatchRollbackRequest) => Effect.Effect<BatchRollbackResponse, E>
+  readonly KvResolveLock: (req: ResolveLockRequest, regionKey: Uint8Array) => Effect.Effect<ResolveLockResponse, E>
 }
 
 /** A backend calling in-process handlers directly: one store holding every key (standalone). */

@@ -9,7 +9,6 @@
  */
 import { Effect } from "effect"
 import { toLatin1 } from "../protocol/bytes.js"
-import type { KvError } from "../protocol/errorpb.js"
 import type { LockInfo } from "../protocol/kvrpc.js"
 import { type Timestamp, timestamp } from "../protocol/ids.js"
 import type { TxnBackend } from "./txnBackend.js"
@@ -17,7 +16,7 @@ import type { TxnBackend } from "./txnBackend.js"
 type Fate = { readonly _tag: "Alive" } | { readonly _tag: "Decided"; readonly commitTs: Timestamp }
 
 /** Resolves what can be resolved; true when none of `locks` belongs to a still-running transaction. */
-export const resolveLocks = (backend: TxnBackend, locks: ReadonlyArray<LockInfo>): Effect.Effect<boolean, KvError> =>
+export const resolveLocks = <E>(backend: TxnBackend<E>, locks: ReadonlyArray<LockInfo>): Effect.Effect<boolean, E> =>
   Effect.gen(function* () {
     // group by transaction: one status check per transaction, one resolve per (transaction, region)
     const byTxn = new Map<bigint, { primary: Uint8Array; keys: Map<string, Uint8Array> }>()

@@ -91,6 +91,11 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
             },
             catch: fail("engine write failed")
           }),
+        latest: {
+          get: (space, key) => db(space).get(Buffer.from(key)),
+          // NB: a non-snapshot range renews its read transaction as it goes, so it never pins pages
+          scan: (space, range) => toKeyValues(db(space).getRange({ ...rangeOptions(range), snapshot: false }))
+        },
         snapshot: Effect.acquireRelease(
           Effect.try({
             try: () => {

@@ -126,6 +126,7 @@ export const layerMemoryFrom = (engine: MemoryEngine): Layer.Layer<Storage> =>
             ? Effect.sync(() => engine.write(ops))
             : Effect.fail(new StorageError({ message: `engine write rejected: ${invalid}` }))
         }),
+      latest: { get: (space, key) => engine.get(space, key), scan: (space, range) => engine.scan(space, range) },
       snapshot: Effect.sync(() => engine.snapshot()),
       path: undefined
     })

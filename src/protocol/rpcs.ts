@@ -8,6 +8,8 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import { KvError } from "./errorpb.js"
+import { Bytes } from "./ids.js"
+import { RaftMessage } from "./raftServer.js"
 import * as Kv from "./kvrpc.js"
 import * as S from "./scheduler.js"
 
@@ -27,6 +29,26 @@ export class TinyKvRpcs extends RpcGroup.make(
   }),
   Rpc.make("KvBatchRollback", { payload: Kv.BatchRollbackRequest, success: Kv.BatchRollbackResponse, error: KvError }),
   Rpc.make("KvResolveLock", { payload: Kv.ResolveLockRequest, success: Kv.ResolveLockResponse, error: KvError }),
+  /**
+   * Store to store: a batch of Raft messages for peers on the receiving store (TinyKV's `Raft` stream).
+   * Fire-and-forget (`discard: true`); Raft tolerates loss. Messages carrying a snapshot go by `Snapshot`.
+   */
+  Rpc.make("Raft", { payload: { messages: Schema.Array(RaftMessage) }, error: KvError }),
+  /**
+   * Store to store: one piece (≤ 1 MiB) of a MsgSnapshot. The receiver buffers the pieces of `transferId` and
+   * delivers the message once the piece with `last: true` arrived; the first piece carries `message` (the
+   * MsgSnapshot with its snapshot data taken out), the pieces' `data` concatenated is that snapshot data.
+   */
+  Rpc.make("Snapshot", {
+    payload: {
+      transferId: Schema.String,
+      seq: Schema.Number,
+      last: Schema.Boolean,
+      message: Schema.optional(RaftMessage),
+      data: Bytes
+    },
+    error: KvError
+  }),
   /** Timestamps for a standalone store (a cluster asks the scheduler). */
   Rpc.make("Tso", { payload: { count: Schema.Number }, success: S.TsoResponse, error: KvError })
 ) {}

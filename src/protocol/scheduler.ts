@@ -35,12 +35,18 @@ export const TsoTimestamp = Schema.Struct({ physical: U64, logical: U64 })
 export type TsoTimestamp = typeof TsoTimestamp.Type
 
 export const TsoRequest = Schema.Struct({ header: RequestHeader, count: U64 })
+export type TsoRequest = typeof TsoRequest.Type
 /** The last of `count` consecutive timestamps; the first is `timestamp - count + 1`. */
 export const TsoResponse = Schema.Struct({ count: U64, timestamp: Timestamp })
+export type TsoResponse = typeof TsoResponse.Type
 
+/** The cluster's first store and first region (TinyKV sends only the store; see `scheduler/core.ts`). */
 export const BootstrapRequest = Schema.Struct({ header: RequestHeader, store: Store, region: Region })
+export type BootstrapRequest = typeof BootstrapRequest.Type
 export const IsBootstrappedResponse = Schema.Struct({ bootstrapped: Schema.Boolean })
+export type IsBootstrappedResponse = typeof IsBootstrappedResponse.Type
 export const AllocIdResponse = Schema.Struct({ id: U64 })
+export type AllocIdResponse = typeof AllocIdResponse.Type
 
 export const RecordPair = Schema.Struct({ key: Schema.String, value: U64 })
 export const TimeInterval = Schema.Struct({ startTimestamp: U64, endTimestamp: U64 })
@@ -61,14 +67,23 @@ export const StoreStats = Schema.Struct({
 export type StoreStats = typeof StoreStats.Type
 
 export const GetStoreRequest = Schema.Struct({ header: RequestHeader, storeId: StoreId })
+export type GetStoreRequest = typeof GetStoreRequest.Type
 export const GetStoreResponse = Schema.Struct({ store: Store, stats: Schema.optional(StoreStats) })
+export type GetStoreResponse = typeof GetStoreResponse.Type
 export const PutStoreRequest = Schema.Struct({ header: RequestHeader, store: Store })
+export type PutStoreRequest = typeof PutStoreRequest.Type
 export const GetAllStoresRequest = Schema.Struct({ header: RequestHeader, excludeTombstoneStores: Schema.Boolean })
+export type GetAllStoresRequest = typeof GetAllStoresRequest.Type
 export const GetAllStoresResponse = Schema.Struct({ stores: Schema.Array(Store) })
+export type GetAllStoresResponse = typeof GetAllStoresResponse.Type
 export const StoreHeartbeatRequest = Schema.Struct({ header: RequestHeader, stats: StoreStats })
+export type StoreHeartbeatRequest = typeof StoreHeartbeatRequest.Type
 
 export const GetRegionRequest = Schema.Struct({ header: RequestHeader, regionKey: Bytes })
+export type GetRegionRequest = typeof GetRegionRequest.Type
 export const GetRegionByIdRequest = Schema.Struct({ header: RequestHeader, regionId: RegionId })
+export type GetRegionByIdRequest = typeof GetRegionByIdRequest.Type
+/** `region` absent when no region is known for the key or id; `slaves` are the peers other than the leader. */
 export const GetRegionResponse = Schema.Struct({
   region: Schema.optional(Region),
   leader: Schema.optional(Peer),
@@ -82,7 +97,13 @@ export const ScanRegionsRequest = Schema.Struct({
   endKey: Bytes,
   limit: U64
 })
-export const ScanRegionsResponse = Schema.Struct({ regions: Schema.Array(Region), leaders: Schema.Array(Peer) })
+export type ScanRegionsRequest = typeof ScanRegionsRequest.Type
+/** A region and its leader, when one has been reported. */
+export const RegionWithLeader = Schema.Struct({ region: Region, leader: Schema.optional(Peer) })
+export type RegionWithLeader = typeof RegionWithLeader.Type
+/** TinyKV's parallel `regions`/`leaders` arrays, as one array of pairs (a leader may be unknown). */
+export const ScanRegionsResponse = Schema.Struct({ regions: Schema.Array(RegionWithLeader) })
+export type ScanRegionsResponse = typeof ScanRegionsResponse.Type
 
 export const RegionHeartbeatRequest = Schema.Struct({
   header: RequestHeader,
@@ -107,12 +128,17 @@ export const RegionHeartbeatResponse = Schema.Struct({
 export type RegionHeartbeatResponse = typeof RegionHeartbeatResponse.Type
 
 export const AskSplitRequest = Schema.Struct({ header: RequestHeader, region: Region })
+export type AskSplitRequest = typeof AskSplitRequest.Type
 /** One new peer id per existing peer, in the order of `region.peers`. */
 export const AskSplitResponse = Schema.Struct({ newRegionId: RegionId, newPeerIds: Schema.Array(PeerId) })
+export type AskSplitResponse = typeof AskSplitResponse.Type
 export const ReportSplitRequest = Schema.Struct({ header: RequestHeader, left: Region, right: Region })
+export type ReportSplitRequest = typeof ReportSplitRequest.Type
 
 export const GetClusterConfigResponse = Schema.Struct({ cluster: Cluster })
+export type GetClusterConfigResponse = typeof GetClusterConfigResponse.Type
 export const PutClusterConfigRequest = Schema.Struct({ header: RequestHeader, cluster: Cluster })
+export type PutClusterConfigRequest = typeof PutClusterConfigRequest.Type
 
 export const Member = Schema.Struct({
   name: Schema.String,
@@ -125,15 +151,21 @@ export const GetMembersResponse = Schema.Struct({
   members: Schema.Array(Member),
   leader: Member
 })
+export type GetMembersResponse = typeof GetMembersResponse.Type
 
 export const GcSafePointResponse = Schema.Struct({ safePoint: Timestamp })
+export type GcSafePointResponse = typeof GcSafePointResponse.Type
+/** The safe point only moves forward; the response carries the one in force. */
 export const UpdateGcSafePointRequest = Schema.Struct({ header: RequestHeader, safePoint: Timestamp })
+export type UpdateGcSafePointRequest = typeof UpdateGcSafePointRequest.Type
 
 export const OperatorStatus = Schema.Literal("SUCCESS", "TIMEOUT", "CANCEL", "REPLACE", "RUNNING")
 export const GetOperatorRequest = Schema.Struct({ header: RequestHeader, regionId: RegionId })
+export type GetOperatorRequest = typeof GetOperatorRequest.Type
 export const GetOperatorResponse = Schema.Struct({
   regionId: RegionId,
   desc: Schema.String,
   status: OperatorStatus,
   kind: Schema.String
 })
+export type GetOperatorResponse = typeof GetOperatorResponse.Type

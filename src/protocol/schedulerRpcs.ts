@@ -1,4 +1,8 @@
-/** What the scheduler serves to stores and clients (TinyKV `schedulerpb.Scheduler`), over TCP + msgpack. */
+/**
+ * What the scheduler serves to stores and clients (TinyKV `schedulerpb.Scheduler`), over TCP +
+ * msgpack. Every failure the scheduler decides is a `SchedulerError` (the Go header's error); the
+ * Go streams (Tso, RegionHeartbeat) are unary calls here. Semantics: `src/scheduler/core.ts`.
+ */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import * as S from "./scheduler.js"
@@ -25,6 +29,7 @@ export class SchedulerRpcs extends RpcGroup.make(
     error: S.SchedulerError
   }),
   Rpc.make("GetRegion", { payload: S.GetRegionRequest, success: S.GetRegionResponse, error: S.SchedulerError }),
+  Rpc.make("GetPrevRegion", { payload: S.GetRegionRequest, success: S.GetRegionResponse, error: S.SchedulerError }),
   Rpc.make("GetRegionById", { payload: S.GetRegionByIdRequest, success: S.GetRegionResponse, error: S.SchedulerError }),
   Rpc.make("ScanRegions", { payload: S.ScanRegionsRequest, success: S.ScanRegionsResponse, error: S.SchedulerError }),
   Rpc.make("AskSplit", { payload: S.AskSplitRequest, success: S.AskSplitResponse, error: S.SchedulerError }),

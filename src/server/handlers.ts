@@ -1,19 +1,52 @@
-/** Every `TinyKvRpcs` handler: raw KV, transactions, and the standalone TSO. */
-import { Effect } from "effect"
+/** Every `TinyKvRpcs` handler: raw KV, transactions, store-to-store Raft traffic, and the TSO. */
+import { Effect, type Layer } from "effect"
+import { InvalidArgument, type KvError } from "../protocol/errorpb.js"
+import type { RaftMessage } from "../protocol/raftServer.js"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { Tso } from "../services/Tso.js"
 import { makeTxnHandlers } from "../transaction/handlers.js"
 import { makeRawHandlers } from "./rawHandlers.js"
 
-export const layerHandlers = TinyKvRpcs.toLayer(
-  Effect.gen(function* () {
-    const raw = yield* makeRawHandlers
-    const txn = yield* makeTxnHandlers
-    const tso = yield* Tso
-    return {
-      ...raw,
-      ...txn,
-      Tso: ({ count }) => Effect.map(tso.next(count), (timestamp) => ({ count, timestamp }))
-    }
-  })
+/** The store-to-store handlers: a replicated store routes them to its peers; a standalone one refuses. */
+export interface RaftHandlers {
+  readonly Raft: (req: { readonly messages: ReadonlyArray<RaftMessage> }) => Effect.Effect<void, KvError>
+  readonly Snapshot: (req: {
+    readonly transferId: string
+    readonly seq: number
+    readonly last: boolean
+    readonly message?: RaftMessage | undefined
+    readonly data: Uint8Array
+  }) => Effect.Effect<void, KvError>
+}
+
+const notReplicated = Effect.fail(
+  new InvalidArgument({ message: "this store runs standalone: it takes no Raft messages" })
 )
+
+export const standaloneRaftHandlers: Effect.Effect<RaftHandlers> = Effect.succeed({
+  Raft: () => notReplicated,
+  Snapshot: () => notReplicated
+})
+
+export const layerHandlersWith = <E, R>(raft: Effect.Effect<RaftHandlers, E, R>) =>
+  TinyKvRpcs.toLayer(
+    Effect.gen(function* () {
+      const raw = yield* makeRawHandlers
+      const txn = yield* makeTxnHandlers
+      const raftHandlers = yield* raft
+      const tso = yield* Tso
+      return {
+        ...raw,
+        ...txn,
+        ...raftHandlers,
+        Tso: ({ count }) => Effect.map(tso.next(count), (timestamp) => ({ count, timestamp }))
+      }
+    })
+  )
+
+/** The handlers of a standalone store. */
+export const layerHandlers: Layer.Layer<
+  Layer.Layer.Success<ReturnType<typeof layerHandlersWith<never, never>>>,
+  never,
+  Layer.Layer.Context<ReturnType<typeof layerHandlersWith<never, never>>>
+> = layerHandlersWith(standaloneRaftHandlers)

@@ -6,7 +6,7 @@
  * 16 MiB. What the framework does not do is tell the operator, so the serialization is wrapped to
  * log every undecodable frame, and the protocol to log every defect it sends back.
  */
-import { NodeSocketServer } from "@effect/platform-node"
+import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import type { SocketServer } from "@effect/platform/SocketServer"
 import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer, Runtime } from "effect"

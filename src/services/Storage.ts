@@ -64,6 +64,11 @@ export class Storage extends Context.Tag("tinykv/Storage")<
     readonly scan: (space: Space, range?: ScanRange) => Effect.Effect<ReadonlyArray<KeyValue>, StorageError>
     /** Applies every op or none of them, in order. */
     readonly write: (ops: ReadonlyArray<WriteOp>, options?: WriteOptions) => Effect.Effect<void, StorageError>
+    /**
+     * Synchronous reads of the latest committed state (no snapshot: each call sees the newest data). For the
+     * raftstore's log reads inside a Raft step, which must not yield.
+     */
+    readonly latest: EngineReader
     /** Opens a snapshot reader that lives until the enclosing scope closes. */
     readonly snapshot: Effect.Effect<EngineReader, StorageError, Scope.Scope>
     /** Where the engine keeps its files, or `undefined` for the memory engine. */

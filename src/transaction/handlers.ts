@@ -50,6 +50,7 @@ import {
   validateCommit,
   validateGet,
   validatePrewrite,
+  validateResolveLock,
   validateScan
 } from "./validate.js"
 
@@ -152,12 +153,14 @@ export const makeTxnHandlersWith = (options: TxnHandlerOptions = {}): Effect.Eff
       // snapshot restricted to them. A lock of this txn that appears in between (a late secondary
       // prewrite) is left for the next reader that meets it to resolve.
       KvResolveLock: (req) =>
-        Effect.flatMap(
-          withReader(req.context, (r) => resolveLockKeys(r, req)),
-          (keys) =>
-            keys.length === 0
-              ? Effect.succeed<ResolveLockResponse>({})
-              : writing(req.context, keys, (r) => kvResolveLock(r, req, keys))
+        valid(validateResolveLock(req), () =>
+          Effect.flatMap(
+            withReader(req.context, (r) => resolveLockKeys(r, req)),
+            (keys) =>
+              keys.length === 0
+                ? Effect.succeed<ResolveLockResponse>({})
+                : writing(req.context, keys, (r) => kvResolveLock(r, req, keys))
+          )
         )
     } satisfies TxnHandlers
   })

@@ -9,7 +9,7 @@
  */
 import { Clock, Effect } from "effect"
 import { type Timestamp, timestamp } from "../protocol/ids.js"
-import { PHYSICAL_SHIFT } from "./mvccKey.js"
+import { PHYSICAL_SHIFT } from "../services/Tso.js"
 
 /** The last of `count` consecutive timestamps after `last` at wall-clock `nowMs` (pure; the TSO's step). */
 export const nextTimestamp = (last: bigint, nowMs: number, count = 1): Timestamp => {

@@ -9,7 +9,8 @@ import { bytesEqual } from "../protocol/bytes.js"
 import type { LockInfo } from "../protocol/kvrpc.js"
 import { type Timestamp, timestamp } from "../protocol/ids.js"
 import { MvccCorruption } from "./corruption.js"
-import { physicalTime, TS_MAX } from "./mvccKey.js"
+import { physicalTime } from "../services/Tso.js"
+import { TS_MAX } from "./mvccKey.js"
 import { type WriteKind, WriteKind as Kinds } from "./write.js"
 
 export interface Lock {

@@ -14,12 +14,6 @@ const U64_MASK = (1n << 64n) - 1n
 /** The largest timestamp: reads at `TS_MAX` see every committed version. */
 export const TS_MAX: Timestamp = timestamp(U64_MASK)
 
-/** TSO timestamps are `physical ms << 18 | logical`. */
-export const PHYSICAL_SHIFT = 18n
-
-/** The physical (wall-clock millisecond) part of a timestamp: TTLs are compared in these units. */
-export const physicalTime = (ts: bigint): bigint => ts >> PHYSICAL_SHIFT
-
 export const encodeKey = (userKey: Uint8Array, ts: bigint): Uint8Array => {
   const out = encodeBytes(userKey, 8)
   new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(out.length - 8, ~ts & U64_MASK)

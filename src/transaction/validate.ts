@@ -11,6 +11,7 @@ import type {
   CommitRequest,
   GetRequest,
   PrewriteRequest,
+  ResolveLockRequest,
   ScanRequest
 } from "../protocol/kvrpc.js"
 import { MAX_KEY_SIZE, MAX_SCAN_LIMIT, MAX_VALUE_SIZE } from "../protocol/limits.js"
@@ -66,3 +67,9 @@ export const validateCommit = (req: CommitRequest): Invalid =>
 export const validateCheckTxnStatus = (req: CheckTxnStatusRequest): Invalid => checkKey(req.primaryKey, "primary key")
 
 export const validateBatchRollback = (req: BatchRollbackRequest): Invalid => checkKeys(req.keys)
+
+/** `commitVersion` 0 means roll back; any other must follow the start timestamp. */
+export const validateResolveLock = (req: ResolveLockRequest): Invalid =>
+  req.commitVersion !== 0n && req.commitVersion <= req.startVersion
+    ? invalid(`commit version ${req.commitVersion} <= start version ${req.startVersion}`)
+    : undefined

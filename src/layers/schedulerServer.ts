@@ -1,0 +1,81 @@
+/**
+ * The scheduler process: the `Scheduler` service over an engine, served as `SchedulerRpcs` over TCP
+ * with msgpack framing (`tinykv scheduler`). Data lives in an lmdb environment under `dataDir`, or
+ * in memory when `dataDir` is undefined (tests).
+ */
+import type { SocketServer } from "@effect/platform/SocketServer"
+import { RpcServer } from "@effect/rpc"
+import { Effect, Layer } from "effect"
+import type { StorageError } from "../protocol/errorpb.js"
+import { SchedulerRpcs } from "../protocol/schedulerRpcs.js"
+import { makeScheduler, Scheduler, type SchedulerOptions } from "../scheduler/service.js"
+import { layerLoggedMsgPack, layerSocketServer, type ListenOptions } from "../server/serve.js"
+import type { Storage } from "../services/Storage.js"
+import { layerLmdb } from "./storageLmdb.js"
+import { layerMemory } from "./storageMemory.js"
+
+/** The scheduler service over the engine in context. */
+export const layerScheduler = (options: SchedulerOptions = {}): Layer.Layer<Scheduler, StorageError, Storage> =>
+  Layer.effect(Scheduler, makeScheduler(options))
+
+/** The scheduler service over its own engine: lmdb under `dataDir`, or memory when undefined. */
+export const layerSchedulerData = (
+  dataDir: string | undefined,
+  options: SchedulerOptions = {}
+): Layer.Layer<Scheduler, StorageError> =>
+  layerScheduler(options).pipe(Layer.provide(dataDir === undefined ? layerMemory : layerLmdb(dataDir)))
+
+/** The RPC handlers: each call goes straight to the service. */
+export const layerSchedulerHandlers = SchedulerRpcs.toLayer(
+  Effect.map(Scheduler, (s) =>
+    SchedulerRpcs.of({
+      GetMembers: () => s.getMembers,
+      Tso: (req) => s.tso(req),
+      Bootstrap: (req) => s.bootstrap(req),
+      IsBootstrapped: (req) => s.isBootstrapped(req),
+      AllocId: (req) => s.allocId(req),
+      GetStore: (req) => s.getStore(req),
+      PutStore: (req) => s.putStore(req),
+      GetAllStores: (req) => s.getAllStores(req),
+      StoreHeartbeat: (req) => s.storeHeartbeat(req),
+      RegionHeartbeat: (req) => s.regionHeartbeat(req),
+      GetRegion: (req) => s.getRegion(req),
+      GetPrevRegion: (req) => s.getPrevRegion(req),
+      GetRegionById: (req) => s.getRegionById(req),
+      ScanRegions: (req) => s.scanRegions(req),
+      AskSplit: (req) => s.askSplit(req),
+      ReportSplit: (req) => s.reportSplit(req),
+      GetClusterConfig: (req) => s.getClusterConfig(req),
+      PutClusterConfig: (req) => s.putClusterConfig(req),
+      GetGcSafePoint: (req) => s.getGcSafePoint(req),
+      UpdateGcSafePoint: (req) => s.updateGcSafePoint(req),
+      GetOperator: (req) => s.getOperator(req)
+    })
+  )
+)
+
+/** Serves the `Scheduler` in context on an existing `SocketServer` (so tests can bind port 0). */
+export const layerSchedulerRpc: Layer.Layer<never, never, Scheduler | SocketServer> = RpcServer.layer(SchedulerRpcs, {
+  disableTracing: true,
+  concurrency: "unbounded"
+}).pipe(
+  Layer.provide(layerSchedulerHandlers),
+  Layer.provide(RpcServer.layerProtocolSocketServer),
+  Layer.provide(layerLoggedMsgPack)
+)
+
+export interface SchedulerServerOptions extends ListenOptions, SchedulerOptions {
+  readonly dataDir: string | undefined
+}
+
+/**
+ * A whole scheduler: engine, service and RPC server listening on `host:port`. The `SocketServer`
+ * (its bound address: port 0 picks a free one) and the `Scheduler` (admin calls) are outputs.
+ */
+export const layerServer = (options: SchedulerServerOptions): Layer.Layer<Scheduler | SocketServer, unknown> =>
+  layerSchedulerRpc.pipe(
+    Layer.provideMerge(layerSocketServer(options)),
+    Layer.provideMerge(
+      layerSchedulerData(options.dataDir, { advertiseAddress: `${options.host}:${options.port}`, ...options })
+    )
+  )

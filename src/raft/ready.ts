@@ -1,0 +1,44 @@
+/**
+ * `Ready`: everything a node needs the application to do, handed out by `RawNode.ready()` and acknowledged with
+ * `RawNode.advance(rd)` (TinyKV `raft/rawnode.go`, etcd `doc.go`).
+ *
+ * ## The Ready contract
+ *
+ * Loop: `if (node.hasReady()) { const rd = node.ready(); …; node.advance(rd) }`, and for each Ready, in order:
+ *
+ * 1. **Persist** — atomically if you can, and durably (fsync when `rd.mustSync`):
+ *    - `rd.snapshot` (if set): install it in the log storage (it replaces the whole log) and in the state machine;
+ *    - `rd.entries`: append them, deleting any stored entry at or after `rd.entries[0].index` (a truncated
+ *      conflicting suffix must not survive);
+ *    - `rd.hardState` (if set): save term, vote and commit.
+ * 2. **Send** `rd.messages`, only after step 1: a vote or an append acknowledgement promises the data is durable
+ *    (Raft paper §5, "respond to RPCs only after updating stable storage"). Messages may be dropped or reordered;
+ *    Raft copes.
+ * 3. **Apply** `rd.committedEntries` to the state machine, in order. For an `EntryConfChange` entry, decode it
+ *    (`decodeConfChange`) and call `node.applyConfChange(cc)`, which returns the new `ConfState` to store with the
+ *    region metadata. Record the applied index durably together with the applied data (restart passes it as
+ *    `Config.applied`).
+ * 4. **Advance**: `node.advance(rd)`. Do not step, tick or propose between `ready()` and `advance(rd)`: the Ready
+ *    describes the node at the moment it was built (`advance` throws `RaftInvariantError` if the log moved under it).
+ *
+ * `rd.softState` (leader/role) changes need not be persisted; they tell the application who leads.
+ */
+import type { Entry, HardState, Message, Snapshot } from "../protocol/eraftpb.js"
+import type { SoftState } from "./raft.js"
+
+export interface Ready {
+  /** The node's role and known leader, when changed since the last advanced Ready. */
+  readonly softState?: SoftState
+  /** Term/vote/commit to persist BEFORE sending `messages`, when changed since the last advanced Ready. */
+  readonly hardState?: HardState
+  /** New log entries to persist BEFORE sending `messages` (may overwrite a stored suffix). */
+  readonly entries: ReadonlyArray<Entry>
+  /** A snapshot from the leader to install BEFORE sending `messages`, if one arrived. */
+  readonly snapshot?: Snapshot
+  /** Entries committed by the group, to apply in order AFTER persisting. */
+  readonly committedEntries: ReadonlyArray<Entry>
+  /** Messages to send AFTER persisting. */
+  readonly messages: ReadonlyArray<Message>
+  /** Whether the writes of this Ready must be synced to disk (new entries, a new term or a new vote). */
+  readonly mustSync: boolean
+}

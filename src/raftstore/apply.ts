@@ -1,0 +1,191 @@
+/**
+ * Applying committed entries (TinyKV `HandleRaftReady`'s apply half): every replica runs the same
+ * entries through the same checks and reaches the same state. Data writes, the region state and the
+ * new applied index go into the round's single write batch; Get reads see earlier writes of the same
+ * batch through an overlay.
+ *
+ * Apply-time checks decide, not propose-time ones: a command proposed under an old epoch, or for a key
+ * that has since left the region, fails here on every replica alike.
+ */
+import { toLatin1 } from "../protocol/bytes.js"
+import type { Entry } from "../protocol/eraftpb.js"
+import { EpochNotMatch } from "../protocol/errorpb.js"
+import type { Region } from "../protocol/metapb.js"
+import type { RaftCmdRequest, RaftCmdResponse, Response } from "../protocol/raftCmd.js"
+import { decodeConfChange } from "../raft/index.js"
+import type { Cf, EngineReader, WriteOp } from "../services/Storage.js"
+import { RaftCmdCodec, RegionLocalStateCodec } from "./codec.js"
+import { raftLogKey, regionStateKey } from "./keys.js"
+import type { Peer, Reply } from "./peer.js"
+import { checkKeyInRegion, checkRegionEpoch } from "./regionUtil.js"
+import { adminResponse, errorResponse, okResponse, staleResponse } from "./responses.js"
+
+/** What applying changed beyond the write batch, for the worker to act on after the write. */
+export interface ApplyOutcome {
+  /** The peer removed itself from the region: destroy it once the batch is written. */
+  destroySelf: boolean
+  /** The region's metadata changed (membership): refresh the store's region map. */
+  regionChanged: boolean
+  /** Bytes written by data commands (for the split checker). */
+  bytesWritten: number
+}
+
+/** Pending writes of this round, so a later Get in the same batch sees an earlier Put. */
+export class Overlay {
+  private readonly pending = new Map<string, Uint8Array | null>()
+  constructor(private readonly engine: EngineReader) {}
+  put(cf: Cf, key: Uint8Array, value: Uint8Array | null) {
+    this.pending.set(`${cf}:${toLatin1(key)}`, value)
+  }
+  get(cf: Cf, key: Uint8Array): Uint8Array | undefined {
+    const v = this.pending.get(`${cf}:${toLatin1(key)}`)
+    if (v === null) return undefined
+    return v ?? this.engine.get(cf, key)
+  }
+}
+
+export const applyEntries = (
+  peer: Peer,
+  entries: ReadonlyArray<Entry>,
+  overlay: Overlay,
+  ops: Array<WriteOp>,
+  replies: Array<Reply>
+): ApplyOutcome => {
+  const outcome: ApplyOutcome = { destroySelf: false, regionChanged: false, bytesWritten: 0 }
+  const storage = peer.storage
+  let applied = storage.applyState
+  for (const e of entries) {
+    if (e.index <= applied.appliedIndex) continue // applied before a restart or covered by a snapshot
+    let response: RaftCmdResponse | undefined
+    if (e.entryType === "EntryConfChange") {
+      response = applyConfChange(peer, e, ops, outcome)
+    } else if (e.data.length > 0) {
+      const req = decodeCommand(e.data)
+      if (req.adminRequest?._tag === "CompactLog") {
+        const { compactIndex, compactTerm } = req.adminRequest
+        const t = applied.truncatedState
+        if (compactIndex > t.index && compactIndex <= e.index) {
+          ops.push({
+            _tag: "DeleteRange",
+            space: "raft",
+            start: raftLogKey(peer.regionId, t.index + 1),
+            end: raftLogKey(peer.regionId, compactIndex + 1)
+          })
+          applied = { ...applied, truncatedState: { index: compactIndex, term: compactTerm } }
+        }
+        response = adminResponse({ _tag: "CompactLog" }, peer.term)
+      } else {
+        response = applyData(peer, req, overlay, ops, outcome)
+      }
+    }
+    applied = { ...applied, appliedIndex: e.index }
+    answerProposals(peer, e, response, replies)
+    if (outcome.destroySelf) break
+  }
+  if (applied !== storage.applyState) storage.setApplyState(applied, ops)
+  return outcome
+}
+
+const decodeCommand = (data: Uint8Array): RaftCmdRequest => RaftCmdCodec.decode(data)
+
+const applyData = (
+  peer: Peer,
+  req: RaftCmdRequest,
+  overlay: Overlay,
+  ops: Array<WriteOp>,
+  outcome: ApplyOutcome
+): RaftCmdResponse => {
+  const region = peer.region
+  const epochError = checkRegionEpoch(req, region)
+  if (epochError) return errorResponse(epochError, peer.term)
+  for (const r of req.requests) {
+    if (r._tag === "Snap") continue
+    const e = checkKeyInRegion(r.key, region)
+    if (e) return errorResponse(e, peer.term)
+  }
+  const responses: Array<Response> = []
+  for (const r of req.requests) {
+    switch (r._tag) {
+      case "Put": {
+        const cf = r.cf as Cf
+        ops.push({ _tag: "Put", space: cf, key: r.key, value: r.value })
+        overlay.put(cf, r.key, r.value)
+        outcome.bytesWritten += r.key.length + r.value.length
+        responses.push({ _tag: "Put" })
+        break
+      }
+      case "Delete": {
+        const cf = r.cf as Cf
+        ops.push({ _tag: "Delete", space: cf, key: r.key })
+        overlay.put(cf, r.key, null)
+        outcome.bytesWritten += r.key.length
+        responses.push({ _tag: "Delete" })
+        break
+      }
+      case "Get": {
+        const value = overlay.get(r.cf as Cf, r.key)
+        responses.push(value === undefined ? { _tag: "Get" } : { _tag: "Get", value })
+        break
+      }
+      case "Snap":
+        responses.push({ _tag: "Snap", region })
+        break
+    }
+  }
+  return okResponse(responses, peer.term)
+}
+
+const applyConfChange = (peer: Peer, e: Entry, ops: Array<WriteOp>, outcome: ApplyOutcome): RaftCmdResponse => {
+  const cc = decodeConfChange(e.data)
+  const req = RaftCmdCodec.decode(cc.context)
+  const admin = req.adminRequest
+  const region = peer.region
+  if (admin?._tag !== "ChangePeer" || region.regionEpoch.confVer !== req.header.regionEpoch.confVer) {
+    // stale proposal: make the core forget it without changing membership (node id 0 is a no-op)
+    peer.rawNode.applyConfChange({ ...cc, nodeId: 0 })
+    return errorResponse(new EpochNotMatch({ currentRegions: [region] }), peer.term)
+  }
+  const target = admin.peer
+  const present = region.peers.some((p) => p.id === target.id)
+  let peers = region.peers
+  if (admin.changeType === "AddNode" && !present) peers = [...peers, target]
+  if (admin.changeType === "RemoveNode" && present) peers = peers.filter((p) => p.id !== target.id)
+  if (peers !== region.peers) {
+    const next: Region = {
+      ...region,
+      peers,
+      regionEpoch: { ...region.regionEpoch, confVer: region.regionEpoch.confVer + 1 }
+    }
+    peer.storage.region = next
+    ops.push({
+      _tag: "Put",
+      space: "meta",
+      key: regionStateKey(next.id),
+      value: RegionLocalStateCodec.encode({ state: "Normal", region: next })
+    })
+    outcome.regionChanged = true
+    if (admin.changeType === "AddNode") peer.insertPeerCache(target)
+    else peer.removePeerCache(target.id)
+  }
+  peer.rawNode.applyConfChange(cc)
+  if (admin.changeType === "RemoveNode" && target.id === peer.meta.id) outcome.destroySelf = true
+  return adminResponse({ _tag: "ChangePeer", region: peer.region }, peer.term)
+}
+
+/** Pops the proposals up to `e`: older ones were superseded, the matching one gets `response`. */
+const answerProposals = (
+  peer: Peer,
+  e: Entry,
+  response: RaftCmdResponse | undefined,
+  replies: Array<Reply>
+) => {
+  while (peer.proposals.length > 0) {
+    const p = peer.proposals[0]!
+    if (p.index > e.index) return
+    peer.proposals.shift()
+    if (p.reply === undefined) continue
+    if (p.index === e.index && p.term === e.term && response !== undefined) replies.push([p.reply, response])
+    else replies.push([p.reply, staleResponse(peer.term)])
+  }
+}
+

@@ -1,0 +1,49 @@
+/**
+ * Raftstore settings (TinyKV `kv/config`), in ticks of `baseTickMs`. Defaults are the production ones;
+ * `testConfig` shortens everything the way TinyKV's `NewTestConfig` does (50 ms ticks).
+ */
+export interface StoreConfig {
+  /** One Raft tick. */
+  readonly baseTickMs: number
+  readonly electionTicks: number
+  readonly heartbeatTicks: number
+  /** How often a leader checks whether its log should be compacted. */
+  readonly raftLogGcTicks: number
+  /** Compact when at least this many applied entries are in the log. */
+  readonly raftLogGcCountLimit: number
+  /** How often a region leader reports to the scheduler. */
+  readonly regionHeartbeatTicks: number
+  /** How often the store reports its stats to the scheduler. */
+  readonly storeHeartbeatTicks: number
+  /** How long a client command may wait for its entry to apply before the store answers ServerIsBusy. */
+  readonly commandTimeoutMs: number
+}
+
+export const defaultConfig: StoreConfig = {
+  baseTickMs: 100,
+  electionTicks: 10,
+  heartbeatTicks: 2,
+  raftLogGcTicks: 100,
+  raftLogGcCountLimit: 10_000,
+  regionHeartbeatTicks: 10,
+  storeHeartbeatTicks: 50,
+  commandTimeoutMs: 5_000
+}
+
+export const testConfig: StoreConfig = {
+  baseTickMs: 50,
+  electionTicks: 10,
+  heartbeatTicks: 2,
+  raftLogGcTicks: 1,
+  raftLogGcCountLimit: 128_000,
+  regionHeartbeatTicks: 2,
+  storeHeartbeatTicks: 10,
+  commandTimeoutMs: 2_000
+}
+
+export const validateConfig = (c: StoreConfig): string | undefined => {
+  if (c.heartbeatTicks <= 0) return "heartbeat ticks must be positive"
+  if (c.electionTicks <= c.heartbeatTicks) return "election ticks must exceed heartbeat ticks"
+  if (c.baseTickMs <= 0) return "the base tick must be positive"
+  return undefined
+}

@@ -1,0 +1,222 @@
+/**
+ * A peer: one replica of one region on this store — its Raft node, its storage, the proposals waiting
+ * for their entries to apply, and a cache of the other peers' addresses (TinyKV `peer.go` and the
+ * proposing half of `peer_msg_handler.go`).
+ *
+ * A Peer is plain synchronous state owned by the RaftWorker fiber; nothing else touches it, so it
+ * needs no locking. Replies are queued in `replies` and completed by the worker after the round's
+ * write, never before a write they depend on is durable.
+ */
+import type { Deferred } from "effect"
+import type { ConfChange, Message } from "../protocol/eraftpb.js"
+import { NotLeader, RegionNotFound, StoreNotMatch } from "../protocol/errorpb.js"
+import type { PeerId, RegionId, StoreId } from "../protocol/ids.js"
+import type { Peer as PeerMeta, Region } from "../protocol/metapb.js"
+import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import type { RaftMessage } from "../protocol/raftServer.js"
+import { isRaftFailure, mulberry32, RawNode } from "../raft/index.js"
+import { RaftCmdCodec } from "./codec.js"
+import { PeerStorage } from "./peerStorage.js"
+import { checkKeyInRegion, checkRegionEpoch, isInitialMsg } from "./regionUtil.js"
+import { adminResponse, errorResponse, staleResponse } from "./responses.js"
+
+export interface Proposal {
+  readonly index: number
+  readonly term: number
+  /** Absent for the store's own proposals (log compaction), which nobody waits on. */
+  readonly reply: Deferred.Deferred<RaftCmdResponse> | undefined
+}
+
+export type Reply = [Deferred.Deferred<RaftCmdResponse>, RaftCmdResponse]
+
+export interface PeerConfig {
+  readonly electionTicks: number
+  readonly heartbeatTicks: number
+  /** Seeds the peer's election jitter (deterministic simulation passes a fixed seed per run). */
+  readonly seed: number
+}
+
+export class Peer {
+  readonly rawNode: RawNode
+  proposals: Array<Proposal> = []
+  /** Replies decided outside apply (errors, transfer-leader acks); completed by the worker. */
+  replies: Array<Reply> = []
+  private readonly peerCache = new Map<number, PeerMeta>()
+  /** Set once the peer is destroyed: it takes no more messages. */
+  stopped = false
+  /** Ticks since the last raft-log GC check / scheduler heartbeat. */
+  ticksSinceGc = 0
+  ticksSinceHeartbeat = 0
+  /** Bytes written since the last split check (kept for the split checker). */
+  sizeDiffHint = 0
+
+  constructor(
+    readonly storeId: StoreId,
+    readonly meta: PeerMeta,
+    readonly storage: PeerStorage,
+    config: PeerConfig
+  ) {
+    this.rawNode = new RawNode({
+      id: meta.id,
+      electionTick: config.electionTicks,
+      heartbeatTick: config.heartbeatTicks,
+      storage,
+      applied: storage.appliedIndex,
+      rng: mulberry32(config.seed)
+    })
+    for (const p of storage.region.peers) this.peerCache.set(p.id, p)
+  }
+
+  get regionId(): RegionId {
+    return this.storage.region.id
+  }
+
+  get region(): Region {
+    return this.storage.region
+  }
+
+  get isLeader(): boolean {
+    return this.rawNode.raft.state === "Leader"
+  }
+
+  get term(): number {
+    return this.rawNode.raft.term
+  }
+
+  get leaderId(): number {
+    return this.rawNode.raft.lead
+  }
+
+  /** The leader's peer record if known (for NotLeader hints). */
+  leader(): PeerMeta | undefined {
+    return this.peerCache.get(this.leaderId)
+  }
+
+  insertPeerCache(p: PeerMeta): void {
+    this.peerCache.set(p.id, p)
+  }
+
+  removePeerCache(id: number): void {
+    this.peerCache.delete(id)
+  }
+
+  // --- proposing ---
+
+  /** TinyKV `preProposeRaftCommand` + `proposeRaftCommand`. */
+  propose(request: RaftCmdRequest, reply: Deferred.Deferred<RaftCmdResponse>): void {
+    const fail = (e: Parameters<typeof errorResponse>[0]): void => {
+      this.replies.push([reply, errorResponse(e, this.term)])
+    }
+    const answer = (r: RaftCmdResponse): void => {
+      this.replies.push([reply, r])
+    }
+    const header = request.header
+    if (header.peer.storeId !== this.storeId) {
+      return fail(new StoreNotMatch({ requestStoreId: header.peer.storeId, actualStoreId: this.storeId }))
+    }
+    if (!this.isLeader) {
+      const leader = this.leader()
+      return fail(new NotLeader({ regionId: this.regionId, ...(leader ? { leader } : {}) }))
+    }
+    if (header.peer.id !== this.meta.id) return fail(new RegionNotFound({ regionId: this.regionId }))
+    if (header.term !== 0 && this.term > header.term + 1) return answer(staleResponse(this.term))
+    const epochError = checkRegionEpoch(request, this.region)
+    if (epochError) return fail(epochError)
+
+    const admin = request.adminRequest
+    if (admin?._tag === "TransferLeader") {
+      this.rawNode.transferLeader(admin.peer.id)
+      return answer(adminResponse({ _tag: "TransferLeader" }, this.term))
+    }
+    if (admin?._tag === "ChangePeer") {
+      // one membership change at a time: a second would be dropped by the core anyway
+      if (this.rawNode.raft.pendingConfIndex > this.rawNode.raft.raftLog.applied) {
+        return fail(new NotLeader({ regionId: this.regionId, leader: this.meta }))
+      }
+      const cc: ConfChange = {
+        changeType: admin.changeType,
+        nodeId: admin.peer.id,
+        context: RaftCmdCodec.encode(request)
+      }
+      return this.proposeWith(reply, () => this.rawNode.proposeConfChange(cc))
+    }
+    if (admin?._tag === "Split") {
+      return fail(new RegionNotFound({ regionId: this.regionId })) // TODO(raftstore): region split (roadmap 1)
+    }
+    for (const r of request.requests) {
+      if (r._tag === "Snap") continue
+      const e = checkKeyInRegion(r.key, this.region)
+      if (e) return fail(e)
+    }
+    const data = RaftCmdCodec.encode(request)
+    return this.proposeWith(reply, () => this.rawNode.propose(data))
+  }
+
+  /** Proposes the store's own command (no reply): log compaction. Dropped silently when not leader. */
+  proposeInternal(request: RaftCmdRequest): void {
+    if (!this.isLeader) return
+    const data = RaftCmdCodec.encode(request)
+    this.proposeWith(undefined, () => this.rawNode.propose(data))
+  }
+
+  private proposeWith(reply: Deferred.Deferred<RaftCmdResponse> | undefined, propose: () => unknown): void {
+    const index = this.rawNode.raft.raftLog.lastIndex() + 1
+    const term = this.term
+    const r = propose()
+    if (isRaftFailure(r)) {
+      // dropped: a leader transfer is in progress, or another conf change is pending
+      const leader = this.leader()
+      if (reply === undefined) return
+      this.replies.push([
+        reply,
+        errorResponse(new NotLeader({ regionId: this.regionId, ...(leader ? { leader } : {}) }), this.term)
+      ])
+      return
+    }
+    this.proposals.push({ index, term, reply })
+  }
+
+  /** Answers every waiting proposal with RegionNotFound (the peer is being destroyed). */
+  failAllProposals(): void {
+    for (const p of this.proposals) {
+      if (p.reply) this.replies.push([p.reply, errorResponse(new RegionNotFound({ regionId: this.regionId }), this.term)])
+    }
+    this.proposals = []
+  }
+
+  // --- messages out ---
+
+  /** Wraps the core's messages for the network; a message to a peer we know nothing about is dropped. */
+  toRaftMessages(messages: ReadonlyArray<Message>, out: Array<RaftMessage>): void {
+    const region = this.region
+    for (const m of messages) {
+      const to = this.peerCache.get(m.to)
+      if (to === undefined) continue
+      const initial = region.peers.length > 0 && isInitialMsg(m)
+      out.push({
+        regionId: region.id,
+        fromPeer: this.meta,
+        toPeer: to,
+        message: m,
+        regionEpoch: region.regionEpoch,
+        isTombstone: false,
+        ...(initial ? { startKey: region.startKey, endKey: region.endKey } : {})
+      })
+    }
+  }
+
+  /** Peers the leader knows to be far behind (their match is below the truncated index). */
+  pendingPeers(): Array<PeerMeta> {
+    const out: Array<PeerMeta> = []
+    for (const [id, pr] of this.rawNode.getProgress()) {
+      const p = this.peerCache.get(id)
+      if (p !== undefined && pr.match < this.storage.truncatedIndex) out.push(p)
+    }
+    return out
+  }
+
+  /** The peer's id as a branded value. */
+  get id(): PeerId {
+    return this.meta.id
+  }
+}

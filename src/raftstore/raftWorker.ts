@@ -1,0 +1,60 @@
+/**
+ * The RaftWorker round (TiKV batch-system style, ARCHITECTURE.md "request flow"): take everything
+ * pending, step every touched peer, gather the Ready of each, persist ALL raft state and ALL applied
+ * data of the round in ONE engine write with ONE fsync (group commit), then send every outgoing message
+ * (the transport batches per destination store), then complete the replies, then advance each peer.
+ *
+ * Why apply shares the write with persistence: TinyKV writes the raft batch and the kv batch separately
+ * and orders them; one LMDB transaction makes "entries durable" and "applied index + data durable"
+ * the same instant, so a crash can neither lose an acknowledged write nor apply an entry twice.
+ */
+import { Deferred, Effect } from "effect"
+import type { StorageError } from "../protocol/errorpb.js"
+import type { RaftMessage } from "../protocol/raftServer.js"
+import type { Ready } from "../raft/index.js"
+import type { Storage, WriteOp } from "../services/Storage.js"
+import type { Transport } from "../services/Transport.js"
+import { type ApplyOutcome, applyEntries, Overlay } from "./apply.js"
+import type { Peer, Reply } from "./peer.js"
+import type { ApplySnapResult } from "./peerStorage.js"
+
+export interface ReadyWork {
+  readonly peer: Peer
+  readonly rd: Ready
+  readonly snapResult: ApplySnapResult | undefined
+  readonly outcome: ApplyOutcome
+}
+
+/** Persist, send, reply and advance for every touched peer; returns what the store must follow up on. */
+export const processReadies = (
+  touched: Iterable<Peer>,
+  storage: Storage["Type"],
+  transport: Transport["Type"]
+): Effect.Effect<ReadonlyArray<ReadyWork>, StorageError> =>
+  Effect.gen(function* () {
+    const ops: Array<WriteOp> = []
+    const out: Array<RaftMessage> = []
+    const replies: Array<Reply> = []
+    const work: Array<ReadyWork> = []
+    const overlay = new Overlay(storage.latest)
+    let sync = false
+    for (const peer of touched) {
+      if (peer.replies.length > 0) {
+        for (const r of peer.replies) replies.push(r)
+        peer.replies = []
+      }
+      if (peer.stopped || !peer.rawNode.hasReady()) continue
+      const rd = peer.rawNode.ready()
+      const snapResult = peer.storage.persistReady(rd, ops)
+      peer.toRaftMessages(rd.messages, out)
+      const outcome = applyEntries(peer, rd.committedEntries, overlay, ops, replies)
+      // a reply to a client promises durability; so does any persisted raft state
+      if (rd.mustSync || rd.committedEntries.length > 0) sync = true
+      work.push({ peer, rd, snapResult, outcome })
+    }
+    if (ops.length > 0) yield* storage.write(ops, { sync })
+    if (out.length > 0) yield* transport.send(out)
+    for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)
+    for (const w of work) w.peer.rawNode.advance(w.rd)
+    return work
+  })

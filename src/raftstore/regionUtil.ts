@@ -1,0 +1,55 @@
+/** Region helpers (TinyKV `kv/raftstore/util`): key ranges, epochs, initial messages. */
+import { compareBytes } from "../protocol/bytes.js"
+import type { Message } from "../protocol/eraftpb.js"
+import { EpochNotMatch, KeyNotInRegion } from "../protocol/errorpb.js"
+import type { Peer, Region, RegionEpoch } from "../protocol/metapb.js"
+import type { RaftCmdRequest } from "../protocol/raftCmd.js"
+import { RAFT_INIT_LOG_TERM } from "./keys.js"
+
+/** `start <= key < end`, with an empty end meaning unbounded. */
+export const keyInRegion = (key: Uint8Array, region: Region): boolean =>
+  compareBytes(key, region.startKey) >= 0 && (region.endKey.length === 0 || compareBytes(key, region.endKey) < 0)
+
+export const checkKeyInRegion = (key: Uint8Array, region: Region): KeyNotInRegion | undefined =>
+  keyInRegion(key, region)
+    ? undefined
+    : new KeyNotInRegion({ key, regionId: region.id, startKey: region.startKey, endKey: region.endKey })
+
+/** Whether `epoch` is older than `check` in either part. */
+export const isEpochStale = (epoch: RegionEpoch, check: RegionEpoch): boolean =>
+  epoch.version < check.version || epoch.confVer < check.confVer
+
+/**
+ * The epoch check of a command against the region (TinyKV `CheckRegionEpoch`): data commands check the
+ * version; ChangePeer the conf version; Split and TransferLeader both; CompactLog neither.
+ */
+export const checkRegionEpoch = (req: RaftCmdRequest, region: Region): EpochNotMatch | undefined => {
+  const admin = req.adminRequest
+  let checkVer = true
+  let checkConfVer = false
+  if (admin !== undefined) {
+    checkVer = admin._tag === "Split" || admin._tag === "TransferLeader"
+    checkConfVer = admin._tag !== "CompactLog"
+  }
+  const epoch = req.header.regionEpoch
+  const current = region.regionEpoch
+  if ((checkVer && epoch.version !== current.version) || (checkConfVer && epoch.confVer !== current.confVer)) {
+    return new EpochNotMatch({ currentRegions: [region] })
+  }
+  return undefined
+}
+
+/** A message that may create a peer on a store that has none: a vote, or a heartbeat from a leader with commit 0. */
+export const isInitialMsg = (m: Message): boolean =>
+  m.msgType === "MsgRequestVote" || (m.msgType === "MsgHeartbeat" && m.commit === 0)
+
+export const isFirstVoteMessage = (m: Message): boolean =>
+  m.msgType === "MsgRequestVote" && m.term === RAFT_INIT_LOG_TERM + 1
+
+export const findPeer = (region: Region, storeId: number): Peer | undefined =>
+  region.peers.find((p) => p.storeId === storeId)
+
+/** Whether two half-open ranges overlap (empty end = unbounded). */
+export const rangesOverlap = (a: Region, b: { startKey: Uint8Array; endKey: Uint8Array }): boolean =>
+  (a.endKey.length === 0 || compareBytes(b.startKey, a.endKey) < 0) &&
+  (b.endKey.length === 0 || compareBytes(a.startKey, b.endKey) < 0)

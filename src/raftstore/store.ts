@@ -1,0 +1,385 @@
+/**
+ * A replicated store: its peers, Router, RaftWorker and StoreWorker fibers, ticker and scheduler
+ * heartbeats (TinyKV `raftstore.go`, `router.go`, `raft_worker.go`, `store_worker.go`, `node.go`).
+ *
+ * Ownership: the RaftWorker fiber owns every `Peer` — only it steps, proposes, persists and applies.
+ * The Router and the StoreWorker only enqueue work for it, or (StoreWorker) register a new peer before
+ * re-delivering its message. Shutdown (scope close) stops the ticker, the workers and the queues and
+ * answers every waiting command with RegionNotFound, in that order.
+ */
+import { Deferred, Effect, Option, Queue, Schedule, type Scope } from "effect"
+import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
+import type { RegionId, StoreId } from "../protocol/ids.js"
+import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import type { RaftMessage } from "../protocol/raftServer.js"
+import { deriveSeed } from "../raft/index.js"
+import { MailboxClosed, type PeerMsg, PeerNotFound, Router, type StoreMsg } from "../services/Router.js"
+import { SchedulerClient } from "../services/SchedulerClient.js"
+import { Storage, type WriteOp } from "../services/Storage.js"
+import { Transport } from "../services/Transport.js"
+import { RegionLocalStateCodec } from "./codec.js"
+import type { StoreConfig } from "./config.js"
+import { REGION_META_MAX_KEY, REGION_META_MIN_KEY, regionIdOfStateKey, regionStateKey } from "./keys.js"
+import { Peer } from "./peer.js"
+import { clearRangeOps, isInitialized, PeerStorage } from "./peerStorage.js"
+import { processReadies } from "./raftWorker.js"
+import { findPeer, isEpochStale, isInitialMsg, rangesOverlap } from "./regionUtil.js"
+import { errorResponse } from "./responses.js"
+
+/**
+ * Lets timers and socket IO run between rounds. Effect resumes fibers through microtasks, and an
+ * in-process cluster (memory transport) keeps every fiber busy in one microtask chain that never
+ * reaches the event loop's timer phase: ticks and client deadlines would never fire. A `setImmediate`
+ * hop per round costs microseconds and bounds that starvation to one round.
+ */
+const yieldToEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+type Envelope =
+  | { readonly _tag: "Peer"; readonly regionId: RegionId; readonly msg: PeerMsg }
+  | { readonly _tag: "Tick" }
+
+export interface StoreOptions {
+  readonly storeId: StoreId
+  readonly config: StoreConfig
+  /** Seeds every peer's election jitter (with the region id mixed in). */
+  readonly seed: number
+}
+
+export interface RaftStore {
+  readonly storeId: StoreId
+  readonly router: Router["Type"]
+  /** The live peers, by region (read-only view for tests and status). */
+  readonly peers: ReadonlyMap<RegionId, Peer>
+}
+
+export const makeRaftStore = (
+  options: StoreOptions
+): Effect.Effect<RaftStore, StorageError, Storage | Transport | SchedulerClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const storage = yield* Storage
+    const transport = yield* Transport
+    const scheduler = yield* SchedulerClient
+    const { storeId, config } = options
+    const peers = new Map<RegionId, Peer>()
+    const queue = yield* Queue.unbounded<Envelope>()
+    const storeQueue = yield* Queue.unbounded<StoreMsg>()
+    const scope = yield* Effect.scope
+
+    const newPeer = (region: PeerStorage["region"], meta: Peer["meta"], initOps: Array<WriteOp>, ps: PeerStorage) => {
+      const peer = new Peer(storeId, meta, ps, {
+        electionTicks: config.electionTicks,
+        heartbeatTicks: config.heartbeatTicks,
+        seed: deriveSeed(options.seed, region.id * 1_000_003 + meta.id)
+      })
+      return { peer, initOps }
+    }
+
+    // --- load the peers on disk (TinyKV `loadPeers`) ---
+    const initOps: Array<WriteOp> = []
+    for (const { key, value } of storage.latest.scan("meta", { start: REGION_META_MIN_KEY, end: REGION_META_MAX_KEY })) {
+      if (regionIdOfStateKey(key) === undefined) continue
+      const state = RegionLocalStateCodec.decode(value)
+      if (state.state === "Tombstone") continue
+      const meta = findPeer(state.region, storeId)
+      if (meta === undefined) continue
+      const { storage: ps, initOps: ops } = PeerStorage.load(storage.latest, state.region)
+      const { peer } = newPeer(state.region, meta, ops, ps)
+      initOps.push(...ops)
+      peers.set(peer.regionId, peer)
+    }
+    if (initOps.length > 0) yield* storage.write(initOps, { sync: true })
+
+    // --- Router ---
+    const send = (regionId: RegionId, msg: PeerMsg): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
+      const peer = peers.get(regionId)
+      if (peer === undefined) return Effect.fail(new PeerNotFound({ regionId }))
+      if (peer.stopped) return Effect.fail(new MailboxClosed({ regionId }))
+      return Queue.offer(queue, { _tag: "Peer", regionId, msg })
+    }
+    const router = Router.of({
+      send,
+      sendStore: (msg) => Queue.offer(storeQueue, msg),
+      sendRaftMessage: (message) =>
+        send(message.regionId, { _tag: "RaftMessage", message }).pipe(
+          Effect.catchTags({
+            PeerNotFound: () => Queue.offer(storeQueue, { _tag: "RaftMessage", message }),
+            MailboxClosed: () => Queue.offer(storeQueue, { _tag: "RaftMessage", message })
+          }),
+          Effect.asVoid
+        ),
+      sendCommand: (request: RaftCmdRequest) =>
+        Effect.gen(function* () {
+          const reply = yield* Deferred.make<RaftCmdResponse>()
+          yield* send(request.header.regionId, { _tag: "RaftCommand", request, reply }).pipe(
+            Effect.mapError(() => new RegionNotFound({ regionId: request.header.regionId }))
+          )
+          return yield* Deferred.await(reply)
+        })
+    })
+
+    // --- peer lifecycle ---
+    const destroyPeer = (peer: Peer) =>
+      Effect.gen(function* () {
+        if (peer.stopped) return
+        peer.stopped = true
+        peers.delete(peer.regionId)
+        peer.failAllProposals()
+        const ops: Array<WriteOp> = []
+        peer.storage.clearMetaOps(ops)
+        ops.push({
+          _tag: "Put",
+          space: "meta",
+          key: regionStateKey(peer.regionId),
+          value: RegionLocalStateCodec.encode({ state: "Tombstone", region: peer.region })
+        })
+        if (isInitialized(peer.region)) ops.push(...clearRangeOps(peer.region.startKey, peer.region.endKey))
+        yield* storage.write(ops, { sync: true })
+        for (const [d, r] of peer.replies) yield* Deferred.succeed(d, r)
+        peer.replies = []
+        yield* Effect.logInfo("peer destroyed").pipe(Effect.annotateLogs({ regionId: peer.regionId, peerId: peer.id }))
+      })
+
+    const toDestroy = new Set<Peer>()
+    const reroute: Array<RaftMessage> = []
+
+    /** TinyKV `onRaftMsg` + `checkMessage`. */
+    const onRaftMessage = (peer: Peer, m: RaftMessage): void => {
+      if (m.toPeer.storeId !== storeId) return
+      if (m.isTombstone) {
+        // the sender says we were removed; believe it only if its epoch is newer than ours
+        if (m.toPeer.id === peer.meta.id && isEpochStale(peer.region.regionEpoch, m.regionEpoch)) toDestroy.add(peer)
+        return
+      }
+      if (m.toPeer.id !== peer.meta.id) {
+        // a newer peer of this region lives here now: this one is stale
+        if (m.toPeer.id > peer.meta.id) {
+          toDestroy.add(peer)
+          reroute.push(m)
+        }
+        return
+      }
+      if (isEpochStale(m.regionEpoch, peer.region.regionEpoch) && findPeer(peer.region, m.fromPeer.storeId) === undefined) {
+        return // from a peer that was removed from this region
+      }
+      const snap = m.message.snapshot
+      if (snap !== undefined && m.message.msgType === "MsgSnapshot") {
+        // a snapshot whose region overlaps another region of this store would corrupt it
+        for (const other of peers.values()) {
+          if (other !== peer && isInitialized(other.region) && rangesOverlap(other.region, peer.region)) return
+        }
+      }
+      peer.insertPeerCache(m.fromPeer)
+      peer.rawNode.step(m.message)
+    }
+
+    const onTick = (peer: Peer): void => {
+      peer.rawNode.tick()
+      if (!peer.isLeader) return
+      if (++peer.ticksSinceGc >= config.raftLogGcTicks) {
+        peer.ticksSinceGc = 0
+        const applied = peer.storage.appliedIndex
+        if (applied - peer.storage.firstIndex() + 1 >= config.raftLogGcCountLimit) {
+          const term = peer.storage.term(applied)
+          if (typeof term === "number") {
+            peer.proposeInternal({
+              header: { regionId: peer.regionId, peer: peer.meta, regionEpoch: peer.region.regionEpoch, term: 0 },
+              requests: [],
+              adminRequest: { _tag: "CompactLog", compactIndex: applied, compactTerm: term }
+            })
+          }
+        }
+      }
+      if (++peer.ticksSinceHeartbeat >= config.regionHeartbeatTicks) {
+        peer.ticksSinceHeartbeat = 0
+        heartbeats.push(peer)
+      }
+    }
+
+    const heartbeats: Array<Peer> = []
+
+    /** Reports a leader's region to the scheduler and runs the operator step it answers with. */
+    const regionHeartbeat = (peer: Peer) => {
+      const region = peer.region
+      const leader = peer.meta
+      const pendingPeers = peer.pendingPeers()
+      return scheduler.regionHeartbeat({ region, leader, pendingPeers, approximateSize: 0 }).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.void,
+            onSome: (op) => {
+              const adminRequest = op.changePeer
+                ? ({ _tag: "ChangePeer", changeType: op.changePeer.changeType, peer: op.changePeer.peer } as const)
+                : op.transferLeader
+                  ? ({ _tag: "TransferLeader", peer: op.transferLeader.peer } as const)
+                  : undefined
+              if (adminRequest === undefined) return Effect.void
+              return Effect.flatMap(Deferred.make<RaftCmdResponse>(), (reply) =>
+                send(op.regionId, {
+                  _tag: "RaftCommand",
+                  request: {
+                    header: { regionId: op.regionId, peer: op.targetPeer, regionEpoch: op.regionEpoch, term: 0 },
+                    requests: [],
+                    adminRequest
+                  },
+                  reply
+                })
+              )
+            }
+          })
+        ),
+        Effect.catchAll((e) => Effect.logDebug("region heartbeat failed", e)),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+    }
+
+    // --- RaftWorker: one round per batch of mail ---
+    let ticks = 0
+    const round = Effect.gen(function* () {
+      const batch = yield* Queue.takeBetween(queue, 1, 4096)
+      const touched = new Set<Peer>()
+      for (const env of batch) {
+        if (env._tag === "Tick") {
+          ticks++
+          for (const peer of peers.values()) {
+            onTick(peer)
+            touched.add(peer)
+          }
+          continue
+        }
+        const peer = peers.get(env.regionId)
+        if (peer === undefined || peer.stopped) {
+          if (env.msg._tag === "RaftCommand") {
+            yield* Deferred.succeed(env.msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId })))
+          } else reroute.push(env.msg.message)
+          continue
+        }
+        if (env.msg._tag === "RaftMessage") onRaftMessage(peer, env.msg.message)
+        else peer.propose(env.msg.request, env.msg.reply)
+        touched.add(peer)
+      }
+      const work = yield* processReadies(touched, storage, transport)
+      for (const w of work) {
+        if (w.outcome.destroySelf) toDestroy.add(w.peer)
+        if (w.rd.softState?.raftState === "Leader") heartbeats.push(w.peer)
+      }
+      for (const peer of toDestroy) yield* destroyPeer(peer)
+      toDestroy.clear()
+      for (const m of reroute.splice(0)) yield* Queue.offer(storeQueue, { _tag: "RaftMessage", message: m })
+      for (const peer of heartbeats.splice(0)) if (!peer.stopped && peer.isLeader) yield* regionHeartbeat(peer)
+      if (ticks >= config.storeHeartbeatTicks) {
+        ticks = 0
+        yield* storeHeartbeat
+      }
+    })
+
+    const storeHeartbeat = scheduler
+      .storeHeartbeat({
+        storeId,
+        capacity: 0,
+        available: 0,
+        regionCount: peers.size,
+        sendingSnapCount: 0,
+        receivingSnapCount: 0,
+        startTime: 0,
+        applyingSnapCount: 0,
+        isBusy: false,
+        usedSize: 0
+      })
+      .pipe(
+        Effect.catchAll((e) => Effect.logDebug("store heartbeat failed", e)),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+
+    // --- StoreWorker: messages for regions without a peer here (TinyKV `onRaftMessage`) ---
+    const onStoreRaftMessage = (m: RaftMessage) =>
+      Effect.gen(function* () {
+        if (peers.has(m.regionId)) return yield* router.sendRaftMessage(m) // registered meanwhile
+        if (m.toPeer.storeId !== storeId || m.isTombstone) return
+        const raw = storage.latest.get("meta", regionStateKey(m.regionId))
+        if (raw !== undefined) {
+          const local = RegionLocalStateCodec.decode(raw)
+          if (local.state === "Tombstone") {
+            if (isEpochStale(m.regionEpoch, local.region.regionEpoch)) {
+              // a removed peer still campaigning: tell it to destroy itself
+              if (m.message.msgType === "MsgRequestVote") {
+                yield* transport.send([
+                  {
+                    regionId: m.regionId,
+                    fromPeer: m.toPeer,
+                    toPeer: m.fromPeer,
+                    message: { ...m.message, msgType: "MsgHeartbeat", entries: [], term: 0 },
+                    regionEpoch: local.region.regionEpoch,
+                    isTombstone: true
+                  }
+                ])
+              }
+              return
+            }
+            if (m.regionEpoch.confVer === local.region.regionEpoch.confVer) return
+          } else return // a region on disk without a live peer: not ours to recreate
+        }
+        if (!isInitialMsg(m.message)) return
+        if (m.startKey !== undefined && m.endKey !== undefined) {
+          const range = { startKey: m.startKey, endKey: m.endKey }
+          for (const other of peers.values()) {
+            if (isInitialized(other.region) && rangesOverlap(other.region, range)) return
+          }
+        }
+        // an uninitialized peer: no range, no members; the leader's snapshot initializes it
+        const region = {
+          id: m.regionId,
+          startKey: new Uint8Array(),
+          endKey: new Uint8Array(),
+          regionEpoch: { confVer: 0, version: 0 },
+          peers: []
+        }
+        const { storage: ps, initOps: ops } = PeerStorage.load(storage.latest, region)
+        if (ops.length > 0) yield* storage.write(ops, { sync: true })
+        const { peer } = newPeer(region, m.toPeer, ops, ps)
+        peer.insertPeerCache(m.fromPeer)
+        peers.set(m.regionId, peer)
+        yield* Effect.logInfo("created a peer for a new region").pipe(
+          Effect.annotateLogs({ regionId: m.regionId, peerId: m.toPeer.id })
+        )
+        yield* router.sendRaftMessage(m)
+      })
+
+    // --- fibers, in shutdown order: ticker, store worker, raft worker, then the queues ---
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        yield* Queue.shutdown(queue)
+        yield* Queue.shutdown(storeQueue)
+        for (const peer of peers.values()) {
+          peer.stopped = true
+          peer.failAllProposals()
+          for (const [d, r] of peer.replies) yield* Deferred.succeed(d, r)
+          peer.replies = []
+        }
+      })
+    )
+    const logged = <A, E, R>(name: string, loop: Effect.Effect<A, E, R>) =>
+      loop.pipe(
+        Effect.tapErrorCause((cause) => Effect.logError(`${name} stopped`, cause)),
+        Effect.annotateLogs({ storeId })
+      )
+    yield* Effect.forkScoped(logged("raft worker", Effect.forever(Effect.zipRight(round, yieldToEventLoop))))
+    yield* Effect.forkScoped(
+      logged(
+        "store worker",
+        Effect.forever(Effect.flatMap(Queue.take(storeQueue), (msg) => onStoreRaftMessage(msg.message)))
+      )
+    )
+    yield* Effect.forkScoped(
+      Queue.offer(queue, { _tag: "Tick" }).pipe(Effect.repeat(Schedule.spaced(`${config.baseTickMs} millis`)))
+    )
+    // campaign at once in a region where we are the only member
+    for (const peer of peers.values()) {
+      if (peer.region.peers.length === 1 && peer.region.peers[0]!.storeId === storeId) peer.rawNode.campaign()
+    }
+    return { storeId, router, peers }
+  })

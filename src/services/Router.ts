@@ -1,0 +1,49 @@
+/**
+ * Router: where a store's messages go (TinyKV `router.go` / `RaftstoreRouter`).
+ *
+ * Each region with a peer on this store has a mailbox; store-level messages go to the StoreWorker. A
+ * Raft message for a region without a mailbox is not an error for the sender: it falls back to the
+ * StoreWorker, which may create the peer (an initial message) or drop it.
+ *
+ * Loss tolerance (STYLE-ANCHORS item 12): Raft messages may be dropped; commands carry a reply that
+ * is always completed — by the apply of their entry, or with an error.
+ */
+import { Context, Data, type Deferred, type Effect } from "effect"
+import type { RegionNotFound } from "../protocol/errorpb.js"
+import type { RegionId } from "../protocol/ids.js"
+import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import type { RaftMessage } from "../protocol/raftServer.js"
+
+/** No peer of that region lives on this store. */
+export class PeerNotFound extends Data.TaggedError("PeerNotFound")<{ readonly regionId: RegionId }> {}
+
+/** The peer exists but is shutting down (destroyed or the store stops). */
+export class MailboxClosed extends Data.TaggedError("MailboxClosed")<{ readonly regionId: RegionId }> {}
+
+export type PeerMsg =
+  /** From another store's peer. Droppable. */
+  | { readonly _tag: "RaftMessage"; readonly message: RaftMessage }
+  /** A client command; `reply` is completed exactly once. */
+  | {
+      readonly _tag: "RaftCommand"
+      readonly request: RaftCmdRequest
+      readonly reply: Deferred.Deferred<RaftCmdResponse>
+    }
+
+export type StoreMsg =
+  /** A Raft message for a region that has no peer here. */
+  { readonly _tag: "RaftMessage"; readonly message: RaftMessage }
+
+export class Router extends Context.Tag("tinykv/Router")<
+  Router,
+  {
+    /** Delivers to a region's peer. */
+    readonly send: (regionId: RegionId, msg: PeerMsg) => Effect.Effect<void, PeerNotFound | MailboxClosed>
+    /** Delivers to the store worker. */
+    readonly sendStore: (msg: StoreMsg) => Effect.Effect<void>
+    /** A Raft message from the network: to its peer, or to the store worker when the peer is missing or closing. */
+    readonly sendRaftMessage: (message: RaftMessage) => Effect.Effect<void>
+    /** Proposes a command to its region's peer and waits for the applied result (errors are in the header). */
+    readonly sendCommand: (request: RaftCmdRequest) => Effect.Effect<RaftCmdResponse, RegionNotFound>
+  }
+>() {}

@@ -1,0 +1,333 @@
+/**
+ * TestCluster: N replicated stores in one process (TinyKV `test_raftstore.Cluster` + `NodeSimulator`).
+ *
+ * Each store runs in its own scope on its own engine (memory, or lmdb in a temp dir), with the memory
+ * transport (every message through the protocol codec, with fault filters) and one shared in-process
+ * scheduler. Stopping a store closes its scope but keeps its engine: a restart is a crash recovery
+ * from what was durable. Commands go straight to a store's Router, as TinyKV's harness does.
+ *
+ * Time comes from Effect's `Clock`: live in `it.live` tests; under `TestClock` the test drives it.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { layerLmdb } from "../layers/storageLmdb.js"
+import { layerMemory, layerMemoryFrom, MemoryEngine } from "../layers/storageMemory.js"
+import { makeClientLocal } from "../layers/schedulerClientLocal.js"
+import { layerTransportMemory, MemoryNetwork } from "../layers/transportMemory.js"
+import * as Filters from "../layers/transportFilters.js"
+import { startRaftStore } from "../layers/raftStore.js"
+import { compareBytes, utf8 } from "../protocol/bytes.js"
+import type { RegionError } from "../protocol/errorpb.js"
+import type { RegionId, StoreId } from "../protocol/ids.js"
+import type { Peer, Region } from "../protocol/metapb.js"
+import type { RaftCmdResponse, Request } from "../protocol/raftCmd.js"
+import { type StoreConfig, testConfig } from "../raftstore/config.js"
+import type { RaftStore } from "../raftstore/store.js"
+import { makeScheduler, type Scheduler } from "../scheduler/service.js"
+import { SchedulerClient } from "../services/SchedulerClient.js"
+import { type Cf, type Space, Storage } from "../services/Storage.js"
+
+export interface TestClusterOptions {
+  readonly stores: number
+  readonly engine?: "memory" | "lmdb"
+  readonly config?: Partial<StoreConfig>
+  /** Seeds elections and drop decisions: same seed, same choices. */
+  readonly seed?: number
+}
+
+interface StoreSlot {
+  readonly id: StoreId
+  readonly storage: Layer.Layer<Storage, unknown>
+  /** Reads the store's engine directly, running or not (TinyKV's `MustGetCf` on engines). */
+  readonly engineGet: (cf: Cf, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
+  readonly engineGetSpace: (space: Space, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
+  running: { scope: Scope.CloseableScope; store: RaftStore } | undefined
+}
+
+const bytes = (k: string | Uint8Array) => (typeof k === "string" ? utf8(k) : k)
+
+export class ClusterRequestFailed extends Error {
+  readonly _tag = "ClusterRequestFailed"
+}
+
+export class TestCluster {
+  private constructor(
+    readonly config: StoreConfig,
+    readonly network: MemoryNetwork,
+    readonly scheduler: Scheduler["Type"],
+    private readonly slots: ReadonlyArray<StoreSlot>,
+    private readonly seed: number
+  ) {}
+
+  /** Builds (not starts) a cluster; its resources are released with the enclosing scope. */
+  static make(options: TestClusterOptions): Effect.Effect<TestCluster, unknown, Scope.Scope> {
+    return Effect.gen(function* () {
+      const seed = options.seed ?? 1
+      const config = { ...testConfig, ...options.config }
+      const network = yield* MemoryNetwork.make({ seed })
+      const scheduler = yield* makeScheduler().pipe(Effect.provide(layerMemory))
+      const slots: Array<StoreSlot> = []
+      for (let i = 1; i <= options.stores; i++) {
+        const id = i as StoreId
+        if (options.engine === "lmdb") {
+          const dir = mkdtempSync(join(tmpdir(), `tinykv-cluster-s${i}-`))
+          yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+          slots.push({
+            id,
+            storage: layerLmdb(dir),
+            engineGet: (cf, key) =>
+              Effect.scoped(Effect.flatMap(Storage, (s) => s.get(cf, key)).pipe(Effect.provide(layerLmdb(dir)))),
+            engineGetSpace: (space, key) =>
+              Effect.scoped(Effect.flatMap(Storage, (s) => s.get(space, key)).pipe(Effect.provide(layerLmdb(dir)))),
+            running: undefined
+          })
+        } else {
+          const engine = new MemoryEngine()
+          slots.push({
+            id,
+            storage: layerMemoryFrom(engine),
+            engineGet: (cf, key) => Effect.sync(() => engine.get(cf, key)),
+            engineGetSpace: (space, key) => Effect.sync(() => engine.get(space, key)),
+            running: undefined
+          })
+        }
+      }
+      const cluster = new TestCluster(config, network, scheduler, slots, seed)
+      yield* Effect.addFinalizer(() => cluster.shutdown)
+      return cluster
+    })
+  }
+
+  get storeIds(): ReadonlyArray<StoreId> {
+    return this.slots.map((s) => s.id)
+  }
+
+  private slot(id: StoreId): StoreSlot {
+    const s = this.slots.find((x) => x.id === id)
+    if (s === undefined) throw new Error(`no store ${id}`)
+    return s
+  }
+
+  /** Starts every store (the first start bootstraps the first region on all of them). */
+  get start(): Effect.Effect<void, unknown> {
+    return Effect.forEach(this.storeIds, (id) => this.startStore(id), { discard: true })
+  }
+
+  startStore(id: StoreId): Effect.Effect<void, unknown> {
+    const self = this
+    return Effect.gen(function* () {
+      const slot = self.slot(id)
+      if (slot.running !== undefined) return
+      const scope = yield* Scope.make()
+      const client = makeClientLocal(self.scheduler)
+      const layer = Layer.mergeAll(
+        slot.storage,
+        layerTransportMemory(self.network, id),
+        Layer.succeed(SchedulerClient, client)
+      )
+      const ctx = yield* Layer.buildWithScope(layer, scope)
+      const store = yield* startRaftStore({
+        storeId: id,
+        address: `memory://store-${id}`,
+        initialStores: self.storeIds,
+        config: self.config,
+        seed: self.seed * 7919 + id
+      }).pipe(Effect.provide(ctx), Scope.extend(scope))
+      yield* self.network.register(id, store.router.sendRaftMessage)
+      slot.running = { scope, store }
+    })
+  }
+
+  /** Stops a store like a crash: its scope closes, unflushed nothing survives but what it wrote durably. */
+  stopStore(id: StoreId): Effect.Effect<void> {
+    const self = this
+    return Effect.gen(function* () {
+      const slot = self.slot(id)
+      if (slot.running === undefined) return
+      yield* self.network.unregister(id)
+      const { scope } = slot.running
+      slot.running = undefined
+      yield* Scope.close(scope, Exit.void)
+    })
+  }
+
+  get shutdown(): Effect.Effect<void> {
+    return Effect.forEach(this.storeIds, (id) => this.stopStore(id), { discard: true })
+  }
+
+  store(id: StoreId): RaftStore | undefined {
+    return this.slot(id).running?.store
+  }
+
+  // --- faults ---
+
+  /** Messages between the two groups are dropped (both directions). */
+  partition(a: ReadonlyArray<number>, b: ReadonlyArray<number>) {
+    return this.network.addFilters(Filters.partition(a as Array<StoreId>, b as Array<StoreId>))
+  }
+  dropRate(p: number) {
+    return this.network.addFilters(Filters.dropRate(p))
+  }
+  isolate(id: number) {
+    return this.network.addFilters(Filters.isolate(id as StoreId))
+  }
+  get clearFilters() {
+    return this.network.clearFilters()
+  }
+
+  // --- routing ---
+
+  /** The region containing `key` as the scheduler knows it (polls until it does). */
+  getRegion(key: Uint8Array): Effect.Effect<{ region: Region; leader: Peer | undefined }, ClusterRequestFailed> {
+    const client = makeClientLocal(this.scheduler)
+    return client.getRegion(key).pipe(
+      Effect.flatMap((r) => (r === undefined ? Effect.fail("none" as const) : Effect.succeed(r))),
+      Effect.retry({ times: 100, schedule: undefined }),
+      Effect.catchAll(() => Effect.fail(new ClusterRequestFailed(`no region for key ${key}`)))
+    ) as never
+  }
+
+  /** The peer currently leading `regionId`, as the stores themselves see it (not the scheduler's cache). */
+  leaderOf(regionId: RegionId): Peer | undefined {
+    for (const s of this.slots) {
+      const peer = s.running?.store.peers.get(regionId)
+      if (peer?.isLeader) return peer.meta
+    }
+    return undefined
+  }
+
+  /**
+   * Runs `requests` on the leader of the region holding `key`, retrying NotLeader, StaleCommand,
+   * EpochNotMatch, RegionNotFound and timeouts until `timeoutMs` (TinyKV `Cluster.Request`).
+   */
+  request(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = 10_000) {
+    const self = this
+    return Effect.gen(function* () {
+      const deadline = Date.now() + timeoutMs
+      let hint: Peer | undefined
+      let lastError: RegionError | string = "no attempt"
+      // after a timeout or an unhelpful answer, try the region's peers in turn: the scheduler's leader may
+      // be a deposed one cut off in a minority (it keeps reporting itself until it hears a newer term)
+      let roundRobin = false
+      for (let attempt = 0; Date.now() < deadline; attempt++) {
+        const { region, leader } = yield* self.getRegion(key)
+        const next = region.peers[attempt % Math.max(1, region.peers.length)]
+        const target = hint ?? (roundRobin ? next : (leader ?? self.leaderOf(region.id) ?? next))
+        hint = undefined
+        const store = target ? self.store(target.storeId) : undefined
+        if (target === undefined || store === undefined) {
+          lastError = "no live leader"
+          roundRobin = true
+          yield* Effect.sleep("20 millis")
+          continue
+        }
+        const response: RaftCmdResponse | undefined = yield* store.router
+          .sendCommand({
+            header: { regionId: region.id, peer: target, regionEpoch: region.regionEpoch, term: 0 },
+            requests
+          })
+          .pipe(
+            Effect.timeout("1 second"),
+            Effect.catchAll(() => Effect.succeed(undefined))
+          )
+        if (response === undefined) {
+          lastError = "timeout or region not found"
+          roundRobin = true
+          continue
+        }
+        const err = response.header.error
+        if (err === undefined) return response
+        lastError = err
+        if (err._tag === "NotLeader" && err.leader !== undefined && err.leader.id !== target.id) hint = err.leader
+        else {
+          roundRobin = true
+          yield* Effect.sleep("20 millis")
+        }
+      }
+      return yield* Effect.fail(
+        new ClusterRequestFailed(
+          `request timed out after ${timeoutMs} ms; last error: ${typeof lastError === "string" ? lastError : lastError._tag}`
+        )
+      )
+    })
+  }
+
+  mustPut(key: string | Uint8Array, value: string | Uint8Array, cf: Cf = "default") {
+    return Effect.asVoid(this.request(bytes(key), [{ _tag: "Put", cf, key: bytes(key), value: bytes(value) }]))
+  }
+
+  mustDelete(key: string | Uint8Array, cf: Cf = "default") {
+    return Effect.asVoid(this.request(bytes(key), [{ _tag: "Delete", cf, key: bytes(key) }]))
+  }
+
+  /** A linearizable read through the log; `undefined` when absent. */
+  get(key: string | Uint8Array, cf: Cf = "default") {
+    return Effect.map(this.request(bytes(key), [{ _tag: "Get", cf, key: bytes(key) }]), (r) => {
+      const g = r.responses[0]
+      return g?._tag === "Get" ? g.value : undefined
+    })
+  }
+
+  /** `[start, end)` of the default CF read at a Snap applied on the leader (TinyKV `Cluster.Scan`). */
+  scan(start: string | Uint8Array, end: string | Uint8Array) {
+    const self = this
+    return Effect.gen(function* () {
+      const from = bytes(start)
+      const to = bytes(end)
+      const response = yield* self.request(from, [{ _tag: "Snap" }])
+      const snap = response.responses[0]
+      if (snap?._tag !== "Snap") return yield* Effect.die("no Snap response")
+      const leader = self.leaderOfRegionWithSnap(snap.region.id)
+      const ctx = leader ?? snap.region.peers[0]!.storeId
+      const out: Array<{ key: Uint8Array; value: Uint8Array }> = []
+      yield* Effect.scoped(
+        Effect.flatMap(Storage, (s) =>
+          Effect.map(s.snapshot, (reader) => {
+            for (const kv of reader.scan("default", { start: from, end: to })) out.push(kv)
+          })
+        ).pipe(Effect.provide(self.slot(ctx).storage))
+      )
+      return out
+    })
+  }
+
+  private leaderOfRegionWithSnap(regionId: RegionId): StoreId | undefined {
+    return this.leaderOf(regionId)?.storeId
+  }
+
+  /** The value of `key` in store `id`'s engine, whether it runs or not (`undefined` when absent). */
+  engineGet(id: StoreId, key: string | Uint8Array, cf: Cf = "default") {
+    return this.slot(id).engineGet(cf, bytes(key))
+  }
+
+  /** A raw value from store `id`'s `meta` space (apply state, region state, …). */
+  engineMeta(id: StoreId, key: Uint8Array) {
+    return this.slot(id).engineGetSpace("meta", key)
+  }
+
+  /** Polls store `id`'s engine until `key` holds `value` (or is absent, for `undefined`), up to `timeoutMs`. */
+  mustEngineHave(id: StoreId, key: string | Uint8Array, value: string | undefined, cf: Cf = "default", timeoutMs = 6_000) {
+    const self = this
+    return Effect.gen(function* () {
+      const want = value === undefined ? undefined : utf8(value)
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const got = yield* self.engineGet(id, key, cf)
+        const same = want === undefined ? got === undefined : got !== undefined && compareBytes(got, want) === 0
+        if (same) return
+        if (Date.now() > deadline) {
+          return yield* Effect.fail(
+            new ClusterRequestFailed(`store ${id}: ${String(key)} is ${got === undefined ? "absent" : "different"}`)
+          )
+        }
+        yield* Effect.sleep("20 millis")
+      }
+    })
+  }
+}
+
+/** Service tag for tests that share one cluster through a layer. */
+export class TestClusterTag extends Context.Tag("tinykv/TestCluster")<TestClusterTag, TestCluster>() {}
+
