@@ -4,12 +4,14 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect } from "effect"
 import { kvCommands } from "./commands/kv.js"
+import { playground } from "./commands/playground.js"
+import { scheduler } from "./commands/scheduler.js"
 import { server } from "./commands/server.js"
 import { txn } from "./commands/txn.js"
 
 const tinykv = Command.make("tinykv").pipe(
   Command.withDescription("TinyKV-TS: a distributed, transactional key-value store."),
-  Command.withSubcommands([server, ...kvCommands, txn])
+  Command.withSubcommands([playground, scheduler, server, ...kvCommands, txn])
 )
 
 const cli = Command.run(tinykv, { name: "tinykv", version: "0.1.0" })

@@ -69,6 +69,8 @@ export interface Transaction<E = KvError> {
   readonly commit: Effect.Effect<Option.Option<Timestamp>, TxnError<E>>
   /** Discards the buffered writes (nothing is on the store before commit). Idempotent. */
   readonly rollback: Effect.Effect<void>
+  /** Whether `commit` or `rollback` already ran (then the transaction takes no more operations). */
+  readonly isFinished: () => boolean
 }
 
 /** The smallest key after `key`. */
@@ -277,7 +279,7 @@ const makeTransaction = <E>(
     buffer.clear()
   })
 
-  return { startTs, get, scan, set, delete: del, commit, rollback }
+  return { startTs, get, scan, set, delete: del, commit, rollback, isFinished: () => finished }
 }
 
 export interface TransactOptions extends TransactionOptions {
@@ -299,7 +301,8 @@ export const transact = <A, E, R, BE = KvError>(
   const attempt = (n: number): Effect.Effect<A, E | TxnError<BE>, R> =>
     Effect.flatMap(begin(backend, options), (txn) =>
       body(txn).pipe(
-        Effect.zipLeft(txn.commit),
+        // the body may have committed or rolled back itself: committing again would fail and be retried
+        Effect.zipLeft(Effect.suspend(() => (txn.isFinished() ? Effect.void : txn.commit))),
         Effect.onError(() => txn.rollback),
         Effect.catchIf(
           (e): e is E & TxnFailure => n < retries && isRetryable(e),

@@ -19,6 +19,7 @@ export {
 export {
   Compacted,
   compacted,
+  invariant,
   isRaftFailure,
   ProposalDropped,
   proposalDropped,

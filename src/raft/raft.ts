@@ -114,7 +114,7 @@ export class Raft {
 
   /** Queues a message from this node at the current term. */
   send(init: MessageInit): void {
-    this.msgs.push(newMessage({ ...init, from: this.id, term: this.term }))
+    this.msgs.push(newMessage(init, this.id, this.term))
   }
 
   /** Drains the outbound queue (TinyKV tests' `readMessages`). */
@@ -347,7 +347,8 @@ export class Raft {
     const log = this.raftLog
     const prevIndex = pr.next - 1
     const prevTerm = log.term(prevIndex)
-    invariant(prevTerm !== unavailable, () => `progress of ${to}: next ${pr.next} is past last ${log.lastIndex()}`)
+    if (prevTerm === unavailable)
+      throw new RaftInvariantError(`progress of ${to}: next ${pr.next} is past last ${log.lastIndex()}`)
     const last = log.lastIndex()
     const entries = typeof prevTerm === "number" ? log.slice(pr.next, last + 1) : undefined
     if (typeof prevTerm !== "number" || entries === undefined || isRaftFailure(entries))

@@ -18,6 +18,7 @@ import {
   compacted,
   invariant,
   isRaftFailure,
+  RaftInvariantError,
   type SnapshotTemporarilyUnavailable,
   type Unavailable,
   unavailable
@@ -111,7 +112,8 @@ export class RaftLog {
   /** Entries in `[lo, hi)`, from memory. `Compacted` when `lo` is below the in-memory first index. */
   slice(lo: number, hi: number): ReadonlyArray<Entry> | Compacted {
     if (lo < this.offset) return compacted
-    invariant(hi <= this.lastIndex() + 1, () => `slice [${lo}, ${hi}) out of bound lastindex(${this.lastIndex()})`)
+    if (hi > this.lastIndex() + 1)
+      throw new RaftInvariantError(`slice [${lo}, ${hi}) out of bound lastindex(${this.lastIndex()})`)
     if (lo >= hi) return []
     return this.entries.slice(lo - this.offset, hi - this.offset)
   }
@@ -149,7 +151,8 @@ export class RaftLog {
   /** Leader-side append of new entries right after the last one. Returns the new last index. */
   append(ents: ReadonlyArray<Entry>): number {
     for (const e of ents) {
-      invariant(e.index === this.lastIndex() + 1, () => `append gap: entry ${e.index} after last ${this.lastIndex()}`)
+      if (e.index !== this.offset + this.entries.length)
+        throw new RaftInvariantError(`append gap: entry ${e.index} after last ${this.lastIndex()}`)
       this.entries.push(e)
     }
     return this.lastIndex()
@@ -173,7 +176,7 @@ export class RaftLog {
         this.entries.length = e.index - this.offset
         this.stabled = Math.min(this.stabled, e.index - 1)
       }
-      this.append(ents.slice(k))
+      this.append(k === 0 ? ents : ents.slice(k))
       return
     }
   }
@@ -195,25 +198,26 @@ export class RaftLog {
   /** Raises the commit index; never lowers it. */
   commitTo(i: number): void {
     if (i <= this.committed) return
-    invariant(i <= this.lastIndex(), () => `commit ${i} is out of range [last index ${this.lastIndex()}]`)
+    if (i > this.lastIndex())
+      throw new RaftInvariantError(`commit ${i} is out of range [last index ${this.lastIndex()}]`)
     this.committed = i
   }
 
   appliedTo(i: number): void {
     if (i === 0) return
-    invariant(
-      i <= this.committed && i >= this.applied,
-      () => `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`
-    )
+    if (i > this.committed || i < this.applied)
+      throw new RaftInvariantError(
+        `applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`
+      )
     this.applied = i
   }
 
   /** Marks entries up to `i` persisted, if entry `i` still has `term` (the log may not change between ready/advance). */
   stableTo(i: number, term: number): void {
-    invariant(
-      this.term(i) === term,
-      () => `advance: persisted entry ${i}@${term} is no longer in the log (log changed between ready and advance)`
-    )
+    if (this.term(i) !== term)
+      throw new RaftInvariantError(
+        `advance: persisted entry ${i}@${term} is no longer in the log (log changed between ready and advance)`
+      )
     if (i > this.stabled) this.stabled = i
   }
 

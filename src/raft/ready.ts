@@ -18,8 +18,13 @@
  *    (`decodeConfChange`) and call `node.applyConfChange(cc)`, which returns the new `ConfState` to store with the
  *    region metadata. Record the applied index durably together with the applied data (restart passes it as
  *    `Config.applied`).
- * 4. **Advance**: `node.advance(rd)`. Do not step, tick or propose between `ready()` and `advance(rd)`: the Ready
- *    describes the node at the moment it was built (`advance` throws `RaftInvariantError` if the log moved under it).
+ * 4. **Advance**: `node.advance(rd)`. Between `ready()` and `advance(rd)` call nothing on the node except
+ *    `applyConfChange` for the entries being applied: no step, tick or propose. The Ready describes the node at the
+ *    moment it was built (`advance` throws `RaftInvariantError` if the log moved under it). Messages that
+ *    `applyConfChange` produces (a leader whose quorum shrank may commit more) come in the next Ready.
+ *
+ * Crash anywhere in this sequence is fine as long as step 1 finished before step 2 started: on restart, pass the
+ * durable applied index as `Config.applied`, and the node hands out the committed entries after it again.
  *
  * `rd.softState` (leader/role) changes need not be persisted; they tell the application who leads.
  */

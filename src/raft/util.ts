@@ -18,23 +18,26 @@ const EMPTY_ENTRIES: ReadonlyArray<Entry> = Object.freeze([])
 /** The fields of a `Message` a sender usually sets; everything else defaults to 0 / empty / false. */
 export type MessageInit = { readonly msgType: MessageType } & Partial<Omit<Message, "msgType">>
 
-/** Builds a complete `Message` from the fields that matter (the wire type has no optional scalars). */
-export const newMessage = (init: MessageInit): Message => {
-  const m: {
-    -readonly [K in keyof Message]: Message[K]
-  } = {
-    msgType: init.msgType,
-    to: init.to ?? 0,
-    from: init.from ?? 0,
-    term: init.term ?? 0,
-    logTerm: init.logTerm ?? 0,
-    index: init.index ?? 0,
-    entries: init.entries ?? EMPTY_ENTRIES,
-    commit: init.commit ?? 0,
-    reject: init.reject ?? false
-  }
-  if (init.snapshot !== undefined) m.snapshot = init.snapshot
-  return m
+/**
+ * Builds a complete `Message` from the fields that matter (the wire type has no optional scalars). `from` and
+ * `term` override the init's. Two fixed object shapes (with and without a snapshot) keep the hot path monomorphic.
+ */
+export const newMessage = (
+  init: MessageInit,
+  from: number = init.from ?? 0,
+  term: number = init.term ?? 0
+): Message => {
+  const msgType = init.msgType
+  const to = init.to ?? 0
+  const logTerm = init.logTerm ?? 0
+  const index = init.index ?? 0
+  const entries = init.entries ?? EMPTY_ENTRIES
+  const commit = init.commit ?? 0
+  const reject = init.reject ?? false
+  const snapshot = init.snapshot
+  return snapshot === undefined
+    ? { msgType, to, from, term, logTerm, index, entries, commit, reject }
+    : { msgType, to, from, term, logTerm, index, entries, commit, reject, snapshot }
 }
 
 /** Builds an `Entry`; `entryType` defaults to `EntryNormal`, `data` to empty. */

@@ -52,7 +52,9 @@ describe("membership (3A)", () => {
     expect(nextEnts(r, s)).toEqual([])
     const ccIndex = r.raftLog.lastIndex()
     // While the conf change is pending, make another proposal.
-    r.step(msg({ msgType: "MsgPropose", entries: [{ entryType: "EntryNormal", term: 0, index: 0, data: enc("hello") }] }))
+    r.step(
+      msg({ msgType: "MsgPropose", entries: [{ entryType: "EntryNormal", term: 0, index: 0, data: enc("hello") }] })
+    )
     // Node 2 acknowledges the conf change, committing it.
     r.step(msg({ msgType: "MsgAppendResponse", from: 2, index: ccIndex, term: r.term }))
     const ents = nextEnts(r, s)
@@ -83,7 +85,8 @@ describe("conf change extras", () => {
     rn.step(msg({ msgType: "MsgAppendResponse", from: 2, to: 1, term: 1, index: 3 }))
     const rd = rn.ready()
     s.append(rd.entries)
-    for (const e of rd.committedEntries) if (e.entryType === "EntryConfChange") rn.applyConfChange(decodeConfChange(e.data))
+    for (const e of rd.committedEntries)
+      if (e.entryType === "EntryConfChange") rn.applyConfChange(decodeConfChange(e.data))
     rn.advance(rd)
     expect(rn.raft.nodes()).toEqual([1, 2, 3])
     expect(rn.proposeConfChange(cc("AddNode", 4))).toBeUndefined()
@@ -122,7 +125,9 @@ describe("conf change extras", () => {
     r.becomeCandidate()
     r.becomeLeader()
     r.removeNode(1)
-    expect(r.step(msg({ msgType: "MsgPropose", entries: [{ entryType: "EntryNormal", term: 0, index: 0, data: enc("x") }] }))).toBeInstanceOf(ProposalDropped)
+    expect(
+      r.step(msg({ msgType: "MsgPropose", entries: [{ entryType: "EntryNormal", term: 0, index: 0, data: enc("x") }] }))
+    ).toBeInstanceOf(ProposalDropped)
   })
 
   it("the conf change codec round-trips ids up to 2^53 and any context", () => {

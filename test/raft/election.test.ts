@@ -81,8 +81,11 @@ describe("leader election (2AA)", () => {
   })
 
   // A candidate that hears from the leader of its term (heartbeat or append) reverts to follower with that term.
-  for (const mt of ["MsgHeartbeat", "MsgAppend"] as const satisfies ReadonlyArray<MessageType>) {
-    it(`TestCandidateResetTermMessageType_${mt}2AA: an isolated candidate concedes to the leader's ${mt}`, () => {
+  for (const [name, mt] of [
+    ["TestCandidateResetTermMessageType_MsgHeartbeat2AA", "MsgHeartbeat"],
+    ["TestCandidateResetTermMessageType_MsgAppend2AA", "MsgAppend"]
+  ] as const satisfies ReadonlyArray<readonly [string, MessageType]>) {
+    it(`${name}: an isolated candidate concedes to the leader's ${mt}`, () => {
       const a = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())
       const b = newTestRaft(2, [1, 2, 3], 10, 1, new MemoryStorage())
       const c = newTestRaft(3, [1, 2, 3], 10, 1, new MemoryStorage())

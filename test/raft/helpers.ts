@@ -120,7 +120,9 @@ export const commitNoopEntry = (r: Raft, s: MemoryStorage): void => {
 /** TinyKV `entsWithConfig`: a node whose log holds one entry per given term, at term = the last one. */
 export const entsWithConfig = (configure: ((c: MutableConfig) => void) | undefined, id: number, ...terms: number[]) => {
   const storage = new MemoryStorage()
-  terms.forEach((term, i) => storage.append([ent(term, i + 1)]))
+  terms.forEach((term, i) => {
+    storage.append([ent(term, i + 1)])
+  })
   const cfg = newTestConfig(id, [], 5, 1, storage)
   configure?.(cfg)
   const r = new Raft(cfg)

@@ -96,14 +96,52 @@ describe("raft paper §5.1 / §5.2 (2AA)", () => {
   it("TestLeaderElectionInOneRoundRPC2AA: leader iff a majority grants, else candidate", () => {
     const cases: Array<{ size: number; votes: Array<[number, boolean]>; state: StateType }> = [
       { size: 1, votes: [], state: "Leader" },
-      { size: 3, votes: [[2, true], [3, true]], state: "Leader" },
+      {
+        size: 3,
+        votes: [
+          [2, true],
+          [3, true]
+        ],
+        state: "Leader"
+      },
       { size: 3, votes: [[2, true]], state: "Leader" },
-      { size: 5, votes: [[2, true], [3, true], [4, true], [5, true]], state: "Leader" },
-      { size: 5, votes: [[2, true], [3, true], [4, true]], state: "Leader" },
-      { size: 5, votes: [[2, true], [3, true]], state: "Leader" },
+      {
+        size: 5,
+        votes: [
+          [2, true],
+          [3, true],
+          [4, true],
+          [5, true]
+        ],
+        state: "Leader"
+      },
+      {
+        size: 5,
+        votes: [
+          [2, true],
+          [3, true],
+          [4, true]
+        ],
+        state: "Leader"
+      },
+      {
+        size: 5,
+        votes: [
+          [2, true],
+          [3, true]
+        ],
+        state: "Leader"
+      },
       { size: 3, votes: [], state: "Candidate" },
       { size: 5, votes: [[2, true]], state: "Candidate" },
-      { size: 5, votes: [[2, false], [3, false]], state: "Candidate" },
+      {
+        size: 5,
+        votes: [
+          [2, false],
+          [3, false]
+        ],
+        state: "Candidate"
+      },
       { size: 5, votes: [], state: "Candidate" }
     ]
     cases.forEach((tt, i) => {
@@ -332,32 +370,46 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
   // Reference: section 5.3. A valid AppendEntries deletes a conflicting entry and all that follow, and appends
   // entries not already present; the rewritten tail is unstable again (stabled moves back).
   it("TestFollowerAppendEntries2AB: conflicts are truncated, matches kept, stabled moves back", () => {
-    const cases: Array<{ index: number; term: number; lterm: number; ents: Entry[]; wents: Entry[]; wunstable: Entry[] }> =
-      [
-        {
-          index: 2,
-          term: 2,
-          lterm: 3,
-          ents: [ent(3, 3)],
-          wents: [ent(1, 1), ent(2, 2), ent(3, 3)],
-          wunstable: [ent(3, 3)]
-        },
-        {
-          index: 1,
-          term: 1,
-          lterm: 4,
-          ents: [ent(3, 2), ent(4, 3)],
-          wents: [ent(1, 1), ent(3, 2), ent(4, 3)],
-          wunstable: [ent(3, 2), ent(4, 3)]
-        },
-        { index: 0, term: 0, lterm: 2, ents: [ent(1, 1)], wents: [ent(1, 1), ent(2, 2)], wunstable: [] },
-        { index: 0, term: 0, lterm: 3, ents: [ent(3, 1)], wents: [ent(3, 1)], wunstable: [ent(3, 1)] }
-      ]
+    const cases: Array<{
+      index: number
+      term: number
+      lterm: number
+      ents: Entry[]
+      wents: Entry[]
+      wunstable: Entry[]
+    }> = [
+      {
+        index: 2,
+        term: 2,
+        lterm: 3,
+        ents: [ent(3, 3)],
+        wents: [ent(1, 1), ent(2, 2), ent(3, 3)],
+        wunstable: [ent(3, 3)]
+      },
+      {
+        index: 1,
+        term: 1,
+        lterm: 4,
+        ents: [ent(3, 2), ent(4, 3)],
+        wents: [ent(1, 1), ent(3, 2), ent(4, 3)],
+        wunstable: [ent(3, 2), ent(4, 3)]
+      },
+      { index: 0, term: 0, lterm: 2, ents: [ent(1, 1)], wents: [ent(1, 1), ent(2, 2)], wunstable: [] },
+      { index: 0, term: 0, lterm: 3, ents: [ent(3, 1)], wents: [ent(3, 1)], wunstable: [ent(3, 1)] }
+    ]
     cases.forEach((tt, i) => {
       const r = newTestRaft(1, [1, 2, 3], 10, 1, memoryStorageWithEnts([ent(1, 1), ent(2, 2)]))
       r.becomeFollower(2, 2)
       r.step(
-        msg({ msgType: "MsgAppend", from: 2, to: 1, term: tt.lterm, logTerm: tt.term, index: tt.index, entries: tt.ents })
+        msg({
+          msgType: "MsgAppend",
+          from: 2,
+          to: 1,
+          term: tt.lterm,
+          logTerm: tt.term,
+          index: tt.index,
+          entries: tt.ents
+        })
       )
       expect(r.raftLog.allEntries(), `#${i}`).toEqual(tt.wents)
       expect(r.raftLog.unstableEntries(), `#${i}`).toEqual(tt.wunstable)

@@ -120,9 +120,7 @@ describe("log replication (2AB)", () => {
       const nt = newNetwork(...tt.slots)
       nt.send(hup(1))
       nt.send(propose(1, 1, "somedata"))
-      const want = tt.success
-        ? ltoa(newLogWithEnts([ent(1, 1), ent(1, 2, "somedata")], 2))
-        : ltoa(newLogWithEnts([]))
+      const want = tt.success ? ltoa(newLogWithEnts([ent(1, 1), ent(1, 2, "somedata")], 2)) : ltoa(newLogWithEnts([]))
       tt.slots.forEach((slot, j) => {
         if (slot === undefined) expect(ltoa(nt.raft(j + 1).raftLog), `#${i}.${j + 1}`).toBe(want)
       })
@@ -135,10 +133,25 @@ describe("log replication (2AB)", () => {
   it("TestHandleMessageType_MsgAppend2AB: AppendEntries receiver rules", () => {
     const cases: Array<{ m: Message; wIndex: number; wCommit: number; wReject: boolean }> = [
       // Ensure 1
-      { m: msg({ msgType: "MsgAppend", term: 3, logTerm: 3, index: 2, commit: 3 }), wIndex: 2, wCommit: 0, wReject: true },
-      { m: msg({ msgType: "MsgAppend", term: 3, logTerm: 3, index: 3, commit: 3 }), wIndex: 2, wCommit: 0, wReject: true },
+      {
+        m: msg({ msgType: "MsgAppend", term: 3, logTerm: 3, index: 2, commit: 3 }),
+        wIndex: 2,
+        wCommit: 0,
+        wReject: true
+      },
+      {
+        m: msg({ msgType: "MsgAppend", term: 3, logTerm: 3, index: 3, commit: 3 }),
+        wIndex: 2,
+        wCommit: 0,
+        wReject: true
+      },
       // Ensure 2
-      { m: msg({ msgType: "MsgAppend", term: 2, logTerm: 1, index: 1, commit: 1 }), wIndex: 2, wCommit: 1, wReject: false },
+      {
+        m: msg({ msgType: "MsgAppend", term: 2, logTerm: 1, index: 1, commit: 1 }),
+        wIndex: 2,
+        wCommit: 1,
+        wReject: false
+      },
       {
         m: msg({ msgType: "MsgAppend", term: 2, logTerm: 0, index: 0, commit: 1, entries: [ent(2, 1)] }),
         wIndex: 1,
@@ -164,15 +177,30 @@ describe("log replication (2AB)", () => {
         wReject: false
       },
       // Ensure 3
-      { m: msg({ msgType: "MsgAppend", term: 2, logTerm: 1, index: 1, commit: 3 }), wIndex: 2, wCommit: 1, wReject: false },
+      {
+        m: msg({ msgType: "MsgAppend", term: 2, logTerm: 1, index: 1, commit: 3 }),
+        wIndex: 2,
+        wCommit: 1,
+        wReject: false
+      },
       {
         m: msg({ msgType: "MsgAppend", term: 2, logTerm: 1, index: 1, commit: 3, entries: [ent(2, 2)] }),
         wIndex: 2,
         wCommit: 2,
         wReject: false
       },
-      { m: msg({ msgType: "MsgAppend", term: 2, logTerm: 2, index: 2, commit: 3 }), wIndex: 2, wCommit: 2, wReject: false },
-      { m: msg({ msgType: "MsgAppend", term: 2, logTerm: 2, index: 2, commit: 4 }), wIndex: 2, wCommit: 2, wReject: false }
+      {
+        m: msg({ msgType: "MsgAppend", term: 2, logTerm: 2, index: 2, commit: 3 }),
+        wIndex: 2,
+        wCommit: 2,
+        wReject: false
+      },
+      {
+        m: msg({ msgType: "MsgAppend", term: 2, logTerm: 2, index: 2, commit: 4 }),
+        wIndex: 2,
+        wCommit: 2,
+        wReject: false
+      }
     ]
     cases.forEach((tt, i) => {
       const sm = newTestRaft(1, [1], 10, 1, memoryStorageWithEnts([ent(1, 1), ent(2, 2)]))

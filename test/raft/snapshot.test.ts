@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from "vitest"
 import type { Snapshot } from "../../src/protocol/eraftpb.js"
-import { EMPTY_DATA, MemoryStorage, RawNode, type Storage, snapshotTemporarilyUnavailable } from "../../src/raft/index.js"
+import {
+  EMPTY_DATA,
+  MemoryStorage,
+  RawNode,
+  type Storage,
+  snapshotTemporarilyUnavailable
+} from "../../src/raft/index.js"
 import {
   beat,
   ent,

@@ -74,7 +74,10 @@ describe("MemoryStorage", () => {
   it("createSnapshot: records index, term, ConfState and data; refuses older snapshots", () => {
     const s = fixture()
     const snap = s.createSnapshot(4, { nodes: [1, 2, 3] }, new Uint8Array([1, 2]))
-    expect(snap).toEqual({ data: new Uint8Array([1, 2]), metadata: { index: 4, term: 4, confState: { nodes: [1, 2, 3] } } })
+    expect(snap).toEqual({
+      data: new Uint8Array([1, 2]),
+      metadata: { index: 4, term: 4, confState: { nodes: [1, 2, 3] } }
+    })
     expect(s.snapshot()).toBe(snap)
     expect(s.createSnapshot(4)).toBe(snapOutOfDate)
     expect(s.createSnapshot(5)).toMatchObject({ metadata: { index: 5, term: 5, confState: { nodes: [1, 2, 3] } } })

@@ -83,7 +83,16 @@ describe("describe and outcomes", () => {
     ).toBe("3/9 CC AddNode 4")
     expect(
       describeMessage(
-        msg({ msgType: "MsgAppend", from: 1, to: 2, term: 3, logTerm: 2, index: 5, commit: 4, entries: [ent(3, 6, "x")] })
+        msg({
+          msgType: "MsgAppend",
+          from: 1,
+          to: 2,
+          term: 3,
+          logTerm: 2,
+          index: 5,
+          commit: 4,
+          entries: [ent(3, 6, "x")]
+        })
       )
     ).toBe('1->2 MsgAppend Term:3 Log:2/5 Commit:4 Entries:[3/6 "x"]')
     expect(describeEntry(ent(1, 1, "\u0001\u0002"))).toBe("1/1 0102")

@@ -156,6 +156,27 @@ describe("Transaction", () => {
     })
   )
 
+  it.effect("transact does not commit again when the body committed itself", () =>
+    Effect.gen(function* () {
+      const env = yield* makeEnv
+      const runs = yield* Ref.make(0)
+      const result = yield* transact(
+        env.backend,
+        (t) =>
+          Effect.gen(function* () {
+            yield* Ref.update(runs, (n) => n + 1)
+            yield* t.set(utf8("self"), utf8("committed"))
+            return yield* t.commit
+          }),
+        { retries: 2 }
+      )
+      assert.isTrue(Option.isSome(result))
+      assert.strictEqual(yield* Ref.get(runs), 1)
+      const t = yield* begin(env.backend)
+      assert.deepStrictEqual(str(yield* t.get(utf8("self"))), Option.some("committed"))
+    })
+  )
+
   it.effect("rollback discards the buffer; a finished transaction refuses further use", () =>
     Effect.gen(function* () {
       const env = yield* makeEnv

@@ -1,8 +1,10 @@
-/** `tinykv server`: run a store process. */
+/** `tinykv server`: run a store process (replicated, or `--standalone`). */
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Option } from "effect"
 import { parseAddress } from "../../client/storeConnection.js"
+import { layerClusterStore } from "../../layers/clusterStore.js"
 import { layerStandaloneStore } from "../../layers/standaloneStore.js"
+import { defaultConfig } from "../../raftstore/config.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
 
 export const addrOption = Options.text("addr").pipe(
@@ -13,6 +15,12 @@ export const dataOption = Options.text("data").pipe(
   Options.withDefault("./data"),
   Options.withDescription("directory for the store's data (created if missing)")
 )
+
+const parseIds = (text: string): ReadonlyArray<number> | undefined => {
+  if (text.trim() === "") return []
+  const ids = text.split(",").map((s) => Number(s.trim()))
+  return ids.every((n) => Number.isSafeInteger(n) && n > 0) ? ids : undefined
+}
 
 export const server = Command.make(
   "server",
@@ -25,31 +33,66 @@ export const server = Command.make(
     scheduler: Options.text("scheduler").pipe(
       Options.withDefault("127.0.0.1:2379"),
       Options.withDescription("address HOST:PORT of the scheduler (replicated mode)")
+    ),
+    storeId: Options.integer("store-id").pipe(
+      Options.optional,
+      Options.withDescription("this store's id (default: the one in --data, else a new id from the scheduler)")
+    ),
+    initialStores: Options.text("initial-stores").pipe(
+      Options.withDefault(""),
+      Options.withDescription(
+        "comma-separated store ids of a NEW cluster's first region, e.g. 1,2,3 (give the same list to each of them)"
+      )
+    ),
+    advertise: Options.text("advertise").pipe(
+      Options.optional,
+      Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
     )
   },
-  ({ addr, data, standalone }) =>
+  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
-        if (!standalone) {
-          return yield* Effect.fail(
-            new UsageError("replicated mode is not available in this build yet; run with --standalone")
-          )
-        }
         const { host, port } = parseAddress(address)
-        const store = layerStandaloneStore({ host, port, dataDir: data })
-        const banner = Layer.effectDiscard(
-          Console.log(
-            [
-              `tinykv standalone store listening on ${address} (data in ${data})`,
-              "try, in another shell:",
-              `  npx tinykv put hello world --store ${address}`,
-              `  npx tinykv get hello --store ${address}`,
-              "stop with Ctrl-C"
-            ].join("\n")
+        if (standalone) {
+          const banner = Layer.effectDiscard(
+            Console.log(
+              [
+                `tinykv standalone store listening on ${address} (data in ${data})`,
+                "try, in another shell:",
+                `  npx tinykv put hello world --store ${address}`,
+                `  npx tinykv get hello --store ${address}`,
+                "stop with Ctrl-C"
+              ].join("\n")
+            )
           )
+          return yield* Layer.launch(Layer.provideMerge(banner, layerStandaloneStore({ host, port, dataDir: data })))
+        }
+        const schedulerAddress = yield* checkAddress(scheduler)
+        const initial = parseIds(initialStores)
+        if (initial === undefined) {
+          return yield* Effect.fail(new UsageError(`--initial-stores "${initialStores}" is not a list of store ids`))
+        }
+        const id = Option.getOrUndefined(storeId)
+        if (id !== undefined && id <= 0) return yield* Effect.fail(new UsageError("--store-id must be positive"))
+        const store = layerClusterStore({
+          host,
+          port,
+          advertise: Option.getOrUndefined(advertise),
+          dataDir: data,
+          scheduler: schedulerAddress,
+          storeId: id,
+          initialStores: initial,
+          config: defaultConfig
+        })
+        const banner = Layer.effectDiscard(
+          Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data})`)
         )
         return yield* Layer.launch(Layer.provideMerge(banner, store))
       })
     )
-).pipe(Command.withDescription("Run a store. With --standalone, a single local store (no replication)."))
+).pipe(
+  Command.withDescription(
+    "Run a store. Replicated by default (it joins the cluster of --scheduler); --standalone runs a single local store."
+  )
+)

@@ -80,7 +80,8 @@ export class Checker {
     const key = entryKey(e)
     const known = this.committed.get(e.index)
     if (known === undefined) this.committed.set(e.index, key)
-    else if (known !== key) fail(`committed entry changed: node ${node} has ${key} at ${e.index}, committed was ${known}`)
+    else if (known !== key)
+      fail(`committed entry changed: node ${node} has ${key} at ${e.index}, committed was ${known}`)
     if (e.index > this.maxCommitted) this.maxCommitted = e.index
   }
 
@@ -98,7 +99,8 @@ export class Checker {
 /** Every applied sequence (index-tagged keys, contiguous from `start`) must be a prefix of the longest. */
 export const checkAppliedPrefixes = (seqs: ReadonlyArray<{ node: number; start: number; keys: string[] }>): void => {
   let longest: { node: number; start: number; keys: string[] } | undefined
-  for (const s of seqs) if (longest === undefined || s.start + s.keys.length > longest.start + longest.keys.length) longest = s
+  for (const s of seqs)
+    if (longest === undefined || s.start + s.keys.length > longest.start + longest.keys.length) longest = s
   if (longest === undefined) return
   for (const s of seqs) {
     for (let i = 0; i < s.keys.length; i++) {
@@ -106,7 +108,9 @@ export const checkAppliedPrefixes = (seqs: ReadonlyArray<{ node: number; start: 
       const j = index - longest.start
       if (j < 0) continue // before the longest sequence's snapshot: compared against committed entries instead
       if (longest.keys[j] !== s.keys[i])
-        fail(`applied sequences diverge at index ${index}: node ${s.node} ${s.keys[i]} vs node ${longest.node} ${longest.keys[j]}`)
+        fail(
+          `applied sequences diverge at index ${index}: node ${s.node} ${s.keys[i]} vs node ${longest.node} ${longest.keys[j]}`
+        )
     }
   }
 }

@@ -3,7 +3,7 @@
  * (one test file per shard).
  *
  * - `RAFT_SCHEDULES=<n>` (default 1000): schedules in total, over all shards; seeds are 1..n.
- * - `RAFT_STEPS=<n>` (default 300): chaos steps per schedule (then a heal-and-converge phase).
+ * - `RAFT_STEPS=<n>` (default 4000): chaos steps per schedule (then a heal-and-converge phase).
  * - `RAFT_SEED=<seed>`: replay exactly that schedule (printed by any failure), nothing else.
  */
 import { describe, expect, it } from "vitest"
@@ -20,7 +20,7 @@ const envInt = (name: string, fallback: number): number => {
 }
 
 export const defineSafetySuite = (shard: number): void => {
-  const steps = envInt("RAFT_STEPS", 300)
+  const steps = envInt("RAFT_STEPS", 4000)
   const replay = process.env.RAFT_SEED
   describe(`raft randomized safety, shard ${shard + 1}/${SHARDS}`, () => {
     if (replay !== undefined && replay !== "") {
@@ -39,29 +39,25 @@ export const defineSafetySuite = (shard: number): void => {
     const blockSize = total <= 4000 ? 100 : 1000
     for (let b = 0; b < seeds.length; b += blockSize) {
       const block = seeds.slice(b, b + blockSize)
-      it(
-        `schedules with seeds ${block[0]}..${block[block.length - 1]} (${block.length}, ${steps} steps each) keep every safety property`,
-        () => {
-          const totals = { committed: 0, elections: 0, snapshots: 0, restarts: 0, confChanges: 0 }
-          for (const seed of block) {
-            const st: ScheduleStats = runSchedule(seed, steps)
-            totals.committed += st.committed
-            totals.elections += st.elections
-            totals.snapshots += st.snapshotsSent
-            totals.restarts += st.restarts
-            totals.confChanges += st.confChanges
-          }
-          // The schedules must actually exercise the protocol, not idle.
-          expect(totals.committed).toBeGreaterThan(block.length * 5)
-          expect(totals.elections).toBeGreaterThan(block.length)
-          if (block.length >= 50) {
-            expect(totals.snapshots).toBeGreaterThan(0)
-            expect(totals.restarts).toBeGreaterThan(0)
-            expect(totals.confChanges).toBeGreaterThan(0)
-          }
-        },
-        3_600_000
-      )
+      it(`schedules with seeds ${block[0]}..${block[block.length - 1]} (${block.length}, ${steps} steps each) keep every safety property`, () => {
+        const totals = { committed: 0, elections: 0, snapshots: 0, restarts: 0, confChanges: 0 }
+        for (const seed of block) {
+          const st: ScheduleStats = runSchedule(seed, steps)
+          totals.committed += st.committed
+          totals.elections += st.elections
+          totals.snapshots += st.snapshotsSent
+          totals.restarts += st.restarts
+          totals.confChanges += st.confChanges
+        }
+        // The schedules must actually exercise the protocol, not idle.
+        expect(totals.committed).toBeGreaterThan(block.length * 5)
+        expect(totals.elections).toBeGreaterThan(block.length)
+        if (block.length >= 50) {
+          expect(totals.snapshots).toBeGreaterThan(0)
+          expect(totals.restarts).toBeGreaterThan(0)
+          expect(totals.confChanges).toBeGreaterThan(0)
+        }
+      }, 3_600_000)
     }
   })
 }

@@ -1,0 +1,89 @@
+/**
+ * A replicated store process (`tinykv server`): the lmdb engine, the scheduler over RPC, the RPC
+ * transport to other stores (addresses resolved through the scheduler and cached), the raftstore,
+ * and the store's RPC server whose KV handlers go through Raft and whose Raft handlers feed the
+ * Router.
+ */
+import { join } from "node:path"
+import { Duration, Effect, Layer } from "effect"
+import type { StoreId } from "../protocol/ids.js"
+import type { StoreConfig } from "../raftstore/config.js"
+import { layerHandlersWith } from "../server/handlers.js"
+import { makeRaftHandlers } from "../server/raftHandlers.js"
+import { layerRpcServer, layerSocketServer } from "../server/serve.js"
+import { Router } from "../services/Router.js"
+import { SchedulerClient } from "../services/SchedulerClient.js"
+import { Storage } from "../services/Storage.js"
+import { layerKvStorageRaft } from "./kvStorageRaft.js"
+import { startRaftStore } from "./raftStore.js"
+import { layerClientRpc } from "./schedulerClientRpc.js"
+import { layerLmdb } from "./storageLmdb.js"
+import { layerTransportRpc } from "./transportRpc.js"
+import { layerTsoScheduler } from "./tsoScheduler.js"
+import { readStoreIdent } from "../raftstore/bootstrap.js"
+
+export interface ClusterStoreOptions {
+  readonly host: string
+  readonly port: number
+  /** What other stores and clients dial; defaults to `host:port`. */
+  readonly advertise?: string | undefined
+  readonly dataDir: string
+  readonly scheduler: string
+  /** This store's id; when absent, the id recorded in the data dir, else a fresh one from the scheduler. */
+  readonly storeId?: number | undefined
+  /** The stores of the first region when bootstrapping a new cluster (peer id = store id). */
+  readonly initialStores: ReadonlyArray<number>
+  readonly config: StoreConfig
+}
+
+/** Store addresses change rarely; TinyKV caches them for 60 s. */
+const ADDRESS_TTL = Duration.seconds(60)
+
+const layerTransport = Layer.unwrapEffect(
+  Effect.map(SchedulerClient, (scheduler) => {
+    const cache = new Map<StoreId, { address: string; at: number }>()
+    return layerTransportRpc({
+      resolve: (storeId) =>
+        Effect.gen(function* () {
+          const hit = cache.get(storeId)
+          const now = Date.now()
+          if (hit && now - hit.at < Duration.toMillis(ADDRESS_TTL)) return hit.address
+          const store = yield* scheduler.getStore(storeId).pipe(Effect.orElseSucceed(() => undefined))
+          if (store === undefined || store.state === "Tombstone") return undefined
+          cache.set(storeId, { address: store.address, at: now })
+          return store.address
+        })
+    })
+  })
+)
+
+export const layerClusterStore = (options: ClusterStoreOptions) => {
+  const address = options.advertise ?? `${options.host}:${options.port}`
+  const storage = layerLmdb(join(options.dataDir, "engine"))
+  const scheduler = layerClientRpc({ address: options.scheduler })
+  const router = Layer.scoped(
+    Router,
+    Effect.gen(function* () {
+      const engine = yield* Storage
+      const client = yield* SchedulerClient
+      const known = readStoreIdent(engine.latest)?.storeId
+      const storeId = (options.storeId ?? known ?? (yield* client.allocId)) as StoreId
+      const store = yield* startRaftStore({
+        storeId,
+        address,
+        initialStores: options.initialStores as ReadonlyArray<StoreId>,
+        config: options.config,
+        seed: Date.now() ^ (storeId * 2654435761)
+      })
+      return store.router
+    })
+  ).pipe(Layer.provide(layerTransport))
+  const handlers = layerHandlersWith(Effect.flatMap(Router, (r) => makeRaftHandlers(r.sendRaftMessage)))
+  return layerRpcServer(handlers).pipe(
+    Layer.provide(layerKvStorageRaft({ commandTimeoutMs: options.config.commandTimeoutMs })),
+    Layer.provide(layerTsoScheduler),
+    Layer.provideMerge(router),
+    Layer.provide(Layer.merge(storage, scheduler)),
+    Layer.provide(layerSocketServer({ host: options.host, port: options.port }))
+  )
+}
