@@ -18,7 +18,10 @@ if (!load) {
   console.error(`unknown benchmark "${name}"; choose one of: ${Object.keys(suites).join(", ")}`)
   process.exit(2)
 }
-const result = { machine: { cores: (await import("node:os")).cpus().length, node: process.version }, ...((await (await load()).run(args)) as object) }
+const result = {
+  machine: { cores: (await import("node:os")).cpus().length, node: process.version },
+  ...((await (await load()).run(args)) as object)
+}
 const json = JSON.stringify(result, null, 2)
 console.log(json)
 const out = args.indexOf("--out")

@@ -13,6 +13,7 @@ import { utf8 } from "../protocol/bytes.js"
 import { MAX_SCAN_LIMIT, SCAN_BYTE_BUDGET } from "../protocol/limits.js"
 import type { KvError } from "../protocol/errorpb.js"
 import type { RequestTimeout, StoreUnavailable } from "./errors.js"
+import { makeClusterClient } from "./cluster/clusterClient.js"
 import { connectStore } from "./storeConnection.js"
 import {
   begin,
@@ -72,15 +73,30 @@ export class TinyKvClient extends Context.Tag("tinykv/TinyKvClient")<
   }
 >() {
   /** A client for one standalone store at `store` (`HOST:PORT`). */
-  static layer(options: {
-    readonly store: string
-    readonly timeout?: Duration.DurationInput
-  }): Layer.Layer<TinyKvClient, StoreUnavailable> {
-    return Layer.scoped(TinyKvClient, makeStandalone(options))
+  static layer(options: StandaloneOptions | ClusterOptions): Layer.Layer<TinyKvClient, StoreUnavailable> {
+    return "store" in options
+      ? Layer.scoped(TinyKvClient, makeStandalone(options))
+      : Layer.scoped(TinyKvClient, makeClusterClient(options))
   }
 }
 
-const makeStandalone = (options: { readonly store: string; readonly timeout?: Duration.DurationInput }) =>
+/** One standalone store at `store` (`HOST:PORT`). */
+export interface StandaloneOptions {
+  readonly store: string
+  /** Deadline of each call (default 10 s). */
+  readonly timeout?: Duration.DurationInput
+}
+
+/** A cluster, found through its scheduler at `scheduler` (`HOST:PORT`); requests follow region leaders. */
+export interface ClusterOptions {
+  readonly scheduler: string
+  /** Deadline of each RPC attempt (default 2 s). */
+  readonly timeout?: Duration.DurationInput
+  /** Deadline of a whole operation, retries included (default 10 s). */
+  readonly deadline?: Duration.DurationInput
+}
+
+const makeStandalone = (options: StandaloneOptions) =>
   Effect.gen(function* () {
     const conn = yield* connectStore(options.store, options.timeout ? { timeout: options.timeout } : {})
     const cfOf = (o?: CfOption) => o?.cf ?? "default"

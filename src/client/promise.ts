@@ -12,12 +12,14 @@
  *
  * Errors reject with the same tagged error objects the Effect API fails with (`e._tag`).
  */
-import { Cause, type Duration, Effect, ManagedRuntime, Option } from "effect"
+import { Cause, Effect, ManagedRuntime, Option } from "effect"
 import {
   type Bytesish,
   type ClientError,
+  type ClusterOptions,
   type KvPair,
   type ScanOptions,
+  type StandaloneOptions,
   TinyKvClient,
   toBytes
 } from "./TinyKvClient.js"
@@ -25,12 +27,8 @@ import { compareBytes, fromUtf8 } from "../protocol/bytes.js"
 import type { Transaction, TransactionOptions, TransactOptions } from "./transaction.js"
 import { isRetryable } from "./txnErrors.js"
 
-export interface ConnectOptions {
-  /** `HOST:PORT` of a standalone store. */
-  readonly store: string
-  /** Deadline of each call (default 10 s). */
-  readonly timeout?: Duration.DurationInput
-}
+/** `{ scheduler: "HOST:PORT" }` for a cluster, or `{ store: "HOST:PORT" }` for one standalone store. */
+export type ConnectOptions = StandaloneOptions | ClusterOptions
 
 export interface KvConnection {
   readonly get: (key: Bytesish, options?: { cf?: string }) => Promise<Uint8Array | undefined>

@@ -235,8 +235,9 @@ export class Raft {
         this.becomeFollower(m.term, fromLeader ? m.from : None)
       } else if (m.term < this.term) {
         // A stale sender. Answer with our term so a deposed leader or an old candidate steps down
-        // (TestDisruptiveFollower2AA); otherwise ignore the message.
-        if (m.msgType === "MsgAppend") this.send({ msgType: "MsgAppendResponse", to: m.from, reject: true })
+        // (TestDisruptiveFollower2AA); otherwise ignore the message. The append reply acknowledges index 0, which a
+        // leader ignores (the sender may by now lead our term: a rejection would make it back off for nothing).
+        if (m.msgType === "MsgAppend") this.send({ msgType: "MsgAppendResponse", to: m.from })
         else if (m.msgType === "MsgHeartbeat") this.send({ msgType: "MsgHeartbeatResponse", to: m.from })
         else if (m.msgType === "MsgRequestVote")
           this.send({ msgType: "MsgRequestVoteResponse", to: m.from, reject: true })

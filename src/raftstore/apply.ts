@@ -7,13 +7,13 @@
  * Apply-time checks decide, not propose-time ones: a command proposed under an old epoch, or for a key
  * that has since left the region, fails here on every replica alike.
  */
-import { toLatin1 } from "../protocol/bytes.js"
+import { compareBytes, toLatin1 } from "../protocol/bytes.js"
 import type { Entry } from "../protocol/eraftpb.js"
 import { EpochNotMatch } from "../protocol/errorpb.js"
 import type { Region } from "../protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse, Response } from "../protocol/raftCmd.js"
 import { decodeConfChange } from "../raft/index.js"
-import type { Cf, EngineReader, WriteOp } from "../services/Storage.js"
+import { type Cf, type EngineReader, isCf, type WriteOp } from "../services/Storage.js"
 import { RaftCmdCodec, RegionLocalStateCodec } from "./codec.js"
 import { raftLogKey, regionStateKey } from "./keys.js"
 import type { Peer, Reply } from "./peer.js"
@@ -30,17 +30,34 @@ export interface ApplyOutcome {
   bytesWritten: number
 }
 
-/** Pending writes of this round, so a later Get in the same batch sees an earlier Put. */
+/**
+ * Pending writes of this round, so a later Get in the same batch sees an earlier Put — and, after a
+ * snapshot installed in the same round, sees the snapshot's data rather than the engine's old range.
+ */
 export class Overlay {
   private readonly pending = new Map<string, Uint8Array | null>()
+  private readonly cleared: Array<{ cf: Cf; start: Uint8Array; end: Uint8Array }> = []
   constructor(private readonly engine: EngineReader) {}
   put(cf: Cf, key: Uint8Array, value: Uint8Array | null) {
     this.pending.set(`${cf}:${toLatin1(key)}`, value)
   }
+  /** Records a data op written by something other than apply (a snapshot's clear and load). */
+  track(op: WriteOp) {
+    if (!isCf(op.space)) return
+    if (op._tag === "Put") this.put(op.space, op.key, op.value)
+    else if (op._tag === "Delete") this.put(op.space, op.key, null)
+    else this.cleared.push({ cf: op.space, start: op.start, end: op.end })
+  }
   get(cf: Cf, key: Uint8Array): Uint8Array | undefined {
     const v = this.pending.get(`${cf}:${toLatin1(key)}`)
     if (v === null) return undefined
-    return v ?? this.engine.get(cf, key)
+    if (v !== undefined) return v
+    for (const r of this.cleared) {
+      if (r.cf === cf && compareBytes(key, r.start) >= 0 && (r.end.length === 0 || compareBytes(key, r.end) < 0)) {
+        return undefined
+      }
+    }
+    return this.engine.get(cf, key)
   }
 }
 

@@ -49,6 +49,11 @@ export class Peer {
   ticksSinceHeartbeat = 0
   /** Bytes written since the last split check (kept for the split checker). */
   sizeDiffHint = 0
+  /**
+   * The applied index at which this peer last proposed a log compaction: the GC tick proposes again only
+   * once apply has moved on, so a leader cut off in a minority does not append one per tick.
+   */
+  compactProposedAt = 0
 
   constructor(
     readonly storeId: StoreId,
@@ -174,6 +179,18 @@ export class Peer {
       return
     }
     this.proposals.push({ index, term, reply })
+  }
+
+  /**
+   * A leader's snapshot replaced the log up to `index`: learn the region's members (an uninitialized peer
+   * knew only the sender) and answer the proposals it covers — their entries will never apply here.
+   */
+  snapshotApplied(index: number, replies: Array<Reply>): void {
+    for (const p of this.region.peers) this.peerCache.set(p.id, p)
+    while (this.proposals.length > 0 && this.proposals[0]!.index <= index) {
+      const p = this.proposals.shift()!
+      if (p.reply) replies.push([p.reply, staleResponse(this.term)])
+    }
   }
 
   /** Answers every waiting proposal with RegionNotFound (the peer is being destroyed). */

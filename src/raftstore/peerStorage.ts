@@ -264,13 +264,15 @@ export class PeerStorage implements RaftStorage {
     ops.push({ _tag: "Put", space: "meta", key: applyStateKey(this.region.id), value: RaftApplyStateCodec.encode(state) })
   }
 
-  /** Deletes every meta key and log entry of the region (TinyKV `ClearMeta`), for a destroyed peer. */
+  /** Deletes every meta key and log entry of the region (TinyKV `ClearMeta`): region, apply and raft state, log. */
   clearMetaOps(ops: Array<WriteOp>): void {
     const id = this.region.id
     ops.push(
       { _tag: "DeleteRange", space: "raft", start: raftLogKey(id, 0), end: raftLogKey(id, this.raftState.lastIndex + 1) },
       { _tag: "Delete", space: "raft", key: raftStateKey(id) },
-      { _tag: "Delete", space: "meta", key: applyStateKey(id) }
+      { _tag: "Delete", space: "meta", key: applyStateKey(id) },
+      // a destroyed peer writes its Tombstone state after these ops
+      { _tag: "Delete", space: "meta", key: regionStateKey(id) }
     )
   }
 }

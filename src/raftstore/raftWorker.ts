@@ -45,7 +45,13 @@ export const processReadies = (
       }
       if (peer.stopped || !peer.rawNode.hasReady()) continue
       const rd = peer.rawNode.ready()
+      const before = ops.length
       const snapResult = peer.storage.persistReady(rd, ops)
+      if (snapResult !== undefined) {
+        // entries committed in this same Ready apply on top of the snapshot, which is not on disk yet
+        for (let i = before; i < ops.length; i++) overlay.track(ops[i]!)
+        peer.snapshotApplied(rd.snapshot!.metadata.index, replies)
+      }
       peer.toRaftMessages(rd.messages, out)
       const outcome = applyEntries(peer, rd.committedEntries, overlay, ops, replies)
       // a reply to a client promises durability; so does any persisted raft state

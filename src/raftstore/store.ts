@@ -7,7 +7,7 @@
  * re-delivering its message. Shutdown (scope close) stops the ticker, the workers and the queues and
  * answers every waiting command with RegionNotFound, in that order.
  */
-import { Deferred, Effect, Option, Queue, Schedule, type Scope } from "effect"
+import { Context, Deferred, Effect, Option, Queue, Schedule, type Scope } from "effect"
 import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
@@ -17,13 +17,14 @@ import { MailboxClosed, type PeerMsg, PeerNotFound, Router, type StoreMsg } from
 import { SchedulerClient } from "../services/SchedulerClient.js"
 import { Storage, type WriteOp } from "../services/Storage.js"
 import { Transport } from "../services/Transport.js"
-import { RegionLocalStateCodec } from "./codec.js"
+import { RegionLocalStateCodec, SnapshotDataCodec } from "./codec.js"
 import type { StoreConfig } from "./config.js"
 import { REGION_META_MAX_KEY, REGION_META_MIN_KEY, regionIdOfStateKey, regionStateKey } from "./keys.js"
 import { Peer } from "./peer.js"
 import { clearRangeOps, isInitialized, PeerStorage } from "./peerStorage.js"
 import { processReadies } from "./raftWorker.js"
-import { findPeer, isEpochStale, isInitialMsg, rangesOverlap } from "./regionUtil.js"
+import { findPeer, isEpochStale, rangesOverlap } from "./regionUtil.js"
+import { onStoreRaftMessage, type StoreWorkerContext } from "./storeWorker.js"
 import { errorResponse } from "./responses.js"
 
 /**
@@ -36,6 +37,15 @@ const yieldToEventLoop = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })
+
+/**
+ * What the RaftWorker runs between two rounds. A deterministic simulation under `TestClock` provides
+ * `Effect.yieldNow()` instead: there no real timer needs the event loop, and a `setImmediate` hop would
+ * interleave with Effect's own scheduler in an order that depends on wall-clock time.
+ */
+export class RoundYield extends Context.Reference<RoundYield>()("tinykv/raftstore/RoundYield", {
+  defaultValue: (): Effect.Effect<void> => yieldToEventLoop
+}) {}
 
 type Envelope =
   | { readonly _tag: "Peer"; readonly regionId: RegionId; readonly msg: PeerMsg }
@@ -62,20 +72,21 @@ export const makeRaftStore = (
     const storage = yield* Storage
     const transport = yield* Transport
     const scheduler = yield* SchedulerClient
+    const roundYield = yield* RoundYield
     const { storeId, config } = options
     const peers = new Map<RegionId, Peer>()
     const queue = yield* Queue.unbounded<Envelope>()
     const storeQueue = yield* Queue.unbounded<StoreMsg>()
     const scope = yield* Effect.scope
+    /** Set first thing on shutdown: from then on nothing is enqueued, and every command is answered. */
+    let closed = false
 
-    const newPeer = (region: PeerStorage["region"], meta: Peer["meta"], initOps: Array<WriteOp>, ps: PeerStorage) => {
-      const peer = new Peer(storeId, meta, ps, {
+    const newPeer = (meta: Peer["meta"], ps: PeerStorage) =>
+      new Peer(storeId, meta, ps, {
         electionTicks: config.electionTicks,
         heartbeatTicks: config.heartbeatTicks,
-        seed: deriveSeed(options.seed, region.id * 1_000_003 + meta.id)
+        seed: deriveSeed(options.seed, ps.region.id * 1_000_003 + meta.id)
       })
-      return { peer, initOps }
-    }
 
     // --- load the peers on disk (TinyKV `loadPeers`) ---
     const initOps: Array<WriteOp> = []
@@ -86,27 +97,30 @@ export const makeRaftStore = (
       const meta = findPeer(state.region, storeId)
       if (meta === undefined) continue
       const { storage: ps, initOps: ops } = PeerStorage.load(storage.latest, state.region)
-      const { peer } = newPeer(state.region, meta, ops, ps)
       initOps.push(...ops)
+      const peer = newPeer(meta, ps)
       peers.set(peer.regionId, peer)
     }
     if (initOps.length > 0) yield* storage.write(initOps, { sync: true })
 
     // --- Router ---
     const send = (regionId: RegionId, msg: PeerMsg): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
+      if (closed) return Effect.fail(new MailboxClosed({ regionId }))
       const peer = peers.get(regionId)
       if (peer === undefined) return Effect.fail(new PeerNotFound({ regionId }))
       if (peer.stopped) return Effect.fail(new MailboxClosed({ regionId }))
       return Queue.offer(queue, { _tag: "Peer", regionId, msg })
     }
+    const sendStore = (msg: StoreMsg): Effect.Effect<void> =>
+      Effect.suspend(() => (closed ? Effect.void : Queue.offer(storeQueue, msg)))
     const router = Router.of({
       send,
-      sendStore: (msg) => Queue.offer(storeQueue, msg),
+      sendStore,
       sendRaftMessage: (message) =>
         send(message.regionId, { _tag: "RaftMessage", message }).pipe(
           Effect.catchTags({
-            PeerNotFound: () => Queue.offer(storeQueue, { _tag: "RaftMessage", message }),
-            MailboxClosed: () => Queue.offer(storeQueue, { _tag: "RaftMessage", message })
+            PeerNotFound: () => sendStore({ _tag: "RaftMessage", message }),
+            MailboxClosed: () => sendStore({ _tag: "RaftMessage", message })
           }),
           Effect.asVoid
         ),
@@ -166,9 +180,10 @@ export const makeRaftStore = (
       }
       const snap = m.message.snapshot
       if (snap !== undefined && m.message.msgType === "MsgSnapshot") {
-        // a snapshot whose region overlaps another region of this store would corrupt it
+        // a snapshot whose region overlaps another region of this store would corrupt it (TinyKV `checkSnapshot`)
+        const snapRegion = SnapshotDataCodec.decode(snap.data).region
         for (const other of peers.values()) {
-          if (other !== peer && isInitialized(other.region) && rangesOverlap(other.region, peer.region)) return
+          if (other !== peer && isInitialized(other.region) && rangesOverlap(other.region, snapRegion)) return
         }
       }
       peer.insertPeerCache(m.fromPeer)
@@ -181,9 +196,10 @@ export const makeRaftStore = (
       if (++peer.ticksSinceGc >= config.raftLogGcTicks) {
         peer.ticksSinceGc = 0
         const applied = peer.storage.appliedIndex
-        if (applied - peer.storage.firstIndex() + 1 >= config.raftLogGcCountLimit) {
+        if (applied - peer.storage.firstIndex() + 1 >= config.raftLogGcCountLimit && applied > peer.compactProposedAt) {
           const term = peer.storage.term(applied)
           if (typeof term === "number") {
+            peer.compactProposedAt = applied
             peer.proposeInternal({
               header: { regionId: peer.regionId, peer: peer.meta, regionEpoch: peer.region.regionEpoch, term: 0 },
               requests: [],
@@ -238,43 +254,46 @@ export const makeRaftStore = (
 
     // --- RaftWorker: one round per batch of mail ---
     let ticks = 0
-    const round = Effect.gen(function* () {
-      const batch = yield* Queue.takeBetween(queue, 1, 4096)
-      const touched = new Set<Peer>()
-      for (const env of batch) {
-        if (env._tag === "Tick") {
-          ticks++
-          for (const peer of peers.values()) {
-            onTick(peer)
-            touched.add(peer)
+    // Uninterruptible once the batch is taken: a store stopped mid-round finishes the round (its write, its
+    // replies) first, so no command taken from the queue is left unanswered and no write lands after a restart.
+    const processBatch = (batch: Iterable<Envelope>) =>
+      Effect.gen(function* () {
+        const touched = new Set<Peer>()
+        for (const env of batch) {
+          if (env._tag === "Tick") {
+            ticks++
+            for (const peer of peers.values()) {
+              onTick(peer)
+              touched.add(peer)
+            }
+            continue
           }
-          continue
+          const peer = peers.get(env.regionId)
+          if (peer === undefined || peer.stopped) {
+            if (env.msg._tag === "RaftCommand") {
+              yield* Deferred.succeed(env.msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId })))
+            } else reroute.push(env.msg.message)
+            continue
+          }
+          if (env.msg._tag === "RaftMessage") onRaftMessage(peer, env.msg.message)
+          else peer.propose(env.msg.request, env.msg.reply)
+          touched.add(peer)
         }
-        const peer = peers.get(env.regionId)
-        if (peer === undefined || peer.stopped) {
-          if (env.msg._tag === "RaftCommand") {
-            yield* Deferred.succeed(env.msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId })))
-          } else reroute.push(env.msg.message)
-          continue
+        const work = yield* processReadies(touched, storage, transport)
+        for (const w of work) {
+          if (w.outcome.destroySelf) toDestroy.add(w.peer)
+          if (w.rd.softState?.raftState === "Leader") heartbeats.push(w.peer)
         }
-        if (env.msg._tag === "RaftMessage") onRaftMessage(peer, env.msg.message)
-        else peer.propose(env.msg.request, env.msg.reply)
-        touched.add(peer)
-      }
-      const work = yield* processReadies(touched, storage, transport)
-      for (const w of work) {
-        if (w.outcome.destroySelf) toDestroy.add(w.peer)
-        if (w.rd.softState?.raftState === "Leader") heartbeats.push(w.peer)
-      }
-      for (const peer of toDestroy) yield* destroyPeer(peer)
-      toDestroy.clear()
-      for (const m of reroute.splice(0)) yield* Queue.offer(storeQueue, { _tag: "RaftMessage", message: m })
-      for (const peer of heartbeats.splice(0)) if (!peer.stopped && peer.isLeader) yield* regionHeartbeat(peer)
-      if (ticks >= config.storeHeartbeatTicks) {
-        ticks = 0
-        yield* storeHeartbeat
-      }
-    })
+        for (const peer of toDestroy) yield* destroyPeer(peer)
+        toDestroy.clear()
+        for (const m of reroute.splice(0)) yield* sendStore({ _tag: "RaftMessage", message: m })
+        for (const peer of heartbeats.splice(0)) if (!peer.stopped && peer.isLeader) yield* regionHeartbeat(peer)
+        if (ticks >= config.storeHeartbeatTicks) {
+          ticks = 0
+          yield* storeHeartbeat
+        }
+      }).pipe(Effect.uninterruptible)
+    const round = Effect.flatMap(Queue.takeBetween(queue, 1, 4096), processBatch)
 
     const storeHeartbeat = scheduler
       .storeHeartbeat({
@@ -295,65 +314,37 @@ export const makeRaftStore = (
         Effect.asVoid
       )
 
-    // --- StoreWorker: messages for regions without a peer here (TinyKV `onRaftMessage`) ---
-    const onStoreRaftMessage = (m: RaftMessage) =>
-      Effect.gen(function* () {
-        if (peers.has(m.regionId)) return yield* router.sendRaftMessage(m) // registered meanwhile
-        if (m.toPeer.storeId !== storeId || m.isTombstone) return
-        const raw = storage.latest.get("meta", regionStateKey(m.regionId))
-        if (raw !== undefined) {
-          const local = RegionLocalStateCodec.decode(raw)
-          if (local.state === "Tombstone") {
-            if (isEpochStale(m.regionEpoch, local.region.regionEpoch)) {
-              // a removed peer still campaigning: tell it to destroy itself
-              if (m.message.msgType === "MsgRequestVote") {
-                yield* transport.send([
-                  {
-                    regionId: m.regionId,
-                    fromPeer: m.toPeer,
-                    toPeer: m.fromPeer,
-                    message: { ...m.message, msgType: "MsgHeartbeat", entries: [], term: 0 },
-                    regionEpoch: local.region.regionEpoch,
-                    isTombstone: true
-                  }
-                ])
-              }
-              return
-            }
-            if (m.regionEpoch.confVer === local.region.regionEpoch.confVer) return
-          } else return // a region on disk without a live peer: not ours to recreate
-        }
-        if (!isInitialMsg(m.message)) return
-        if (m.startKey !== undefined && m.endKey !== undefined) {
-          const range = { startKey: m.startKey, endKey: m.endKey }
-          for (const other of peers.values()) {
-            if (isInitialized(other.region) && rangesOverlap(other.region, range)) return
-          }
-        }
-        // an uninitialized peer: no range, no members; the leader's snapshot initializes it
-        const region = {
-          id: m.regionId,
-          startKey: new Uint8Array(),
-          endKey: new Uint8Array(),
-          regionEpoch: { confVer: 0, version: 0 },
-          peers: []
-        }
-        const { storage: ps, initOps: ops } = PeerStorage.load(storage.latest, region)
-        if (ops.length > 0) yield* storage.write(ops, { sync: true })
-        const { peer } = newPeer(region, m.toPeer, ops, ps)
-        peer.insertPeerCache(m.fromPeer)
-        peers.set(m.regionId, peer)
-        yield* Effect.logInfo("created a peer for a new region").pipe(
-          Effect.annotateLogs({ regionId: m.regionId, peerId: m.toPeer.id })
-        )
-        yield* router.sendRaftMessage(m)
-      })
+    // --- StoreWorker: messages for regions without a peer here ---
+    const storeWorker: StoreWorkerContext = {
+      storeId,
+      storage,
+      transport,
+      peers,
+      redeliver: (m) => router.sendRaftMessage(m),
+      createPeer: (region, m) =>
+        Effect.gen(function* () {
+          const { storage: ps, initOps: ops } = PeerStorage.load(storage.latest, region)
+          if (ops.length > 0) yield* storage.write(ops, { sync: true })
+          const peer = newPeer(m.toPeer, ps)
+          peer.insertPeerCache(m.fromPeer)
+          peers.set(region.id, peer)
+          yield* Effect.logInfo("created a peer for a new region").pipe(
+            Effect.annotateLogs({ regionId: region.id, peerId: m.toPeer.id })
+          )
+        })
+    }
 
-    // --- fibers, in shutdown order: ticker, store worker, raft worker, then the queues ---
+    // --- fibers; on shutdown (in reverse): ticker, store worker, raft worker stop, then this finalizer ---
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
-        yield* Queue.shutdown(queue)
-        yield* Queue.shutdown(storeQueue)
+        closed = true
+        // commands still queued would otherwise wait forever: the Router promises every command an answer
+        for (const env of yield* Queue.takeAll(queue)) {
+          if (env._tag === "Peer" && env.msg._tag === "RaftCommand") {
+            yield* Deferred.succeed(env.msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId })))
+          }
+        }
+        yield* Queue.takeAll(storeQueue)
         for (const peer of peers.values()) {
           peer.stopped = true
           peer.failAllProposals()
@@ -367,11 +358,15 @@ export const makeRaftStore = (
         Effect.tapErrorCause((cause) => Effect.logError(`${name} stopped`, cause)),
         Effect.annotateLogs({ storeId })
       )
-    yield* Effect.forkScoped(logged("raft worker", Effect.forever(Effect.zipRight(round, yieldToEventLoop))))
+    yield* Effect.forkScoped(logged("raft worker", Effect.forever(Effect.zipRight(round, roundYield))))
     yield* Effect.forkScoped(
       logged(
         "store worker",
-        Effect.forever(Effect.flatMap(Queue.take(storeQueue), (msg) => onStoreRaftMessage(msg.message)))
+        Effect.forever(
+          Effect.flatMap(Queue.take(storeQueue), (msg) =>
+            Effect.uninterruptible(onStoreRaftMessage(storeWorker, msg.message))
+          )
+        )
       )
     )
     yield* Effect.forkScoped(

@@ -11,20 +11,20 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Schedule, Scope } from "effect"
 import { layerLmdb } from "../layers/storageLmdb.js"
 import { layerMemory, layerMemoryFrom, MemoryEngine } from "../layers/storageMemory.js"
 import { makeClientLocal } from "../layers/schedulerClientLocal.js"
 import { layerTransportMemory, MemoryNetwork } from "../layers/transportMemory.js"
 import * as Filters from "../layers/transportFilters.js"
 import { startRaftStore } from "../layers/raftStore.js"
-import { compareBytes, utf8 } from "../protocol/bytes.js"
+import { compareBytes, fromUtf8, utf8 } from "../protocol/bytes.js"
 import type { RegionError } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer, Region } from "../protocol/metapb.js"
 import type { RaftCmdResponse, Request } from "../protocol/raftCmd.js"
 import { type StoreConfig, testConfig } from "../raftstore/config.js"
-import type { RaftStore } from "../raftstore/store.js"
+import { type RaftStore, RoundYield } from "../raftstore/store.js"
 import { makeScheduler, type Scheduler } from "../scheduler/service.js"
 import { SchedulerClient } from "../services/SchedulerClient.js"
 import { type Cf, type Space, Storage } from "../services/Storage.js"
@@ -35,6 +35,11 @@ export interface TestClusterOptions {
   readonly config?: Partial<StoreConfig>
   /** Seeds elections and drop decisions: same seed, same choices. */
   readonly seed?: number
+  /**
+   * For runs under `TestClock`: the RaftWorker yields with `Effect.yieldNow()` between rounds instead of a
+   * `setImmediate` hop, so every step of the run goes through Effect's scheduler and replays in order.
+   */
+  readonly deterministic?: boolean
 }
 
 interface StoreSlot {
@@ -43,7 +48,7 @@ interface StoreSlot {
   /** Reads the store's engine directly, running or not (TinyKV's `MustGetCf` on engines). */
   readonly engineGet: (cf: Cf, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
   readonly engineGetSpace: (space: Space, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
-  running: { scope: Scope.CloseableScope; store: RaftStore } | undefined
+  running: { scope: Scope.CloseableScope; store: RaftStore; storage: Storage["Type"] } | undefined
 }
 
 const bytes = (k: string | Uint8Array) => (typeof k === "string" ? utf8(k) : k)
@@ -58,7 +63,8 @@ export class TestCluster {
     readonly network: MemoryNetwork,
     readonly scheduler: Scheduler["Type"],
     private readonly slots: ReadonlyArray<StoreSlot>,
-    private readonly seed: number
+    private readonly seed: number,
+    private readonly deterministic: boolean
   ) {}
 
   /** Builds (not starts) a cluster; its resources are released with the enclosing scope. */
@@ -94,7 +100,7 @@ export class TestCluster {
           })
         }
       }
-      const cluster = new TestCluster(config, network, scheduler, slots, seed)
+      const cluster = new TestCluster(config, network, scheduler, slots, seed, options.deterministic ?? false)
       yield* Effect.addFinalizer(() => cluster.shutdown)
       return cluster
     })
@@ -128,15 +134,18 @@ export class TestCluster {
         Layer.succeed(SchedulerClient, client)
       )
       const ctx = yield* Layer.buildWithScope(layer, scope)
-      const store = yield* startRaftStore({
+      const started = startRaftStore({
         storeId: id,
         address: `memory://store-${id}`,
         initialStores: self.storeIds,
         config: self.config,
         seed: self.seed * 7919 + id
       }).pipe(Effect.provide(ctx), Scope.extend(scope))
+      const store = yield* self.deterministic
+        ? Effect.provideService(started, RoundYield, Effect.yieldNow())
+        : started
       yield* self.network.register(id, store.router.sendRaftMessage)
-      slot.running = { scope, store }
+      slot.running = { scope, store, storage: Context.get(ctx, Storage) }
     })
   }
 
@@ -179,14 +188,14 @@ export class TestCluster {
 
   // --- routing ---
 
-  /** The region containing `key` as the scheduler knows it (polls until it does). */
+  /** The region containing `key` as the scheduler knows it (polls until it does, TinyKV `GetRegion`). */
   getRegion(key: Uint8Array): Effect.Effect<{ region: Region; leader: Peer | undefined }, ClusterRequestFailed> {
     const client = makeClientLocal(this.scheduler)
     return client.getRegion(key).pipe(
       Effect.flatMap((r) => (r === undefined ? Effect.fail("none" as const) : Effect.succeed(r))),
-      Effect.retry({ times: 100, schedule: undefined }),
+      Effect.retry(Schedule.intersect(Schedule.recurs(100), Schedule.spaced("20 millis"))),
       Effect.catchAll(() => Effect.fail(new ClusterRequestFailed(`no region for key ${key}`)))
-    ) as never
+    )
   }
 
   /** The peer currently leading `regionId`, as the stores themselves see it (not the scheduler's cache). */
@@ -200,18 +209,19 @@ export class TestCluster {
 
   /**
    * Runs `requests` on the leader of the region holding `key`, retrying NotLeader, StaleCommand,
-   * EpochNotMatch, RegionNotFound and timeouts until `timeoutMs` (TinyKV `Cluster.Request`).
+   * EpochNotMatch, RegionNotFound and timeouts until `timeoutMs` (TinyKV `Cluster.Request`). Returns the
+   * response and the store that answered it: the one whose engine reflects the command.
    */
-  request(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = 10_000) {
+  requestOn(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = 10_000) {
     const self = this
     return Effect.gen(function* () {
-      const deadline = Date.now() + timeoutMs
+      const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
       let hint: Peer | undefined
       let lastError: RegionError | string = "no attempt"
       // after a timeout or an unhelpful answer, try the region's peers in turn: the scheduler's leader may
       // be a deposed one cut off in a minority (it keeps reporting itself until it hears a newer term)
       let roundRobin = false
-      for (let attempt = 0; Date.now() < deadline; attempt++) {
+      for (let attempt = 0; (yield* Clock.currentTimeMillis) < deadline; attempt++) {
         const { region, leader } = yield* self.getRegion(key)
         const next = region.peers[attempt % Math.max(1, region.peers.length)]
         const target = hint ?? (roundRobin ? next : (leader ?? self.leaderOf(region.id) ?? next))
@@ -223,22 +233,24 @@ export class TestCluster {
           yield* Effect.sleep("20 millis")
           continue
         }
-        const response: RaftCmdResponse | undefined = yield* store.router
+        const response: RaftCmdResponse | "timeout" | "region not found" = yield* store.router
           .sendCommand({
             header: { regionId: region.id, peer: target, regionEpoch: region.regionEpoch, term: 0 },
             requests
           })
           .pipe(
-            Effect.timeout("1 second"),
-            Effect.catchAll(() => Effect.succeed(undefined))
+            Effect.timeoutFail({ duration: "1 second", onTimeout: () => "timeout" as const }),
+            Effect.catchAll((e) => Effect.succeed(e === "timeout" ? e : ("region not found" as const)))
           )
-        if (response === undefined) {
-          lastError = "timeout or region not found"
+        if (typeof response === "string") {
+          lastError = response
           roundRobin = true
+          // a timeout already waited; an immediate RegionNotFound must not spin
+          if (response !== "timeout") yield* Effect.sleep("20 millis")
           continue
         }
         const err = response.header.error
-        if (err === undefined) return response
+        if (err === undefined) return { response, storeId: target.storeId }
         lastError = err
         if (err._tag === "NotLeader" && err.leader !== undefined && err.leader.id !== target.id) hint = err.leader
         else {
@@ -252,6 +264,11 @@ export class TestCluster {
         )
       )
     })
+  }
+
+  /** `requestOn`'s response alone. */
+  request(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = 10_000) {
+    return Effect.map(this.requestOn(key, requests, timeoutMs), (r) => r.response)
   }
 
   mustPut(key: string | Uint8Array, value: string | Uint8Array, cf: Cf = "default") {
@@ -270,41 +287,55 @@ export class TestCluster {
     })
   }
 
-  /** `[start, end)` of the default CF read at a Snap applied on the leader (TinyKV `Cluster.Scan`). */
+  /**
+   * `[start, end)` of the default CF as of a Snap applied on the leader (TinyKV `Cluster.Scan`): read from the
+   * engine of the store that answered the Snap, which holds every write acknowledged before it. (Another
+   * store — even the next leader — may not have applied them yet.)
+   */
   scan(start: string | Uint8Array, end: string | Uint8Array) {
     const self = this
     return Effect.gen(function* () {
-      const from = bytes(start)
       const to = bytes(end)
-      const response = yield* self.request(from, [{ _tag: "Snap" }])
-      const snap = response.responses[0]
-      if (snap?._tag !== "Snap") return yield* Effect.die("no Snap response")
-      const leader = self.leaderOfRegionWithSnap(snap.region.id)
-      const ctx = leader ?? snap.region.peers[0]!.storeId
       const out: Array<{ key: Uint8Array; value: Uint8Array }> = []
-      yield* Effect.scoped(
-        Effect.flatMap(Storage, (s) =>
-          Effect.map(s.snapshot, (reader) => {
-            for (const kv of reader.scan("default", { start: from, end: to })) out.push(kv)
-          })
-        ).pipe(Effect.provide(self.slot(ctx).storage))
-      )
-      return out
+      let from = bytes(start)
+      // region by region, as TinyKV walks them by end key
+      for (;;) {
+        const { response, storeId } = yield* self.requestOn(from, [{ _tag: "Snap" }])
+        const snap = response.responses[0]
+        if (snap?._tag !== "Snap") return yield* Effect.die("no Snap response")
+        const regionEnd = snap.region.endKey
+        const last = regionEnd.length === 0 || (to.length > 0 && compareBytes(to, regionEnd) <= 0)
+        const stop = last ? to : regionEnd
+        for (const kv of yield* self.engineScan(storeId, "default", from, stop)) out.push(kv)
+        if (last) return out
+        from = regionEnd
+      }
     })
-  }
-
-  private leaderOfRegionWithSnap(regionId: RegionId): StoreId | undefined {
-    return this.leaderOf(regionId)?.storeId
   }
 
   /** The value of `key` in store `id`'s engine, whether it runs or not (`undefined` when absent). */
   engineGet(id: StoreId, key: string | Uint8Array, cf: Cf = "default") {
-    return this.slot(id).engineGet(cf, bytes(key))
+    return this.engineGetSpace(id, cf, bytes(key))
   }
 
   /** A raw value from store `id`'s `meta` space (apply state, region state, …). */
   engineMeta(id: StoreId, key: Uint8Array) {
-    return this.slot(id).engineGetSpace("meta", key)
+    return this.engineGetSpace(id, "meta", key)
+  }
+
+  /** A raw value from any space of store `id`'s engine: through the running store's handle, else opened. */
+  engineGetSpace(id: StoreId, space: Space, key: Uint8Array): Effect.Effect<Uint8Array | undefined, unknown> {
+    const slot = this.slot(id)
+    return slot.running !== undefined ? slot.running.storage.get(space, key) : slot.engineGetSpace(space, key)
+  }
+
+  /** `[start, end)` of one space of store `id`'s engine (e.g. the raft log of a region). */
+  engineScan(id: StoreId, space: Space, start: Uint8Array, end: Uint8Array) {
+    const slot = this.slot(id)
+    const read = (s: Storage["Type"]) => s.scan(space, { start, end })
+    return slot.running !== undefined
+      ? read(slot.running.storage)
+      : Effect.scoped(Effect.flatMap(Storage, read).pipe(Effect.provide(slot.storage)))
   }
 
   /** Polls store `id`'s engine until `key` holds `value` (or is absent, for `undefined`), up to `timeoutMs`. */
@@ -312,14 +343,16 @@ export class TestCluster {
     const self = this
     return Effect.gen(function* () {
       const want = value === undefined ? undefined : utf8(value)
-      const deadline = Date.now() + timeoutMs
+      const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
       for (;;) {
         const got = yield* self.engineGet(id, key, cf)
         const same = want === undefined ? got === undefined : got !== undefined && compareBytes(got, want) === 0
         if (same) return
-        if (Date.now() > deadline) {
+        if ((yield* Clock.currentTimeMillis) > deadline) {
           return yield* Effect.fail(
-            new ClusterRequestFailed(`store ${id}: ${String(key)} is ${got === undefined ? "absent" : "different"}`)
+            new ClusterRequestFailed(
+              `store ${id}: ${typeof key === "string" ? key : String(key)} is ${got === undefined ? "absent" : `"${fromUtf8(got)}"`}, expected ${value === undefined ? "absent" : `"${value}"`}`
+            )
           )
         }
         yield* Effect.sleep("20 millis")

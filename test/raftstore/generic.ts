@@ -4,8 +4,13 @@
  * messages; stores crash and restart between iterations; at the end every client's keys must be
  * there exactly once and in order, and (with log GC) the raft log must have been compacted.
  *
- * Scaled for CI: `RAFTSTORE_TEST_SECONDS` (default 2) of load per iteration instead of 5, 3
- * iterations as TinyKV. A failure prints the seed; `RAFTSTORE_SEED=<seed>` replays its choices.
+ * Scaling (TinyKV runs 3 iterations of 5 s each, with 50 ms ticks):
+ * - `RAFTSTORE_TEST_SECONDS` (default 2): seconds of client load per iteration; 3 iterations as TinyKV.
+ *   Timing constants (ticks, election timeout, chaos period) are TinyKV's, so only the amount of load
+ *   shrinks. At the default the whole `test/raftstore` folder takes about 3 minutes on a 2-core box; set
+ *   5 for TinyKV's full length (about twice as long), or more for a soak run.
+ * - A failure prints the seed; `RAFTSTORE_SEED=<seed>` replays the cluster's choices (elections, drops,
+ *   partitions). Live timing still varies between runs, so a replay makes a failure likely, not certain.
  */
 import { assert } from "@effect/vitest"
 import { Effect, Fiber, Ref } from "effect"
@@ -27,14 +32,17 @@ export interface GenericOptions {
   readonly engine?: "memory" | "lmdb"
 }
 
-const SECONDS = Number(process.env.RAFTSTORE_TEST_SECONDS ?? 2)
+export const SECONDS = Number(process.env.RAFTSTORE_TEST_SECONDS ?? 2)
 const ITERATIONS = 3
 const pad = (n: number) => String(n).padStart(8, "0")
-const ELECTION_MS = 500
+export const ELECTION_MS = 500
+
+/** The seed of this run: `RAFTSTORE_SEED` to replay one, else random. */
+export const testSeed = (): number => Number(process.env.RAFTSTORE_SEED ?? Math.floor(Math.random() * 2 ** 31))
 
 export const genericTest = (o: GenericOptions) =>
   Effect.gen(function* () {
-    const seed = Number(process.env.RAFTSTORE_SEED ?? Math.floor(Math.random() * 2 ** 31))
+    const seed = testSeed()
     const rand = mulberry32(seed)
     const maxRaftLog = o.maxRaftLog ?? -1
     const cluster = yield* TestCluster.make({
@@ -47,6 +55,8 @@ export const genericTest = (o: GenericOptions) =>
     yield* Effect.sleep(`${2 * ELECTION_MS} millis`)
     // what each client has appended, across iterations
     const expected: Array<Array<string>> = Array.from({ length: o.clients }, () => [])
+    let puts = 0
+    let scans = 0
 
     for (let iter = 0; iter < ITERATIONS; iter++) {
       const done = yield* Ref.make(false)
@@ -62,9 +72,11 @@ export const genericTest = (o: GenericOptions) =>
               yield* cluster.mustPut(key, value)
               last += value
               mine.push(value)
+              puts++
             } else {
               const pairs = yield* cluster.scan(`${cli} ${pad(0)}`, key)
               const got = pairs.map((p) => fromUtf8(p.value)).join("")
+              scans++
               if (got !== last) {
                 return yield* Effect.dieMessage(`seed ${seed}: client ${cli} iteration ${iter} read\n${got}\nexpected\n${last}`)
               }
@@ -115,6 +127,11 @@ export const genericTest = (o: GenericOptions) =>
         expected[cli] = []
       }
     }
+
+    // the clients made progress: a cluster that acknowledged nothing would pass every check above
+    assert.isAbove(puts, o.clients, `seed ${seed}: only ${puts} puts`)
+    assert.isAbove(scans, 0, `seed ${seed}: no scans`)
+    yield* Effect.logInfo(`generic test done: seed ${seed}, ${puts} puts, ${scans} scans`)
 
     if (maxRaftLog > 0) {
       yield* Effect.sleep("1 second")

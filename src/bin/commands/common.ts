@@ -1,14 +1,37 @@
 /** What the client commands share: connection options, byte encodings, error reporting. */
 import { Options } from "@effect/cli"
-import { Console, Effect } from "effect"
+import { Console, Effect, Option } from "effect"
 import { describeError } from "../../client/errors.js"
+import { TinyKvClient } from "../../client/TinyKvClient.js"
 import { isValidAddress } from "../../client/storeConnection.js"
 import { fromHex, fromUtf8, toHex, utf8 } from "../../protocol/bytes.js"
 
-export const storeOption = Options.text("store").pipe(
-  Options.withDefault("127.0.0.1:20160"),
-  Options.withDescription("address HOST:PORT of the store to talk to")
-)
+/**
+ * Where a client command goes: a cluster through its scheduler (the default, 127.0.0.1:2379), or one
+ * standalone store with `--store HOST:PORT`.
+ */
+export const storeOption = Options.all({
+  store: Options.text("store").pipe(
+    Options.optional,
+    Options.withDescription("address HOST:PORT of a standalone store (instead of a cluster)")
+  ),
+  scheduler: Options.text("scheduler").pipe(
+    Options.withDefault("127.0.0.1:2379"),
+    Options.withDescription("address HOST:PORT of the cluster's scheduler")
+  )
+})
+
+export type Target = { readonly store: Option.Option<string>; readonly scheduler: string }
+
+/** The client layer for a command's target, after checking the address. */
+export const clientLayer = (target: Target) =>
+  Effect.map(
+    Option.isSome(target.store) ? checkAddress(target.store.value) : checkAddress(target.scheduler),
+    (address) =>
+      Option.isSome(target.store)
+        ? TinyKvClient.layer({ store: address, timeout: "5 seconds" })
+        : TinyKvClient.layer({ scheduler: address, timeout: "2 seconds", deadline: "10 seconds" })
+  )
 export const cfOption = Options.choice("cf", ["default", "lock", "write"]).pipe(
   Options.withDefault("default" as const),
   Options.withDescription("column family")

@@ -3,23 +3,22 @@ import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { TinyKvClient } from "../../client/TinyKvClient.js"
 import {
-  checkAddress,
   cfOption,
+  clientLayer,
   hexOption,
   parseBytes,
   reportErrors,
   showBytes,
   storeOption,
+  type Target,
   UsageError
 } from "./common.js"
 
-const withClient = <A, E>(store: string, f: (client: TinyKvClient["Type"]) => Effect.Effect<A, E>) =>
+const withClient = <A, E>(target: Target, f: (client: TinyKvClient["Type"]) => Effect.Effect<A, E>) =>
   reportErrors(
     Effect.gen(function* () {
-      const address = yield* checkAddress(store)
-      return yield* Effect.flatMap(TinyKvClient, f).pipe(
-        Effect.provide(TinyKvClient.layer({ store: address, timeout: "5 seconds" }))
-      )
+      const layer = yield* clientLayer(target)
+      return yield* Effect.flatMap(TinyKvClient, f).pipe(Effect.provide(layer))
     })
   )
 

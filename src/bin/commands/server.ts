@@ -44,12 +44,20 @@ export const server = Command.make(
         "comma-separated store ids of a NEW cluster's first region, e.g. 1,2,3 (give the same list to each of them)"
       )
     ),
+    gcLimit: Options.integer("raft-log-gc-limit").pipe(
+      Options.withDefault(defaultConfig.raftLogGcCountLimit),
+      Options.withDescription("compact a region's raft log once it holds this many applied entries")
+    ),
+    tickMs: Options.integer("raft-tick-ms").pipe(
+      Options.withDefault(defaultConfig.baseTickMs),
+      Options.withDescription("one Raft tick; elections time out after 10-20 ticks, heartbeats every 2")
+    ),
     advertise: Options.text("advertise").pipe(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
     )
   },
-  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise }) =>
+  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
@@ -73,6 +81,9 @@ export const server = Command.make(
         if (initial === undefined) {
           return yield* Effect.fail(new UsageError(`--initial-stores "${initialStores}" is not a list of store ids`))
         }
+        if (gcLimit < 1 || tickMs < 1) {
+          return yield* Effect.fail(new UsageError("--raft-log-gc-limit and --raft-tick-ms must be positive"))
+        }
         const id = Option.getOrUndefined(storeId)
         if (id !== undefined && id <= 0) return yield* Effect.fail(new UsageError("--store-id must be positive"))
         const store = layerClusterStore({
@@ -83,7 +94,7 @@ export const server = Command.make(
           scheduler: schedulerAddress,
           storeId: id,
           initialStores: initial,
-          config: defaultConfig
+          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs }
         })
         const banner = Layer.effectDiscard(
           Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data})`)

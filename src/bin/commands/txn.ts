@@ -12,7 +12,7 @@ import type { ClientError } from "../../client/TinyKvClient.js"
 import { TinyKvClient } from "../../client/TinyKvClient.js"
 import type { Transaction } from "../../client/transaction.js"
 import { isRetryable } from "../../client/txnErrors.js"
-import { checkAddress, hexOption, parseBytes, reportErrors, showBytes, storeOption, UsageError } from "./common.js"
+import { clientLayer, hexOption, parseBytes, reportErrors, showBytes, storeOption, UsageError } from "./common.js"
 
 type Statement =
   | { readonly op: "begin" | "commit" | "rollback" }
@@ -247,12 +247,10 @@ export const txn = Command.make(
   ({ script, store, hex }) =>
     reportErrors(
       Effect.gen(function* () {
-        const address = yield* checkAddress(store)
+        const layer = yield* clientLayer(store)
         const text = Option.isSome(script) && script.value !== "-" ? script.value : yield* readStdin
         const steps = yield* parseScript(text, hex)
-        yield* Effect.flatMap(TinyKvClient, (client) => runScript(client, steps, hex)).pipe(
-          Effect.provide(TinyKvClient.layer({ store: address, timeout: "5 seconds" }))
-        )
+        yield* Effect.flatMap(TinyKvClient, (client) => runScript(client, steps, hex)).pipe(Effect.provide(layer))
       })
     )
 ).pipe(Command.withDescription(description))

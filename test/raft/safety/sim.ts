@@ -1,18 +1,20 @@
 /**
  * A randomized cluster simulator for the Raft core: RawNodes over MemoryStorage, driven by one seeded schedule.
  *
- * Each step the schedule picks one action: deliver a message (possibly the oldest, possibly any: reordering;
- * possibly dropped or duplicated; dropped across a partition), tick one node or all, process a node's Ready,
- * propose, change membership, transfer leadership, compact a node's log (snapshot), crash a node or restart one.
+ * Each step the schedule picks one action: deliver a few messages (the oldest or any: reordering; possibly dropped
+ * or duplicated; dropped across a partition), tick one node or all, process Readies, propose, change membership,
+ * transfer leadership, compact a node's log (snapshot), partition or heal, crash a node, restart one, or bounce one
+ * (crash and restart at once). 30% of schedules are calm (few faults, no loss), the rest stormy.
  *
  * Durability follows the Ready contract exactly: processing a Ready persists entries, hard state and snapshot to
  * the node's MemoryStorage, then sends the messages, then applies the committed entries (the applied index and
  * the applied sequence are durable together, like the raftstore's apply state). A crash loses everything else:
- * the RawNode, its unpersisted entries and its unsent messages. A restart rebuilds the RawNode from storage.
+ * the RawNode, its unpersisted entries and its unsent messages; some crashes hit right after a Ready was persisted
+ * and sent but before it was applied. A restart rebuilds the RawNode from storage.
  *
  * The first members are bootstrapped the way the raftstore bootstraps a region: a snapshot at index 5, term 5
  * (so logs start at index 6). A node added later starts empty and uninitialized, and catches up by snapshot.
- * A node that applies `RemoveNode(x)`, and node x itself, treat x as destroyed (the raftstore's peer GC).
+ * As soon as any node applies `RemoveNode(x)`, x is destroyed (standing in for the raftstore's peer GC).
  *
  * After the chaos phase the network heals, every crashed node restarts, and the cluster must commit and apply a
  * final proposal on every member within a bounded number of rounds (liveness under good conditions).

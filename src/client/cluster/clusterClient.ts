@@ -1,0 +1,112 @@
+/**
+ * The cluster client: the `TinyKvClient` service over a replicated cluster, found through its
+ * scheduler.
+ *
+ * Routing. A `RegionCache` maps the key space to regions (sorted by start key, filled from the
+ * scheduler's `GetRegion` on a miss) and remembers each region's believed leader; store addresses
+ * come from the scheduler's `GetStore`, cached; one connection per store address is shared by all
+ * requests. A request for a key goes to the leader of the region holding it, with `context`
+ * = { regionId, regionEpoch, peer: that leader }, which the store checks before serving.
+ *
+ * Retries. A region error means "wrong place or wrong time": the router corrects its cache
+ * (NotLeader → the hinted leader; EpochNotMatch → the store's current regions; RegionNotFound /
+ * KeyNotInRegion / StoreNotMatch → drop the region; unreachable or silent store → another peer)
+ * and retries, at once when the cache was just corrected, else after an exponential backoff
+ * (20 ms doubling to 1 s), until the operation's deadline (default 10 s); then it fails with the
+ * last error seen. Each attempt (one RPC to one store) has its own timeout (default 2 s). Requests
+ * the server rejects (InvalidArgument, StorageError) fail at once. See `regionRouter.ts`.
+ *
+ * Multi-region operations. A scan walks regions in key order, page by page; a transaction's
+ * multi-key request is regrouped by region if a split moved some of its keys (`clusterTxnBackend.ts`).
+ * Timestamps come from the scheduler's TSO.
+ */
+import { Duration, Effect, type Scope } from "effect"
+import { makeClientRpc } from "../../layers/schedulerClientRpc.js"
+import type { SchedulerClient } from "../../services/SchedulerClient.js"
+import { StoreUnavailable } from "../errors.js"
+import { connectStore } from "../storeConnection.js"
+import type { ClientError, TinyKvClient } from "../TinyKvClient.js"
+import { begin, transact } from "../transaction.js"
+import type { TxnBackend } from "../txnBackend.js"
+import { makeClusterTxnBackend } from "./clusterTxnBackend.js"
+import { type Connect, makeConnectionPool } from "./connectionPool.js"
+import { makeRawApi, type RawApi } from "./rawApi.js"
+import { makeRegionCache } from "./regionCache.js"
+import { defaultRouterTiming, makeRegionRouter, type RegionRouter } from "./regionRouter.js"
+import { toClientError } from "./routeErrors.js"
+import { makeStoreAddresses } from "./storeAddresses.js"
+
+export { makeClusterTxnBackend } from "./clusterTxnBackend.js"
+
+export interface ClusterClientOptions {
+  /** `HOST:PORT` of the scheduler. */
+  readonly scheduler: string
+  /** Per attempt: one RPC to one store (default 2 s). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Per operation, retries included (default 10 s); a scan has one per page. */
+  readonly deadline?: Duration.DurationInput | undefined
+}
+
+export interface ClusterRoutingOptions extends ClusterClientOptions {
+  /** First wait before a retry, doubling up to `backoffMax` (defaults 20 ms and 1 s). */
+  readonly backoffBase?: Duration.DurationInput | undefined
+  readonly backoffMax?: Duration.DurationInput | undefined
+  /** How to open a connection to a store (default `connectStore` with `timeout`). */
+  readonly connect?: Connect | undefined
+}
+
+/** The pieces of a cluster client, for callers that need more than the service (diagnostics, tests). */
+export interface ClusterRouting {
+  readonly router: RegionRouter
+  readonly raw: RawApi
+  readonly backend: TxnBackend<ClientError>
+}
+
+const millis = (d: Duration.DurationInput | undefined, fallback: number): number =>
+  d === undefined ? fallback : Duration.toMillis(Duration.decode(d))
+
+/** Routing, raw API and transaction backend over `scheduler`; connections close with the scope. */
+export const makeClusterRouting = (
+  scheduler: SchedulerClient["Type"],
+  options: ClusterRoutingOptions
+): Effect.Effect<ClusterRouting, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const timeout = options.timeout ?? "2 seconds"
+    const connect = options.connect ?? ((address: string) => connectStore(address, { timeout }))
+    const pool = yield* makeConnectionPool(connect)
+    const router = makeRegionRouter(makeRegionCache(scheduler), makeStoreAddresses(scheduler), pool, {
+      scheduler: options.scheduler,
+      deadlineMs: millis(options.deadline, defaultRouterTiming.deadlineMs),
+      backoffBaseMs: millis(options.backoffBase, defaultRouterTiming.backoffBaseMs),
+      backoffMaxMs: millis(options.backoffMax, defaultRouterTiming.backoffMaxMs)
+    })
+    // the scheduler client retries on its own, up to its deadline
+    const tso = Effect.mapError(scheduler.tso(1), (e) => toClientError(e, options.scheduler))
+    return { router, raw: makeRawApi(router), backend: makeClusterTxnBackend(router, tso) }
+  })
+
+/** The `TinyKvClient` service over `scheduler` (an existing scheduler client). */
+export const makeClusterClientWith = (
+  scheduler: SchedulerClient["Type"],
+  options: ClusterRoutingOptions
+): Effect.Effect<TinyKvClient["Type"], never, Scope.Scope> =>
+  Effect.map(makeClusterRouting(scheduler, options), ({ raw, backend }): TinyKvClient["Type"] => ({
+    ...raw,
+    begin: (o) => begin(backend, o),
+    transact: (body, o) => transact(backend, body, o)
+  }))
+
+/**
+ * The `TinyKvClient` service for the cluster whose scheduler is at `options.scheduler`. Nothing is
+ * dialled until the first request; connections close with the scope.
+ */
+export const makeClusterClient = (
+  options: ClusterClientOptions
+): Effect.Effect<TinyKvClient["Type"], StoreUnavailable, Scope.Scope> =>
+  Effect.gen(function* () {
+    const scheduler = yield* makeClientRpc({
+      address: options.scheduler,
+      ...(options.deadline !== undefined ? { deadline: options.deadline } : {})
+    }).pipe(Effect.mapError((e) => new StoreUnavailable({ address: e.address, message: `scheduler: ${e.message}` })))
+    return yield* makeClusterClientWith(scheduler, options)
+  })

@@ -1,0 +1,122 @@
+/**
+ * A `TxnBackend` over a cluster: the transaction's requests routed by a `RegionRouter`.
+ *
+ * `groupByRegion` splits keys by the regions cached (asking the scheduler on a miss). A request
+ * naming several keys is sent to the region of its first key; if its keys no longer lie in one
+ * region (a split since they were grouped), it is regrouped and sent as one request per region,
+ * the answers merged. `KvScan` walks regions in key order; `KvResolveLock` goes to the region
+ * holding `regionKey`. Timestamps come from the scheduler's TSO.
+ */
+import { Effect } from "effect"
+import type { RegionId, Timestamp } from "../../protocol/ids.js"
+import type { KeyError, ScanResponse } from "../../protocol/kvrpc.js"
+import type { ClientError } from "../TinyKvClient.js"
+import type { TxnBackend } from "../txnBackend.js"
+import type { RegionCall, RegionRouter } from "./regionRouter.js"
+import { scanRegions } from "./scanRegions.js"
+
+/** Groups `items` by the region of their key, in order of first appearance, keeping their order. */
+const groupBy = <T>(
+  router: RegionRouter,
+  items: ReadonlyArray<T>,
+  keyOf: (item: T) => Uint8Array,
+  deadlineAt: number
+): Effect.Effect<ReadonlyArray<ReadonlyArray<T>>, ClientError> =>
+  Effect.gen(function* () {
+    const groups = new Map<RegionId, Array<T>>()
+    for (const item of items) {
+      const region = yield* router.locate(keyOf(item), deadlineAt)
+      const group = groups.get(region.id)
+      if (group === undefined) groups.set(region.id, [item])
+      else group.push(item)
+    }
+    return [...groups.values()]
+  })
+
+/**
+ * Sends `items` (non-empty) in one request to their region, or, when they span regions, one request
+ * per region (concurrently), merging the answers.
+ */
+const perRegion = <T, A>(
+  router: RegionRouter,
+  method: string,
+  items: ReadonlyArray<T>,
+  keyOf: (item: T) => Uint8Array,
+  send: (items: ReadonlyArray<T>) => RegionCall<A>,
+  merge: (answers: ReadonlyArray<A>) => A
+): Effect.Effect<A, ClientError> =>
+  Effect.flatMap(router.deadline, (deadlineAt) => {
+    const go = (part: ReadonlyArray<T>): Effect.Effect<A, ClientError> =>
+      router.requestKeys(part.map(keyOf), method, send(part), deadlineAt).pipe(
+        Effect.catchTag("KeysSpanRegions", () =>
+          Effect.flatMap(groupBy(router, part, keyOf, deadlineAt), (groups) =>
+            groups.length === 1
+              ? // the cache changed again under us: no progress, so pause before trying once more
+                Effect.zipRight(Effect.sleep("20 millis"), go(part))
+              : Effect.map(Effect.forEach(groups, go, { concurrency: "unbounded" }), merge)
+          )
+        )
+      )
+    return go(items)
+  })
+
+const firstError = <R extends { readonly error?: KeyError | undefined }>(answers: ReadonlyArray<R>): R =>
+  answers.find((a) => a.error !== undefined) ?? answers[0] ?? ({} as R)
+
+export const makeClusterTxnBackend = (
+  router: RegionRouter,
+  tso: Effect.Effect<Timestamp, ClientError>
+): TxnBackend<ClientError> => ({
+  tso,
+  groupByRegion: (keys) => Effect.flatMap(router.deadline, (deadlineAt) => groupBy(router, keys, (k) => k, deadlineAt)),
+  KvGet: (req) => router.request(req.key, "KvGet", (rpc, context) => rpc.KvGet({ ...req, context })),
+  KvScan: (req) =>
+    Effect.map(
+      scanRegions(router, {
+        method: "KvScan",
+        start: req.startKey,
+        end: undefined,
+        limit: req.limit,
+        page: (from, limit) => (rpc, context) =>
+          Effect.map(rpc.KvScan({ ...req, context, startKey: from, limit }), (r) => r.pairs)
+      }),
+      (pairs): ScanResponse => ({ pairs })
+    ),
+  KvPrewrite: (req) =>
+    req.mutations.length === 0
+      ? Effect.succeed({ errors: [] })
+      : perRegion(
+          router,
+          "KvPrewrite",
+          req.mutations,
+          (m) => m.key,
+          (mutations) => (rpc, context) => rpc.KvPrewrite({ ...req, context, mutations }),
+          (answers) => ({ errors: answers.flatMap((a) => a.errors) })
+        ),
+  KvCommit: (req) =>
+    req.keys.length === 0
+      ? Effect.succeed({})
+      : perRegion(
+          router,
+          "KvCommit",
+          req.keys,
+          (k) => k,
+          (keys) => (rpc, context) => rpc.KvCommit({ ...req, context, keys }),
+          firstError
+        ),
+  KvCheckTxnStatus: (req) =>
+    router.request(req.primaryKey, "KvCheckTxnStatus", (rpc, context) => rpc.KvCheckTxnStatus({ ...req, context })),
+  KvBatchRollback: (req) =>
+    req.keys.length === 0
+      ? Effect.succeed({})
+      : perRegion(
+          router,
+          "KvBatchRollback",
+          req.keys,
+          (k) => k,
+          (keys) => (rpc, context) => rpc.KvBatchRollback({ ...req, context, keys }),
+          firstError
+        ),
+  KvResolveLock: (req, regionKey) =>
+    router.request(regionKey, "KvResolveLock", (rpc, context) => rpc.KvResolveLock({ ...req, context }))
+})

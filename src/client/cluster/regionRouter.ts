@@ -1,0 +1,258 @@
+/**
+ * RegionRouter: sends a request to the leader of the region holding a key, with the request
+ * `context` that region's store checks (region id, epoch, the peer asked), and retries what a
+ * retry can fix until the operation's deadline.
+ *
+ * After each failed attempt the router first corrects its routing, then decides how soon to retry:
+ * - `NotLeader` with a hint: remember the leader, retry at once; without a hint: ask another peer.
+ * - `EpochNotMatch`: cache the store's current regions (a split or membership change), retry at once.
+ * - `RegionNotFound`, `KeyNotInRegion`, `StoreNotMatch`: drop the region (and the store's address),
+ *   so the next attempt asks the scheduler again.
+ * - the store unreachable or silent (`StoreUnavailable`, `RequestTimeout`): forget its address and
+ *   ask another peer of the region.
+ * - `StaleCommand`, `ServerIsBusy`, scheduler failures, no region known yet: just wait.
+ * - `InvalidArgument`, `StorageError`: fail at once; retrying cannot help.
+ * Waits grow exponentially (20 ms doubling up to 1 s by default); "at once" retries are capped so two
+ * stores pointing at each other cannot spin. When the deadline passes, the operation fails with the
+ * last error an attempt saw.
+ */
+import type { RpcClientError } from "@effect/rpc"
+import { Clock, Duration, Effect, Either } from "effect"
+import { inRange } from "../../protocol/bytes.js"
+import type { KvError } from "../../protocol/errorpb.js"
+import type { Context } from "../../protocol/kvrpc.js"
+import type { Region } from "../../protocol/metapb.js"
+import { StoreUnavailable } from "../errors.js"
+import type { ClientError } from "../TinyKvClient.js"
+import type { TinyKvRpcClient } from "../storeConnection.js"
+import type { ConnectionPool } from "./connectionPool.js"
+import type { RegionCache, Route } from "./regionCache.js"
+import {
+  type AttemptError,
+  DeadlineReached,
+  deadlineError,
+  KeysSpanRegions,
+  toClientError,
+  type Verdict
+} from "./routeErrors.js"
+import type { StoreAddresses } from "./storeAddresses.js"
+
+export interface RouterOptions {
+  /** The scheduler's address, for error messages. */
+  readonly scheduler: string
+  /** Per operation, retries included. */
+  readonly deadlineMs: number
+  /** First wait before a retry; doubles up to `backoffMaxMs`. */
+  readonly backoffBaseMs: number
+  readonly backoffMaxMs: number
+}
+
+export const defaultRouterTiming = { deadlineMs: 10_000, backoffBaseMs: 20, backoffMaxMs: 1_000 } as const
+
+/** One request to one region's store, given the connection, the `context` to send and the region as cached. */
+export type RegionCall<A> = (
+  rpc: TinyKvRpcClient,
+  context: Context,
+  region: Region
+) => Effect.Effect<A, KvError | RpcClientError.RpcClientError>
+
+export interface RegionRouter {
+  readonly cache: RegionCache
+  /** The deadline (epoch ms) of an operation starting now; pass it on to share it between requests. */
+  readonly deadline: Effect.Effect<number>
+  /** `call` on the region holding `key`, retried until it succeeds or the deadline passes. */
+  readonly request: <A>(
+    key: Uint8Array,
+    method: string,
+    call: RegionCall<A>,
+    deadlineAt?: number
+  ) => Effect.Effect<A, ClientError>
+  /**
+   * Like `request` for a request naming several keys (routed by the first): fails with
+   * `KeysSpanRegions`, before sending, when they do not all lie in the region the first is in.
+   */
+  readonly requestKeys: <A>(
+    keys: ReadonlyArray<Uint8Array>,
+    method: string,
+    call: RegionCall<A>,
+    deadlineAt?: number
+  ) => Effect.Effect<A, ClientError | KeysSpanRegions>
+  /** The region holding `key` (from the cache, else the scheduler), retried like a request. */
+  readonly locate: (key: Uint8Array, deadlineAt?: number) => Effect.Effect<Region, ClientError>
+}
+
+interface Failure {
+  readonly error: AttemptError
+  readonly route?: Route | undefined
+}
+
+/** What an attempt is waiting on, to name it if the deadline cuts the attempt short. */
+interface Progress {
+  waitingOn: { readonly _tag: "Scheduler" } | { readonly _tag: "Store"; readonly address: string }
+}
+
+/** "At once" retries in a row before the router waits anyway. */
+const MAX_IMMEDIATE_RETRIES = 3
+
+export const makeRegionRouter = (
+  cache: RegionCache,
+  stores: StoreAddresses,
+  pool: ConnectionPool,
+  options: RouterOptions
+): RegionRouter => {
+  /** Corrects the routing after a failure and says how to go on. */
+  const react = ({ error, route }: Failure): Verdict => {
+    switch (error._tag) {
+      case "NotLeader":
+        if (route === undefined) return "backoff"
+        if (error.leader !== undefined) return cache.onNotLeader(route.region.id, error.leader) ? "now" : "backoff"
+        cache.onPeerFailed(route.region.id, route.peer)
+        return "backoff"
+      case "EpochNotMatch":
+        return route !== undefined && cache.onEpochNotMatch(route.region.id, error.currentRegions, route.peer.storeId)
+          ? "now"
+          : "backoff"
+      case "RegionNotFound":
+      case "KeyNotInRegion":
+        if (route !== undefined) cache.invalidate(route.region.id)
+        return "backoff"
+      case "StoreNotMatch":
+        if (route !== undefined) {
+          stores.forget(route.peer.storeId)
+          cache.invalidate(route.region.id)
+        }
+        return "backoff"
+      case "StoreUnavailable":
+      case "RequestTimeout":
+      case "StoreRemoved":
+        if (route !== undefined) {
+          stores.forget(route.peer.storeId)
+          cache.onPeerFailed(route.region.id, route.peer)
+        }
+        return "backoff"
+      case "StaleCommand":
+      case "ServerIsBusy":
+      case "SchedulerError":
+      case "SchedulerUnavailable":
+      case "NoRegion":
+        return "backoff"
+      case "InvalidArgument":
+      case "StorageError":
+      case "DeadlineReached":
+      case "KeysSpanRegions":
+        return "fail"
+    }
+  }
+
+  /** Runs `attempt` until it succeeds, fails for good, or the deadline passes (then: the last error). */
+  const retrying = <A>(
+    method: string,
+    deadlineAt: number,
+    attempt: (progress: Progress) => Effect.Effect<A, Failure>
+  ): Effect.Effect<A, ClientError | KeysSpanRegions> =>
+    Effect.gen(function* () {
+      let delay = options.backoffBaseMs
+      let immediate = 0
+      let last: Exclude<AttemptError, KeysSpanRegions | DeadlineReached> | undefined
+      const progress: Progress = { waitingOn: { _tag: "Scheduler" } }
+      // the last error an attempt finished with; else what the attempt cut short was waiting on
+      const giveUp = () =>
+        Effect.fail(
+          last !== undefined
+            ? toClientError(last, options.scheduler)
+            : progress.waitingOn._tag === "Store"
+              ? deadlineError(progress.waitingOn.address, method, options.deadlineMs)
+              : new StoreUnavailable({
+                  address: options.scheduler,
+                  message: `scheduler: no answer within the ${options.deadlineMs} ms deadline`
+                })
+        )
+      for (;;) {
+        const budget = deadlineAt - (yield* Clock.currentTimeMillis)
+        if (budget <= 0) return yield* giveUp()
+        progress.waitingOn = { _tag: "Scheduler" }
+        const result = yield* Effect.either(
+          attempt(progress).pipe(
+            Effect.timeoutFail({
+              duration: Duration.millis(budget),
+              onTimeout: (): Failure => ({ error: new DeadlineReached() })
+            })
+          )
+        )
+        if (Either.isRight(result)) return result.right
+        const failure = result.left
+        const error = failure.error
+        if (error._tag === "DeadlineReached") return yield* giveUp()
+        if (error._tag === "KeysSpanRegions") return yield* Effect.fail(error)
+        const verdict = react(failure)
+        if (verdict === "fail") return yield* Effect.fail(toClientError(error, options.scheduler))
+        last = error
+        if (verdict === "now" && immediate < MAX_IMMEDIATE_RETRIES) {
+          immediate++
+          continue
+        }
+        immediate = 0
+        const remaining = deadlineAt - (yield* Clock.currentTimeMillis)
+        if (remaining <= 0) return yield* giveUp()
+        yield* Effect.sleep(Duration.millis(Math.min(delay, remaining)))
+        delay = Math.min(delay * 2, options.backoffMaxMs)
+      }
+    })
+
+  /** One attempt: route `key`, check `keys` lie in its region, resolve the store, send. */
+  const attemptOn =
+    <A>(
+      key: Uint8Array,
+      keys: ReadonlyArray<Uint8Array> | undefined,
+      method: string,
+      call: RegionCall<A>
+    ): ((progress: Progress) => Effect.Effect<A, Failure>) =>
+    (progress) =>
+      Effect.gen(function* () {
+        const route = yield* Effect.mapError(cache.locate(key), (error): Failure => ({ error }))
+        const { region, peer } = route
+        if (keys !== undefined && !keys.every((k) => inRange(k, region.startKey, region.endKey))) {
+          return yield* Effect.fail<Failure>({ error: new KeysSpanRegions() })
+        }
+        const fail = (error: AttemptError): Failure => ({ error, route })
+        const address = yield* Effect.mapError(stores.resolve(peer.storeId), fail)
+        progress.waitingOn = { _tag: "Store", address }
+        const conn = yield* Effect.mapError(pool.get(address), fail)
+        const context: Context = { regionId: region.id, regionEpoch: region.regionEpoch, peer }
+        return yield* Effect.mapError(
+          conn.call(method, (rpc) => call(rpc, context, region)),
+          fail
+        )
+      })
+
+  const deadline = Effect.map(Clock.currentTimeMillis, (now) => now + options.deadlineMs)
+  const withDeadline = <A, E>(deadlineAt: number | undefined, f: (at: number) => Effect.Effect<A, E>) =>
+    deadlineAt === undefined ? Effect.flatMap(deadline, f) : f(deadlineAt)
+
+  return {
+    cache,
+    deadline,
+    request: (key, method, call, deadlineAt) =>
+      withDeadline(deadlineAt, (at) =>
+        // a single key always lies in its own region: KeysSpanRegions cannot happen here
+        Effect.catchTag(retrying(method, at, attemptOn(key, undefined, method, call)), "KeysSpanRegions", Effect.die)
+      ),
+    requestKeys: (keys, method, call, deadlineAt) =>
+      keys[0] === undefined
+        ? Effect.die(new Error(`${method}: a request naming keys needs at least one`))
+        : withDeadline(deadlineAt, (at) => retrying(method, at, attemptOn(keys[0]!, keys, method, call))),
+    locate: (key, deadlineAt) =>
+      withDeadline(deadlineAt, (at) =>
+        Effect.catchTag(
+          retrying("locate", at, () =>
+            Effect.map(
+              Effect.mapError(cache.locate(key), (error): Failure => ({ error })),
+              (route) => route.region
+            )
+          ),
+          "KeysSpanRegions",
+          Effect.die
+        )
+      )
+  }
+}

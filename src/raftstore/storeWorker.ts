@@ -1,0 +1,81 @@
+/**
+ * The StoreWorker (TinyKV `store_worker.go` `onRaftMessage` / `maybeCreatePeer`): Raft messages for
+ * regions without a live peer on this store. An initial message (a vote, or a leader's first heartbeat)
+ * creates an uninitialized peer that the leader's snapshot will fill; a message for a region this store
+ * has a tombstone of is dropped (and a removed peer still campaigning is told so); anything else is
+ * dropped — Raft retries, and the peer appears with the next initial message.
+ */
+import { Effect } from "effect"
+import type { StorageError } from "../protocol/errorpb.js"
+import type { StoreId } from "../protocol/ids.js"
+import type { Region } from "../protocol/metapb.js"
+import type { RaftMessage } from "../protocol/raftServer.js"
+import type { Storage } from "../services/Storage.js"
+import type { Transport } from "../services/Transport.js"
+import { RegionLocalStateCodec } from "./codec.js"
+import { regionStateKey } from "./keys.js"
+import type { Peer } from "./peer.js"
+import { isInitialized } from "./peerStorage.js"
+import { isEpochStale, isInitialMsg, rangesOverlap } from "./regionUtil.js"
+
+export interface StoreWorkerContext {
+  readonly storeId: StoreId
+  readonly storage: Storage["Type"]
+  readonly transport: Transport["Type"]
+  readonly peers: ReadonlyMap<number, Peer>
+  /** Creates, persists and registers an uninitialized peer for `region` (no peers, no range). */
+  readonly createPeer: (region: Region, message: RaftMessage) => Effect.Effect<void, StorageError>
+  /** Re-delivers a message to its (now registered) peer. */
+  readonly redeliver: (message: RaftMessage) => Effect.Effect<void>
+}
+
+/** Why a message for a region without a live peer was not used to create one (for tests and logs). */
+export type StoreWorkerVerdict = "redelivered" | "created" | "not-for-us" | "tombstone" | "not-initial" | "overlaps"
+
+export const onStoreRaftMessage = (
+  ctx: StoreWorkerContext,
+  m: RaftMessage
+): Effect.Effect<StoreWorkerVerdict, StorageError> =>
+  Effect.gen(function* () {
+    if (ctx.peers.has(m.regionId)) {
+      yield* ctx.redeliver(m) // registered meanwhile
+      return "redelivered"
+    }
+    if (m.toPeer.storeId !== ctx.storeId || m.isTombstone) return "not-for-us"
+    const raw = ctx.storage.latest.get("meta", regionStateKey(m.regionId))
+    if (raw !== undefined) {
+      const local = RegionLocalStateCodec.decode(raw)
+      if (local.state !== "Tombstone") return "not-for-us" // a region on disk without a live peer: not ours to recreate
+      if (isEpochStale(m.regionEpoch, local.region.regionEpoch)) {
+        // a removed peer still campaigning: tell it to destroy itself
+        if (m.message.msgType === "MsgRequestVote") {
+          yield* ctx.transport.send([
+            {
+              regionId: m.regionId,
+              fromPeer: m.toPeer,
+              toPeer: m.fromPeer,
+              message: { ...m.message, msgType: "MsgHeartbeat", entries: [], term: 0 },
+              regionEpoch: local.region.regionEpoch,
+              isTombstone: true
+            }
+          ])
+        }
+        return "tombstone"
+      }
+      // same membership as when this store's peer was removed: the message is from that era
+      if (m.regionEpoch.confVer === local.region.regionEpoch.confVer) return "tombstone"
+    }
+    if (!isInitialMsg(m.message)) return "not-initial"
+    if (m.startKey !== undefined && m.endKey !== undefined) {
+      const range = { startKey: m.startKey, endKey: m.endKey }
+      for (const other of ctx.peers.values()) {
+        if (isInitialized(other.region) && rangesOverlap(other.region, range)) return "overlaps"
+      }
+    }
+    yield* ctx.createPeer(
+      { id: m.regionId, startKey: new Uint8Array(), endKey: new Uint8Array(), regionEpoch: { confVer: 0, version: 0 }, peers: [] },
+      m
+    )
+    yield* ctx.redeliver(m)
+    return "created"
+  })

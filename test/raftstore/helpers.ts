@@ -1,0 +1,51 @@
+/** Small helpers shared by the raftstore scenario tests. */
+import { Clock, Effect } from "effect"
+import { fromUtf8 } from "../../src/protocol/bytes.js"
+import type { RegionId, StoreId } from "../../src/protocol/ids.js"
+import type { Peer } from "../../src/protocol/metapb.js"
+import type { RaftCmdRequest, RaftCmdResponse, Request } from "../../src/protocol/raftCmd.js"
+import type { TestCluster } from "../../src/testing/TestCluster.js"
+
+export const REGION_1 = 1 as RegionId
+
+/** Polls until one of `among` (default: every store) leads `regionId`, up to `timeoutMs`. */
+export const waitLeader = (
+  cluster: TestCluster,
+  regionId: RegionId = REGION_1,
+  among: ReadonlyArray<number> = cluster.storeIds,
+  timeoutMs = 5_000
+) =>
+  Effect.gen(function* () {
+    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+    while ((yield* Clock.currentTimeMillis) < deadline) {
+      for (const id of among) {
+        const peer = cluster.store(id as StoreId)?.peers.get(regionId)
+        if (peer?.isLeader) return peer.meta
+      }
+      yield* Effect.sleep("20 millis")
+    }
+    return yield* Effect.dieMessage(`no leader of region ${regionId} among stores ${among.join(",")}`)
+  })
+
+/** A command addressed to `peer` (on its store) for region 1, with the region's current epoch on that store. */
+export const commandFor = (cluster: TestCluster, peer: Peer, requests: ReadonlyArray<Request>): RaftCmdRequest => {
+  const region = cluster.store(peer.storeId)?.peers.get(REGION_1)?.region
+  if (region === undefined) throw new Error(`store ${peer.storeId} has no peer of region 1`)
+  return { header: { regionId: REGION_1, peer, regionEpoch: region.regionEpoch, term: 0 }, requests }
+}
+
+/** Sends a command straight to `peer`'s store (no retry), failing with "timeout" after `timeoutMs`. */
+export const sendTo = (cluster: TestCluster, peer: Peer, requests: ReadonlyArray<Request>, timeoutMs = 1_000) =>
+  Effect.suspend(() => {
+    const store = cluster.store(peer.storeId)
+    if (store === undefined) return Effect.dieMessage(`store ${peer.storeId} is not running`)
+    return store.router
+      .sendCommand(commandFor(cluster, peer, requests))
+      .pipe(Effect.timeoutFail({ duration: `${timeoutMs} millis`, onTimeout: () => "timeout" as const }))
+  })
+
+/** The value a Get response carries, as text. */
+export const getValue = (r: RaftCmdResponse): string | undefined => {
+  const g = r.responses[0]
+  return g?._tag === "Get" && g.value !== undefined ? fromUtf8(g.value) : undefined
+}
