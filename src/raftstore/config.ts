@@ -23,7 +23,7 @@ export const defaultConfig: StoreConfig = {
   baseTickMs: 100,
   electionTicks: 10,
   heartbeatTicks: 2,
-  raftLogGcTicks: 100,
+  raftLogGcTicks: 10,
   raftLogGcCountLimit: 10_000,
   regionHeartbeatTicks: 10,
   storeHeartbeatTicks: 50,

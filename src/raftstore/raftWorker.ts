@@ -1,8 +1,9 @@
 /**
  * The RaftWorker round (TiKV batch-system style, ARCHITECTURE.md "request flow"): take everything
  * pending, step every touched peer, gather the Ready of each, persist ALL raft state and ALL applied
- * data of the round in ONE engine write with ONE fsync (group commit), then send every outgoing message
- * (the transport batches per destination store), then complete the replies, then advance each peer.
+ * data of the round in ONE engine write with ONE fsync (group commit), then complete the replies, advance
+ * each peer, and send every outgoing message (the transport batches per destination store). Messages and
+ * replies both wait for the write, which is all the Ready contract asks; their relative order is free.
  *
  * Why apply shares the write with persistence: TinyKV writes the raft batch and the kv batch separately
  * and orders them; one LMDB transaction makes "entries durable" and "applied index + data durable"
@@ -59,8 +60,11 @@ export const processReadies = (
       work.push({ peer, rd, snapResult, outcome })
     }
     if (ops.length > 0) yield* storage.write(ops, { sync })
-    if (out.length > 0) yield* transport.send(out)
     for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)
     for (const w of work) w.peer.rawNode.advance(w.rd)
+    // Last, and interruptible although the round is not: a transport may fork its delivery fibers here, and
+    // those must stay interruptible for the store to stop. A stop in the middle loses messages, which Raft
+    // tolerates; every reply is already out.
+    if (out.length > 0) yield* Effect.interruptible(transport.send(out))
     return work
   })

@@ -247,6 +247,8 @@ export const makeRaftStore = (
           })
         ),
         Effect.catchAll((e) => Effect.logDebug("region heartbeat failed", e)),
+        // forked from the uninterruptible round: the fiber itself must stay interruptible for shutdown
+        Effect.interruptible,
         Effect.forkIn(scope),
         Effect.asVoid
       )
@@ -310,6 +312,7 @@ export const makeRaftStore = (
       })
       .pipe(
         Effect.catchAll((e) => Effect.logDebug("store heartbeat failed", e)),
+        Effect.interruptible,
         Effect.forkIn(scope),
         Effect.asVoid
       )

@@ -49,7 +49,8 @@ export const onStoreRaftMessage = (
       if (isEpochStale(m.regionEpoch, local.region.regionEpoch)) {
         // a removed peer still campaigning: tell it to destroy itself
         if (m.message.msgType === "MsgRequestVote") {
-          yield* ctx.transport.send([
+          // interruptible: the worker runs this uninterruptibly, but a transport may fork delivery fibers here
+          yield* Effect.interruptible(ctx.transport.send([
             {
               regionId: m.regionId,
               fromPeer: m.toPeer,
@@ -58,7 +59,7 @@ export const onStoreRaftMessage = (
               regionEpoch: local.region.regionEpoch,
               isTombstone: true
             }
-          ])
+          ]))
         }
         return "tombstone"
       }

@@ -30,7 +30,8 @@ describe("tinykv CLI against a standalone server", () => {
   })
 
   it("scan prints KEY<TAB>VALUE lines in key order, with --end and --limit", async () => {
-    for (const k of ["s1", "s2", "s3", "t1"]) expect((await tinykv(["put", k, k.toUpperCase(), "--store", store])).code).toBe(0)
+    for (const k of ["s1", "s2", "s3", "t1"])
+      expect((await tinykv(["put", k, k.toUpperCase(), "--store", store])).code).toBe(0)
     expect((await tinykv(["scan", "s", "--end", "t", "--store", store])).stdout).toBe("s1\tS1\ns2\tS2\ns3\tS3\n")
     expect((await tinykv(["scan", "s", "--limit", "2", "--store", store])).stdout).toBe("s1\tS1\ns2\tS2\n")
   })

@@ -55,7 +55,7 @@ export const startTinykv = (args: ReadonlyArray<string>, ready: RegExp, timeoutM
 /** Sends `signal` and waits for the process to exit; resolves with its exit code. */
 export const stop = (child: ChildProcess, signal: NodeJS.Signals = "SIGTERM") =>
   new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode)
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode)
     child.once("exit", (code) => resolve(code))
     child.kill(signal)
   })

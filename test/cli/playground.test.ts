@@ -1,0 +1,44 @@
+/** `tinykv playground` end to end: it serves, the CLI talks to it, and Ctrl-C leaves no process behind. */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { freePort } from "../../bench/standalone.js"
+import { assertBuilt, startTinykv, stop, tinykv } from "../support/cli.js"
+
+/** Pids of live processes whose command line contains `needle`. */
+const processesWith = (needle: string): Array<number> =>
+  execFileSync("ps", ["-eo", "pid=,args="])
+    .toString()
+    .split("\n")
+    .filter((l) => l.includes(needle) && !l.includes("ps -eo"))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+
+describe("tinykv playground", () => {
+  it("starts a 3-store cluster, serves the CLI, and stops every child on SIGTERM", async () => {
+    assertBuilt()
+    const data = mkdtempSync(join(tmpdir(), "tinykv-playground-"))
+    const schedulerPort = await freePort()
+    const basePort = await freePort()
+    const scheduler = `127.0.0.1:${schedulerPort}`
+    const pg = await startTinykv(
+      ["playground", "--data", data, "--scheduler-port", String(schedulerPort), "--base-port", String(basePort)],
+      /playground is up/,
+      60_000
+    )
+    try {
+      expect(pg.output()).toContain(`scheduler  ${scheduler}`)
+      expect(await tinykv(["put", "k", "v", "--scheduler", scheduler])).toMatchObject({ code: 0, stdout: "OK\n" })
+      expect(await tinykv(["get", "k", "--scheduler", scheduler])).toMatchObject({ code: 0, stdout: "v\n" })
+      const txn = await tinykv(["txn", "put a 1; get a; commit", "--scheduler", scheduler])
+      expect(txn.code).toBe(0)
+      expect(txn.stdout).toMatch(/^1\nCOMMITTED \d+\n$/)
+      expect(processesWith(data).length).toBe(5) // the playground, the scheduler and 3 stores
+    } finally {
+      expect(await stop(pg.child)).toBe(0)
+      rmSync(data, { recursive: true, force: true })
+    }
+    expect(processesWith(data)).toEqual([])
+  }, 120_000)
+})
