@@ -1,11 +1,12 @@
 /**
  * `npm run bench -- <suite> [flags]`: runs one benchmark suite and prints its JSON result on stdout
- * (progress goes to stderr). Suites: standalone (default), raft, bank. `--out FILE` also writes it.
+ * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank. `--out FILE` also writes it.
  */
 import { writeFileSync } from "node:fs"
 
 const suites: Record<string, () => Promise<{ run: (args: Array<string>) => Promise<unknown> }>> = {
   standalone: () => import("./standalone.js"),
+  cluster: () => import("./cluster.js"),
   raft: () => import("./raft.js"),
   bank: () => import("./bank.js")
 }

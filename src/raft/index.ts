@@ -40,7 +40,7 @@ export {
 } from "./errors.js"
 export { Progress } from "./progress.js"
 export { committedIndex, quorum, type VoteResult, voteResult } from "./quorum.js"
-export { Raft, type SoftState } from "./raft.js"
+export { MAX_APPEND_BYTES, Raft, type SoftState } from "./raft.js"
 export { RaftLog } from "./raftLog.js"
 export { type ProgressView, RawNode, type Status } from "./rawNode.js"
 export type { Ready } from "./ready.js"

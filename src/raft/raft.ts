@@ -351,11 +351,11 @@ export class Raft {
     if (prevTerm === unavailable)
       throw new RaftInvariantError(`progress of ${to}: next ${pr.next} is past last ${log.lastIndex()}`)
     const last = log.lastIndex()
-    const entries = typeof prevTerm === "number" ? log.slice(pr.next, last + 1) : undefined
-    if (typeof prevTerm !== "number" || entries === undefined || isRaftFailure(entries))
-      return this.sendSnapshot(to, pr)
+    const all = typeof prevTerm === "number" ? log.slice(pr.next, last + 1) : undefined
+    if (typeof prevTerm !== "number" || all === undefined || isRaftFailure(all)) return this.sendSnapshot(to, pr)
+    const entries = limitSize(all, MAX_APPEND_BYTES)
     this.send({ msgType: "MsgAppend", to, index: prevIndex, logTerm: prevTerm, entries, commit: log.committed })
-    if (entries.length > 0) pr.next = last + 1
+    if (entries.length > 0) pr.next = entries[entries.length - 1]!.index + 1
     return true
   }
 
@@ -488,4 +488,20 @@ export class Raft {
       invariant(this.vote === this.id, () => `candidate ${this.id} voted for ${this.vote}`)
     }
   }
+}
+
+/**
+ * The most entry data one MsgAppend carries (at least one entry always goes): a far-behind follower
+ * catches up in bounded messages, each far below the transport's 16 MiB frame limit (etcd's
+ * `MaxSizePerMsg`). The follower's acknowledgement triggers the next batch.
+ */
+export const MAX_APPEND_BYTES = 1024 * 1024
+
+const limitSize = (entries: ReadonlyArray<Entry>, max: number): ReadonlyArray<Entry> => {
+  let size = 0
+  for (let i = 0; i < entries.length; i++) {
+    size += entries[i]!.data.length
+    if (size > max && i > 0) return entries.slice(0, i)
+  }
+  return entries
 }
