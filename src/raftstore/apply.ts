@@ -190,12 +190,7 @@ const applyConfChange = (peer: Peer, e: Entry, ops: Array<WriteOp>, outcome: App
 }
 
 /** Pops the proposals up to `e`: older ones were superseded, the matching one gets `response`. */
-const answerProposals = (
-  peer: Peer,
-  e: Entry,
-  response: RaftCmdResponse | undefined,
-  replies: Array<Reply>
-) => {
+const answerProposals = (peer: Peer, e: Entry, response: RaftCmdResponse | undefined, replies: Array<Reply>) => {
   while (peer.proposals.length > 0) {
     const p = peer.proposals[0]!
     if (p.index > e.index) return
@@ -205,4 +200,3 @@ const answerProposals = (
     else replies.push([p.reply, staleResponse(peer.term)])
   }
 }
-

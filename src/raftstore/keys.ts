@@ -54,7 +54,8 @@ export const raftLogKey = (regionId: number, index: number): Uint8Array => {
 export const raftLogIndex = (key: Uint8Array): number => getU64(key, 11)
 
 export const raftStateKey = (regionId: number): Uint8Array => regionKey(REGION_RAFT_PREFIX, regionId, RAFT_STATE_SUFFIX)
-export const applyStateKey = (regionId: number): Uint8Array => regionKey(REGION_RAFT_PREFIX, regionId, APPLY_STATE_SUFFIX)
+export const applyStateKey = (regionId: number): Uint8Array =>
+  regionKey(REGION_RAFT_PREFIX, regionId, APPLY_STATE_SUFFIX)
 export const regionStateKey = (regionId: number): Uint8Array =>
   regionKey(REGION_META_PREFIX, regionId, REGION_STATE_SUFFIX)
 

@@ -16,7 +16,7 @@ import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { isRaftFailure, mulberry32, RawNode } from "../raft/index.js"
 import { RaftCmdCodec } from "./codec.js"
-import { PeerStorage } from "./peerStorage.js"
+import type { PeerStorage } from "./peerStorage.js"
 import { checkKeyInRegion, checkRegionEpoch, isInitialMsg } from "./regionUtil.js"
 import { adminResponse, errorResponse, staleResponse } from "./responses.js"
 
@@ -109,12 +109,16 @@ export class Peer {
 
   /** TinyKV `preProposeRaftCommand` + `proposeRaftCommand`. */
   propose(request: RaftCmdRequest, reply: Deferred.Deferred<RaftCmdResponse>): void {
-    const fail = (e: Parameters<typeof errorResponse>[0]): void => {
-      this.replies.push([reply, errorResponse(e, this.term)])
-    }
-    const answer = (r: RaftCmdResponse): void => {
-      this.replies.push([reply, r])
-    }
+    const immediate = this.proposeOrAnswer(request, reply)
+    if (immediate !== undefined) this.replies.push([reply, immediate])
+  }
+
+  /** Proposes `request`, or returns the answer it gets at once: an error, or a TransferLeader ack. */
+  private proposeOrAnswer(
+    request: RaftCmdRequest,
+    reply: Deferred.Deferred<RaftCmdResponse>
+  ): RaftCmdResponse | undefined {
+    const fail = (e: Parameters<typeof errorResponse>[0]) => errorResponse(e, this.term)
     const header = request.header
     if (header.peer.storeId !== this.storeId) {
       return fail(new StoreNotMatch({ requestStoreId: header.peer.storeId, actualStoreId: this.storeId }))
@@ -124,14 +128,14 @@ export class Peer {
       return fail(new NotLeader({ regionId: this.regionId, ...(leader ? { leader } : {}) }))
     }
     if (header.peer.id !== this.meta.id) return fail(new RegionNotFound({ regionId: this.regionId }))
-    if (header.term !== 0 && this.term > header.term + 1) return answer(staleResponse(this.term))
+    if (header.term !== 0 && this.term > header.term + 1) return staleResponse(this.term)
     const epochError = checkRegionEpoch(request, this.region)
     if (epochError) return fail(epochError)
 
     const admin = request.adminRequest
     if (admin?._tag === "TransferLeader") {
       this.rawNode.transferLeader(admin.peer.id)
-      return answer(adminResponse({ _tag: "TransferLeader" }, this.term))
+      return adminResponse({ _tag: "TransferLeader" }, this.term)
     }
     if (admin?._tag === "ChangePeer") {
       // one membership change at a time: a second would be dropped by the core anyway
@@ -143,7 +147,8 @@ export class Peer {
         nodeId: admin.peer.id,
         context: RaftCmdCodec.encode(request)
       }
-      return this.proposeWith(reply, () => this.rawNode.proposeConfChange(cc))
+      this.proposeWith(reply, () => this.rawNode.proposeConfChange(cc))
+      return undefined
     }
     if (admin?._tag === "Split") {
       return fail(new RegionNotFound({ regionId: this.regionId })) // TODO(raftstore): region split (roadmap 1)
@@ -154,7 +159,8 @@ export class Peer {
       if (e) return fail(e)
     }
     const data = RaftCmdCodec.encode(request)
-    return this.proposeWith(reply, () => this.rawNode.propose(data))
+    this.proposeWith(reply, () => this.rawNode.propose(data))
+    return undefined
   }
 
   /** Proposes the store's own command (no reply): log compaction. Dropped silently when not leader. */
@@ -196,7 +202,8 @@ export class Peer {
   /** Answers every waiting proposal with RegionNotFound (the peer is being destroyed). */
   failAllProposals(): void {
     for (const p of this.proposals) {
-      if (p.reply) this.replies.push([p.reply, errorResponse(new RegionNotFound({ regionId: this.regionId }), this.term)])
+      if (p.reply)
+        this.replies.push([p.reply, errorResponse(new RegionNotFound({ regionId: this.regionId }), this.term)])
     }
     this.proposals = []
   }

@@ -32,7 +32,14 @@ import {
   SnapshotDataCodec
 } from "./codec.js"
 import { invariant } from "./invariant.js"
-import { applyStateKey, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM, raftLogKey, raftStateKey, regionStateKey } from "./keys.js"
+import {
+  applyStateKey,
+  RAFT_INIT_LOG_INDEX,
+  RAFT_INIT_LOG_TERM,
+  raftLogKey,
+  raftStateKey,
+  regionStateKey
+} from "./keys.js"
 
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: 0, commit: 0 }
 
@@ -74,16 +81,29 @@ export class PeerStorage implements RaftStorage {
         lastIndex: RAFT_INIT_LOG_INDEX,
         lastTerm: RAFT_INIT_LOG_TERM
       }
-      ops.push({ _tag: "Put", space: "raft", key: raftStateKey(region.id), value: RaftLocalStateCodec.encode(raftState) })
+      ops.push({
+        _tag: "Put",
+        space: "raft",
+        key: raftStateKey(region.id),
+        value: RaftLocalStateCodec.encode(raftState)
+      })
     } else raftState = { hardState: EMPTY_HARD_STATE, lastIndex: 0, lastTerm: 0 }
     const rawApply = engine.get("meta", applyStateKey(region.id))
     let applyState: RaftApplyState
     if (rawApply !== undefined) applyState = RaftApplyStateCodec.decode(rawApply)
     else {
       applyState = isInitialized(region)
-        ? { appliedIndex: RAFT_INIT_LOG_INDEX, truncatedState: { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM } }
+        ? {
+            appliedIndex: RAFT_INIT_LOG_INDEX,
+            truncatedState: { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM }
+          }
         : { appliedIndex: 0, truncatedState: { index: 0, term: 0 } }
-      ops.push({ _tag: "Put", space: "meta", key: applyStateKey(region.id), value: RaftApplyStateCodec.encode(applyState) })
+      ops.push({
+        _tag: "Put",
+        space: "meta",
+        key: applyStateKey(region.id),
+        value: RaftApplyStateCodec.encode(applyState)
+      })
     }
     invariant(
       raftState.lastIndex >= applyState.appliedIndex,
@@ -117,7 +137,10 @@ export class PeerStorage implements RaftStorage {
 
   entries(lo: number, hi: number): ReadonlyArray<Entry> | Compacted | Unavailable {
     if (lo <= this.truncatedIndex) return compacted
-    invariant(hi <= this.raftState.lastIndex + 1, () => `entries' hi ${hi} > last index ${this.raftState.lastIndex} + 1`)
+    invariant(
+      hi <= this.raftState.lastIndex + 1,
+      () => `entries' hi ${hi} > last index ${this.raftState.lastIndex} + 1`
+    )
     if (lo >= hi) return []
     const out: Array<Entry> = []
     for (const { value } of this.engine.scan("raft", {
@@ -183,7 +206,11 @@ export class PeerStorage implements RaftStorage {
    * the in-memory mirrors immediately. Returns the region change when a snapshot was installed.
    */
   persistReady(
-    rd: { readonly snapshot?: Snapshot | undefined; readonly entries: ReadonlyArray<Entry>; readonly hardState?: HardState | undefined },
+    rd: {
+      readonly snapshot?: Snapshot | undefined
+      readonly entries: ReadonlyArray<Entry>
+      readonly hardState?: HardState | undefined
+    },
     ops: Array<WriteOp>
   ): ApplySnapResult | undefined {
     let result: ApplySnapResult | undefined
@@ -191,7 +218,12 @@ export class PeerStorage implements RaftStorage {
     this.append(rd.entries, ops)
     if (rd.hardState !== undefined) this.raftState = { ...this.raftState, hardState: rd.hardState }
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
-      ops.push({ _tag: "Put", space: "raft", key: raftStateKey(this.region.id), value: RaftLocalStateCodec.encode(this.raftState) })
+      ops.push({
+        _tag: "Put",
+        space: "raft",
+        key: raftStateKey(this.region.id),
+        value: RaftLocalStateCodec.encode(this.raftState)
+      })
     }
     return result
   }
@@ -247,7 +279,12 @@ export class PeerStorage implements RaftStorage {
     this.region = data.region
     this.cachedSnapshot = undefined
     ops.push(
-      { _tag: "Put", space: "meta", key: applyStateKey(this.region.id), value: RaftApplyStateCodec.encode(this.applyState) },
+      {
+        _tag: "Put",
+        space: "meta",
+        key: applyStateKey(this.region.id),
+        value: RaftApplyStateCodec.encode(this.applyState)
+      },
       {
         _tag: "Put",
         space: "meta",
@@ -261,14 +298,24 @@ export class PeerStorage implements RaftStorage {
   /** Records a new applied index (and truncated state) to persist with the applied data. */
   setApplyState(state: RaftApplyState, ops: Array<WriteOp>): void {
     this.applyState = state
-    ops.push({ _tag: "Put", space: "meta", key: applyStateKey(this.region.id), value: RaftApplyStateCodec.encode(state) })
+    ops.push({
+      _tag: "Put",
+      space: "meta",
+      key: applyStateKey(this.region.id),
+      value: RaftApplyStateCodec.encode(state)
+    })
   }
 
   /** Deletes every meta key and log entry of the region (TinyKV `ClearMeta`): region, apply and raft state, log. */
   clearMetaOps(ops: Array<WriteOp>): void {
     const id = this.region.id
     ops.push(
-      { _tag: "DeleteRange", space: "raft", start: raftLogKey(id, 0), end: raftLogKey(id, this.raftState.lastIndex + 1) },
+      {
+        _tag: "DeleteRange",
+        space: "raft",
+        start: raftLogKey(id, 0),
+        end: raftLogKey(id, this.raftState.lastIndex + 1)
+      },
       { _tag: "Delete", space: "raft", key: raftStateKey(id) },
       { _tag: "Delete", space: "meta", key: applyStateKey(id) },
       // a destroyed peer writes its Tombstone state after these ops

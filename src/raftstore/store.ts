@@ -4,8 +4,11 @@
  *
  * Ownership: the RaftWorker fiber owns every `Peer` — only it steps, proposes, persists and applies.
  * The Router and the StoreWorker only enqueue work for it, or (StoreWorker) register a new peer before
- * re-delivering its message. Shutdown (scope close) stops the ticker, the workers and the queues and
- * answers every waiting command with RegionNotFound, in that order.
+ * re-delivering its message. Shutdown (scope close) stops the ticker, the store worker and the raft
+ * worker (a round in progress finishes first: rounds are uninterruptible once their batch is taken), then
+ * closes the mailboxes — from then on the Router refuses everything — and answers every command still
+ * queued or waiting for its entry with RegionNotFound. The queues are never shut down: an offer to a shut
+ * down queue interrupts the offering fiber, which would kill a sender's transport link.
  */
 import { Context, Deferred, Effect, Option, Queue, Schedule, type Scope } from "effect"
 import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
@@ -90,7 +93,10 @@ export const makeRaftStore = (
 
     // --- load the peers on disk (TinyKV `loadPeers`) ---
     const initOps: Array<WriteOp> = []
-    for (const { key, value } of storage.latest.scan("meta", { start: REGION_META_MIN_KEY, end: REGION_META_MAX_KEY })) {
+    for (const { key, value } of storage.latest.scan("meta", {
+      start: REGION_META_MIN_KEY,
+      end: REGION_META_MAX_KEY
+    })) {
       if (regionIdOfStateKey(key) === undefined) continue
       const state = RegionLocalStateCodec.decode(value)
       if (state.state === "Tombstone") continue
@@ -175,7 +181,10 @@ export const makeRaftStore = (
         }
         return
       }
-      if (isEpochStale(m.regionEpoch, peer.region.regionEpoch) && findPeer(peer.region, m.fromPeer.storeId) === undefined) {
+      if (
+        isEpochStale(m.regionEpoch, peer.region.regionEpoch) &&
+        findPeer(peer.region, m.fromPeer.storeId) === undefined
+      ) {
         return // from a peer that was removed from this region
       }
       const snap = m.message.snapshot

@@ -50,16 +50,18 @@ export const onStoreRaftMessage = (
         // a removed peer still campaigning: tell it to destroy itself
         if (m.message.msgType === "MsgRequestVote") {
           // interruptible: the worker runs this uninterruptibly, but a transport may fork delivery fibers here
-          yield* Effect.interruptible(ctx.transport.send([
-            {
-              regionId: m.regionId,
-              fromPeer: m.toPeer,
-              toPeer: m.fromPeer,
-              message: { ...m.message, msgType: "MsgHeartbeat", entries: [], term: 0 },
-              regionEpoch: local.region.regionEpoch,
-              isTombstone: true
-            }
-          ]))
+          yield* Effect.interruptible(
+            ctx.transport.send([
+              {
+                regionId: m.regionId,
+                fromPeer: m.toPeer,
+                toPeer: m.fromPeer,
+                message: { ...m.message, msgType: "MsgHeartbeat", entries: [], term: 0 },
+                regionEpoch: local.region.regionEpoch,
+                isTombstone: true
+              }
+            ])
+          )
         }
         return "tombstone"
       }
@@ -74,7 +76,13 @@ export const onStoreRaftMessage = (
       }
     }
     yield* ctx.createPeer(
-      { id: m.regionId, startKey: new Uint8Array(), endKey: new Uint8Array(), regionEpoch: { confVer: 0, version: 0 }, peers: [] },
+      {
+        id: m.regionId,
+        startKey: new Uint8Array(),
+        endKey: new Uint8Array(),
+        regionEpoch: { confVer: 0, version: 0 },
+        peers: []
+      },
       m
     )
     yield* ctx.redeliver(m)

@@ -6,7 +6,12 @@
  * scheduler. Stopping a store closes its scope but keeps its engine: a restart is a crash recovery
  * from what was durable. Commands go straight to a store's Router, as TinyKV's harness does.
  *
- * Time comes from Effect's `Clock`: live in `it.live` tests; under `TestClock` the test drives it.
+ * Time comes from Effect's `Clock` (deadlines and retries included): live in `it.live` tests; under
+ * `TestClock` the test drives it, and with `deterministic: true` a run replays exactly from its seed.
+ *
+ * Reads of a store's engine go through the running store's own `Storage` handle (an lmdb environment is
+ * opened only for a stopped store). Faults are a list the cluster keeps; observers (`observe`) run after
+ * them and survive `clearFilters`, so a test can count what was actually delivered.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -141,9 +146,7 @@ export class TestCluster {
         config: self.config,
         seed: self.seed * 7919 + id
       }).pipe(Effect.provide(ctx), Scope.extend(scope))
-      const store = yield* self.deterministic
-        ? Effect.provideService(started, RoundYield, Effect.yieldNow())
-        : started
+      const store = yield* self.deterministic ? Effect.provideService(started, RoundYield, Effect.yieldNow()) : started
       yield* self.network.register(id, store.router.sendRaftMessage)
       slot.running = { scope, store, storage: Context.get(ctx, Storage) }
     })
@@ -172,18 +175,41 @@ export class TestCluster {
 
   // --- faults ---
 
+  private faults: ReadonlyArray<Filters.Filter> = []
+  private observers: ReadonlyArray<Filters.Filter> = []
+
+  /** The network runs the faults, then the observers (which see only what got through). */
+  private setFilters(faults: ReadonlyArray<Filters.Filter>) {
+    return Effect.suspend(() => {
+      this.faults = faults
+      return Effect.zipRight(this.network.clearFilters(), this.network.addFilters(...this.faults, ...this.observers))
+    })
+  }
+
+  /** Adds a fault after those already on (TinyKV `AddFilter`). */
+  addFilter(filter: Filters.Filter) {
+    return Effect.suspend(() => this.setFilters([...this.faults, filter]))
+  }
   /** Messages between the two groups are dropped (both directions). */
   partition(a: ReadonlyArray<number>, b: ReadonlyArray<number>) {
-    return this.network.addFilters(Filters.partition(a as Array<StoreId>, b as Array<StoreId>))
+    return this.addFilter(Filters.partition(a as Array<StoreId>, b as Array<StoreId>))
   }
   dropRate(p: number) {
-    return this.network.addFilters(Filters.dropRate(p))
+    return this.addFilter(Filters.dropRate(p))
   }
   isolate(id: number) {
-    return this.network.addFilters(Filters.isolate(id as StoreId))
+    return this.addFilter(Filters.isolate(id as StoreId))
   }
+  /** Removes every fault (TinyKV `ClearFilters`); observers stay. */
   get clearFilters() {
-    return this.network.clearFilters()
+    return this.setFilters([])
+  }
+  /** Watches every message that the faults let through, for the cluster's life (e.g. counting snapshots). */
+  observe(f: (delivery: Filters.Delivery) => void) {
+    return Effect.suspend(() => {
+      this.observers = [...this.observers, Filters.hook((d) => void f(d))]
+      return this.setFilters(this.faults)
+    })
   }
 
   // --- routing ---
@@ -198,13 +224,17 @@ export class TestCluster {
     )
   }
 
-  /** The peer currently leading `regionId`, as the stores themselves see it (not the scheduler's cache). */
+  /**
+   * The peer currently leading `regionId`, as the stores themselves see it (not the scheduler's cache): of
+   * several that believe they lead — a deposed leader cut off in a minority still does — the newest term's.
+   */
   leaderOf(regionId: RegionId): Peer | undefined {
+    let best: { meta: Peer; term: number } | undefined
     for (const s of this.slots) {
       const peer = s.running?.store.peers.get(regionId)
-      if (peer?.isLeader) return peer.meta
+      if (peer?.isLeader && (best === undefined || peer.term > best.term)) best = { meta: peer.meta, term: peer.term }
     }
-    return undefined
+    return best?.meta
   }
 
   /**
@@ -224,7 +254,8 @@ export class TestCluster {
       for (let attempt = 0; (yield* Clock.currentTimeMillis) < deadline; attempt++) {
         const { region, leader } = yield* self.getRegion(key)
         const next = region.peers[attempt % Math.max(1, region.peers.length)]
-        const target = hint ?? (roundRobin ? next : (leader ?? self.leaderOf(region.id) ?? next))
+        // the stores' own view first: the scheduler's leader is whoever reported last, possibly a deposed one
+        const target = hint ?? (roundRobin ? next : (self.leaderOf(region.id) ?? leader ?? next))
         hint = undefined
         const store = target ? self.store(target.storeId) : undefined
         if (target === undefined || store === undefined) {
@@ -339,7 +370,13 @@ export class TestCluster {
   }
 
   /** Polls store `id`'s engine until `key` holds `value` (or is absent, for `undefined`), up to `timeoutMs`. */
-  mustEngineHave(id: StoreId, key: string | Uint8Array, value: string | undefined, cf: Cf = "default", timeoutMs = 6_000) {
+  mustEngineHave(
+    id: StoreId,
+    key: string | Uint8Array,
+    value: string | undefined,
+    cf: Cf = "default",
+    timeoutMs = 6_000
+  ) {
     const self = this
     return Effect.gen(function* () {
       const want = value === undefined ? undefined : utf8(value)
@@ -363,4 +400,3 @@ export class TestCluster {
 
 /** Service tag for tests that share one cluster through a layer. */
 export class TestClusterTag extends Context.Tag("tinykv/TestCluster")<TestClusterTag, TestCluster>() {}
-

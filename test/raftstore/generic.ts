@@ -51,6 +51,10 @@ export const genericTest = (o: GenericOptions) =>
       engine: o.engine ?? "memory",
       config: maxRaftLog > 0 ? { raftLogGcCountLimit: maxRaftLog } : {}
     })
+    let snapshots = 0
+    yield* cluster.observe((d) => {
+      if (d.message.message.msgType === "MsgSnapshot") snapshots++
+    })
     yield* cluster.start
     yield* Effect.sleep(`${2 * ELECTION_MS} millis`)
     // what each client has appended, across iterations
@@ -78,7 +82,9 @@ export const genericTest = (o: GenericOptions) =>
               const got = pairs.map((p) => fromUtf8(p.value)).join("")
               scans++
               if (got !== last) {
-                return yield* Effect.dieMessage(`seed ${seed}: client ${cli} iteration ${iter} read\n${got}\nexpected\n${last}`)
+                return yield* Effect.dieMessage(
+                  `seed ${seed}: client ${cli} iteration ${iter} read\n${got}\nexpected\n${last}`
+                )
               }
             }
             j++
@@ -86,7 +92,10 @@ export const genericTest = (o: GenericOptions) =>
           // the next iteration starts after this client's keys are deleted below; keep `last` per iteration
         })
       // each iteration starts from an empty key range per client: TinyKV deletes them at the end
-      const clients = yield* Effect.forEach(Array.from({ length: o.clients }, (_, c) => c), (c) => Effect.fork(client(c)))
+      const clients = yield* Effect.forEach(
+        Array.from({ length: o.clients }, (_, c) => c),
+        (c) => Effect.fork(client(c))
+      )
       const chaos =
         o.unreliable || o.partitions
           ? yield* Effect.fork(
@@ -131,7 +140,9 @@ export const genericTest = (o: GenericOptions) =>
     // the clients made progress: a cluster that acknowledged nothing would pass every check above
     assert.isAbove(puts, o.clients, `seed ${seed}: only ${puts} puts`)
     assert.isAbove(scans, 0, `seed ${seed}: no scans`)
-    yield* Effect.logInfo(`generic test done: seed ${seed}, ${puts} puts, ${scans} scans`)
+    yield* Effect.logInfo(
+      `generic test done: seed ${seed}, ${puts} puts, ${scans} scans, ${snapshots} snapshots delivered`
+    )
 
     if (maxRaftLog > 0) {
       yield* Effect.sleep("1 second")

@@ -27,6 +27,29 @@ export const waitLeader = (
     return yield* Effect.dieMessage(`no leader of region ${regionId} among stores ${among.join(",")}`)
   })
 
+/**
+ * Polls until region 1 has a settled leader: every running store's peer is in the leader's term and follows
+ * it. A test that partitions "the leader" must not race an election (a store that was cut off campaigns
+ * with ever higher terms and, once it hears from the others again, deposes the leader).
+ */
+export const waitStableLeader = (cluster: TestCluster, timeoutMs = 10_000) =>
+  Effect.gen(function* () {
+    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+    while ((yield* Clock.currentTimeMillis) < deadline) {
+      const peers = cluster.storeIds.flatMap((id) => {
+        const p = cluster.store(id as StoreId)?.peers.get(REGION_1)
+        return p === undefined ? [] : [p]
+      })
+      const leaders = peers.filter((p) => p.isLeader)
+      const leader = leaders[0]
+      if (leaders.length === 1 && leader && peers.every((p) => p.term === leader.term && p.leaderId === leader.id)) {
+        return leader.meta
+      }
+      yield* Effect.sleep("20 millis")
+    }
+    return yield* Effect.dieMessage("region 1 has no settled leader")
+  })
+
 /** A command addressed to `peer` (on its store) for region 1, with the region's current epoch on that store. */
 export const commandFor = (cluster: TestCluster, peer: Peer, requests: ReadonlyArray<Request>): RaftCmdRequest => {
   const region = cluster.store(peer.storeId)?.peers.get(REGION_1)?.region

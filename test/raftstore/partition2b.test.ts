@@ -8,7 +8,7 @@ import { Effect, Either, Fiber, Option } from "effect"
 import { utf8 } from "../../src/protocol/bytes.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { genericTest, testSeed } from "./generic.js"
-import { getValue, REGION_1, sendTo, waitLeader } from "./helpers.js"
+import { getValue, REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
 
 describe("raftstore 2B partitions", () => {
   it.live("TestManyPartitionsOneClient2B", () => genericTest({ clients: 1, partitions: true }), 60_000)
@@ -23,7 +23,7 @@ describe("raftstore 2B partitions", () => {
         yield* cluster.start
         yield* cluster.mustPut("k", "old")
         for (const id of cluster.storeIds) yield* cluster.mustEngineHave(id, "k", "old")
-        const oldLeader = yield* waitLeader(cluster)
+        const oldLeader = yield* waitStableLeader(cluster)
         const follower = cluster.storeIds.find((id) => id !== oldLeader.storeId)!
         const minority = [oldLeader.storeId, follower]
         const majority = cluster.storeIds.filter((id) => !minority.includes(id))
@@ -41,7 +41,9 @@ describe("raftstore 2B partitions", () => {
         assert.isUndefined(put.header.error, `seed ${seed}`)
 
         // the read routed to the old leader cannot commit: it stays unanswered, and is never answered "old"
-        const staleRead = yield* Effect.fork(sendTo(cluster, oldLeader, [{ _tag: "Get", cf: "default", key: utf8("k") }], 10_000))
+        const staleRead = yield* Effect.fork(
+          sendTo(cluster, oldLeader, [{ _tag: "Get", cf: "default", key: utf8("k") }], 10_000)
+        )
         yield* Effect.sleep("1500 millis")
         assert.isTrue(Option.isNone(yield* Fiber.poll(staleRead)), `seed ${seed}: the deposed leader answered a read`)
 

@@ -5,11 +5,7 @@ import { genericTest } from "./generic.js"
 describe("raftstore 2B persistence", () => {
   it.live("TestPersistOneClient2B", () => genericTest({ clients: 1, crash: true }), 60_000)
   it.live("TestPersistConcurrent2B", () => genericTest({ clients: 5, crash: true }), 60_000)
-  it.live(
-    "TestPersistConcurrentUnreliable2B",
-    () => genericTest({ clients: 5, unreliable: true, crash: true }),
-    90_000
-  )
+  it.live("TestPersistConcurrentUnreliable2B", () => genericTest({ clients: 5, unreliable: true, crash: true }), 90_000)
   it.live("TestPersistPartition2B", () => genericTest({ clients: 5, crash: true, partitions: true }), 90_000)
   it.live(
     "TestPersistPartitionUnreliable2B",

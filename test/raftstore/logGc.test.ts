@@ -1,0 +1,67 @@
+/**
+ * Raft log GC (TinyKV `onRaftGCLogTick` + `RaftLogGCTask`, reference §4.4 TestGcRaftLog): once a CompactLog
+ * applies, every replica's log keys at or below the truncated index are gone from its engine, the ones
+ * above it are intact, and the raft state and apply state agree.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import type { StoreId } from "../../src/protocol/ids.js"
+import { decodeEntry, RaftApplyStateCodec } from "../../src/raftstore/codec.js"
+import { applyStateKey, raftLogIndex, raftLogKey } from "../../src/raftstore/keys.js"
+import { TestCluster } from "../../src/testing/TestCluster.js"
+import { testSeed } from "./generic.js"
+import { REGION_1 } from "./helpers.js"
+
+describe("raft log GC", () => {
+  it.live("deletes the log below the truncated index on every replica after a CompactLog applies", () =>
+    Effect.gen(function* () {
+      const seed = testSeed()
+      const limit = 10
+      const cluster = yield* TestCluster.make({ stores: 3, seed, config: { raftLogGcCountLimit: limit } })
+      yield* cluster.start
+      for (let i = 0; i < 3 * limit; i++) yield* cluster.mustPut(`k${i}`, `v${i}`)
+      // every replica compacts: apply of the CompactLog moves its truncated state past the bootstrap 5/5
+      const truncatedOnDisk = (id: StoreId) =>
+        Effect.map(
+          cluster.engineMeta(id, applyStateKey(REGION_1)),
+          (raw) => RaftApplyStateCodec.decode(raw!).truncatedState.index
+        )
+      for (let attempt = 0; ; attempt++) {
+        const truncated = yield* Effect.forEach(cluster.storeIds, truncatedOnDisk)
+        if (truncated.every((t) => t > 5 + limit)) break
+        if (attempt > 250) assert.fail(`seed ${seed}: truncated indexes ${truncated.join(",")}`)
+        yield* Effect.sleep("20 millis")
+      }
+      for (const id of cluster.storeIds as Array<StoreId>) {
+        const s = RaftApplyStateCodec.decode((yield* cluster.engineMeta(id, applyStateKey(REGION_1)))!)
+        const truncated = s.truncatedState.index
+        const below = yield* cluster.engineScan(
+          id,
+          "raft",
+          raftLogKey(REGION_1, 0),
+          raftLogKey(REGION_1, truncated + 1)
+        )
+        assert.deepStrictEqual(
+          below.map((kv) => raftLogIndex(kv.key)),
+          [],
+          `seed ${seed}: store ${id} kept compacted entries`
+        )
+        const kept = yield* cluster.engineScan(
+          id,
+          "raft",
+          raftLogKey(REGION_1, truncated + 1),
+          raftLogKey(REGION_1, s.appliedIndex + 1)
+        )
+        const indexes = kept.map((kv) => decodeEntry(kv.value).index)
+        assert.deepStrictEqual(
+          indexes,
+          Array.from({ length: s.appliedIndex - truncated }, (_, i) => truncated + 1 + i),
+          `seed ${seed}: store ${id} lost live entries`
+        )
+        assert.isAtMost(s.appliedIndex - truncated, 2 * limit)
+        const peer = cluster.store(id)!.peers.get(REGION_1)!
+        assert.strictEqual(peer.storage.firstIndex(), truncated + 1, "the storage serves from the truncated index on")
+      }
+    }).pipe(Effect.scoped)
+  )
+})

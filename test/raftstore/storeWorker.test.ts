@@ -1,0 +1,191 @@
+/**
+ * The StoreWorker (TinyKV `maybeCreatePeer`): a Raft message for a region without a peer on the store
+ * creates one only if it is an initial message (a vote, or a leader's heartbeat with commit 0), and never
+ * for a region the store holds a tombstone of from the same or a later membership. And a stopped store
+ * leaves nothing behind: no fiber sends, every command gets an answer.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
+import { MemoryEngine } from "../../src/layers/storageMemory.js"
+import { MemoryNetwork } from "../../src/layers/transportMemory.js"
+import { utf8 } from "../../src/protocol/bytes.js"
+import type { MessageType } from "../../src/protocol/eraftpb.js"
+import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
+import type { Region, RegionEpoch } from "../../src/protocol/metapb.js"
+import type { RaftMessage } from "../../src/protocol/raftServer.js"
+import { newMessage } from "../../src/raft/index.js"
+import { RegionLocalStateCodec } from "../../src/raftstore/codec.js"
+import { regionStateKey } from "../../src/raftstore/keys.js"
+import { eventually, runStore } from "./storeHarness.js"
+
+const S1 = 1 as StoreId
+const S2 = 2 as StoreId
+
+/** A message from peer `100 + region` on store 2 to peer `region` on store 1. */
+const message = (
+  regionId: number,
+  msgType: MessageType,
+  opts: { commit?: number; epoch?: RegionEpoch; range?: [string, string] } = {}
+): RaftMessage => ({
+  regionId: regionId as RegionId,
+  fromPeer: { id: (100 + regionId) as PeerId, storeId: S2 },
+  toPeer: { id: regionId as PeerId, storeId: S1 },
+  message: newMessage({
+    msgType,
+    from: 100 + regionId,
+    to: regionId,
+    term: 6,
+    index: 5,
+    logTerm: 5,
+    commit: opts.commit ?? 0
+  }),
+  regionEpoch: opts.epoch ?? { confVer: 1, version: 1 },
+  isTombstone: false,
+  ...(opts.range ? { startKey: utf8(opts.range[0]), endKey: utf8(opts.range[1]) } : {})
+})
+
+const region = (
+  id: number,
+  start: string,
+  end: string,
+  epoch: RegionEpoch,
+  peers: Array<[number, number]>
+): Region => ({
+  id: id as RegionId,
+  startKey: utf8(start),
+  endKey: utf8(end),
+  regionEpoch: epoch,
+  peers: peers.map(([p, s]) => ({ id: p as PeerId, storeId: s as StoreId }))
+})
+
+describe("StoreWorker", () => {
+  it.live("creates a peer for an initial message only, and respects tombstones", () =>
+    Effect.gen(function* () {
+      const engine = new MemoryEngine()
+      // region 1 covers ["m", "") on this store alone; region 11 was removed from it at conf ver 3
+      engine.write([
+        {
+          _tag: "Put",
+          space: "meta",
+          key: regionStateKey(1 as RegionId),
+          value: RegionLocalStateCodec.encode({
+            state: "Normal",
+            region: region(1, "m", "", { confVer: 1, version: 1 }, [[1, 1]])
+          })
+        },
+        {
+          _tag: "Put",
+          space: "meta",
+          key: regionStateKey(11 as RegionId),
+          value: RegionLocalStateCodec.encode({
+            state: "Tombstone",
+            region: region(11, "", "m", { confVer: 3, version: 1 }, [[111, 2]])
+          })
+        }
+      ])
+      const network = yield* MemoryNetwork.make({ seed: 1 })
+      const toStore2: Array<RaftMessage> = []
+      yield* network.register(S2, (m) => Effect.sync(() => void toStore2.push(m)))
+      const { store, stop } = yield* runStore(engine, network, S1)
+      const send = (m: RaftMessage) => store.router.sendRaftMessage(m)
+      const has = (id: number) => store.peers.has(id as RegionId)
+
+      // a vote creates an uninitialized peer, which answers the vote
+      yield* send(message(7, "MsgRequestVote"))
+      yield* eventually("peer of region 7", () => has(7))
+      const p7 = store.peers.get(7 as RegionId)!
+      assert.deepStrictEqual(p7.region.peers, [], "uninitialized: no members")
+      assert.strictEqual(p7.id, 7)
+      yield* eventually("vote response", () =>
+        toStore2.some((m) => m.regionId === 7 && m.message.msgType === "MsgRequestVoteResponse")
+      )
+
+      // a leader's first heartbeat (commit 0) creates one; a later heartbeat or an append does not
+      yield* send(message(8, "MsgHeartbeat", { commit: 0 }))
+      yield* send(message(9, "MsgHeartbeat", { commit: 5 }))
+      yield* send(message(10, "MsgAppend", { commit: 5 }))
+      // the StoreWorker handles messages in order: once region 12's peer exists, 8, 9 and 10 were handled
+      yield* send(message(12, "MsgRequestVote", { range: ["a", "b"] }))
+      yield* eventually("peer of region 12", () => has(12))
+      assert.isTrue(has(8), "heartbeat with commit 0 creates a peer")
+      assert.isFalse(has(9), "heartbeat with a commit does not")
+      assert.isFalse(has(10), "append does not")
+
+      // a range overlapping region 1 would corrupt it: no peer
+      yield* send(message(13, "MsgRequestVote", { range: ["a", "n"] }))
+      // tombstone of region 11 at conf ver 3: older and same memberships are refused; a stale voter is told
+      yield* send(message(11, "MsgRequestVote", { epoch: { confVer: 2, version: 1 } }))
+      yield* send(message(11, "MsgRequestVote", { epoch: { confVer: 3, version: 1 } }))
+      yield* send(message(14, "MsgRequestVote"))
+      yield* eventually("peer of region 14", () => has(14))
+      assert.isFalse(has(13), "overlapping range")
+      assert.isFalse(has(11), "tombstone")
+      yield* eventually("tombstone notice", () => toStore2.some((m) => m.regionId === 11 && m.isTombstone))
+      // a later membership (conf ver 4) may re-add this store
+      yield* send(message(11, "MsgRequestVote", { epoch: { confVer: 4, version: 1 } }))
+      yield* eventually("peer of region 11 after re-add", () => has(11))
+      yield* stop
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a stopped store leaves no fiber behind and answers every command", () =>
+    Effect.gen(function* () {
+      const engine = new MemoryEngine()
+      // a 3-member region of which only this store runs: its peer campaigns forever and can commit nothing
+      engine.write([
+        {
+          _tag: "Put",
+          space: "meta",
+          key: regionStateKey(1 as RegionId),
+          value: RegionLocalStateCodec.encode({
+            state: "Normal",
+            region: region(1, "", "", { confVer: 1, version: 1 }, [
+              [1, 1],
+              [2, 2],
+              [3, 3]
+            ])
+          })
+        }
+      ])
+      const network = yield* MemoryNetwork.make({ seed: 1 })
+      // store 2 grants every vote and acknowledges nothing else: store 1 leads but cannot commit
+      let store1: ((m: RaftMessage) => Effect.Effect<void>) | undefined
+      yield* network.register(S2, (m) =>
+        m.message.msgType === "MsgRequestVote" && store1 !== undefined
+          ? store1({
+              ...m,
+              fromPeer: m.toPeer,
+              toPeer: m.fromPeer,
+              message: newMessage({ msgType: "MsgRequestVoteResponse", from: 2, to: 1, term: m.message.term })
+            })
+          : Effect.void
+      )
+      const { store, stop } = yield* runStore(engine, network, S1)
+      store1 = store.router.sendRaftMessage
+      const peer = store.peers.get(1 as RegionId)!
+      yield* eventually("store 1 leads", () => peer.isLeader)
+      const command = {
+        header: { regionId: 1 as RegionId, peer: peer.meta, regionEpoch: peer.region.regionEpoch, term: 0 },
+        requests: [{ _tag: "Put" as const, cf: "default", key: utf8("k"), value: utf8("v") }]
+      }
+      // proposed, never committed: it waits in the peer's proposals
+      const pending = yield* Effect.fork(store.router.sendCommand(command))
+      yield* Effect.sleep("300 millis")
+      assert.strictEqual(peer.proposals.length, 1)
+      const before = yield* network.stats()
+      assert.isAbove(before.sent, 0)
+
+      yield* stop
+      // the waiting command is answered, not left hanging
+      const answer = yield* Fiber.join(pending).pipe(Effect.timeout("1 second"))
+      assert.strictEqual(answer.header.error?._tag, "RegionNotFound")
+      // after the stop no ticker, worker or heartbeat sends anything, and commands fail at once
+      const after = yield* network.stats()
+      yield* Effect.sleep("600 millis")
+      assert.deepStrictEqual(yield* network.stats(), after, "nothing was sent after the stop")
+      const refused = yield* Effect.flip(store.router.sendCommand(command))
+      assert.strictEqual(refused._tag, "RegionNotFound")
+      assert.isTrue(peer.stopped)
+    }).pipe(Effect.scoped)
+  )
+})
