@@ -294,6 +294,11 @@ export const makeRaftStore = (
         for (const w of work) {
           if (w.outcome.destroySelf) toDestroy.add(w.peer)
           if (w.rd.softState?.raftState === "Leader") heartbeats.push(w.peer)
+          if (w.snapResult !== undefined) {
+            yield* Effect.logInfo(`applied a snapshot at index ${w.peer.storage.appliedIndex}`).pipe(
+              Effect.annotateLogs({ regionId: w.peer.regionId, peerId: w.peer.id })
+            )
+          }
         }
         for (const peer of toDestroy) yield* destroyPeer(peer)
         toDestroy.clear()

@@ -6,7 +6,7 @@ import { TestCluster } from "../../src/testing/TestCluster.js"
 
 describe("raftstore smoke", () => {
   it.live(
-    "3 stores elect a leader, replicate a put, and read it back",
+    "5 stores elect a leader, replicate a put, and read it back",
     () =>
       Effect.scoped(
         Effect.gen(function* () {

@@ -48,7 +48,7 @@ export interface ClusterClientOptions {
 }
 
 export interface ClusterRoutingOptions extends ClusterClientOptions {
-  /** First wait before a retry, doubling up to `backoffMax` (defaults 20 ms and 1 s). */
+  /** First wait before a retry, doubling up to `backoffMax` (defaults 20 ms and 200 ms). */
   readonly backoffBase?: Duration.DurationInput | undefined
   readonly backoffMax?: Duration.DurationInput | undefined
   /** How to open a connection to a store (default `connectStore` with `timeout`). */

@@ -47,7 +47,8 @@ export interface RouterOptions {
   readonly backoffMaxMs: number
 }
 
-export const defaultRouterTiming = { deadlineMs: 10_000, backoffBaseMs: 20, backoffMaxMs: 1_000 } as const
+// NB: a short cap keeps failover fast: while a region elects a new leader (≈ 0.5–1 s) the client polls it
+export const defaultRouterTiming = { deadlineMs: 10_000, backoffBaseMs: 20, backoffMaxMs: 200 } as const
 
 /** One request to one region's store, given the connection, the `context` to send and the region as cached. */
 export type RegionCall<A> = (
