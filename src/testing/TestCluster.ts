@@ -58,6 +58,14 @@ interface StoreSlot {
 
 const bytes = (k: string | Uint8Array) => (typeof k === "string" ? utf8(k) : k)
 
+/**
+ * How long a request keeps retrying by default. TinyKV's `Request` makes at least 10 attempts of up to 5 s
+ * each (~50 s); its unreliable scenarios stack a 10% drop filter every 0.5–0.7 s, so after 5 s more than
+ * half of all messages are lost and an election can take several seconds (measured: outages of 10 s and
+ * more at `RAFTSTORE_TEST_SECONDS=5`, with the group electing and committing again once loss eases).
+ */
+export const REQUEST_TIMEOUT_MS = 30_000
+
 export class ClusterRequestFailed extends Error {
   readonly _tag = "ClusterRequestFailed"
 }
@@ -242,7 +250,7 @@ export class TestCluster {
    * EpochNotMatch, RegionNotFound and timeouts until `timeoutMs` (TinyKV `Cluster.Request`). Returns the
    * response and the store that answered it: the one whose engine reflects the command.
    */
-  requestOn(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = 10_000) {
+  requestOn(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = REQUEST_TIMEOUT_MS) {
     const self = this
     return Effect.gen(function* () {
       const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
@@ -291,14 +299,14 @@ export class TestCluster {
       }
       return yield* Effect.fail(
         new ClusterRequestFailed(
-          `request timed out after ${timeoutMs} ms; last error: ${typeof lastError === "string" ? lastError : lastError._tag}`
+          `request timed out after ${timeoutMs} ms; last error: ${typeof lastError === "string" ? lastError : lastError._tag}\n${self.describe()}`
         )
       )
     })
   }
 
   /** `requestOn`'s response alone. */
-  request(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = 10_000) {
+  request(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = REQUEST_TIMEOUT_MS) {
     return Effect.map(this.requestOn(key, requests, timeoutMs), (r) => r.response)
   }
 
@@ -316,6 +324,28 @@ export class TestCluster {
       const g = r.responses[0]
       return g?._tag === "Get" ? g.value : undefined
     })
+  }
+
+  /** Every running store's view of every region it has a peer of, one line each (for failure messages). */
+  describe(): string {
+    const lines: Array<string> = []
+    for (const slot of this.slots) {
+      if (slot.running === undefined) {
+        lines.push(`store ${slot.id}: stopped`)
+        continue
+      }
+      for (const [regionId, peer] of slot.running.store.peers) {
+        const st = peer.rawNode.status()
+        const progress = [...peer.rawNode.getProgress()].map(([id, p]) => `${id}:${p.match}/${p.next}`).join(" ")
+        lines.push(
+          `store ${slot.id} region ${regionId} peer ${peer.id}: ${st.raftState} term ${st.term} lead ${st.lead} ` +
+            `commit ${st.commit} applied ${st.applied} last ${peer.storage.lastIndex()} ` +
+            `truncated ${peer.storage.truncatedIndex} proposals ${peer.proposals.length}` +
+            (progress ? ` progress ${progress}` : "")
+        )
+      }
+    }
+    return lines.join("\n")
   }
 
   /**
@@ -347,6 +377,11 @@ export class TestCluster {
   /** The value of `key` in store `id`'s engine, whether it runs or not (`undefined` when absent). */
   engineGet(id: StoreId, key: string | Uint8Array, cf: Cf = "default") {
     return this.engineGetSpace(id, cf, bytes(key))
+  }
+
+  /** The engine of store `id` as a `Storage` layer (the same data whether the store runs or not). */
+  storageLayer(id: StoreId): Layer.Layer<Storage, unknown> {
+    return this.slot(id).storage
   }
 
   /** A raw value from store `id`'s `meta` space (apply state, region state, …). */

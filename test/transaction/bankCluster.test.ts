@@ -1,0 +1,151 @@
+/**
+ * The bank invariant on a replicated TestCluster with 10 % message loss and a store crash + restart
+ * in the middle: concurrent transfers through client transactions, each Kv* command run by the
+ * transaction handlers of the current leader's store over the Raft KvStorage (so every prewrite and
+ * commit goes through the Raft log), retried on region errors. The total never changes, in any
+ * snapshot, and at the end.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Option, Ref } from "effect"
+import { begin, transact, type TxnBackend } from "../../src/client/transaction.js"
+import { isRegionError, type KvError } from "../../src/protocol/errorpb.js"
+import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
+import type { RegionId, StoreId } from "../../src/protocol/ids.js"
+import { layerKvStorageRaft } from "../../src/layers/kvStorageRaft.js"
+import { Router } from "../../src/services/Router.js"
+import { TestCluster } from "../../src/testing/TestCluster.js"
+import { makeTxnHandlers, type TxnHandlers } from "../../src/transaction/handlers.js"
+import { makeLocalTso } from "../../src/transaction/localTso.js"
+
+const ACCOUNTS = 5
+const INITIAL = 100
+const account = (i: number) => utf8(`acct-${i}`)
+
+describe("bank on a replicated cluster", () => {
+  it.live(
+    "transfers under 10% message loss and a store restart keep the total",
+    () =>
+      Effect.gen(function* () {
+        const cluster = yield* TestCluster.make({ stores: 3, seed: 11 })
+        yield* cluster.start
+        const tso = yield* makeLocalTso
+        const handlersOf = new Map<StoreId, TxnHandlers>()
+        const handlers = (id: StoreId) =>
+          Effect.gen(function* () {
+            const cached = handlersOf.get(id)
+            if (cached) return cached
+            const store = cluster.store(id)
+            if (store === undefined) return yield* Effect.fail("store down" as const)
+            const h = yield* makeTxnHandlers.pipe(
+              Effect.provide(
+                layerKvStorageRaft({ commandTimeoutMs: 1_000 }).pipe(
+                  Layer.provide(Layer.merge(Layer.succeed(Router, store.router), cluster.storageLayer(id)))
+                )
+              )
+            )
+            handlersOf.set(id, h)
+            return h
+          })
+        const call =
+          <Req extends { context?: unknown }, Res>(
+            pick: (h: TxnHandlers) => (req: Req) => Effect.Effect<Res, KvError>
+          ) =>
+          (req: Req): Effect.Effect<Res, KvError> =>
+            Effect.gen(function* () {
+              for (let attempt = 0; attempt < 200; attempt++) {
+                const { region } = yield* cluster.getRegion(new Uint8Array()).pipe(Effect.orDie)
+                const leader = cluster.leaderOf(region.id as RegionId)
+                if (leader === undefined) {
+                  yield* Effect.sleep("30 millis")
+                  continue
+                }
+                const h = yield* Effect.either(handlers(leader.storeId))
+                if (h._tag === "Left") {
+                  handlersOf.delete(leader.storeId)
+                  yield* Effect.sleep("30 millis")
+                  continue
+                }
+                const context = { regionId: region.id, regionEpoch: region.regionEpoch, peer: leader }
+                const r = yield* Effect.either(pick(h.right)({ ...req, context }))
+                if (r._tag === "Right") return r.right
+                if (!isRegionError(r.left)) return yield* Effect.fail(r.left)
+                yield* Effect.sleep("30 millis")
+              }
+              return yield* Effect.dieMessage("no leader answered in 200 attempts")
+            })
+        const backend: TxnBackend = {
+          tso: tso.next,
+          groupByRegion: (keys) => Effect.succeed(keys.length === 0 ? [] : [keys]),
+          KvGet: call((h) => h.KvGet),
+          KvScan: call((h) => h.KvScan),
+          KvPrewrite: call((h) => h.KvPrewrite),
+          KvCommit: call((h) => h.KvCommit),
+          KvCheckTxnStatus: call((h) => h.KvCheckTxnStatus),
+          KvBatchRollback: call((h) => h.KvBatchRollback),
+          KvResolveLock: (req) => call((h) => h.KvResolveLock)(req)
+        }
+        const total = (t: { get: (k: Uint8Array) => Effect.Effect<Option.Option<Uint8Array>, unknown> }) =>
+          Effect.gen(function* () {
+            let sum = 0
+            for (let i = 0; i < ACCOUNTS; i++) sum += Number(fromUtf8(Option.getOrThrow(yield* t.get(account(i)))))
+            return sum
+          })
+        yield* transact(backend, (t) =>
+          Effect.forEach(
+            Array.from({ length: ACCOUNTS }, (_, i) => i),
+            (i) => t.set(account(i), utf8(String(INITIAL)))
+          )
+        )
+        yield* cluster.dropRate(0.1)
+        const done = yield* Ref.make(false)
+        const committed = yield* Ref.make(0)
+        const worker = (w: number) =>
+          Effect.gen(function* () {
+            let n = 0
+            while (!(yield* Ref.get(done))) {
+              const from = (w + n) % ACCOUNTS
+              const to = (w + 2 * n + 1) % ACCOUNTS
+              n++
+              if (from === to) continue
+              yield* transact(
+                backend,
+                (t) =>
+                  Effect.gen(function* () {
+                    const a = Number(fromUtf8(Option.getOrThrow(yield* t.get(account(from)))))
+                    const b = Number(fromUtf8(Option.getOrThrow(yield* t.get(account(to)))))
+                    const amount = Math.min(a, 1 + (n % 7))
+                    yield* t.set(account(from), utf8(String(a - amount)))
+                    yield* t.set(account(to), utf8(String(b + amount)))
+                  }),
+                { retries: 50 }
+              )
+              yield* Ref.update(committed, (c) => c + 1)
+            }
+          })
+        const auditor = Effect.gen(function* () {
+          while (!(yield* Ref.get(done))) {
+            const t = yield* begin(backend)
+            assert.strictEqual(yield* total(t), ACCOUNTS * INITIAL, "a snapshot saw a different total")
+            yield* t.rollback
+            yield* Effect.sleep("100 millis")
+          }
+        })
+        const fibers = yield* Effect.forEach([0, 1, 2, 3], (w) => Effect.fork(worker(w)))
+        const audit = yield* Effect.fork(auditor)
+        yield* Effect.sleep("1500 millis")
+        yield* cluster.stopStore(2 as StoreId)
+        handlersOf.delete(2 as StoreId)
+        yield* Effect.sleep("1500 millis")
+        yield* cluster.startStore(2 as StoreId)
+        yield* Effect.sleep("1500 millis")
+        yield* Ref.set(done, true)
+        for (const f of fibers) yield* Fiber.join(f)
+        yield* Fiber.join(audit)
+        yield* cluster.clearFilters
+        const t = yield* begin(backend)
+        assert.strictEqual(yield* total(t), ACCOUNTS * INITIAL)
+        assert.isAbove(yield* Ref.get(committed), 5)
+      }).pipe(Effect.scoped),
+    90_000
+  )
+})
