@@ -7,13 +7,13 @@ import { Effect, Either } from "effect"
 import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
-import { genericTest, testSeed } from "./generic.js"
+import { genericTest, genericTimeout, testSeed } from "./generic.js"
 import { REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
 
 describe("raftstore 2B", () => {
-  it.live("TestBasic2B", () => genericTest({ clients: 1 }), 60_000)
-  it.live("TestConcurrent2B", () => genericTest({ clients: 5 }), 60_000)
-  it.live("TestUnreliable2B", () => genericTest({ clients: 5, unreliable: true }), 60_000)
+  it.live("TestBasic2B", () => genericTest({ clients: 1 }), genericTimeout())
+  it.live("TestConcurrent2B", () => genericTest({ clients: 5 }), genericTimeout())
+  it.live("TestUnreliable2B", () => genericTest({ clients: 5, unreliable: true }), genericTimeout())
 
   it.live(
     "TestOnePartition2B",

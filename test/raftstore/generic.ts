@@ -9,8 +9,12 @@
  *   Timing constants (ticks, election timeout, chaos period) are TinyKV's, so only the amount of load
  *   shrinks. At the default the whole `test/raftstore` folder takes about 3 minutes on a 2-core box; set
  *   5 for TinyKV's full length (about twice as long), or more for a soak run.
+ * - Requests retry for up to `REQUEST_TIMEOUT_MS` (30 s, TinyKV's harness allows ~50 s): the unreliable
+ *   scenarios stack drop filters until more than half the messages are lost, and elections then take
+ *   seconds. A request that still fails prints every store's Raft state (`TestCluster.describe`).
  * - A failure prints the seed; `RAFTSTORE_SEED=<seed>` replays the cluster's choices (elections, drops,
- *   partitions). Live timing still varies between runs, so a replay makes a failure likely, not certain.
+ *   partitions). Live timing still varies between runs, so a replay makes a failure likely, not certain;
+ *   `determinism.test.ts` shows a run under `TestClock` replays exactly.
  */
 import { assert } from "@effect/vitest"
 import { Effect, Fiber, Ref } from "effect"
@@ -19,7 +23,7 @@ import type { RegionId, StoreId } from "../../src/protocol/ids.js"
 import { mulberry32 } from "../../src/raft/index.js"
 import { RaftApplyStateCodec } from "../../src/raftstore/codec.js"
 import { applyStateKey } from "../../src/raftstore/keys.js"
-import { TestCluster } from "../../src/testing/TestCluster.js"
+import { REQUEST_TIMEOUT_MS, TestCluster } from "../../src/testing/TestCluster.js"
 
 export interface GenericOptions {
   readonly clients: number
@@ -36,6 +40,13 @@ export const SECONDS = Number(process.env.RAFTSTORE_TEST_SECONDS ?? 2)
 const ITERATIONS = 3
 const pad = (n: number) => String(n).padStart(8, "0")
 export const ELECTION_MS = 500
+
+/**
+ * A vitest timeout for a generic scenario: its load (3 iterations of `SECONDS`), start and checks, and room
+ * for one request that waits out a long election under heavy loss (`REQUEST_TIMEOUT_MS`).
+ */
+export const genericTimeout = (perIterationMs = 5_000): number =>
+  ITERATIONS * (SECONDS * 1_000 + perIterationMs) + REQUEST_TIMEOUT_MS + 15_000
 
 /** The seed of this run: `RAFTSTORE_SEED` to replay one, else random. */
 export const testSeed = (): number => Number(process.env.RAFTSTORE_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -116,12 +127,14 @@ export const genericTest = (o: GenericOptions) =>
           : undefined
       yield* Effect.sleep(`${SECONDS} seconds`)
       yield* Ref.set(done, true)
-      if (chaos) yield* Fiber.join(chaos)
-      for (const f of clients) yield* Fiber.join(f)
-      if (o.unreliable || o.partitions) {
+      if (chaos) {
+        yield* Fiber.join(chaos)
+        // heal BEFORE waiting for the clients, as TinyKV does: a client may be stuck in a request sent into a
+        // minority or into a network that drops most messages, and it returns only once the network recovers
         yield* cluster.clearFilters
         yield* Effect.sleep(`${ELECTION_MS} millis`)
       }
+      for (const f of clients) yield* Fiber.join(f)
       if (o.crash) {
         for (const id of cluster.storeIds) yield* cluster.stopStore(id)
         yield* Effect.sleep(`${ELECTION_MS} millis`)

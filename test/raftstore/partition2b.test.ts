@@ -7,12 +7,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, Option } from "effect"
 import { utf8 } from "../../src/protocol/bytes.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
-import { genericTest, testSeed } from "./generic.js"
+import { genericTest, genericTimeout, testSeed } from "./generic.js"
 import { getValue, REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
 
 describe("raftstore 2B partitions", () => {
-  it.live("TestManyPartitionsOneClient2B", () => genericTest({ clients: 1, partitions: true }), 60_000)
-  it.live("TestManyPartitionsManyClients2B", () => genericTest({ clients: 5, partitions: true }), 60_000)
+  it.live("TestManyPartitionsOneClient2B", () => genericTest({ clients: 1, partitions: true }), genericTimeout())
+  it.live("TestManyPartitionsManyClients2B", () => genericTest({ clients: 5, partitions: true }), genericTimeout())
 
   it.live(
     "a deposed leader cut off in a minority never serves a stale read",

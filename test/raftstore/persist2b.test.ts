@@ -1,15 +1,19 @@
 /** TinyKV 2B persistence (reference §4.3): every store crashes and restarts between iterations. */
 import { describe, it } from "@effect/vitest"
-import { genericTest } from "./generic.js"
+import { genericTest, genericTimeout } from "./generic.js"
 
 describe("raftstore 2B persistence", () => {
-  it.live("TestPersistOneClient2B", () => genericTest({ clients: 1, crash: true }), 60_000)
-  it.live("TestPersistConcurrent2B", () => genericTest({ clients: 5, crash: true }), 60_000)
-  it.live("TestPersistConcurrentUnreliable2B", () => genericTest({ clients: 5, unreliable: true, crash: true }), 90_000)
-  it.live("TestPersistPartition2B", () => genericTest({ clients: 5, crash: true, partitions: true }), 90_000)
+  it.live("TestPersistOneClient2B", () => genericTest({ clients: 1, crash: true }), genericTimeout())
+  it.live("TestPersistConcurrent2B", () => genericTest({ clients: 5, crash: true }), genericTimeout())
+  it.live(
+    "TestPersistConcurrentUnreliable2B",
+    () => genericTest({ clients: 5, unreliable: true, crash: true }),
+    genericTimeout()
+  )
+  it.live("TestPersistPartition2B", () => genericTest({ clients: 5, crash: true, partitions: true }), genericTimeout())
   it.live(
     "TestPersistPartitionUnreliable2B",
     () => genericTest({ clients: 5, unreliable: true, crash: true, partitions: true }),
-    90_000
+    genericTimeout()
   )
 })

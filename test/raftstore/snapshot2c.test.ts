@@ -11,7 +11,7 @@ import { mulberry32 } from "../../src/raft/index.js"
 import { RaftApplyStateCodec } from "../../src/raftstore/codec.js"
 import { applyStateKey, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "../../src/raftstore/keys.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
-import { genericTest, testSeed } from "./generic.js"
+import { genericTest, genericTimeout, testSeed } from "./generic.js"
 import { REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
 
 const applyState = (cluster: TestCluster, id: StoreId) =>
@@ -104,7 +104,13 @@ describe("raftstore 2C snapshots", () => {
         // each store in turn misses more than a log's worth of writes, then must catch up by snapshot
         for (let round = 0; round < 5; round++) {
           yield* cluster.isolate(1 + Math.floor(rand() * 5))
-          yield* Effect.sleep("400 millis")
+          // wait for more than a log's worth of writes (not a fixed time: a loaded machine writes slowly),
+          // and for the majority to compact past them, so the isolated store can only catch up by snapshot
+          const before = expected.length
+          for (let waited = 0; expected.length - before < 4 * 10 && waited < 10_000; waited += 50) {
+            yield* Effect.sleep("50 millis")
+          }
+          yield* Effect.sleep("200 millis")
           yield* cluster.clearFilters
           yield* Effect.sleep("300 millis")
         }
@@ -154,6 +160,10 @@ describe("raftstore 2C snapshots", () => {
     30_000
   )
 
-  it.live("TestSnapshotRecover2C", () => genericTest({ clients: 1, crash: true, maxRaftLog: 100 }), 60_000)
-  it.live("TestSnapshotRecoverManyClients2C", () => genericTest({ clients: 20, crash: true, maxRaftLog: 100 }), 90_000)
+  it.live("TestSnapshotRecover2C", () => genericTest({ clients: 1, crash: true, maxRaftLog: 100 }), genericTimeout())
+  it.live(
+    "TestSnapshotRecoverManyClients2C",
+    () => genericTest({ clients: 20, crash: true, maxRaftLog: 100 }),
+    genericTimeout()
+  )
 })
