@@ -353,6 +353,19 @@ export class TestCluster {
    * engine of the store that answered the Snap, which holds every write acknowledged before it. (Another
    * store — even the next leader — may not have applied them yet.)
    */
+  /** A linearizable read that must return `value` (TinyKV `MustGet`); fails with the value it saw otherwise. */
+  mustGet(key: string | Uint8Array, value: string, cf: Cf = "default") {
+    return Effect.flatMap(this.get(key, cf), (got) =>
+      got !== undefined && compareBytes(got, utf8(value)) === 0
+        ? Effect.void
+        : Effect.fail(
+            new ClusterRequestFailed(
+              `get ${String(key)}: expected ${value}, got ${got === undefined ? "nothing" : "another value"}`
+            )
+          )
+    )
+  }
+
   scan(start: string | Uint8Array, end: string | Uint8Array) {
     const self = this
     return Effect.gen(function* () {
