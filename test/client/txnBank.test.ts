@@ -72,14 +72,16 @@ describe("bank over TCP", () => {
             clients,
             (c) =>
               Effect.gen(function* () {
-                while (Date.now() < deadline) yield* transfer(c)
+                // at least 2 s, and on a loaded machine until enough transfers ran for the checks to mean something
+                while (Date.now() < deadline || ((yield* Ref.get(committed)) <= 20 && Date.now() < deadline + 30_000))
+                  yield* transfer(c)
               }),
             { concurrency: "unbounded", discard: true }
           )
         )
         const auditor = yield* Effect.fork(
           Effect.gen(function* () {
-            while (Date.now() < deadline) {
+            while (Date.now() < deadline || ((yield* Ref.get(audits)) <= 5 && Date.now() < deadline + 30_000)) {
               yield* audit
               yield* Effect.sleep("20 millis")
             }
