@@ -96,6 +96,6 @@ describe("bank over TCP", () => {
         assert.isAbove(yield* Ref.get(audits), 5, "too few audits")
         assert.isAtLeast(yield* Ref.get(attempts), yield* Ref.get(committed))
       }),
-    30_000
+    60_000
   )
 })
