@@ -6,6 +6,7 @@
  */
 import { Clock, Effect, Layer, Ref } from "effect"
 import { utf8 } from "../protocol/bytes.js"
+import { decodeU64, encodeU64 } from "../protocol/storedCodec.js"
 import type { Timestamp } from "../protocol/ids.js"
 import { Storage } from "../services/Storage.js"
 import { composeTs, MAX_LOGICAL, Tso } from "../services/Tso.js"
@@ -14,19 +15,12 @@ const TSO_KEY = utf8("tso/high-water-ms")
 /** How far ahead of the clock the persisted high-water mark runs; one synced write per window. */
 const SAVE_WINDOW_MS = 3_000n
 
-const encode = (n: bigint): Uint8Array => {
-  const b = new Uint8Array(8)
-  new DataView(b.buffer).setBigUint64(0, n)
-  return b
-}
-const decode = (b: Uint8Array): bigint => new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0)
-
 export const layerTsoLocal: Layer.Layer<Tso, never, Storage> = Layer.effect(
   Tso,
   Effect.gen(function* () {
     const storage = yield* Storage
     const saved = yield* storage.get("meta", TSO_KEY).pipe(Effect.orDie)
-    const floor = saved === undefined ? 0n : decode(saved)
+    const floor = saved === undefined ? 0n : decodeU64(saved)
     // state: last physical ms handed out, its logical counter, and the persisted ceiling
     const state = yield* Ref.make({ physical: floor, logical: 0n, ceiling: floor })
     const lock = yield* Effect.makeSemaphore(1)
@@ -46,7 +40,7 @@ export const layerTsoLocal: Layer.Layer<Tso, never, Storage> = Layer.effect(
             let ceiling = s.ceiling
             if (physical >= ceiling) {
               ceiling = physical + SAVE_WINDOW_MS
-              yield* storage.write([{ _tag: "Put", space: "meta", key: TSO_KEY, value: encode(ceiling) }], {
+              yield* storage.write([{ _tag: "Put", space: "meta", key: TSO_KEY, value: encodeU64(ceiling) }], {
                 sync: true
               })
             }

@@ -5,8 +5,7 @@
  *
  * Entry layout: type (1 byte: 0 normal, 1 conf change) ‖ term (8 bytes BE) ‖ index (8 bytes BE) ‖ data.
  */
-import { Schema } from "effect"
-import { Packr, Unpackr } from "msgpackr"
+import { storedCodec } from "../protocol/storedCodec.js"
 import type { Entry } from "../protocol/eraftpb.js"
 import { RaftCmdRequest } from "../protocol/raftCmd.js"
 import {
@@ -41,22 +40,9 @@ export const decodeEntry = (b: Uint8Array): Entry => {
   }
 }
 
-// Plain msgpack (no record extension): stored bytes must stay readable by any future version.
-const packr = new Packr({ useRecords: false, moreTypes: false })
-const unpackr = new Unpackr({ useRecords: false })
-
-const codec = <A, I>(schema: Schema.Schema<A, I>) => {
-  const encode = Schema.encodeSync(schema)
-  const decode = Schema.decodeUnknownSync(schema)
-  return {
-    encode: (a: A): Uint8Array => packr.pack(encode(a)),
-    decode: (b: Uint8Array): A => decode(unpackr.unpack(b))
-  }
-}
-
-export const RaftLocalStateCodec = codec(RaftLocalState)
-export const RaftApplyStateCodec = codec(RaftApplyState)
-export const RegionLocalStateCodec = codec(RegionLocalState)
-export const StoreIdentCodec = codec(StoreIdent)
-export const SnapshotDataCodec = codec(RaftSnapshotData)
-export const RaftCmdCodec = codec(RaftCmdRequest)
+export const RaftLocalStateCodec = storedCodec(RaftLocalState)
+export const RaftApplyStateCodec = storedCodec(RaftApplyState)
+export const RegionLocalStateCodec = storedCodec(RegionLocalState)
+export const StoreIdentCodec = storedCodec(StoreIdent)
+export const SnapshotDataCodec = storedCodec(RaftSnapshotData)
+export const RaftCmdCodec = storedCodec(RaftCmdRequest)

@@ -15,8 +15,7 @@
  * the next heartbeats rebuild them. The pure logic records its writes in a `WriteLog`; the service
  * applies them in one batch before answering, synced when a high-water mark moved.
  */
-import { Schema } from "effect"
-import { Packr, Unpackr } from "msgpackr"
+import { decodeU64, encodeU64, storedCodec } from "../protocol/storedCodec.js"
 import { utf8 } from "../protocol/bytes.js"
 import { Cluster, Region, Store } from "../protocol/metapb.js"
 import type { WriteOp } from "../services/Storage.js"
@@ -37,28 +36,10 @@ const idSuffix = (id: number): string => id.toString(16).padStart(16, "0")
 export const storeKey = (id: number): Uint8Array => utf8(STORE_PREFIX + idSuffix(id))
 export const regionKey = (id: number): Uint8Array => utf8(REGION_PREFIX + idSuffix(id))
 
-export const encodeU64 = (n: bigint): Uint8Array => {
-  const b = new Uint8Array(8)
-  new DataView(b.buffer).setBigUint64(0, n)
-  return b
-}
-export const decodeU64 = (b: Uint8Array): bigint => new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0)
-
-// plain maps, no records: the stored bytes must not depend on structures shared across writes
-const packr = new Packr({ useRecords: false })
-const unpackr = new Unpackr({ useRecords: false })
-
-const codec = <A, I>(schema: Schema.Schema<A, I>) => {
-  const encode = Schema.encodeSync(schema)
-  const decode = Schema.decodeUnknownSync(schema)
-  return {
-    encode: (a: A): Uint8Array => packr.pack(encode(a)),
-    decode: (b: Uint8Array): A => decode(unpackr.unpack(b))
-  }
-}
-export const regionCodec = codec(Region)
-export const storeCodec = codec(Store)
-export const clusterCodec = codec(Cluster)
+export { decodeU64, encodeU64 }
+export const regionCodec = storedCodec(Region)
+export const storeCodec = storedCodec(Store)
+export const clusterCodec = storedCodec(Cluster)
 
 /** Writes recorded by the pure logic, applied by the service as one batch. */
 export class WriteLog {
