@@ -4,7 +4,8 @@
  * long as the scope it was made in; a broken socket reconnects in the background.
  */
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
-import { RpcClient, type RpcClientError, RpcSerialization } from "@effect/rpc"
+import { RpcClient, type RpcClientError } from "@effect/rpc"
+import { layerFramedMsgPack } from "../rpc/framedMsgPack.js"
 import { Duration, Effect, Layer, type Scope } from "effect"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { RequestTimeout, StoreUnavailable } from "./errors.js"
@@ -40,7 +41,7 @@ export const connectStore = (
     const { host, port } = parseAddress(address)
     const protocol = RpcClient.layerProtocolSocket().pipe(
       Layer.provide(NodeSocket.layerNet({ host, port, noDelay: true })),
-      Layer.provide(RpcSerialization.layerMsgPack)
+      Layer.provide(layerFramedMsgPack)
     )
     // NB: build the protocol in the caller's scope; `Effect.provide` on `make` alone would close the socket at once
     const context = yield* Layer.build(protocol).pipe(

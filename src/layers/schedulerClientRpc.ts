@@ -13,7 +13,8 @@
  * scheduler by mistake.
  */
 import { NodeSocket } from "@effect/platform-node"
-import { RpcClient, type RpcClientError, RpcSerialization } from "@effect/rpc"
+import { RpcClient, type RpcClientError } from "@effect/rpc"
+import { layerFramedMsgPack } from "../rpc/framedMsgPack.js"
 import { Duration, Effect, Layer, Schedule, type Scope } from "effect"
 import { parseAddress } from "../client/storeConnection.js"
 import type { GetRegionResponse, RequestHeader, SchedulerError } from "../protocol/scheduler.js"
@@ -53,7 +54,7 @@ export const makeClientRpc = (
     const { host, port } = parseAddress(address)
     const protocol = RpcClient.layerProtocolSocket({ retrySchedule: backoff }).pipe(
       Layer.provide(NodeSocket.layerNet({ host, port, noDelay: true })),
-      Layer.provide(RpcSerialization.layerMsgPack)
+      Layer.provide(layerFramedMsgPack)
     )
     // NB: build the protocol in this scope; `Effect.provide` on `make` alone would close the socket at once
     const context = yield* Layer.build(protocol).pipe(

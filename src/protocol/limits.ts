@@ -2,7 +2,9 @@
 
 /** LMDB rejects keys over 1978 bytes; MVCC encoding grows a key by 1/8 plus 9 bytes, so stay well below. */
 export const MAX_KEY_SIZE = 1024
-/** A msgpack frame over 16 MiB is rejected by the transport; keep one value well inside it. */
+/** The largest frame (one RPC message) a connection accepts; a header announcing more closes it. */
+export const MAX_FRAME_SIZE = 16 * 1024 * 1024
+/** A frame over 16 MiB is rejected by the transport; keep one value well inside it. */
 export const MAX_VALUE_SIZE = 8 * 1024 * 1024
 /** The most pairs one scan request may ask for; the client pages through longer ranges. */
 export const MAX_SCAN_LIMIT = 10_000

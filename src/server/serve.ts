@@ -1,9 +1,9 @@
 /**
- * Serving `TinyKvRpcs` over TCP with msgpack framing.
+ * Serving `TinyKvRpcs` over TCP with length-prefixed msgpack frames (`src/rpc/framedMsgPack.ts`).
  *
  * Bad input never takes the process down: @effect/rpc answers an unknown tag or a schema-invalid
- * payload with a defect response on that connection and closes a connection whose frame passes
- * 16 MiB. What the framework does not do is tell the operator, so the serialization is wrapped to
+ * payload with a defect response on that connection, and the framing closes a connection whose frame
+ * header announces more than 16 MiB. What the framework does not do is tell the operator, so the serialization is wrapped to
  * log every undecodable frame, and the protocol to log every defect it sends back.
  */
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
@@ -11,39 +11,16 @@ import type { SocketServer } from "@effect/platform/SocketServer"
 import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer, Runtime } from "effect"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
+import { makeFramedMsgPack } from "../rpc/framedMsgPack.js"
 
-/** msgpack serialization that logs frames it cannot decode (then fails them as before). */
+/** The framed msgpack serialization, logging every frame it refuses (the connection is told as before). */
 export const layerLoggedMsgPack: Layer.Layer<RpcSerialization.RpcSerialization> = Layer.effect(
   RpcSerialization.RpcSerialization,
-  Effect.gen(function* () {
-    const runtime = yield* Effect.runtime<never>()
-    const log = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
-    const inner = RpcSerialization.msgPack
-    return RpcSerialization.RpcSerialization.of({
-      ...inner,
-      unsafeMake: () => {
-        const parser = inner.unsafeMake()
-        return {
-          encode: parser.encode,
-          decode: (bytes) => {
-            try {
-              const decoded = parser.decode(bytes)
-              for (const m of decoded) {
-                if (typeof m !== "object" || m === null || typeof (m as { _tag?: unknown })._tag !== "string") {
-                  log("dropping a connection's undecodable message: not an RPC message")
-                  throw new Error("not an RPC message")
-                }
-              }
-              return decoded
-            } catch (e) {
-              log(`bad frame from a client: ${e instanceof Error ? e.message : String(e)}`)
-              throw e
-            }
-          }
-        }
-      }
+  Effect.map(Effect.runtime<never>(), (runtime) =>
+    makeFramedMsgPack({
+      onBadFrame: (reason) => Runtime.runFork(runtime)(Effect.logWarning(`bad frame from a client: ${reason}`))
     })
-  })
+  )
 )
 
 /** Logs every rejected request (defects and `InvalidArgument`) with the message the client sees. */

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { NodeSocket } from "@effect/platform-node"
-import { RpcClient, RpcSerialization } from "@effect/rpc"
+import { RpcClient } from "@effect/rpc"
+import { layerFramedMsgPack } from "../../src/rpc/framedMsgPack.js"
 import { Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import { parseAddress } from "../../src/client/storeConnection.js"
 import { timestamp } from "../../src/protocol/ids.js"
@@ -142,7 +143,7 @@ describe("scheduler over RPC", () => {
       const ctx = yield* Layer.build(
         RpcClient.layerProtocolSocket().pipe(
           Layer.provide(NodeSocket.layerNet({ host, port })),
-          Layer.provide(RpcSerialization.layerMsgPack)
+          Layer.provide(layerFramedMsgPack)
         )
       )
       const rpc = yield* RpcClient.make(SchedulerRpcs, { disableTracing: true }).pipe(Effect.provide(ctx))

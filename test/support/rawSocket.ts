@@ -1,12 +1,15 @@
 /** A bare TCP client speaking (or not) the RPC framing, for bad-input tests. */
 import { connect, type Socket } from "node:net"
 import { Packr, Unpackr } from "msgpackr"
+import { FrameReader, frame } from "../../src/rpc/framedMsgPack.js"
 
 const packr = new Packr({ useRecords: true })
 
 export interface RawConn {
   readonly socket: Socket
+  /** Writes bytes as they are (no framing). */
   readonly write: (bytes: Uint8Array) => void
+  /** Sends one message, msgpack-encoded in a frame. */
   readonly send: (message: unknown) => void
   /** Resolves with the next decoded message, or `"closed"` if the server closes first. */
   readonly next: (timeoutMs?: number) => Promise<unknown>
@@ -19,7 +22,7 @@ export const openRaw = (port: number): Promise<RawConn> =>
     const unpackr = new Unpackr({ useRecords: true })
     const inbox: Array<unknown> = []
     const waiters: Array<(m: unknown) => void> = []
-    let pending: Uint8Array = new Uint8Array()
+    const reader = new FrameReader(Number.MAX_SAFE_INTEGER)
     let isClosed = false
     const closed = new Promise<void>((r) =>
       socket.on("close", () => {
@@ -29,18 +32,7 @@ export const openRaw = (port: number): Promise<RawConn> =>
       })
     )
     socket.on("data", (chunk: Buffer) => {
-      const buf = new Uint8Array(pending.length + chunk.length)
-      buf.set(pending)
-      buf.set(chunk, pending.length)
-      try {
-        for (const m of unpackr.unpackMultiple(buf) as Array<unknown>) inbox.push(m)
-        pending = new Uint8Array()
-      } catch (e) {
-        const err = e as { incomplete?: boolean; lastPosition?: number; values?: Array<unknown> }
-        if (!err.incomplete) throw e
-        for (const m of err.values ?? []) inbox.push(m)
-        pending = buf.subarray(err.lastPosition ?? 0)
-      }
+      for (const payload of reader.push(chunk)) inbox.push(unpackr.unpack(payload))
       while (inbox.length > 0 && waiters.length > 0) waiters.shift()!(inbox.shift())
     })
     socket.on("error", () => {})
@@ -49,7 +41,7 @@ export const openRaw = (port: number): Promise<RawConn> =>
         socket,
         closed,
         write: (bytes) => socket.write(bytes),
-        send: (message) => socket.write(packr.pack(message)),
+        send: (message) => socket.write(frame(packr.pack(message))),
         next: (timeoutMs = 5000) =>
           inbox.length > 0
             ? Promise.resolve(inbox.shift())
