@@ -15,11 +15,13 @@ export const stepLeader = (r: Raft, m: Message): StepError | undefined => {
     case "MsgPropose":
       return propose(r, m)
     case "MsgAppendResponse":
+      markActive(r, m.from)
       handleAppendResponse(r, m)
       return undefined
     case "MsgHeartbeatResponse": {
       // The follower is alive; if it lacks entries (lost appends, or it just reconnected), send them now
       // (TestCommitWithHeartbeat2AB).
+      markActive(r, m.from)
       const pr = r.prs.get(m.from)
       if (pr !== undefined && pr.match < r.raftLog.lastIndex()) r.sendAppend(m.from)
       return undefined
@@ -38,6 +40,12 @@ export const stepLeader = (r: Raft, m: Message): StepError | undefined => {
       // MsgRequestVoteResponse (already leader), MsgTimeoutNow (we are the leader): nothing to do.
       return undefined
   }
+}
+
+/** A follower answered this term's leader: it counts toward CheckQuorum's next check. */
+const markActive = (r: Raft, from: number): void => {
+  const pr = r.prs.get(from)
+  if (pr !== undefined) pr.recentActive = true
 }
 
 /** TinyKV MsgPropose on the leader: append, then replicate. */
