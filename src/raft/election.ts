@@ -8,7 +8,7 @@
  */
 import type { Message } from "../protocol/eraftpb.js"
 import { voteResult } from "./quorum.js"
-import type { Raft } from "./raft.js"
+import type { RaftNode } from "./node.js"
 import { newMessage, None } from "./util.js"
 
 /**
@@ -16,7 +16,7 @@ import { newMessage, None } from "./util.js"
  * this node is not a member or still has committed configuration changes to apply: its member list would be
  * stale, and campaigning with a stale list could let two leaders win one term (etcd `hup`).
  */
-export const campaign = (r: Raft, transfer: boolean): void => {
+export const campaign = (r: RaftNode, transfer: boolean): void => {
   if (!r.prs.has(r.id) || r.hasUnappliedConfChanges()) return
   if (r.preVote && !transfer) {
     r.becomePreCandidate()
@@ -29,7 +29,7 @@ export const campaign = (r: Raft, transfer: boolean): void => {
 }
 
 /** The real election: a new term, our own vote, and MsgRequestVote to every other member. */
-export const startElection = (r: Raft, transfer: boolean): void => {
+export const startElection = (r: RaftNode, transfer: boolean): void => {
   r.becomeCandidate()
   if (voteResult(r.prs.keys(), r.votes) === "Won") {
     r.becomeLeader()
@@ -38,7 +38,7 @@ export const startElection = (r: Raft, transfer: boolean): void => {
   requestVotes(r, "MsgRequestVote", r.term, transfer)
 }
 
-const requestVotes = (r: Raft, msgType: "MsgPreVote" | "MsgRequestVote", term: number, transfer: boolean): void => {
+const requestVotes = (r: RaftNode, msgType: "MsgPreVote" | "MsgRequestVote", term: number, transfer: boolean): void => {
   const index = r.raftLog.lastIndex()
   const logTerm = r.raftLog.lastTerm()
   for (const to of r.prs.keys()) {
@@ -53,7 +53,7 @@ const requestVotes = (r: Raft, msgType: "MsgPreVote" | "MsgRequestVote", term: n
  * requests of higher terms (unless a leadership transfer started them), so a node that cannot hear the leader
  * cannot depose it (etcd `inLease`).
  */
-export const ignoresVoteRequest = (r: Raft, m: Message): boolean =>
+export const ignoresVoteRequest = (r: RaftNode, m: Message): boolean =>
   r.checkQuorum && m.transfer !== true && r.lead !== None && r.electionElapsed < r.electionTimeout
 
 /**
@@ -62,7 +62,7 @@ export const ignoresVoteRequest = (r: Raft, m: Message): boolean =>
  * for itself and so rejects. A pre-vote for a later term is granted whenever the log check passes and changes
  * nothing here; its grant carries the asked-for term, so the poller counts it.
  */
-export const handleVoteRequest = (r: Raft, m: Message): void => {
+export const handleVoteRequest = (r: RaftNode, m: Message): void => {
   const pre = m.msgType === "MsgPreVote"
   const canVote = pre
     ? r.vote === m.from || (r.vote === None && r.lead === None) || m.term > r.term
@@ -82,7 +82,7 @@ export const handleVoteRequest = (r: Raft, m: Message): void => {
 }
 
 /** A quorum of members answered since the last check (CheckQuorum); the leader counts itself. */
-export const quorumActive = (r: Raft): boolean => {
+export const quorumActive = (r: RaftNode): boolean => {
   const votes = new Map<number, boolean>()
   for (const [id, pr] of r.prs) votes.set(id, id === r.id || pr.recentActive)
   return voteResult(r.prs.keys(), votes) === "Won"

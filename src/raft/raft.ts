@@ -21,6 +21,7 @@ import {
   type StepError,
   unavailable
 } from "./errors.js"
+import type { RaftNode } from "./node.js"
 import { campaign, handleVoteRequest, ignoresVoteRequest, quorumActive } from "./election.js"
 import { Progress } from "./progress.js"
 import { committedIndex } from "./quorum.js"
@@ -36,7 +37,7 @@ export interface SoftState {
   readonly raftState: StateType
 }
 
-export class Raft {
+export class Raft implements RaftNode {
   readonly id: number
   /** Current term (persisted in HardState). */
   term = 0

@@ -4,7 +4,7 @@
  */
 import type { Message } from "../protocol/eraftpb.js"
 import { Progress } from "./progress.js"
-import type { Raft } from "./raft.js"
+import type { RaftNode } from "./node.js"
 
 /**
  * AppendEntries receiver (§5.3): reject unless our log has an entry at `m.index` with term `m.logTerm`; else
@@ -14,7 +14,7 @@ import type { Raft } from "./raft.js"
  * A rejection carries a hint (`index`, `logTerm`): the last index at or below the probe whose term is at most
  * `m.logTerm`, so the leader can skip a whole divergent term per round trip (etcd `findConflictByTerm`).
  */
-export const handleAppendEntries = (r: Raft, m: Message): void => {
+export const handleAppendEntries = (r: RaftNode, m: Message): void => {
   const log = r.raftLog
   if (m.index < log.committed) {
     // Everything up to `committed` already matches the leader; a stale or duplicated message.
@@ -34,7 +34,7 @@ export const handleAppendEntries = (r: Raft, m: Message): void => {
 }
 
 /** Heartbeat receiver: commit what the leader says we hold (its commit is already `min(match, committed)`). */
-export const handleHeartbeat = (r: Raft, m: Message): void => {
+export const handleHeartbeat = (r: RaftNode, m: Message): void => {
   const log = r.raftLog
   log.commitTo(Math.min(m.commit, log.lastIndex()))
   r.send({ msgType: "MsgHeartbeatResponse", to: m.from })
@@ -45,7 +45,7 @@ export const handleHeartbeat = (r: Raft, m: Message): void => {
  * and otherwise ignored; one whose last entry we already hold just advances the commit index; any other
  * replaces the log and the member list.
  */
-export const handleSnapshot = (r: Raft, m: Message): void => {
+export const handleSnapshot = (r: RaftNode, m: Message): void => {
   const snap = m.snapshot
   if (snap === undefined) return
   const log = r.raftLog

@@ -6,10 +6,10 @@ import type { Message } from "../protocol/eraftpb.js"
 import { startElection } from "./election.js"
 import { proposalDropped, type StepError } from "./errors.js"
 import { voteResult } from "./quorum.js"
-import type { Raft } from "./raft.js"
+import type { RaftNode } from "./node.js"
 import { None } from "./util.js"
 
-export const stepFollower = (r: Raft, m: Message): StepError | undefined => {
+export const stepFollower = (r: RaftNode, m: Message): StepError | undefined => {
   switch (m.msgType) {
     case "MsgPropose":
       // TinyKV does not forward proposals: the proposer learns it must find the leader.
@@ -46,7 +46,7 @@ export const stepFollower = (r: Raft, m: Message): StepError | undefined => {
 }
 
 /** Candidates and pre-candidates (etcd `stepCandidate`): count the answers to our own kind of vote request. */
-export const stepCandidate = (r: Raft, m: Message): StepError | undefined => {
+export const stepCandidate = (r: RaftNode, m: Message): StepError | undefined => {
   const ourResponse = r.state === "PreCandidate" ? "MsgPreVoteResponse" : "MsgRequestVoteResponse"
   switch (m.msgType) {
     case "MsgPropose":
