@@ -4,20 +4,15 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Effect } from "effect"
 import { connect } from "../src/client/promise.js"
+import { freePort as freePortEffect } from "../src/process/ports.js"
 import { type KvConn, runWorkload, type WorkloadId, type WorkloadResult } from "./workloads.js"
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address()
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))))
-    })
-  })
+/** A free port on loopback (shared with the process tests, which import it from here). */
+export const freePort = (): Promise<number> => Effect.runPromise(freePortEffect)
 
 /** Starts `tinykv <args>` from the built dist/ and resolves once it printed `ready`. */
 export const startProcess = (args: ReadonlyArray<string>, ready: RegExp): Promise<ChildProcess> =>
