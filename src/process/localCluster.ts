@@ -131,7 +131,12 @@ export const startLocalCluster = (
           keepOutput: options.keepOutput ?? false,
           stopGrace: options.stopGrace ?? "5 seconds",
           onExit: options.onExit && ((status) => options.onExit!(name, status))
-        }).pipe(Scope.extend(scope), Effect.provide(context))
+        }).pipe(
+          Scope.extend(scope),
+          Effect.provide(context),
+          // a child that did not come up is stopped now, not when the cluster closes
+          Effect.onError(() => Scope.close(scope, Exit.void))
+        )
         yield* Ref.update(processes, (all) => new Map(all).set(name, { child, scope }))
       })
     const kill = (name: string, signal: CommandExecutor.Signal = "SIGKILL") =>
