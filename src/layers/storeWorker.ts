@@ -3,7 +3,7 @@
  * uninterruptibly (a peer is persisted and registered whole, or not at all). Peers it creates go through
  * the same constructor as the loaded ones (`newPeer`). See `src/services/StoreWorker.ts` for what it owns.
  */
-import { Effect, Layer, Queue } from "effect"
+import { Cause, Effect, Layer, Queue } from "effect"
 import type { Region } from "../protocol/metapb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { newPeer, type PeerFactoryOptions } from "../raftstore/peerLoader.js"
@@ -52,7 +52,12 @@ export const layerStoreWorker = (options: PeerFactoryOptions) =>
         )
       yield* Effect.forkScoped(
         Effect.forever(Effect.flatMap(Queue.take(registry.storeMailbox), (msg) => handle(msg.message))).pipe(
-          Effect.tapErrorCause((cause) => Effect.logError("store worker stopped", cause)),
+          // a store whose engine fails here is not one to keep serving: close it loudly, as the RaftWorker does
+          Effect.tapErrorCause((cause) =>
+            Cause.isInterruptedOnly(cause)
+              ? Effect.void
+              : Effect.zipRight(Effect.logError("store worker died: the store is closed", cause), registry.close)
+          ),
           Effect.annotateLogs({ storeId: options.storeId })
         )
       )

@@ -50,6 +50,7 @@ const dispatch = (deps: RoundDeps, ctx: RoundContext, batch: Iterable<Envelope>)
       if (env._tag === "Tick") {
         ctx.ticks++
         for (const peer of registry.peers.values()) {
+          if (peer.stopped) continue // the store is closing
           ctx.guard(peer, () => onTick(ctx, config, peer))
           if (!peer.stopped) ctx.touched.add(peer)
         }

@@ -6,6 +6,7 @@
  * It may touch: the `PeerRegistry` (registers the peers it creates; reads the others' ranges), Storage
  * (region state, a new peer's initial state), Transport (a tombstone notice to a removed peer), and the
  * Router (re-delivering a message to the peer it created). It never steps or reads a peer's Raft state.
+ * If it dies (an engine error), it closes the store, as the RaftWorker does: nothing is left half-running.
  */
 import { Context, type Effect } from "effect"
 import type { StoreWorkerVerdict } from "../raftstore/storeWorker.js"
