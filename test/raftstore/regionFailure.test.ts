@@ -1,11 +1,11 @@
 /**
  * A RaftWorker failure never leaves commands waiting. A `RaftInvariantError` from one region's Raft core
- * stops that region's peer only: its waiting and later commands are answered RegionNotFound at once, the
+ * — while stepping a message or while gathering its Ready — stops that region's peer only (and is logged): its waiting and later commands are answered RegionNotFound at once, the
  * StoreWorker does not bring it back as a fresh peer, and the store's other region keeps committing. Any
  * other failure kills the RaftWorker, which closes the whole store: every command is answered at once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Fiber } from "effect"
+import { Effect, Either, Fiber, Logger } from "effect"
 import { MemoryEngine } from "../../src/layers/storageMemory.js"
 import { MemoryNetwork } from "../../src/layers/transportMemory.js"
 import { utf8 } from "../../src/protocol/bytes.js"
@@ -92,9 +92,21 @@ const fromStore2 = (msgType: MessageType, term: number): RaftMessage => ({
 const promptly = <A, E>(what: string, effect: Effect.Effect<A, E>, ms = 1_000) =>
   effect.pipe(Effect.timeoutFail({ duration: `${ms} millis`, onTimeout: () => `${what}: no answer in ${ms} ms` }))
 
+/** Error-level log lines, captured for the test (the worker's fibers inherit the logger when forked). */
+const captureErrors = () => {
+  const lines: Array<string> = []
+  const layer = Logger.add(
+    Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Error") lines.push(String(Array.isArray(message) ? message[0] : message))
+    })
+  )
+  return { lines, layer }
+}
+
 describe("RaftWorker failures", () => {
-  it.live("a RaftInvariantError stops only its region's peer; the other region goes on", () =>
-    Effect.gen(function* () {
+  it.live("a RaftInvariantError stops only its region's peer; the other region goes on", () => {
+    const errors = captureErrors()
+    return Effect.gen(function* () {
       const { store, registry, raftWorker, storeWorker, p1, p2, stop } = yield* start
       const router = store.router
 
@@ -132,6 +144,31 @@ describe("RaftWorker failures", () => {
       assert.isFalse(p2.stopped)
       const roundsBefore = yield* raftWorker.rounds
       yield* eventually("the worker keeps running rounds", () => Effect.runSync(raftWorker.rounds) > roundsBefore)
+      assert.isTrue(
+        errors.lines.some((l) => l.startsWith("Raft invariant broken")),
+        "the failure is logged at error level"
+      )
+      yield* stop
+    }).pipe(Effect.provide(errors.layer), Effect.scoped)
+  })
+
+  it.live("a RaftInvariantError while gathering a Ready stops that peer; its waiting command is answered", () =>
+    Effect.gen(function* () {
+      const { store, registry, p1, p2, stop } = yield* start
+      const router = store.router
+      const waiting = yield* Effect.fork(router.sendCommand(put(p1, "a")))
+      yield* eventually("the command waits in region 1", () => p1.proposals.length === 1)
+      Object.assign(p1.rawNode, {
+        hasReady: () => {
+          throw new RaftInvariantError("injected: region 1's Ready breaks the contract")
+        }
+      })
+      // the next tick touches every peer: region 1 fails in processReadies, region 2 goes through the write
+      const answered = yield* promptly("waiting command", Fiber.join(waiting))
+      assert.strictEqual(answered.header.error?._tag, "RegionNotFound")
+      assert.isTrue(registry.failed.has(R1))
+      const ok = yield* promptly("region 2 command", router.sendCommand(put(p2, "y")), 3_000)
+      assert.isUndefined(ok.header.error)
       yield* stop
     }).pipe(Effect.scoped)
   )
