@@ -9,7 +9,7 @@
  *   Raft invariant. Only the RaftWorker touches a peer's Raft state; the Router reads `stopped` only.
  * - `failed`: the RaftWorker (`markFailed`), and the loader for a peer that cannot even be loaded.
  * - `closed` and the mailboxes' draining: `close` only — on shutdown (the registry's finalizer, after every
- *   worker stopped) or when the RaftWorker dies. The Router enqueues; each worker takes from its own mailbox.
+ *   worker stopped) or when a worker dies. The Router enqueues; each worker takes from its own mailbox.
  *
  * The mailboxes are never shut down: an offer to a shut down queue interrupts the offering fiber, which
  * would kill a sender's transport link. A closed registry refuses instead (the Router checks `isClosed`).
