@@ -1,17 +1,83 @@
 /**
- * Starting a replicated store (TinyKV `node.go` `Start`): record its identity, prepare the first region
- * when this store is one of the cluster's initial stores, bootstrap the scheduler with it (a second
- * bootstrap is harmless), register the store's address, then run the raftstore.
+ * A replicated store's raftstore, as layers (TinyKV `raftstore.go` + `node.go`):
+ *
+ *   PeerRegistry (peers loaded from disk, mailboxes, closed flag)
+ *     └─ Router (reads the registry, enqueues)
+ *          └─ StoreWorker (store mailbox, creates peers)
+ *               └─ RaftWorker (owns the peers: rounds, ticker, scheduler heartbeats)
+ *
+ * each built on the one above, over Storage, Transport and SchedulerClient. The order is the shutdown
+ * order reversed: the RaftWorker stops first (a round in progress finishes: rounds are uninterruptible
+ * once their batch is taken) and closes the registry, then the StoreWorker stops, and the registry's own
+ * finalizer closes it again (idempotent) — from then on the Router refuses everything, and every command
+ * still queued or waiting for its entry has been answered RegionNotFound.
+ *
+ * `startRaftStore` first records the store's identity, prepares the first region when this store is one
+ * of the cluster's initial stores, bootstraps the scheduler with it (a second bootstrap is harmless) and
+ * registers the store's address.
  */
-import { Effect, type Scope } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import type { StorageError } from "../protocol/errorpb.js"
-import type { StoreId } from "../protocol/ids.js"
+import type { RegionId, StoreId } from "../protocol/ids.js"
 import { firstRegion, hasRegions, prepareRegionOps, readStoreIdent, storeIdentOps } from "../raftstore/bootstrap.js"
-import type { StoreConfig } from "../raftstore/config.js"
-import { makeRaftStore, type RaftStore } from "../raftstore/store.js"
+import { type StoreConfig, validateConfig } from "../raftstore/config.js"
+import type { Peer } from "../raftstore/peer.js"
+import { PeerRegistry } from "../services/PeerRegistry.js"
+import type { RaftWorker } from "../services/RaftWorker.js"
+import { Router } from "../services/Router.js"
 import { SchedulerClient, type SchedulerClientError } from "../services/SchedulerClient.js"
 import { Storage } from "../services/Storage.js"
+import type { StoreWorker } from "../services/StoreWorker.js"
 import type { Transport } from "../services/Transport.js"
+import { layerPeerRegistry } from "./peerRegistry.js"
+import { layerRaftWorker } from "./raftWorker.js"
+import { layerRouter } from "./router.js"
+import { layerStoreWorker } from "./storeWorker.js"
+
+export interface StoreOptions {
+  readonly storeId: StoreId
+  readonly config: StoreConfig
+  /** Seeds every peer's election jitter (with the region id mixed in). */
+  readonly seed: number
+}
+
+export interface RaftStore {
+  readonly storeId: StoreId
+  readonly router: Router["Type"]
+  /** The live peers, by region (read-only view for tests and status). */
+  readonly peers: ReadonlyMap<RegionId, Peer>
+}
+
+export class InvalidStoreConfig extends Error {
+  readonly _tag = "InvalidStoreConfig"
+}
+
+/** The raftstore's services, in dependency (and reverse shutdown) order. */
+export const layerRaftStore = (
+  options: StoreOptions
+): Layer.Layer<
+  PeerRegistry | Router | StoreWorker | RaftWorker,
+  StorageError,
+  Storage | Transport | SchedulerClient
+> => {
+  const problem = validateConfig(options.config)
+  if (problem !== undefined) return Layer.die(new InvalidStoreConfig(`invalid store config: ${problem}`))
+  return layerRaftWorker(options.config).pipe(
+    Layer.provideMerge(layerStoreWorker(options)),
+    Layer.provideMerge(layerRouter),
+    Layer.provideMerge(layerPeerRegistry(options))
+  )
+}
+
+/** Runs the raftstore in the current scope (close it to stop the store). */
+export const makeRaftStore = (
+  options: StoreOptions
+): Effect.Effect<RaftStore, StorageError, Storage | Transport | SchedulerClient | Scope.Scope> =>
+  Effect.map(Layer.build(layerRaftStore(options)), (ctx) => ({
+    storeId: options.storeId,
+    router: Context.get(ctx, Router),
+    peers: Context.get(ctx, PeerRegistry).peers
+  }))
 
 export interface RaftStoreOptions {
   readonly storeId: StoreId

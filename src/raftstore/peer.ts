@@ -47,8 +47,6 @@ export class Peer {
   /** Ticks since the last raft-log GC check / scheduler heartbeat. */
   ticksSinceGc = 0
   ticksSinceHeartbeat = 0
-  /** Bytes written since the last split check (kept for the split checker). */
-  sizeDiffHint = 0
   /**
    * The applied index at which this peer last proposed a log compaction: the GC tick proposes again only
    * once apply has moved on, so a leader cut off in a minority does not append one per tick.

@@ -10,14 +10,16 @@
  * the same instant, so a crash can neither lose an acknowledged write nor apply an entry twice.
  */
 import { Deferred, Effect } from "effect"
-import type { StorageError } from "../protocol/errorpb.js"
+import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
-import type { Ready } from "../raft/index.js"
+import { RaftInvariantError, type Ready } from "../raft/index.js"
 import type { Storage, WriteOp } from "../services/Storage.js"
 import type { Transport } from "../services/Transport.js"
 import { type ApplyOutcome, applyEntries, Overlay } from "./apply.js"
-import type { Peer, Reply } from "./peer.js"
+import type { Peer } from "./peer.js"
 import type { ApplySnapResult } from "./peerStorage.js"
+import { errorResponse } from "./responses.js"
+import type { RoundContext } from "./roundContext.js"
 
 export interface ReadyWork {
   readonly peer: Peer
@@ -26,42 +28,62 @@ export interface ReadyWork {
   readonly outcome: ApplyOutcome
 }
 
-/** Persist, send, reply and advance for every touched peer; returns what the store must follow up on. */
+/**
+ * Persist, send, reply and advance for every peer the round touched; returns what the round must follow
+ * up on. The replies are gathered in `ctx.replies`, so a round that fails can still answer them.
+ *
+ * A peer whose Ready, persist or apply breaks a Raft invariant is stopped (`ctx.fail`) before the write
+ * and takes nothing of this round with it into the write: its ops and messages are cut off, and the
+ * replies its apply decided are answered RegionNotFound instead (their effects were not written). What it
+ * may have left in the round's `Overlay` lies in its own key range, which no other region's apply reads.
+ * A peer whose `advance` breaks one is stopped after the write, which it took part in consistently.
+ */
 export const processReadies = (
-  touched: Iterable<Peer>,
+  ctx: RoundContext,
   storage: Storage["Type"],
   transport: Transport["Type"]
 ): Effect.Effect<ReadonlyArray<ReadyWork>, StorageError> =>
   Effect.gen(function* () {
     const ops: Array<WriteOp> = []
     const out: Array<RaftMessage> = []
-    const replies: Array<Reply> = []
+    const replies = ctx.replies
     const work: Array<ReadyWork> = []
     const overlay = new Overlay(storage.latest)
     let sync = false
-    for (const peer of touched) {
+    for (const peer of ctx.touched) {
       if (peer.replies.length > 0) {
         for (const r of peer.replies) replies.push(r)
         peer.replies = []
       }
-      if (peer.stopped || !peer.rawNode.hasReady()) continue
-      const rd = peer.rawNode.ready()
-      const before = ops.length
-      const snapResult = peer.storage.persistReady(rd, ops)
-      if (snapResult !== undefined) {
-        // entries committed in this same Ready apply on top of the snapshot, which is not on disk yet
-        for (let i = before; i < ops.length; i++) overlay.track(ops[i]!)
-        peer.snapshotApplied(rd.snapshot!.metadata.index, replies)
+      if (peer.stopped) continue
+      const mark = { ops: ops.length, out: out.length, replies: replies.length }
+      try {
+        if (!peer.rawNode.hasReady()) continue
+        const rd = peer.rawNode.ready()
+        const snapResult = peer.storage.persistReady(rd, ops)
+        if (snapResult !== undefined) {
+          // entries committed in this same Ready apply on top of the snapshot, which is not on disk yet
+          for (let i = mark.ops; i < ops.length; i++) overlay.track(ops[i]!)
+          peer.snapshotApplied(rd.snapshot!.metadata.index, replies)
+        }
+        peer.toRaftMessages(rd.messages, out)
+        const outcome = applyEntries(peer, rd.committedEntries, overlay, ops, replies)
+        // a reply to a client promises durability; so does any persisted raft state
+        if (rd.mustSync || rd.committedEntries.length > 0) sync = true
+        work.push({ peer, rd, snapResult, outcome })
+      } catch (e) {
+        if (!(e instanceof RaftInvariantError)) throw e
+        ops.length = mark.ops
+        out.length = mark.out
+        for (const [d] of replies.splice(mark.replies)) {
+          replies.push([d, errorResponse(new RegionNotFound({ regionId: peer.regionId }), peer.term)])
+        }
+        ctx.fail(peer, e)
       }
-      peer.toRaftMessages(rd.messages, out)
-      const outcome = applyEntries(peer, rd.committedEntries, overlay, ops, replies)
-      // a reply to a client promises durability; so does any persisted raft state
-      if (rd.mustSync || rd.committedEntries.length > 0) sync = true
-      work.push({ peer, rd, snapResult, outcome })
     }
     if (ops.length > 0) yield* storage.write(ops, { sync })
     for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)
-    for (const w of work) w.peer.rawNode.advance(w.rd)
+    for (const w of work) ctx.guard(w.peer, () => w.peer.rawNode.advance(w.rd))
     // Last, and interruptible although the round is not: a transport may fork its delivery fibers here, and
     // those must stay interruptible for the store to stop. A stop in the middle loses messages, which Raft
     // tolerates; every reply is already out.

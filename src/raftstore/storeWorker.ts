@@ -2,7 +2,8 @@
  * The StoreWorker (TinyKV `store_worker.go` `onRaftMessage` / `maybeCreatePeer`): Raft messages for
  * regions without a live peer on this store. An initial message (a vote, or a leader's first heartbeat)
  * creates an uninitialized peer that the leader's snapshot will fill; a message for a region this store
- * has a tombstone of is dropped (and a removed peer still campaigning is told so); anything else is
+ * has a tombstone of is dropped (and a removed peer still campaigning is told so); a message for a region
+ * whose peer failed here is dropped (it must not come back as a fresh, empty peer); anything else is
  * dropped — Raft retries, and the peer appears with the next initial message.
  */
 import { Effect } from "effect"
@@ -23,6 +24,8 @@ export interface StoreWorkerContext {
   readonly storage: Storage["Type"]
   readonly transport: Transport["Type"]
   readonly peers: ReadonlyMap<number, Peer>
+  /** Regions whose peer broke a Raft invariant and stays down until the store restarts. */
+  readonly failed: ReadonlyMap<number, unknown>
   /** Creates, persists and registers an uninitialized peer for `region` (no peers, no range). */
   readonly createPeer: (region: Region, message: RaftMessage) => Effect.Effect<void, StorageError>
   /** Re-delivers a message to its (now registered) peer. */
@@ -30,13 +33,21 @@ export interface StoreWorkerContext {
 }
 
 /** Why a message for a region without a live peer was not used to create one (for tests and logs). */
-export type StoreWorkerVerdict = "redelivered" | "created" | "not-for-us" | "tombstone" | "not-initial" | "overlaps"
+export type StoreWorkerVerdict =
+  | "redelivered"
+  | "created"
+  | "not-for-us"
+  | "tombstone"
+  | "not-initial"
+  | "overlaps"
+  | "failed"
 
 export const onStoreRaftMessage = (
   ctx: StoreWorkerContext,
   m: RaftMessage
 ): Effect.Effect<StoreWorkerVerdict, StorageError> =>
   Effect.gen(function* () {
+    if (ctx.failed.has(m.regionId)) return "failed"
     if (ctx.peers.has(m.regionId)) {
       yield* ctx.redeliver(m) // registered meanwhile
       return "redelivered"

@@ -5,6 +5,10 @@
  * Raft message for a region without a mailbox is not an error for the sender: it falls back to the
  * StoreWorker, which may create the peer (an initial message) or drop it.
  *
+ * The Router only enqueues (live layer: `src/layers/router.ts`); it never touches a peer. It refuses at
+ * once — MailboxClosed — a closed store, a region whose peer failed (a broken Raft invariant; see
+ * `src/services/RaftWorker.ts`) and a stopped peer, so a command is never queued where nobody answers it.
+ *
  * Loss tolerance (STYLE-ANCHORS item 12): Raft messages may be dropped; commands carry a reply that
  * is always completed — by the apply of their entry, or with an error.
  */
@@ -17,7 +21,7 @@ import type { RaftMessage } from "../protocol/raftServer.js"
 /** No peer of that region lives on this store. */
 export class PeerNotFound extends Data.TaggedError("PeerNotFound")<{ readonly regionId: RegionId }> {}
 
-/** The peer exists but is shutting down (destroyed or the store stops). */
+/** The peer is shutting down or gone for good (destroyed, failed, or the store stops). */
 export class MailboxClosed extends Data.TaggedError("MailboxClosed")<{ readonly regionId: RegionId }> {}
 
 export type PeerMsg =

@@ -13,26 +13,21 @@
  * opened only for a stopped store). Faults are a list the cluster keeps; observers (`observe`) run after
  * them and survive `clearFilters`, so a test can count what was actually delivered.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { Clock, Context, Effect, Exit, Layer, Schedule, Scope } from "effect"
-import { layerLmdb } from "../layers/storageLmdb.js"
-import { layerMemory, layerMemoryFrom, MemoryEngine } from "../layers/storageMemory.js"
+import { Clock, Context, Effect, Exit, type Layer, Schedule, Scope } from "effect"
+import { layerMemory } from "../layers/storageMemory.js"
 import { makeClientLocal } from "../layers/schedulerClientLocal.js"
-import { layerTransportMemory, MemoryNetwork } from "../layers/transportMemory.js"
+import { MemoryNetwork } from "../layers/transportMemory.js"
 import * as Filters from "../layers/transportFilters.js"
-import { startRaftStore } from "../layers/raftStore.js"
 import { compareBytes, fromUtf8, utf8 } from "../protocol/bytes.js"
 import type { RegionError } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer, Region } from "../protocol/metapb.js"
 import type { RaftCmdResponse, Request } from "../protocol/raftCmd.js"
 import { type StoreConfig, testConfig } from "../raftstore/config.js"
-import { type RaftStore, RoundYield } from "../raftstore/store.js"
+import type { RaftStore } from "../raftstore/store.js"
 import { makeScheduler, type Scheduler } from "../scheduler/service.js"
-import { SchedulerClient } from "../services/SchedulerClient.js"
 import { type Cf, type Space, Storage } from "../services/Storage.js"
+import { makeSlot, type StoreSlot, startSlot } from "./storeSlot.js"
 
 export interface TestClusterOptions {
   readonly stores: number
@@ -45,15 +40,6 @@ export interface TestClusterOptions {
    * `setImmediate` hop, so every step of the run goes through Effect's scheduler and replays in order.
    */
   readonly deterministic?: boolean
-}
-
-interface StoreSlot {
-  readonly id: StoreId
-  readonly storage: Layer.Layer<Storage, unknown>
-  /** Reads the store's engine directly, running or not (TinyKV's `MustGetCf` on engines). */
-  readonly engineGet: (cf: Cf, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
-  readonly engineGetSpace: (space: Space, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
-  running: { scope: Scope.CloseableScope; store: RaftStore; storage: Storage["Type"] } | undefined
 }
 
 const bytes = (k: string | Uint8Array) => (typeof k === "string" ? utf8(k) : k)
@@ -88,31 +74,7 @@ export class TestCluster {
       const network = yield* MemoryNetwork.make({ seed })
       const scheduler = yield* makeScheduler().pipe(Effect.provide(layerMemory))
       const slots: Array<StoreSlot> = []
-      for (let i = 1; i <= options.stores; i++) {
-        const id = i as StoreId
-        if (options.engine === "lmdb") {
-          const dir = mkdtempSync(join(tmpdir(), `tinykv-cluster-s${i}-`))
-          yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-          slots.push({
-            id,
-            storage: layerLmdb(dir),
-            engineGet: (cf, key) =>
-              Effect.scoped(Effect.flatMap(Storage, (s) => s.get(cf, key)).pipe(Effect.provide(layerLmdb(dir)))),
-            engineGetSpace: (space, key) =>
-              Effect.scoped(Effect.flatMap(Storage, (s) => s.get(space, key)).pipe(Effect.provide(layerLmdb(dir)))),
-            running: undefined
-          })
-        } else {
-          const engine = new MemoryEngine()
-          slots.push({
-            id,
-            storage: layerMemoryFrom(engine),
-            engineGet: (cf, key) => Effect.sync(() => engine.get(cf, key)),
-            engineGetSpace: (space, key) => Effect.sync(() => engine.get(space, key)),
-            running: undefined
-          })
-        }
-      }
+      for (let i = 1; i <= options.stores; i++) slots.push(yield* makeSlot(i as StoreId, options.engine ?? "memory"))
       const cluster = new TestCluster(config, network, scheduler, slots, seed, options.deterministic ?? false)
       yield* Effect.addFinalizer(() => cluster.shutdown)
       return cluster
@@ -139,24 +101,14 @@ export class TestCluster {
     return Effect.gen(function* () {
       const slot = self.slot(id)
       if (slot.running !== undefined) return
-      const scope = yield* Scope.make()
-      const client = makeClientLocal(self.scheduler)
-      const layer = Layer.mergeAll(
-        slot.storage,
-        layerTransportMemory(self.network, id),
-        Layer.succeed(SchedulerClient, client)
-      )
-      const ctx = yield* Layer.buildWithScope(layer, scope)
-      const started = startRaftStore({
-        storeId: id,
-        address: `memory://store-${id}`,
+      slot.running = yield* startSlot(slot, {
+        network: self.network,
+        scheduler: self.scheduler,
         initialStores: self.storeIds,
         config: self.config,
-        seed: self.seed * 7919 + id
-      }).pipe(Effect.provide(ctx), Scope.extend(scope))
-      const store = yield* self.deterministic ? Effect.provideService(started, RoundYield, Effect.yieldNow()) : started
-      yield* self.network.register(id, store.router.sendRaftMessage)
-      slot.running = { scope, store, storage: Context.get(ctx, Storage) }
+        seed: self.seed,
+        deterministic: self.deterministic
+      })
     })
   }
 

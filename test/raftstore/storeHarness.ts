@@ -2,17 +2,24 @@
  * One raftstore on a memory engine, outside a TestCluster: for tests that talk to its Router and
  * StoreWorker directly. Messages it sends go to the memory network, where a test may register fake stores.
  */
-import { Clock, Effect, Exit, Layer, Scope } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Scope } from "effect"
 import { makeClientLocal } from "../../src/layers/schedulerClientLocal.js"
 import { layerMemory, layerMemoryFrom, type MemoryEngine } from "../../src/layers/storageMemory.js"
 import { layerTransportMemory, type MemoryNetwork } from "../../src/layers/transportMemory.js"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { testConfig } from "../../src/raftstore/config.js"
-import { makeRaftStore } from "../../src/raftstore/store.js"
+import { layerRaftStore } from "../../src/layers/raftStore.js"
 import { makeScheduler } from "../../src/scheduler/service.js"
+import { PeerRegistry } from "../../src/services/PeerRegistry.js"
+import { RaftWorker } from "../../src/services/RaftWorker.js"
+import { Router } from "../../src/services/Router.js"
 import { SchedulerClient } from "../../src/services/SchedulerClient.js"
+import { StoreWorker } from "../../src/services/StoreWorker.js"
 
-/** Starts store `storeId` on `engine` in a scope of its own; close the scope to stop it. */
+/**
+ * Starts store `storeId` on `engine` in a scope of its own (`stop` closes it). Besides the store's public
+ * face (`store`) it hands out the raftstore's services, for tests that watch a worker or the registry.
+ */
 export const runStore = (engine: MemoryEngine, network: MemoryNetwork, storeId: StoreId) =>
   Effect.gen(function* () {
     const scheduler = yield* makeScheduler().pipe(Effect.provide(layerMemory))
@@ -25,12 +32,20 @@ export const runStore = (engine: MemoryEngine, network: MemoryNetwork, storeId: 
       ),
       scope
     )
-    const store = yield* makeRaftStore({ storeId, config: testConfig, seed: 7 }).pipe(
-      Effect.provide(ctx),
-      Scope.extend(scope)
+    const services = yield* Layer.buildWithScope(
+      layerRaftStore({ storeId, config: testConfig, seed: 7 }).pipe(Layer.provide(Layer.succeedContext(ctx))),
+      scope
     )
+    const registry = Context.get(services, PeerRegistry)
+    const store = { storeId, router: Context.get(services, Router), peers: registry.peers }
     yield* network.register(storeId, store.router.sendRaftMessage)
-    return { store, stop: Effect.zipRight(network.unregister(storeId), Scope.close(scope, Exit.void)) }
+    return {
+      store,
+      registry,
+      raftWorker: Context.get(services, RaftWorker),
+      storeWorker: Context.get(services, StoreWorker),
+      stop: Effect.zipRight(network.unregister(storeId), Scope.close(scope, Exit.void))
+    }
   })
 
 /** Polls `cond` every 10 ms until it holds, up to `timeoutMs`; dies with `what` otherwise. */

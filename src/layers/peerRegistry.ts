@@ -1,0 +1,77 @@
+/**
+ * The live `PeerRegistry`: loads the peers recorded on disk (persisting their initial state with one
+ * fsync before any peer runs), makes the two mailboxes, and closes the store when its scope closes —
+ * which, in the raftstore's layer order, is after every worker stopped.
+ */
+import { Deferred, Effect, Layer, Queue } from "effect"
+import { RegionNotFound } from "../protocol/errorpb.js"
+import type { RegionId } from "../protocol/ids.js"
+import type { RaftInvariantError } from "../raft/index.js"
+import type { Peer } from "../raftstore/peer.js"
+import { completePeerReplies } from "../raftstore/peerLifecycle.js"
+import { loadPeers, type PeerFactoryOptions } from "../raftstore/peerLoader.js"
+import { errorResponse } from "../raftstore/responses.js"
+import { type Envelope, PeerRegistry } from "../services/PeerRegistry.js"
+import type { StoreMsg } from "../services/Router.js"
+import { Storage } from "../services/Storage.js"
+
+export const layerPeerRegistry = (options: PeerFactoryOptions) =>
+  Layer.scoped(
+    PeerRegistry,
+    Effect.gen(function* () {
+      const storage = yield* Storage
+      const loaded = loadPeers(storage.latest, options)
+      if (loaded.initOps.length > 0) yield* storage.write(loaded.initOps, { sync: true })
+      const peers = new Map<RegionId, Peer>()
+      for (const peer of loaded.peers) peers.set(peer.regionId, peer)
+      const failed = new Map<RegionId, RaftInvariantError>()
+      for (const { regionId, error } of loaded.failed) {
+        failed.set(regionId, error)
+        yield* Effect.logError("region failed to load: its peer stays down", error).pipe(
+          Effect.annotateLogs({ storeId: options.storeId, regionId })
+        )
+      }
+      const raftMailbox = yield* Queue.unbounded<Envelope>()
+      const storeMailbox = yield* Queue.unbounded<StoreMsg>()
+      let closed = false
+
+      const close = Effect.gen(function* () {
+        closed = true
+        // commands still queued would otherwise wait forever: the Router promises every command an answer
+        for (const env of yield* Queue.takeAll(raftMailbox)) {
+          if (env._tag === "Peer" && env.msg._tag === "RaftCommand") {
+            yield* Deferred.succeed(env.msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId })))
+          }
+        }
+        yield* Queue.takeAll(storeMailbox)
+        for (const peer of peers.values()) {
+          peer.stopped = true
+          peer.failAllProposals()
+          yield* completePeerReplies(peer)
+        }
+      })
+
+      const registry = PeerRegistry.of({
+        storeId: options.storeId,
+        peers,
+        failed,
+        isClosed: () => closed,
+        raftMailbox,
+        storeMailbox,
+        register: (peer) => void peers.set(peer.regionId, peer),
+        remove: (peer) => {
+          peer.stopped = true
+          peers.delete(peer.regionId)
+        },
+        markFailed: (peer, error) => {
+          peer.stopped = true
+          peers.delete(peer.regionId)
+          failed.set(peer.regionId, error)
+          peer.failAllProposals()
+        },
+        close
+      })
+      yield* Effect.addFinalizer(() => close)
+      return registry
+    })
+  )

@@ -1,0 +1,79 @@
+/**
+ * The live `RaftWorker`: the round loop (take up to 4096 envelopes, run a round, yield with `RoundYield`),
+ * the ticker feeding its mailbox, and the first campaign of single-member regions. See
+ * `src/services/RaftWorker.ts` for what it owns and what happens when it fails.
+ */
+import { Cause, Deferred, Effect, Exit, Layer, Queue, Schedule } from "effect"
+import { RaftInvariantError } from "../raft/index.js"
+import type { StoreConfig } from "../raftstore/config.js"
+import { reportFailedPeer } from "../raftstore/peerLifecycle.js"
+import { type RoundDeps, runRound, type WorkerState } from "../raftstore/round.js"
+import { RoundYield } from "../raftstore/roundYield.js"
+import { PeerRegistry } from "../services/PeerRegistry.js"
+import { RaftWorker } from "../services/RaftWorker.js"
+import { Router } from "../services/Router.js"
+import { SchedulerClient } from "../services/SchedulerClient.js"
+import { Storage } from "../services/Storage.js"
+import { Transport } from "../services/Transport.js"
+
+/** Envelopes taken per round at most: bounds a round's write and its latency. */
+const MAX_BATCH = 4096
+
+export const layerRaftWorker = (config: StoreConfig) =>
+  Layer.scoped(
+    RaftWorker,
+    Effect.gen(function* () {
+      const registry = yield* PeerRegistry
+      const deps: RoundDeps = {
+        config,
+        registry,
+        router: yield* Router,
+        storage: yield* Storage,
+        transport: yield* Transport,
+        scheduler: yield* SchedulerClient,
+        scope: yield* Effect.scope
+      }
+      const roundYield = yield* RoundYield
+      const state: WorkerState = { ticksSinceStoreHeartbeat: 0, rounds: 0 }
+      const stopped = yield* Deferred.make<void>()
+
+      const round = Effect.flatMap(Queue.takeBetween(registry.raftMailbox, 1, MAX_BATCH), (batch) =>
+        runRound(deps, state, batch)
+      )
+      // However the worker ends, nothing may wait on it: closing the store answers every command queued or
+      // waiting for its entry, and makes the Router refuse everything from then on.
+      const onExit = (exit: Exit.Exit<unknown, unknown>) =>
+        Effect.gen(function* () {
+          if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+            yield* Effect.logError("raft worker died: the store is closed and refuses every command", exit.cause)
+          }
+          yield* registry.close
+          yield* Deferred.succeed(stopped, undefined)
+        })
+      yield* Effect.forkScoped(
+        Effect.forever(Effect.zipRight(round, roundYield)).pipe(
+          Effect.onExit(onExit),
+          Effect.annotateLogs({ storeId: registry.storeId })
+        )
+      )
+      // the ticker stops by itself once the store is closed (a dead worker would never take its ticks)
+      yield* Effect.forkScoped(
+        Queue.offer(registry.raftMailbox, { _tag: "Tick" }).pipe(
+          Effect.repeat({ schedule: Schedule.spaced(`${config.baseTickMs} millis`), while: () => !registry.isClosed() })
+        )
+      )
+      // campaign at once in a region where we are the only member
+      for (const peer of registry.peers.values()) {
+        const members = peer.region.peers
+        if (members.length !== 1 || members[0]!.storeId !== registry.storeId) continue
+        try {
+          peer.rawNode.campaign()
+        } catch (e) {
+          if (!(e instanceof RaftInvariantError)) throw e
+          registry.markFailed(peer, e)
+          yield* reportFailedPeer(peer, e)
+        }
+      }
+      return RaftWorker.of({ rounds: Effect.sync(() => state.rounds), stopped: Deferred.await(stopped) })
+    })
+  )

@@ -1,0 +1,50 @@
+/**
+ * The live `Router` of a raftstore: it only reads the `PeerRegistry` and enqueues — to the RaftWorker's
+ * mailbox for a region with a live peer, to the StoreWorker's for a Raft message whose peer is missing or
+ * closing. It never touches a peer's state. A closed store, a failed region and a stopped peer are
+ * refused at once (MailboxClosed), an unknown region too (PeerNotFound): a command is never queued where
+ * nobody would answer it.
+ */
+import { Deferred, Effect, Layer, Queue } from "effect"
+import { RegionNotFound } from "../protocol/errorpb.js"
+import type { RegionId } from "../protocol/ids.js"
+import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import { PeerRegistry } from "../services/PeerRegistry.js"
+import { MailboxClosed, type PeerMsg, PeerNotFound, Router, type StoreMsg } from "../services/Router.js"
+
+export const makeRouter = (registry: PeerRegistry["Type"]): Router["Type"] => {
+  const send = (regionId: RegionId, msg: PeerMsg): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
+    if (registry.isClosed() || registry.failed.has(regionId)) return Effect.fail(new MailboxClosed({ regionId }))
+    const peer = registry.peers.get(regionId)
+    if (peer === undefined) return Effect.fail(new PeerNotFound({ regionId }))
+    if (peer.stopped) return Effect.fail(new MailboxClosed({ regionId }))
+    return Queue.offer(registry.raftMailbox, { _tag: "Peer", regionId, msg })
+  }
+  const sendStore = (msg: StoreMsg): Effect.Effect<void> =>
+    Effect.suspend(() => (registry.isClosed() ? Effect.void : Queue.offer(registry.storeMailbox, msg)))
+  return Router.of({
+    send,
+    sendStore,
+    sendRaftMessage: (message) =>
+      send(message.regionId, { _tag: "RaftMessage", message }).pipe(
+        Effect.catchTags({
+          PeerNotFound: () => sendStore({ _tag: "RaftMessage", message }),
+          MailboxClosed: () => sendStore({ _tag: "RaftMessage", message })
+        }),
+        Effect.asVoid
+      ),
+    sendCommand: (request: RaftCmdRequest) =>
+      Effect.gen(function* () {
+        const reply = yield* Deferred.make<RaftCmdResponse>()
+        yield* send(request.header.regionId, { _tag: "RaftCommand", request, reply }).pipe(
+          Effect.mapError(() => new RegionNotFound({ regionId: request.header.regionId }))
+        )
+        return yield* Deferred.await(reply)
+      })
+  })
+}
+
+export const layerRouter: Layer.Layer<Router, never, PeerRegistry> = Layer.effect(
+  Router,
+  Effect.map(PeerRegistry, makeRouter)
+)

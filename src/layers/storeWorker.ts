@@ -1,0 +1,66 @@
+/**
+ * The live `StoreWorker`: one fiber taking the StoreWorker mailbox in order, each message handled
+ * uninterruptibly (a peer is persisted and registered whole, or not at all). Peers it creates go through
+ * the same constructor as the loaded ones (`newPeer`). See `src/services/StoreWorker.ts` for what it owns.
+ */
+import { Cause, Effect, Layer, Queue } from "effect"
+import type { Region } from "../protocol/metapb.js"
+import type { RaftMessage } from "../protocol/raftServer.js"
+import { newPeer, type PeerFactoryOptions } from "../raftstore/peerLoader.js"
+import { PeerStorage } from "../raftstore/peerStorage.js"
+import { onStoreRaftMessage, type StoreWorkerContext, type StoreWorkerVerdict } from "../raftstore/storeWorker.js"
+import { PeerRegistry } from "../services/PeerRegistry.js"
+import { Router } from "../services/Router.js"
+import { Storage } from "../services/Storage.js"
+import { StoreWorker } from "../services/StoreWorker.js"
+import { Transport } from "../services/Transport.js"
+
+export const layerStoreWorker = (options: PeerFactoryOptions) =>
+  Layer.scoped(
+    StoreWorker,
+    Effect.gen(function* () {
+      const registry = yield* PeerRegistry
+      const router = yield* Router
+      const storage = yield* Storage
+      const transport = yield* Transport
+      const verdicts: Partial<Record<StoreWorkerVerdict, number>> = {}
+
+      const createPeer = (region: Region, m: RaftMessage) =>
+        Effect.gen(function* () {
+          const { storage: ps, initOps } = PeerStorage.load(storage.latest, region)
+          if (initOps.length > 0) yield* storage.write(initOps, { sync: true })
+          const peer = newPeer(options, m.toPeer, ps)
+          peer.insertPeerCache(m.fromPeer)
+          registry.register(peer)
+          yield* Effect.logInfo("created a peer for a new region").pipe(
+            Effect.annotateLogs({ regionId: region.id, peerId: m.toPeer.id })
+          )
+        })
+      const ctx: StoreWorkerContext = {
+        storeId: options.storeId,
+        storage,
+        transport,
+        peers: registry.peers,
+        failed: registry.failed,
+        redeliver: (m) => router.sendRaftMessage(m),
+        createPeer
+      }
+      const handle = (message: RaftMessage) =>
+        onStoreRaftMessage(ctx, message).pipe(
+          Effect.tap((v) => Effect.sync(() => void (verdicts[v] = (verdicts[v] ?? 0) + 1))),
+          Effect.uninterruptible
+        )
+      yield* Effect.forkScoped(
+        Effect.forever(Effect.flatMap(Queue.take(registry.storeMailbox), (msg) => handle(msg.message))).pipe(
+          // a store whose engine fails here is not one to keep serving: close it loudly, as the RaftWorker does
+          Effect.tapErrorCause((cause) =>
+            Cause.isInterruptedOnly(cause)
+              ? Effect.void
+              : Effect.zipRight(Effect.logError("store worker died: the store is closed", cause), registry.close)
+          ),
+          Effect.annotateLogs({ storeId: options.storeId })
+        )
+      )
+      return StoreWorker.of({ verdicts: Effect.sync(() => ({ ...verdicts })) })
+    })
+  )

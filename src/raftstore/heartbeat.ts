@@ -1,0 +1,85 @@
+/**
+ * Talking to the scheduler (TinyKV `onSchedulerHeartbeatTick` / `onSchedulerStoreHeartbeatTick`): a
+ * leader reports its region, and the operator step the scheduler answers with (a conf change or a leader
+ * transfer) goes through the Router to the region's peer as an ordinary admin command. The store reports
+ * its stats. Both are calls over the network: the RaftWorker forks them (see `forkBackground`) so that a
+ * slow scheduler never holds a round, and a failed call is only logged — the next tick reports again.
+ */
+import { Deferred, Effect, Option, type Scope } from "effect"
+import type { StoreId } from "../protocol/ids.js"
+import type { AdminRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import type { RegionHeartbeatResponse } from "../protocol/scheduler.js"
+import type { MailboxClosed, PeerNotFound, Router } from "../services/Router.js"
+import type { SchedulerClient } from "../services/SchedulerClient.js"
+import type { Peer } from "./peer.js"
+
+/** The admin command carrying an operator step, or `undefined` for a step this store does not run. */
+const operatorCommand = (op: RegionHeartbeatResponse): AdminRequest | undefined =>
+  op.changePeer
+    ? { _tag: "ChangePeer", changeType: op.changePeer.changeType, peer: op.changePeer.peer }
+    : op.transferLeader
+      ? { _tag: "TransferLeader", peer: op.transferLeader.peer }
+      : undefined
+
+/** Sends an operator step to its region's peer. Nobody waits for the answer: the next heartbeat shows it. */
+const dispatchOperator = (
+  router: Router["Type"],
+  op: RegionHeartbeatResponse
+): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
+  const adminRequest = operatorCommand(op)
+  if (adminRequest === undefined) return Effect.void
+  return Effect.flatMap(Deferred.make<RaftCmdResponse>(), (reply) =>
+    router.send(op.regionId, {
+      _tag: "RaftCommand",
+      request: {
+        header: { regionId: op.regionId, peer: op.targetPeer, regionEpoch: op.regionEpoch, term: 0 },
+        requests: [],
+        adminRequest
+      },
+      reply
+    })
+  )
+}
+
+/**
+ * Reports a leader's region to the scheduler and runs the operator step it answers with. The region,
+ * leader and pending peers are read now, in the round: the peer is the RaftWorker's alone.
+ */
+export const regionHeartbeat = (
+  scheduler: SchedulerClient["Type"],
+  router: Router["Type"],
+  peer: Peer
+): Effect.Effect<void> => {
+  const heartbeat = { region: peer.region, leader: peer.meta, pendingPeers: peer.pendingPeers(), approximateSize: 0 }
+  return scheduler.regionHeartbeat(heartbeat).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: (op) => dispatchOperator(router, op) })),
+    Effect.catchAll((e) => Effect.logDebug("region heartbeat failed", e))
+  )
+}
+
+export const storeHeartbeat = (
+  scheduler: SchedulerClient["Type"],
+  storeId: StoreId,
+  regionCount: number
+): Effect.Effect<void> =>
+  scheduler
+    .storeHeartbeat({
+      storeId,
+      capacity: 0,
+      available: 0,
+      regionCount,
+      sendingSnapCount: 0,
+      receivingSnapCount: 0,
+      startTime: 0,
+      applyingSnapCount: 0,
+      isBusy: false,
+      usedSize: 0
+    })
+    .pipe(Effect.catchAll((e) => Effect.logDebug("store heartbeat failed", e)))
+
+/**
+ * Runs a scheduler call in the background of `scope` (the RaftWorker's). Forked from the uninterruptible
+ * round, the fiber itself must be made interruptible, or the store could not stop while a call hangs.
+ */
+export const forkBackground = (scope: Scope.Scope, call: Effect.Effect<void>): Effect.Effect<void> =>
+  call.pipe(Effect.interruptible, Effect.forkIn(scope), Effect.asVoid)

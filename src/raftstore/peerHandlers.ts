@@ -1,0 +1,75 @@
+/**
+ * What the RaftWorker does with one peer's mail (TiKV `PeerFsmDelegate`, TinyKV `peer_msg_handler.go`):
+ * step a Raft message, tick, propose a command. Plain synchronous functions over the peer and the
+ * round's `RoundContext`; nothing here writes, sends or replies — the round does, after its write.
+ * The round runs each of them under `RoundContext.guard`, so a broken Raft invariant stops this peer only.
+ */
+import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import type { RaftMessage } from "../protocol/raftServer.js"
+import type { Deferred } from "effect"
+import { SnapshotDataCodec } from "./codec.js"
+import type { StoreConfig } from "./config.js"
+import type { Peer } from "./peer.js"
+import { isInitialized } from "./peerStorage.js"
+import { findPeer, isEpochStale, rangesOverlap } from "./regionUtil.js"
+import type { RoundContext } from "./roundContext.js"
+
+/** TinyKV `onRaftMsg` + `checkMessage`. `others` are the store's live peers (for the snapshot overlap check). */
+export const onRaftMessage = (ctx: RoundContext, others: Iterable<Peer>, peer: Peer, m: RaftMessage): void => {
+  if (m.toPeer.storeId !== peer.storeId) return
+  if (m.isTombstone) {
+    // the sender says we were removed; believe it only if its epoch is newer than ours
+    if (m.toPeer.id === peer.meta.id && isEpochStale(peer.region.regionEpoch, m.regionEpoch)) ctx.toDestroy.add(peer)
+    return
+  }
+  if (m.toPeer.id !== peer.meta.id) {
+    // a newer peer of this region lives here now: this one is stale
+    if (m.toPeer.id > peer.meta.id) {
+      ctx.toDestroy.add(peer)
+      ctx.reroute.push(m)
+    }
+    return
+  }
+  if (isEpochStale(m.regionEpoch, peer.region.regionEpoch) && findPeer(peer.region, m.fromPeer.storeId) === undefined) {
+    return // from a peer that was removed from this region
+  }
+  const snap = m.message.snapshot
+  if (snap !== undefined && m.message.msgType === "MsgSnapshot") {
+    // a snapshot whose region overlaps another region of this store would corrupt it (TinyKV `checkSnapshot`)
+    const snapRegion = SnapshotDataCodec.decode(snap.data).region
+    for (const other of others) {
+      if (other !== peer && isInitialized(other.region) && rangesOverlap(other.region, snapRegion)) return
+    }
+  }
+  peer.insertPeerCache(m.fromPeer)
+  peer.rawNode.step(m.message)
+}
+
+/** One Raft tick, and the leader's periodic duties: propose a log compaction, report to the scheduler. */
+export const onTick = (ctx: RoundContext, config: StoreConfig, peer: Peer): void => {
+  peer.rawNode.tick()
+  if (!peer.isLeader) return
+  if (++peer.ticksSinceGc >= config.raftLogGcTicks) {
+    peer.ticksSinceGc = 0
+    const applied = peer.storage.appliedIndex
+    if (applied - peer.storage.firstIndex() + 1 >= config.raftLogGcCountLimit && applied > peer.compactProposedAt) {
+      const term = peer.storage.term(applied)
+      if (typeof term === "number") {
+        peer.compactProposedAt = applied
+        peer.proposeInternal({
+          header: { regionId: peer.regionId, peer: peer.meta, regionEpoch: peer.region.regionEpoch, term: 0 },
+          requests: [],
+          adminRequest: { _tag: "CompactLog", compactIndex: applied, compactTerm: term }
+        })
+      }
+    }
+  }
+  if (++peer.ticksSinceHeartbeat >= config.regionHeartbeatTicks) {
+    peer.ticksSinceHeartbeat = 0
+    ctx.heartbeats.push(peer)
+  }
+}
+
+/** A client command: proposed, or answered at once through `peer.replies` (see `Peer.propose`). */
+export const onCommand = (peer: Peer, request: RaftCmdRequest, reply: Deferred.Deferred<RaftCmdResponse>): void =>
+  peer.propose(request, reply)

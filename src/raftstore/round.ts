@@ -1,0 +1,119 @@
+/**
+ * One RaftWorker round (TiKV `RaftPoller::handle_normal` + `end`): hand each envelope of the batch to its
+ * peer's handler (`peerHandlers.ts`), then `processReadies` (one write, one fsync, replies after it), then
+ * the follow-ups the handlers recorded in the round's `RoundContext`: report failed peers, destroy removed
+ * ones, re-route messages for newer peers, report leaders to the scheduler.
+ *
+ * Uninterruptible once the batch is taken: a store stopped mid-round finishes the round (its write, its
+ * replies) first, so no command taken from the mailbox is left unanswered and no write lands after a
+ * restart. A round that fails (a storage error, a bug) answers every reply it held with ServerIsBusy —
+ * the RaftWorker then dies and closes the store, which answers everything else.
+ */
+import { Deferred, Effect, type Scope } from "effect"
+import { RegionNotFound, ServerIsBusy, type StorageError } from "../protocol/errorpb.js"
+import type { Envelope, PeerRegistry } from "../services/PeerRegistry.js"
+import type { Router } from "../services/Router.js"
+import type { SchedulerClient } from "../services/SchedulerClient.js"
+import type { Storage } from "../services/Storage.js"
+import type { Transport } from "../services/Transport.js"
+import type { StoreConfig } from "./config.js"
+import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
+import { onCommand, onRaftMessage, onTick } from "./peerHandlers.js"
+import { destroyPeer, reportFailedPeer } from "./peerLifecycle.js"
+import { processReadies } from "./raftWorker.js"
+import { errorResponse } from "./responses.js"
+import { RoundContext } from "./roundContext.js"
+
+/** What a round works with; all of it is the RaftWorker's (the registry shared as `PeerRegistry` says). */
+export interface RoundDeps {
+  readonly config: StoreConfig
+  readonly registry: PeerRegistry["Type"]
+  readonly router: Router["Type"]
+  readonly storage: Storage["Type"]
+  readonly transport: Transport["Type"]
+  readonly scheduler: SchedulerClient["Type"]
+  /** The RaftWorker's scope: background scheduler calls are forked into it, and end with it. */
+  readonly scope: Scope.Scope
+}
+
+/** The RaftWorker's state that outlives a round. */
+export interface WorkerState {
+  ticksSinceStoreHeartbeat: number
+  rounds: number
+}
+
+/** Feeds each envelope to its peer's handler; a failed peer's commands are answered, its messages dropped. */
+const dispatch = (deps: RoundDeps, ctx: RoundContext, batch: Iterable<Envelope>) =>
+  Effect.gen(function* () {
+    const { registry, config } = deps
+    for (const env of batch) {
+      if (env._tag === "Tick") {
+        ctx.ticks++
+        for (const peer of registry.peers.values()) {
+          if (peer.stopped) continue // the store is closing
+          ctx.guard(peer, () => onTick(ctx, config, peer))
+          if (!peer.stopped) ctx.touched.add(peer)
+        }
+        continue
+      }
+      const peer = registry.peers.get(env.regionId)
+      const msg = env.msg
+      if (peer === undefined || peer.stopped) {
+        if (msg._tag === "RaftCommand") {
+          yield* Deferred.succeed(msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId })))
+        } else ctx.reroute.push(msg.message)
+        continue
+      }
+      if (msg._tag === "RaftMessage") {
+        ctx.guard(peer, () => onRaftMessage(ctx, registry.peers.values(), peer, msg.message))
+      } else {
+        ctx.guard(peer, () => onCommand(peer, msg.request, msg.reply))
+        // a proposal that broke the peer was neither queued nor answered
+        if (peer.stopped) ctx.replies.push([msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId }))])
+      }
+      if (!peer.stopped) ctx.touched.add(peer)
+    }
+  })
+
+export const runRound = (
+  deps: RoundDeps,
+  state: WorkerState,
+  batch: Iterable<Envelope>
+): Effect.Effect<void, StorageError> => {
+  const ctx = new RoundContext(deps.registry)
+  const { registry, storage, router, scheduler, scope, config } = deps
+  return Effect.gen(function* () {
+    yield* dispatch(deps, ctx, batch)
+    const work = yield* processReadies(ctx, storage, deps.transport)
+    for (const w of work) {
+      if (w.outcome.destroySelf) ctx.toDestroy.add(w.peer)
+      if (w.rd.softState?.raftState === "Leader") ctx.heartbeats.push(w.peer)
+      if (w.snapResult !== undefined) {
+        yield* Effect.logInfo(`applied a snapshot at index ${w.peer.storage.appliedIndex}`).pipe(
+          Effect.annotateLogs({ regionId: w.peer.regionId, peerId: w.peer.id })
+        )
+      }
+    }
+    for (const { peer, error } of ctx.failed) yield* reportFailedPeer(peer, error)
+    for (const peer of ctx.toDestroy) yield* destroyPeer(storage, registry, peer)
+    for (const m of ctx.reroute) yield* router.sendStore({ _tag: "RaftMessage", message: m })
+    for (const peer of ctx.heartbeats) {
+      if (!peer.stopped && peer.isLeader) yield* forkBackground(scope, regionHeartbeat(scheduler, router, peer))
+    }
+    state.ticksSinceStoreHeartbeat += ctx.ticks
+    if (state.ticksSinceStoreHeartbeat >= config.storeHeartbeatTicks) {
+      state.ticksSinceStoreHeartbeat = 0
+      yield* forkBackground(scope, storeHeartbeat(scheduler, registry.storeId, registry.peers.size))
+    }
+    state.rounds++
+  }).pipe(
+    Effect.onError(() =>
+      Effect.gen(function* () {
+        const busy = errorResponse(new ServerIsBusy({ reason: "the store's raft worker failed" }))
+        for (const [d] of ctx.replies) yield* Deferred.succeed(d, busy)
+        for (const { peer, error } of ctx.failed) yield* reportFailedPeer(peer, error)
+      })
+    ),
+    Effect.uninterruptible
+  )
+}

@@ -1,0 +1,55 @@
+/**
+ * PeerRegistry: the state a store's Router, RaftWorker and StoreWorker share — the live peers by region,
+ * the regions whose peer failed, the "closed" flag, and the two mailboxes (the RaftWorker's and the
+ * StoreWorker's).
+ *
+ * Who writes what (everything else only reads):
+ * - `peers`: filled from disk when the registry is built; then the StoreWorker `register`s the peers it
+ *   creates, and the RaftWorker `remove`s the peers it destroys and `markFailed`s the peers that broke a
+ *   Raft invariant. Only the RaftWorker touches a peer's Raft state; the Router reads `stopped` only.
+ * - `failed`: the RaftWorker (`markFailed`), and the loader for a peer that cannot even be loaded.
+ * - `closed` and the mailboxes' draining: `close` only — on shutdown (the registry's finalizer, after every
+ *   worker stopped) or when a worker dies. The Router enqueues; each worker takes from its own mailbox.
+ *
+ * The mailboxes are never shut down: an offer to a shut down queue interrupts the offering fiber, which
+ * would kill a sender's transport link. A closed registry refuses instead (the Router checks `isClosed`).
+ */
+import { Context, type Effect, type Queue } from "effect"
+import type { RegionId, StoreId } from "../protocol/ids.js"
+import type { RaftInvariantError } from "../raft/index.js"
+import type { Peer } from "../raftstore/peer.js"
+import type { PeerMsg, StoreMsg } from "./Router.js"
+
+/** What the RaftWorker's mailbox holds: mail for one region's peer, or a tick for every peer. */
+export type Envelope =
+  | { readonly _tag: "Peer"; readonly regionId: RegionId; readonly msg: PeerMsg }
+  | { readonly _tag: "Tick" }
+
+export class PeerRegistry extends Context.Tag("tinykv/raftstore/PeerRegistry")<
+  PeerRegistry,
+  {
+    readonly storeId: StoreId
+    /** The live peers, by region. A removed or failed peer leaves this map in the same step it is stopped. */
+    readonly peers: ReadonlyMap<RegionId, Peer>
+    /** Regions whose peer broke a Raft invariant: the Router refuses them until the store restarts. */
+    readonly failed: ReadonlyMap<RegionId, RaftInvariantError>
+    /** True once `close` ran: nothing is enqueued any more, and every command is answered at once. */
+    readonly isClosed: () => boolean
+    readonly raftMailbox: Queue.Queue<Envelope>
+    readonly storeMailbox: Queue.Queue<StoreMsg>
+    /** StoreWorker: a new peer joins. */
+    readonly register: (peer: Peer) => void
+    /** RaftWorker: the peer is destroyed; stopped and unregistered at once, so the Router refuses it. */
+    readonly remove: (peer: Peer) => void
+    /**
+     * RaftWorker: the peer broke a Raft invariant. Stopped, unregistered and recorded in `failed`; its
+     * waiting proposals are answered RegionNotFound through `peer.replies` (the caller completes them).
+     */
+    readonly markFailed: (peer: Peer, error: RaftInvariantError) => void
+    /**
+     * Closes the store: sets `closed`, answers every command still queued with RegionNotFound, drops the
+     * store mailbox, stops every peer and answers its waiting proposals. Idempotent.
+     */
+    readonly close: Effect.Effect<void>
+  }
+>() {}

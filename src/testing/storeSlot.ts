@@ -1,0 +1,83 @@
+/**
+ * One store of a TestCluster: its engine, which outlives the store's runs (a restart is a crash recovery
+ * from what was durable), and how a run starts — the engine, the memory transport and the shared
+ * scheduler as layers under the raftstore, all in one scope that stopping the store closes.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Context, Effect, Layer, Scope } from "effect"
+import { startRaftStore } from "../layers/raftStore.js"
+import { makeClientLocal } from "../layers/schedulerClientLocal.js"
+import { layerLmdb } from "../layers/storageLmdb.js"
+import { layerMemoryFrom, MemoryEngine } from "../layers/storageMemory.js"
+import { layerTransportMemory, type MemoryNetwork } from "../layers/transportMemory.js"
+import type { StoreId } from "../protocol/ids.js"
+import type { StoreConfig } from "../raftstore/config.js"
+import { type RaftStore, RoundYield } from "../raftstore/store.js"
+import type { Scheduler } from "../scheduler/service.js"
+import { SchedulerClient } from "../services/SchedulerClient.js"
+import { type Cf, type Space, Storage } from "../services/Storage.js"
+
+export interface RunningStore {
+  readonly scope: Scope.CloseableScope
+  readonly store: RaftStore
+  readonly storage: Storage["Type"]
+}
+
+export interface StoreSlot {
+  readonly id: StoreId
+  readonly storage: Layer.Layer<Storage, unknown>
+  /** Reads the store's engine directly, running or not (TinyKV's `MustGetCf` on engines). */
+  readonly engineGet: (cf: Cf, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
+  readonly engineGetSpace: (space: Space, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
+  running: RunningStore | undefined
+}
+
+/** A slot whose engine lives as long as the enclosing scope (an lmdb one in a temp dir removed then). */
+export const makeSlot = (id: StoreId, engine: "memory" | "lmdb"): Effect.Effect<StoreSlot, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    if (engine === "lmdb") {
+      const dir = mkdtempSync(join(tmpdir(), `tinykv-cluster-s${id}-`))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const read = (space: Space, key: Uint8Array) =>
+        Effect.scoped(Effect.flatMap(Storage, (s) => s.get(space, key)).pipe(Effect.provide(layerLmdb(dir))))
+      return { id, storage: layerLmdb(dir), engineGet: read, engineGetSpace: read, running: undefined }
+    }
+    const memory = new MemoryEngine()
+    const read = (space: Space, key: Uint8Array) => Effect.sync(() => memory.get(space, key))
+    return { id, storage: layerMemoryFrom(memory), engineGet: read, engineGetSpace: read, running: undefined }
+  })
+
+export interface StartOptions {
+  readonly network: MemoryNetwork
+  readonly scheduler: Scheduler["Type"]
+  readonly initialStores: ReadonlyArray<StoreId>
+  readonly config: StoreConfig
+  readonly seed: number
+  /** The RaftWorker yields with `Effect.yieldNow()` (see `RoundYield`). */
+  readonly deterministic: boolean
+}
+
+/** Starts the slot's store in a scope of its own and connects it to the network. */
+export const startSlot = (slot: StoreSlot, options: StartOptions): Effect.Effect<RunningStore, unknown> =>
+  Effect.gen(function* () {
+    const id = slot.id
+    const scope = yield* Scope.make()
+    const layer = Layer.mergeAll(
+      slot.storage,
+      layerTransportMemory(options.network, id),
+      Layer.succeed(SchedulerClient, makeClientLocal(options.scheduler))
+    )
+    const ctx = yield* Layer.buildWithScope(layer, scope)
+    const started = startRaftStore({
+      storeId: id,
+      address: `memory://store-${id}`,
+      initialStores: options.initialStores,
+      config: options.config,
+      seed: options.seed * 7919 + id
+    }).pipe(Effect.provide(ctx), Scope.extend(scope))
+    const store = yield* options.deterministic ? Effect.provideService(started, RoundYield, Effect.yieldNow()) : started
+    yield* options.network.register(id, store.router.sendRaftMessage)
+    return { scope, store, storage: Context.get(ctx, Storage) }
+  })
