@@ -13,14 +13,7 @@
 import type { Entry, HardState, Message } from "../protocol/eraftpb.js"
 import type { Config } from "./config.js"
 import { validateConfig } from "./config.js"
-import {
-  invariant,
-  isRaftFailure,
-  RaftInvariantError,
-  SnapshotTemporarilyUnavailable,
-  type StepError,
-  unavailable
-} from "./errors.js"
+import { invariant, isRaftFailure, RaftInvariantError, type StepError } from "./errors.js"
 import type { RaftNode } from "./node.js"
 import { campaign, handleVoteRequest, ignoresVoteRequest, quorumActive } from "./election.js"
 import { Progress } from "./progress.js"
@@ -28,9 +21,10 @@ import { committedIndex } from "./quorum.js"
 import { RaftLog } from "./raftLog.js"
 import { mulberry32, type Rng, randomInt } from "./rng.js"
 import { handleAppendEntries, handleHeartbeat, handleSnapshot } from "./receive.js"
+import { sendAppend } from "./replicate.js"
 import { stepCandidate, stepFollower } from "./stepFollower.js"
 import { stepLeader } from "./stepLeader.js"
-import { EMPTY_DATA, isEmptySnap, isTermlessMsg, type MessageInit, newMessage, None, type StateType } from "./util.js"
+import { EMPTY_DATA, isTermlessMsg, type MessageInit, newMessage, None, type StateType } from "./util.js"
 
 export interface SoftState {
   readonly lead: number
@@ -354,36 +348,9 @@ export class Raft implements RaftNode {
     return false
   }
 
-  /**
-   * Sends `to` the entries it is missing, or a snapshot when they are compacted away (TinyKV `sendAppend`).
-   * `next` moves optimistically past what was sent, so a proposal burst sends each entry once; a rejection or a
-   * heartbeat response brings it back. Returns false if nothing could be sent (snapshot not ready).
-   */
+  /** Sends `to` its missing entries, or a snapshot (replicate.ts). Returns false if nothing could be sent. */
   sendAppend(to: number): boolean {
-    const pr = this.prs.get(to)
-    if (pr === undefined) return false
-    const log = this.raftLog
-    const prevIndex = pr.next - 1
-    const prevTerm = log.term(prevIndex)
-    if (prevTerm === unavailable)
-      throw new RaftInvariantError(`progress of ${to}: next ${pr.next} is past last ${log.lastIndex()}`)
-    const last = log.lastIndex()
-    const all = typeof prevTerm === "number" ? log.slice(pr.next, last + 1) : undefined
-    if (typeof prevTerm !== "number" || all === undefined || isRaftFailure(all)) return this.sendSnapshot(to, pr)
-    const entries = limitSize(all, MAX_APPEND_BYTES)
-    this.send({ msgType: "MsgAppend", to, index: prevIndex, logTerm: prevTerm, entries, commit: log.committed })
-    if (entries.length > 0) pr.next = entries[entries.length - 1]!.index + 1
-    return true
-  }
-
-  private sendSnapshot(to: number, pr: Progress): boolean {
-    const snap = this.raftLog.snapshot()
-    if (snap instanceof SnapshotTemporarilyUnavailable) return false
-    invariant(!isEmptySnap(snap), () => `need a snapshot for ${to} but storage has none`)
-    this.send({ msgType: "MsgSnapshot", to, snapshot: snap })
-    // Assume it arrives; if it is lost, the next heartbeat response probes from here and falls back to it again.
-    pr.next = snap.metadata.index + 1
-    return true
+    return sendAppend(this, to)
   }
 
   /**
@@ -458,20 +425,4 @@ export class Raft implements RaftNode {
       invariant(this.vote === this.id, () => `candidate ${this.id} voted for ${this.vote}`)
     }
   }
-}
-
-/**
- * The most entry data one MsgAppend carries (at least one entry always goes): a far-behind follower
- * catches up in bounded messages, each far below the transport's 16 MiB frame limit (etcd's
- * `MaxSizePerMsg`). The follower's acknowledgement triggers the next batch.
- */
-export const MAX_APPEND_BYTES = 1024 * 1024
-
-const limitSize = (entries: ReadonlyArray<Entry>, max: number): ReadonlyArray<Entry> => {
-  let size = 0
-  for (let i = 0; i < entries.length; i++) {
-    size += entries[i]!.data.length
-    if (size > max && i > 0) return entries.slice(0, i)
-  }
-  return entries
 }
