@@ -10,10 +10,11 @@
 import { Effect } from "effect"
 import type { RegionId, Timestamp } from "../../protocol/ids.js"
 import type { KeyError, ScanResponse } from "../../protocol/kvrpc.js"
-import type { ClientError } from "../TinyKvClient.js"
+import type { ClientError } from "../errors.js"
+import { scanRange } from "../scanPages.js"
+import { contextField } from "../send.js"
 import type { TxnBackend } from "../txnBackend.js"
-import type { RegionCall, RegionRouter } from "./regionRouter.js"
-import { scanRegions } from "./scanRegions.js"
+import { type RegionCall, type RegionRouter, sendToKey } from "./regionRouter.js"
 
 /** Groups `items` by the region of their key, in order of first appearance, keeping their order. */
 const groupBy = <T>(
@@ -72,14 +73,13 @@ export const makeClusterTxnBackend = (
   KvGet: (req) => router.request(req.key, "KvGet", (rpc, context) => rpc.KvGet({ ...req, context })),
   KvScan: (req) =>
     Effect.map(
-      scanRegions(router, {
-        method: "KvScan",
-        start: req.startKey,
-        end: undefined,
-        limit: req.limit,
-        page: (from, limit) => (rpc, context) =>
-          Effect.map(rpc.KvScan({ ...req, context, startKey: from, limit }), (r) => r.pairs)
-      }),
+      scanRange(
+        sendToKey(router),
+        "KvScan",
+        { start: req.startKey, end: undefined, limit: req.limit },
+        (from, limit) => (rpc, context) =>
+          Effect.map(rpc.KvScan({ ...req, ...contextField(context), startKey: from, limit }), (r) => r.pairs)
+      ),
       (pairs): ScanResponse => ({ pairs })
     ),
   KvPrewrite: (req) =>
