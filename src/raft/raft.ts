@@ -1,24 +1,507 @@
 /**
- * `Raft`: the state machine of one node (`RaftCore`) with the role step functions plugged in. The role
- * functions take a `RaftCore`, so they and the core do not import each other.
+ * The Raft state machine of one node (TinyKV `raft/raft.go`, shaped after etcd `raft.go`).
+ *
+ * Pure and synchronous: inputs are `step(message)` and `tick()`; outputs are the messages queued in `msgs` and the
+ * changes to `raftLog`, which `RawNode` turns into a `Ready`. No IO, no clock, no global randomness.
+ *
+ * `step` applies the rules every role shares (term comparison and step-down, vote granting; Raft paper §5.1, §5.2,
+ * §5.4.1) once, then hands the message to the role's step function (`stepLeader.ts`, `stepFollower.ts`).
+ *
+ * Fields are public and mutable because TinyKV's paper tests set up scenarios through them (`r.term = 2`,
+ * `r.state = "Leader"`, `r.raftLog.committed = 3`, `r.prs.get(2)!.next = 10`). Applications go through `RawNode`.
  */
-import type { Message } from "../protocol/eraftpb.js"
-import type { StepError } from "./errors.js"
-import { RaftCore } from "./raftCore.js"
+import type { Entry, HardState, Message } from "../protocol/eraftpb.js"
+import type { Config } from "./config.js"
+import { validateConfig } from "./config.js"
+import {
+  invariant,
+  isRaftFailure,
+  RaftInvariantError,
+  SnapshotTemporarilyUnavailable,
+  type StepError,
+  unavailable
+} from "./errors.js"
+import { Progress } from "./progress.js"
+import { committedIndex, voteResult } from "./quorum.js"
+import { RaftLog } from "./raftLog.js"
+import { mulberry32, type Rng, randomInt } from "./rng.js"
 import { stepCandidate, stepFollower } from "./stepFollower.js"
 import { stepLeader } from "./stepLeader.js"
+import { EMPTY_DATA, isEmptySnap, isTermlessMsg, type MessageInit, newMessage, None, type StateType } from "./util.js"
 
-export { MAX_APPEND_BYTES, type SoftState } from "./raftCore.js"
+export interface SoftState {
+  readonly lead: number
+  readonly raftState: StateType
+}
 
-export class Raft extends RaftCore {
-  protected stepRole(m: Message): StepError | undefined {
-    switch (this.state) {
-      case "Leader":
-        return stepLeader(this, m)
-      case "Candidate":
-        return stepCandidate(this, m)
-      case "Follower":
-        return stepFollower(this, m)
+export class Raft {
+  readonly id: number
+  /** Current term (persisted in HardState). */
+  term = 0
+  /** Whom this node voted for in `term`, or `None` (persisted in HardState). */
+  vote = None
+  state: StateType = "Follower"
+  /** The leader of `term` as far as this node knows, or `None`. */
+  lead = None
+  raftLog: RaftLog
+  /**
+   * Members of the group as of the last applied configuration change (or snapshot). On the leader, each
+   * follower's replication progress; the leader's own entry tracks its last index.
+   */
+  prs = new Map<number, Progress>()
+  /** Votes received in the current election (candidate only); `true` = granted. */
+  votes = new Map<number, boolean>()
+  /** Outbound messages, drained by `readMessages` (tests) or by `RawNode.ready/advance`. */
+  msgs: Message[] = []
+  readonly heartbeatTimeout: number
+  readonly electionTimeout: number
+  /** Ticks since the last heartbeat (leader only). */
+  heartbeatElapsed = 0
+  /**
+   * Ticks since the last reset: since hearing from a valid leader or granting a vote (follower), since the election
+   * started (candidate), or since the transfer window opened (leader).
+   */
+  electionElapsed = 0
+  /** Drawn from `[electionTimeout, 2 * electionTimeout)` on every reset (Raft paper §5.2). */
+  randomizedElectionTimeout: number
+  /**
+   * Target of an ongoing leadership transfer (Raft thesis §3.10), or `None`. While set, proposals are dropped;
+   * it is cleared when the transfer completes, is replaced, or times out after an election timeout.
+   */
+  leadTransferee = None
+  /**
+   * Index of the latest configuration-change entry the leader has appended. A new conf change is only accepted
+   * once this one has been applied (`pendingConfIndex <= raftLog.applied`), so at most one is in flight.
+   */
+  pendingConfIndex = 0
+  private readonly rng: Rng
+
+  /** TinyKV `newRaft`. Throws `RaftInvariantError` for an invalid config or inconsistent storage. */
+  constructor(c: Config) {
+    const problem = validateConfig(c)
+    if (problem !== undefined) throw new RaftInvariantError(`invalid raft config: ${problem}`)
+    this.id = c.id
+    this.rng = c.rng ?? mulberry32(c.id)
+    this.electionTimeout = c.electionTick
+    this.heartbeatTimeout = c.heartbeatTick
+    this.randomizedElectionTimeout = c.electionTick
+    const { hardState, confState } = c.storage.initialState()
+    this.raftLog = new RaftLog(c.storage)
+    const log = this.raftLog
+    const peers = c.peers !== undefined && c.peers.length > 0 ? c.peers : confState.nodes
+    for (const id of peers) this.prs.set(id, new Progress(0, log.lastIndex() + 1))
+    this.term = hardState.term
+    this.vote = hardState.vote
+    if (hardState.commit > 0) {
+      invariant(
+        hardState.commit >= log.firstIndex() - 1 && hardState.commit <= log.lastIndex(),
+        () => `hard state commit ${hardState.commit} is out of range [${log.firstIndex() - 1}, ${log.lastIndex()}]`
+      )
+      log.committed = hardState.commit
+    }
+    const applied = c.applied ?? 0
+    if (applied > 0) {
+      invariant(
+        applied <= log.committed && applied >= log.firstIndex() - 1,
+        () => `config applied ${applied} is out of range [${log.firstIndex() - 1}, ${log.committed}]`
+      )
+      log.applied = applied
+    }
+    this.becomeFollower(this.term, None)
+  }
+
+  // --- Outputs -----------------------------------------------------------------------------------------------
+
+  /** Queues a message from this node at the current term. */
+  send(init: MessageInit): void {
+    this.msgs.push(newMessage(init, this.id, this.term))
+  }
+
+  /** Drains the outbound queue (TinyKV tests' `readMessages`). */
+  readMessages(): Message[] {
+    const msgs = this.msgs
+    this.msgs = []
+    return msgs
+  }
+
+  softState(): SoftState {
+    return { lead: this.lead, raftState: this.state }
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.raftLog.committed }
+  }
+
+  /** Member ids, sorted (TinyKV `nodes(r)`). */
+  nodes(): number[] {
+    return [...this.prs.keys()].sort((a, b) => a - b)
+  }
+
+  // --- Time --------------------------------------------------------------------------------------------------
+
+  /** Advances the logical clock by one tick (TinyKV `tick`). */
+  tick(): void {
+    if (this.state === "Leader") {
+      this.heartbeatElapsed++
+      this.electionElapsed++
+      if (this.electionElapsed >= this.electionTimeout) {
+        this.electionElapsed = 0
+        // A transfer that has not completed within an election timeout is abandoned (thesis §3.10),
+        // so the group does not stay unable to accept proposals.
+        this.leadTransferee = None
+      }
+      if (this.heartbeatElapsed >= this.heartbeatTimeout) {
+        this.heartbeatElapsed = 0
+        this.step(newMessage({ msgType: "MsgBeat", from: this.id, to: this.id }))
+      }
+      return
+    }
+    this.electionElapsed++
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0
+      this.step(newMessage({ msgType: "MsgHup", from: this.id, to: this.id }))
     }
   }
+
+  private resetRandomizedElectionTimeout(): void {
+    this.randomizedElectionTimeout = randomInt(this.rng, this.electionTimeout, 2 * this.electionTimeout)
+  }
+
+  // --- Role transitions --------------------------------------------------------------------------------------
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term
+      this.vote = None
+    }
+    this.lead = None
+    this.electionElapsed = 0
+    this.heartbeatElapsed = 0
+    this.resetRandomizedElectionTimeout()
+    this.leadTransferee = None
+    this.votes = new Map()
+  }
+
+  becomeFollower(term: number, lead: number): void {
+    this.reset(term)
+    this.state = "Follower"
+    this.lead = lead
+  }
+
+  becomeCandidate(): void {
+    invariant(this.state !== "Leader", () => "invalid transition [leader -> candidate]")
+    this.reset(this.term + 1)
+    this.vote = this.id
+    this.votes.set(this.id, true)
+    this.state = "Candidate"
+  }
+
+  /**
+   * Takes over as leader: every follower is probed from the end of our log, and exactly one empty entry of the new
+   * term is appended (thesis §6.4: committing it commits everything before it). No heartbeat is sent here; the
+   * caller broadcasts MsgAppend (TinyKV pitfall §6.5 item 2).
+   */
+  becomeLeader(): void {
+    invariant(this.state !== "Follower", () => "invalid transition [follower -> leader]")
+    this.reset(this.term)
+    this.state = "Leader"
+    this.lead = this.id
+    const log = this.raftLog
+    const last = log.lastIndex()
+    for (const pr of this.prs.values()) {
+      pr.match = 0
+      pr.next = last + 1
+    }
+    // A conf change appended by an earlier leader may still be unapplied; it counts as pending.
+    this.pendingConfIndex = 0
+    const unapplied = log.slice(log.applied + 1, last + 1)
+    invariant(!isRaftFailure(unapplied), () => `unapplied entries after ${log.applied} are compacted`)
+    for (const e of unapplied) if (e.entryType === "EntryConfChange") this.pendingConfIndex = e.index
+    this.appendEntries([{ entryType: "EntryNormal", term: 0, index: 0, data: EMPTY_DATA }])
+    this.maybeCommit() // a single-node group commits at once
+  }
+
+  // --- Step --------------------------------------------------------------------------------------------------
+
+  /**
+   * Processes one message (TinyKV `Step`). Returns `undefined`, or `ProposalDropped` for a proposal that was not
+   * appended. Throws `RaftInvariantError` on a broken invariant.
+   */
+  step(m: Message): StepError | undefined {
+    if (m.term !== 0 && !isTermlessMsg(m.msgType)) {
+      if (m.term > this.term) {
+        // §5.1: a higher term always wins. Only messages that only a leader sends tell us who leads.
+        const fromLeader = m.msgType === "MsgAppend" || m.msgType === "MsgHeartbeat" || m.msgType === "MsgSnapshot"
+        this.becomeFollower(m.term, fromLeader ? m.from : None)
+      } else if (m.term < this.term) {
+        // A stale sender. Answer with our term so a deposed leader or an old candidate steps down
+        // (TestDisruptiveFollower2AA); otherwise ignore the message. The append reply acknowledges index 0, which a
+        // leader ignores (the sender may by now lead our term: a rejection would make it back off for nothing).
+        if (m.msgType === "MsgAppend") this.send({ msgType: "MsgAppendResponse", to: m.from })
+        else if (m.msgType === "MsgHeartbeat") this.send({ msgType: "MsgHeartbeatResponse", to: m.from })
+        else if (m.msgType === "MsgRequestVote")
+          this.send({ msgType: "MsgRequestVoteResponse", to: m.from, reject: true })
+        return undefined
+      }
+    }
+    switch (m.msgType) {
+      case "MsgHup":
+        if (this.state !== "Leader") this.campaign()
+        return undefined
+      case "MsgRequestVote":
+        this.handleRequestVote(m)
+        return undefined
+      default:
+        switch (this.state) {
+          case "Leader":
+            return stepLeader(this, m)
+          case "Candidate":
+            return stepCandidate(this, m)
+          case "Follower":
+            return stepFollower(this, m)
+        }
+    }
+  }
+
+  /**
+   * Starts an election (§5.2), unless this node is not a member or still has committed configuration changes to
+   * apply: its member list would be stale, and campaigning with a stale list could let two leaders win one term
+   * (etcd `hup`, "cannot campaign ... since there are still pending configuration changes to apply").
+   */
+  campaign(): void {
+    if (!this.prs.has(this.id) || this.hasUnappliedConfChanges()) return
+    this.becomeCandidate()
+    if (voteResult(this.prs.keys(), this.votes) === "Won") {
+      this.becomeLeader()
+      return
+    }
+    const log = this.raftLog
+    const index = log.lastIndex()
+    const logTerm = log.lastTerm()
+    for (const id of this.prs.keys()) {
+      if (id !== this.id) this.send({ msgType: "MsgRequestVote", to: id, index, logTerm })
+    }
+  }
+
+  private hasUnappliedConfChanges(): boolean {
+    const log = this.raftLog
+    if (log.committed <= log.applied) return false
+    const ents = log.nextEnts()
+    for (const e of ents) if (e.entryType === "EntryConfChange") return true
+    return false
+  }
+
+  /**
+   * §5.2/§5.4.1: grant at most one vote per term, first come first served, and only to a candidate whose log is at
+   * least as up-to-date as ours. A leader or candidate of this term has voted for itself and so rejects.
+   */
+  private handleRequestVote(m: Message): void {
+    const canVote = this.vote === None || this.vote === m.from
+    const grant = canVote && this.raftLog.isUpToDate(m.index, m.logTerm)
+    if (grant) {
+      this.vote = m.from
+      this.electionElapsed = 0
+    }
+    this.send({ msgType: "MsgRequestVoteResponse", to: m.from, reject: !grant })
+  }
+
+  // --- Leader machinery --------------------------------------------------------------------------------------
+
+  /** Leader-side append: stamps the entries with this term and consecutive indexes, and advances our own match. */
+  appendEntries(ents: ReadonlyArray<Entry>): void {
+    const log = this.raftLog
+    let index = log.lastIndex()
+    const stamped: Entry[] = []
+    for (const e of ents) stamped.push({ entryType: e.entryType, term: this.term, index: ++index, data: e.data })
+    log.append(stamped)
+    const self = this.prs.get(this.id)
+    if (self !== undefined) {
+      self.match = Math.max(self.match, index)
+      self.next = Math.max(self.next, index + 1)
+    }
+  }
+
+  /**
+   * Advances the commit index to the highest index stored on a majority, if that entry is from the current term
+   * (§5.4.2: never commit an older term's entry by counting replicas). Returns whether it moved.
+   */
+  maybeCommit(): boolean {
+    const matches: number[] = []
+    for (const pr of this.prs.values()) matches.push(pr.match)
+    const n = committedIndex(matches)
+    const log = this.raftLog
+    if (n > log.committed && log.term(n) === this.term) {
+      log.commitTo(n)
+      return true
+    }
+    return false
+  }
+
+  /**
+   * Sends `to` the entries it is missing, or a snapshot when they are compacted away (TinyKV `sendAppend`).
+   * `next` moves optimistically past what was sent, so a proposal burst sends each entry once; a rejection or a
+   * heartbeat response brings it back. Returns false if nothing could be sent (snapshot not ready).
+   */
+  sendAppend(to: number): boolean {
+    const pr = this.prs.get(to)
+    if (pr === undefined) return false
+    const log = this.raftLog
+    const prevIndex = pr.next - 1
+    const prevTerm = log.term(prevIndex)
+    if (prevTerm === unavailable)
+      throw new RaftInvariantError(`progress of ${to}: next ${pr.next} is past last ${log.lastIndex()}`)
+    const last = log.lastIndex()
+    const all = typeof prevTerm === "number" ? log.slice(pr.next, last + 1) : undefined
+    if (typeof prevTerm !== "number" || all === undefined || isRaftFailure(all)) return this.sendSnapshot(to, pr)
+    const entries = limitSize(all, MAX_APPEND_BYTES)
+    this.send({ msgType: "MsgAppend", to, index: prevIndex, logTerm: prevTerm, entries, commit: log.committed })
+    if (entries.length > 0) pr.next = entries[entries.length - 1]!.index + 1
+    return true
+  }
+
+  private sendSnapshot(to: number, pr: Progress): boolean {
+    const snap = this.raftLog.snapshot()
+    if (snap instanceof SnapshotTemporarilyUnavailable) return false
+    invariant(!isEmptySnap(snap), () => `need a snapshot for ${to} but storage has none`)
+    this.send({ msgType: "MsgSnapshot", to, snapshot: snap })
+    // Assume it arrives; if it is lost, the next heartbeat response probes from here and falls back to it again.
+    pr.next = snap.metadata.index + 1
+    return true
+  }
+
+  /**
+   * Heartbeat to `to`. Its commit is `min(match, committed)`: the follower may only commit what it is known to
+   * hold (TestHeartbeatUpdateCommit2AB), and a peer with match 0 sees commit 0, which the raftstore uses to create
+   * the peer (`IsInitialMsg`; TinyKV pitfall §6.5 item 1).
+   */
+  sendHeartbeat(to: number): void {
+    const pr = this.prs.get(to)
+    const commit = Math.min(pr?.match ?? 0, this.raftLog.committed)
+    this.send({ msgType: "MsgHeartbeat", to, commit })
+  }
+
+  bcastAppend(): void {
+    for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id)
+  }
+
+  bcastHeartbeat(): void {
+    for (const id of this.prs.keys()) if (id !== this.id) this.sendHeartbeat(id)
+  }
+
+  // --- Follower machinery ------------------------------------------------------------------------------------
+
+  /**
+   * AppendEntries receiver (§5.3): reject unless our log has an entry at `m.index` with term `m.logTerm`; else
+   * keep matching entries, truncate at the first conflict, append the rest, and commit
+   * `min(m.commit, index of last new entry)`. Exactly one reply.
+   *
+   * A rejection carries a hint (`index`, `logTerm`): the last index at or below the probe whose term is at most
+   * `m.logTerm`, so the leader can skip a whole divergent term per round trip (etcd `findConflictByTerm`).
+   */
+  handleAppendEntries(m: Message): void {
+    const log = this.raftLog
+    if (m.index < log.committed) {
+      // Everything up to `committed` already matches the leader; a stale or duplicated message.
+      this.send({ msgType: "MsgAppendResponse", to: m.from, index: log.committed })
+      return
+    }
+    if (log.term(m.index) !== m.logTerm) {
+      const hintIndex = log.findConflictByTerm(m.index, m.logTerm, log.committed)
+      const hintTerm = log.mustTerm(hintIndex)
+      this.send({ msgType: "MsgAppendResponse", to: m.from, reject: true, index: hintIndex, logTerm: hintTerm })
+      return
+    }
+    if (m.entries.length > 0) log.appendFollower(m.entries)
+    const lastNew = m.index + m.entries.length
+    log.commitTo(Math.min(m.commit, lastNew))
+    this.send({ msgType: "MsgAppendResponse", to: m.from, index: lastNew })
+  }
+
+  /** Heartbeat receiver: commit what the leader says we hold (its commit is already `min(match, committed)`). */
+  handleHeartbeat(m: Message): void {
+    const log = this.raftLog
+    log.commitTo(Math.min(m.commit, log.lastIndex()))
+    this.send({ msgType: "MsgHeartbeatResponse", to: m.from })
+  }
+
+  /**
+   * InstallSnapshot receiver (§7). A snapshot not newer than our commit index is answered with our commit index
+   * and otherwise ignored; one whose last entry we already hold just advances the commit index; any other
+   * replaces the log and the member list.
+   */
+  handleSnapshot(m: Message): void {
+    const snap = m.snapshot
+    if (snap === undefined) return
+    const log = this.raftLog
+    const meta = snap.metadata
+    if (meta.index <= log.committed) {
+      this.send({ msgType: "MsgAppendResponse", to: m.from, index: log.committed })
+      return
+    }
+    if (log.matchTerm(meta.index, meta.term)) {
+      log.commitTo(meta.index)
+      this.send({ msgType: "MsgAppendResponse", to: m.from, index: meta.index })
+      return
+    }
+    log.restore(snap)
+    const next = log.lastIndex() + 1
+    this.prs = new Map(meta.confState.nodes.map((id) => [id, new Progress(0, next)]))
+    this.send({ msgType: "MsgAppendResponse", to: m.from, index: meta.index })
+  }
+
+  // --- Membership (project 3A) -------------------------------------------------------------------------------
+
+  /** Adds a member (idempotent). A new follower is probed from the end of the leader's log. */
+  addNode(id: number): void {
+    if (this.prs.has(id)) return
+    this.prs.set(id, new Progress(0, this.raftLog.lastIndex() + 1))
+  }
+
+  /**
+   * Removes a member (idempotent). The quorum shrinks, so a leader may now be able to commit more
+   * (TestCommitAfterRemoveNode3A); a transfer to the removed node is abandoned.
+   */
+  removeNode(id: number): void {
+    if (!this.prs.delete(id)) return
+    this.votes.delete(id)
+    if (this.leadTransferee === id) this.leadTransferee = None
+    if (this.state === "Leader" && this.prs.size > 0 && this.maybeCommit()) this.bcastAppend()
+  }
+
+  // --- Checks ------------------------------------------------------------------------------------------------
+
+  /** Throws `RaftInvariantError` if the node's state is inconsistent. Cheap; the safety suite calls it every step. */
+  checkInvariants(): void {
+    this.raftLog.checkInvariants()
+    const last = this.raftLog.lastIndex()
+    if (this.state === "Leader") {
+      invariant(this.lead === this.id, () => `leader ${this.id} thinks the leader is ${this.lead}`)
+      invariant(this.vote === this.id, () => `leader ${this.id} voted for ${this.vote} in its own term`)
+      for (const [id, pr] of this.prs) {
+        invariant(
+          pr.match <= last && pr.next <= last + 1 && pr.next >= pr.match + 1,
+          () => `progress of ${id}: match ${pr.match} next ${pr.next} last ${last}`
+        )
+      }
+    }
+    if (this.state === "Candidate") {
+      invariant(this.vote === this.id, () => `candidate ${this.id} voted for ${this.vote}`)
+    }
+  }
+}
+
+/**
+ * The most entry data one MsgAppend carries (at least one entry always goes): a far-behind follower
+ * catches up in bounded messages, each far below the transport's 16 MiB frame limit (etcd's
+ * `MaxSizePerMsg`). The follower's acknowledgement triggers the next batch.
+ */
+export const MAX_APPEND_BYTES = 1024 * 1024
+
+const limitSize = (entries: ReadonlyArray<Entry>, max: number): ReadonlyArray<Entry> => {
+  let size = 0
+  for (let i = 0; i < entries.length; i++) {
+    size += entries[i]!.data.length
+    if (size > max && i > 0) return entries.slice(0, i)
+  }
+  return entries
 }

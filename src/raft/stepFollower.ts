@@ -5,10 +5,10 @@
 import type { Message } from "../protocol/eraftpb.js"
 import { proposalDropped, type StepError } from "./errors.js"
 import { voteResult } from "./quorum.js"
-import type { RaftCore } from "./raftCore.js"
+import type { Raft } from "./raft.js"
 import { None } from "./util.js"
 
-export const stepFollower = (r: RaftCore, m: Message): StepError | undefined => {
+export const stepFollower = (r: Raft, m: Message): StepError | undefined => {
   switch (m.msgType) {
     case "MsgPropose":
       // TinyKV does not forward proposals: the proposer learns it must find the leader.
@@ -43,7 +43,7 @@ export const stepFollower = (r: RaftCore, m: Message): StepError | undefined => 
   }
 }
 
-export const stepCandidate = (r: RaftCore, m: Message): StepError | undefined => {
+export const stepCandidate = (r: Raft, m: Message): StepError | undefined => {
   switch (m.msgType) {
     case "MsgPropose":
       return proposalDropped

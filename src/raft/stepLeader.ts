@@ -4,10 +4,10 @@
  */
 import type { Message } from "../protocol/eraftpb.js"
 import { invariant, proposalDropped, type StepError } from "./errors.js"
-import type { RaftCore } from "./raftCore.js"
+import type { Raft } from "./raft.js"
 import { None } from "./util.js"
 
-export const stepLeader = (r: RaftCore, m: Message): StepError | undefined => {
+export const stepLeader = (r: Raft, m: Message): StepError | undefined => {
   switch (m.msgType) {
     case "MsgBeat":
       r.bcastHeartbeat()
@@ -41,7 +41,7 @@ export const stepLeader = (r: RaftCore, m: Message): StepError | undefined => {
 }
 
 /** TinyKV MsgPropose on the leader: append, then replicate. */
-const propose = (r: RaftCore, m: Message): StepError | undefined => {
+const propose = (r: Raft, m: Message): StepError | undefined => {
   // No new entries while handing leadership over (thesis §3.10), nor from a leader that was removed.
   if (r.leadTransferee !== None || !r.prs.has(r.id)) return proposalDropped
   if (m.entries.length === 0) return undefined
@@ -62,7 +62,7 @@ const propose = (r: RaftCore, m: Message): StepError | undefined => {
  * below `match + 1`) and probes again; an acceptance raises `match`, may commit (then everyone learns the new
  * commit index), and may complete a pending leadership transfer.
  */
-const handleAppendResponse = (r: RaftCore, m: Message): void => {
+const handleAppendResponse = (r: Raft, m: Message): void => {
   const pr = r.prs.get(m.from)
   if (pr === undefined) return
   const log = r.raftLog
@@ -91,7 +91,7 @@ const handleAppendResponse = (r: RaftCore, m: Message): void => {
  * cancels a pending transfer; an unknown node is ignored; a new target replaces the pending one. Once the target
  * is up to date it gets MsgTimeoutNow and campaigns at once.
  */
-const handleTransferLeader = (r: RaftCore, transferee: number): void => {
+const handleTransferLeader = (r: Raft, transferee: number): void => {
   if (transferee === r.id) {
     r.leadTransferee = None
     return
