@@ -165,11 +165,7 @@ export const run = async (args: ReadonlyArray<string>) => {
     return result
   } finally {
     await Promise.all(conns.map((c) => c.close()))
-    await new Promise((resolve) => {
-      if (server.exitCode !== null) return resolve(undefined)
-      server.once("exit", resolve)
-      server.kill("SIGTERM")
-    })
+    await server.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -2,38 +2,50 @@
  * W1/W2/W3 against a standalone store started as a child process on loopback, driven through the
  * Promise client (64 connections, one per client). `npm run bench -- standalone [--workloads W1,W3]`
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Effect, Exit, Scope } from "effect"
 import { connect } from "../src/client/promise.js"
+import { freePort as freePortEffect, startChild } from "../src/process/index.js"
 import { type KvConn, runWorkload, type WorkloadId, type WorkloadResult } from "./workloads.js"
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address()
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))))
-    })
-  })
+/** A free port on loopback (shared with the process tests, which import it from here). */
+export const freePort = (): Promise<number> => Effect.runPromise(freePortEffect)
 
-/** Starts `tinykv <args>` from the built dist/ and resolves once it printed `ready`. */
-export const startProcess = (args: ReadonlyArray<string>, ready: RegExp): Promise<ChildProcess> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, "../bin/tinykv.mjs"), ...args], {
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    const onData = (d: Buffer) => {
-      out += d.toString()
-      if (ready.test(out)) resolve(child)
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", onData)
-    child.once("exit", (code) => reject(new Error(`tinykv ${args.join(" ")} exited with ${code}:\n${out}`)))
+/**
+ * Starts `tinykv <args>` from the built dist/ the way the local-cluster module starts its children, and
+ * resolves once it printed `ready`; `stop` ends it (SIGTERM, SIGKILL after 5 s) and waits for it.
+ */
+export const startProcess = async (
+  args: ReadonlyArray<string>,
+  ready: RegExp
+): Promise<{ readonly stop: () => Promise<void> }> => {
+  const scope = Effect.runSync(Scope.make())
+  const stop = () => Effect.runPromise(Scope.close(scope, Exit.void))
+  const started = startChild({
+    name: `tinykv ${args.join(" ")}`,
+    args,
+    ready,
+    readyTimeout: "60 seconds",
+    keepOutput: false,
+    stopGrace: "5 seconds"
   })
+  try {
+    await Effect.runPromise(
+      started.pipe(
+        Scope.extend(scope),
+        Effect.provide(NodeContext.layer),
+        Effect.mapError((e) => new Error(`${e.message}:\n${e.output}`))
+      )
+    )
+  } catch (e) {
+    await stop()
+    throw e
+  }
+  return { stop }
+}
 
 export const openConns = async (address: string, n: number): Promise<Array<KvConn>> =>
   Promise.all(
@@ -65,7 +77,7 @@ export const run = async (args: ReadonlyArray<string>) => {
     }
     await Promise.all(conns.map((c) => c.close()))
   } finally {
-    server.kill("SIGTERM")
+    await server.stop()
     rmSync(dir, { recursive: true, force: true })
   }
   return { bench: "standalone", seed, results }

@@ -5,6 +5,11 @@
  * snapshot marks the current arrays shared, and the next write to a shared space copies it first,
  * so readers never see later writes and need no locking. An engine outlives the layers built on it
  * (`layerMemoryFrom`), which is how a simulated store "crashes" and restarts on the same data.
+ *
+ * With `modelSync`, the engine also keeps what a real disk would hold: the state as of its last synced
+ * write (an fsync makes every earlier write durable too). `crash()` throws away every write since, which is
+ * how the simulator checks that nothing acknowledged depended on an unsynced write. The durable copy is a
+ * copy-on-write snapshot taken at each synced write, so it costs a copy of each space written in between.
  */
 import { Effect, Layer } from "effect"
 import { fromLatin1, toLatin1 } from "../protocol/bytes.js"
@@ -51,11 +56,52 @@ function* scanSpace(data: SpaceData, range: ScanRange | undefined): IterableIter
   }
 }
 
+export interface MemoryEngineOptions {
+  /** Keep the state as of the last synced write, for `crash()` (default false). */
+  readonly modelSync?: boolean
+}
+
 /** An in-memory engine whose data survives the layers built over it. */
 export class MemoryEngine {
   private spaces = new Map<Space, SpaceData>(
     SPACES.map((s) => [s, { keys: [], values: new Map(), shared: false }] as const)
   )
+  /** The spaces as of the last synced write (only with `modelSync`). */
+  private durable: Map<Space, SpaceData> | undefined
+  /** Writes since the last sync, for tests of the crash model. */
+  unsyncedWrites = 0
+
+  constructor(options: MemoryEngineOptions = {}) {
+    if (options.modelSync) this.durable = this.freeze()
+  }
+
+  /** Marks the current spaces shared and returns them (copy-on-write keeps them unchanged). */
+  private freeze(): Map<Space, SpaceData> {
+    const frozen = new Map<Space, SpaceData>()
+    for (const [s, d] of this.spaces) {
+      d.shared = true
+      frozen.set(s, d)
+    }
+    return frozen
+  }
+
+  /** Applies a write; with `sync`, it and everything before it become durable. */
+  writeSynced(ops: ReadonlyArray<WriteOp>, sync: boolean): void {
+    this.write(ops)
+    if (this.durable === undefined) return
+    if (sync) {
+      this.durable = this.freeze()
+      this.unsyncedWrites = 0
+    } else this.unsyncedWrites++
+  }
+
+  /** A power loss: every write since the last synced one is gone (requires `modelSync`). */
+  crash(): void {
+    if (this.durable === undefined) throw new Error("crash() needs a MemoryEngine made with modelSync")
+    this.spaces = new Map([...this.durable].map(([s, d]) => [s, { keys: d.keys, values: d.values, shared: true }]))
+    this.durable = this.freeze()
+    this.unsyncedWrites = 0
+  }
 
   private writable(space: Space): SpaceData {
     const d = this.spaces.get(space)!
@@ -100,11 +146,7 @@ export class MemoryEngine {
   }
 
   snapshot(): EngineReader {
-    const frozen = new Map<Space, SpaceData>()
-    for (const [s, d] of this.spaces) {
-      d.shared = true
-      frozen.set(s, d)
-    }
+    const frozen = this.freeze()
     return {
       get: (space, key) => frozen.get(space)!.values.get(toLatin1(key)),
       scan: (space, range) => scanSpace(frozen.get(space)!, range)
@@ -119,11 +161,11 @@ export const layerMemoryFrom = (engine: MemoryEngine): Layer.Layer<Storage> =>
     Storage.of({
       get: (space, key) => Effect.sync(() => engine.get(space, key)),
       scan: (space, range) => Effect.sync(() => Array.from(engine.scan(space, range))),
-      write: (ops) =>
+      write: (ops, options) =>
         Effect.suspend(() => {
           const invalid = ops.map(invalidOp).find((m) => m !== undefined)
           return invalid === undefined
-            ? Effect.sync(() => engine.write(ops))
+            ? Effect.sync(() => engine.writeSynced(ops, options?.sync ?? false))
             : Effect.fail(new StorageError({ message: `engine write rejected: ${invalid}` }))
         }),
       latest: { get: (space, key) => engine.get(space, key), scan: (space, range) => engine.scan(space, range) },

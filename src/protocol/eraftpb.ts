@@ -40,7 +40,10 @@ export const MessageType = Schema.Literal(
   "MsgHeartbeat",
   "MsgHeartbeatResponse",
   "MsgTransferLeader",
-  "MsgTimeoutNow"
+  "MsgTimeoutNow",
+  /** A pre-election poll (Raft thesis §9.6): carries the term the sender would campaign at; changes no state. */
+  "MsgPreVote",
+  "MsgPreVoteResponse"
 )
 export type MessageType = typeof MessageType.Type
 
@@ -55,7 +58,12 @@ export const Message = Schema.Struct({
   entries: Schema.Array(Entry),
   commit: U64,
   snapshot: Schema.optional(Snapshot),
-  reject: Schema.Boolean
+  reject: Schema.Boolean,
+  /**
+   * On MsgRequestVote: the campaign was started by a leadership transfer (MsgTimeoutNow), so voters grant it
+   * even while they still hear from the current leader (etcd's `campaignTransfer` context).
+   */
+  transfer: Schema.optional(Schema.Literal(true))
 })
 export type Message = typeof Message.Type
 

@@ -3,18 +3,44 @@
  * (no record extension: stored bytes must not depend on structures shared across writes), validated
  * by the Schema when read back. Used by the raftstore and the scheduler alike.
  */
-import { Schema } from "effect"
+import { Data, Schema } from "effect"
 import { Packr, Unpackr } from "msgpackr"
+
+/**
+ * Stored bytes that do not decode to their record: a damaged engine, or a record from another store (a raft
+ * log entry or snapshot) that was corrupted on its way. Thrown by `decode`, always this one error, so callers
+ * can tell corruption from a bug.
+ */
+export class CorruptRecord extends Data.TaggedError("CorruptRecord")<{
+  readonly record: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `corrupt ${this.record} record: ${this.reason}`
+  }
+}
 
 const packr = new Packr({ useRecords: false })
 const unpackr = new Unpackr({ useRecords: false })
 
-export const storedCodec = <A, I>(schema: Schema.Schema<A, I>) => {
+/** `record` names the record in errors. */
+export const storedCodec = <A, I>(schema: Schema.Schema<A, I>, record = "stored") => {
   const encode = Schema.encodeSync(schema)
-  const decode = Schema.decodeUnknownSync(schema)
+  const decode = Schema.decodeUnknownEither(schema)
   return {
     encode: (a: A): Uint8Array => packr.pack(encode(a)),
-    decode: (b: Uint8Array): A => decode(unpackr.unpack(b))
+    /** The record, or throws `CorruptRecord`. */
+    decode: (b: Uint8Array): A => {
+      let raw: unknown
+      try {
+        raw = unpackr.unpack(b)
+      } catch (e) {
+        throw new CorruptRecord({ record, reason: e instanceof Error ? e.message : String(e) })
+      }
+      const decoded = decode(raw)
+      if (decoded._tag === "Left") throw new CorruptRecord({ record, reason: decoded.left.message })
+      return decoded.right
+    }
   }
 }
 
@@ -24,4 +50,7 @@ export const encodeU64 = (n: bigint): Uint8Array => {
   new DataView(b.buffer).setBigUint64(0, n)
   return b
 }
-export const decodeU64 = (b: Uint8Array): bigint => new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0)
+export const decodeU64 = (b: Uint8Array): bigint => {
+  if (b.length !== 8) throw new CorruptRecord({ record: "u64", reason: `${b.length} bytes, not 8` })
+  return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0)
+}

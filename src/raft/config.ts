@@ -31,6 +31,17 @@ export interface Config {
    * restarts of the same node, so real deployments should pass a generator seeded per process.
    */
   readonly rng?: Rng
+  /**
+   * Poll for votes before campaigning (Raft thesis §9.6): a node cut off from the group keeps its term, so when it
+   * comes back it cannot depose a healthy leader. Off by default, as in TinyKV.
+   */
+  readonly preVote?: boolean
+  /**
+   * A leader that has not heard from a quorum within an election timeout steps down, and a node that hears from
+   * its leader ignores vote requests for an election timeout (the leader lease; etcd `CheckQuorum`). Off by
+   * default, as in TinyKV.
+   */
+  readonly checkQuorum?: boolean
 }
 
 /** Why `config` is unusable, or `undefined` when it is fine (TinyKV `Config.validate`). */

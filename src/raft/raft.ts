@@ -21,10 +21,13 @@ import {
   type StepError,
   unavailable
 } from "./errors.js"
+import type { RaftNode } from "./node.js"
+import { campaign, handleVoteRequest, ignoresVoteRequest, quorumActive } from "./election.js"
 import { Progress } from "./progress.js"
-import { committedIndex, voteResult } from "./quorum.js"
+import { committedIndex } from "./quorum.js"
 import { RaftLog } from "./raftLog.js"
 import { mulberry32, type Rng, randomInt } from "./rng.js"
+import { handleAppendEntries, handleHeartbeat, handleSnapshot } from "./receive.js"
 import { stepCandidate, stepFollower } from "./stepFollower.js"
 import { stepLeader } from "./stepLeader.js"
 import { EMPTY_DATA, isEmptySnap, isTermlessMsg, type MessageInit, newMessage, None, type StateType } from "./util.js"
@@ -34,7 +37,7 @@ export interface SoftState {
   readonly raftState: StateType
 }
 
-export class Raft {
+export class Raft implements RaftNode {
   readonly id: number
   /** Current term (persisted in HardState). */
   term = 0
@@ -74,6 +77,10 @@ export class Raft {
    * once this one has been applied (`pendingConfIndex <= raftLog.applied`), so at most one is in flight.
    */
   pendingConfIndex = 0
+  /** See `Config.preVote`. */
+  readonly preVote: boolean
+  /** See `Config.checkQuorum`. */
+  readonly checkQuorum: boolean
   private readonly rng: Rng
 
   /** TinyKV `newRaft`. Throws `RaftInvariantError` for an invalid config or inconsistent storage. */
@@ -84,6 +91,8 @@ export class Raft {
     this.rng = c.rng ?? mulberry32(c.id)
     this.electionTimeout = c.electionTick
     this.heartbeatTimeout = c.heartbeatTick
+    this.preVote = c.preVote ?? false
+    this.checkQuorum = c.checkQuorum ?? false
     this.randomizedElectionTimeout = c.electionTick
     const { hardState, confState } = c.storage.initialState()
     this.raftLog = new RaftLog(c.storage)
@@ -149,6 +158,15 @@ export class Raft {
         // A transfer that has not completed within an election timeout is abandoned (thesis §3.10),
         // so the group does not stay unable to accept proposals.
         this.leadTransferee = None
+        if (this.checkQuorum) {
+          // A leader that a quorum has not answered for a whole election timeout is probably cut off: step down so
+          // its clients look elsewhere instead of waiting on a leader that cannot commit.
+          if (!quorumActive(this)) {
+            this.becomeFollower(this.term, None)
+            return
+          }
+          for (const [id, pr] of this.prs) if (id !== this.id) pr.recentActive = false
+        }
       }
       if (this.heartbeatElapsed >= this.heartbeatTimeout) {
         this.heartbeatElapsed = 0
@@ -188,6 +206,14 @@ export class Raft {
     this.lead = lead
   }
 
+  /** Polls for votes without changing the term or our vote (`Config.preVote`). */
+  becomePreCandidate(): void {
+    invariant(this.state !== "Leader", () => "invalid transition [leader -> pre-candidate]")
+    this.state = "PreCandidate"
+    this.lead = None
+    this.votes = new Map([[this.id, true]])
+  }
+
   becomeCandidate(): void {
     invariant(this.state !== "Leader", () => "invalid transition [leader -> candidate]")
     this.reset(this.term + 1)
@@ -211,6 +237,7 @@ export class Raft {
     for (const pr of this.prs.values()) {
       pr.match = 0
       pr.next = last + 1
+      pr.recentActive = true
     }
     // A conf change appended by an earlier leader may still be unapplied; it counts as pending.
     this.pendingConfIndex = 0
@@ -229,10 +256,17 @@ export class Raft {
    */
   step(m: Message): StepError | undefined {
     if (m.term !== 0 && !isTermlessMsg(m.msgType)) {
+      const isVoteRequest = m.msgType === "MsgRequestVote" || m.msgType === "MsgPreVote"
       if (m.term > this.term) {
-        // §5.1: a higher term always wins. Only messages that only a leader sends tell us who leads.
-        const fromLeader = m.msgType === "MsgAppend" || m.msgType === "MsgHeartbeat" || m.msgType === "MsgSnapshot"
-        this.becomeFollower(m.term, fromLeader ? m.from : None)
+        // CheckQuorum's lease: a node that hears from its leader does not help depose it.
+        if (isVoteRequest && ignoresVoteRequest(this, m)) return undefined
+        // A pre-vote (or its grant) carries a term nobody has campaigned at yet: it must not move ours.
+        const future = m.msgType === "MsgPreVote" || (m.msgType === "MsgPreVoteResponse" && !m.reject)
+        if (!future) {
+          // §5.1: a higher term always wins. Only messages that only a leader sends tell us who leads.
+          const fromLeader = m.msgType === "MsgAppend" || m.msgType === "MsgHeartbeat" || m.msgType === "MsgSnapshot"
+          this.becomeFollower(m.term, fromLeader ? m.from : None)
+        }
       } else if (m.term < this.term) {
         // A stale sender. Answer with our term so a deposed leader or an old candidate steps down
         // (TestDisruptiveFollower2AA); otherwise ignore the message. The append reply acknowledges index 0, which a
@@ -241,6 +275,7 @@ export class Raft {
         else if (m.msgType === "MsgHeartbeat") this.send({ msgType: "MsgHeartbeatResponse", to: m.from })
         else if (m.msgType === "MsgRequestVote")
           this.send({ msgType: "MsgRequestVoteResponse", to: m.from, reject: true })
+        else if (m.msgType === "MsgPreVote") this.send({ msgType: "MsgPreVoteResponse", to: m.from, reject: true })
         return undefined
       }
     }
@@ -249,12 +284,14 @@ export class Raft {
         if (this.state !== "Leader") this.campaign()
         return undefined
       case "MsgRequestVote":
-        this.handleRequestVote(m)
+      case "MsgPreVote":
+        handleVoteRequest(this, m)
         return undefined
       default:
         switch (this.state) {
           case "Leader":
             return stepLeader(this, m)
+          case "PreCandidate":
           case "Candidate":
             return stepCandidate(this, m)
           case "Follower":
@@ -264,26 +301,15 @@ export class Raft {
   }
 
   /**
-   * Starts an election (§5.2), unless this node is not a member or still has committed configuration changes to
-   * apply: its member list would be stale, and campaigning with a stale list could let two leaders win one term
-   * (etcd `hup`, "cannot campaign ... since there are still pending configuration changes to apply").
+   * Starts an election now (election.ts): a pre-vote poll first with `preVote`, a real election at once when
+   * `transfer` (a leadership transfer asked for it).
    */
-  campaign(): void {
-    if (!this.prs.has(this.id) || this.hasUnappliedConfChanges()) return
-    this.becomeCandidate()
-    if (voteResult(this.prs.keys(), this.votes) === "Won") {
-      this.becomeLeader()
-      return
-    }
-    const log = this.raftLog
-    const index = log.lastIndex()
-    const logTerm = log.lastTerm()
-    for (const id of this.prs.keys()) {
-      if (id !== this.id) this.send({ msgType: "MsgRequestVote", to: id, index, logTerm })
-    }
+  campaign(transfer = false): void {
+    campaign(this, transfer)
   }
 
-  private hasUnappliedConfChanges(): boolean {
+  /** Committed but unapplied conf changes: our member list may be stale, so we must not campaign. */
+  hasUnappliedConfChanges(): boolean {
     const log = this.raftLog
     if (log.committed <= log.applied) return false
     const ents = log.nextEnts()
@@ -291,18 +317,9 @@ export class Raft {
     return false
   }
 
-  /**
-   * §5.2/§5.4.1: grant at most one vote per term, first come first served, and only to a candidate whose log is at
-   * least as up-to-date as ours. A leader or candidate of this term has voted for itself and so rejects.
-   */
-  private handleRequestVote(m: Message): void {
-    const canVote = this.vote === None || this.vote === m.from
-    const grant = canVote && this.raftLog.isUpToDate(m.index, m.logTerm)
-    if (grant) {
-      this.vote = m.from
-      this.electionElapsed = 0
-    }
-    this.send({ msgType: "MsgRequestVoteResponse", to: m.from, reject: !grant })
+  /** Answers a vote request (election.ts). */
+  handleRequestVote(m: Message): void {
+    handleVoteRequest(this, m)
   }
 
   // --- Leader machinery --------------------------------------------------------------------------------------
@@ -388,65 +405,18 @@ export class Raft {
     for (const id of this.prs.keys()) if (id !== this.id) this.sendHeartbeat(id)
   }
 
-  // --- Follower machinery ------------------------------------------------------------------------------------
+  // --- Follower machinery (receive.ts) ---------------------------------------------------------------------
 
-  /**
-   * AppendEntries receiver (§5.3): reject unless our log has an entry at `m.index` with term `m.logTerm`; else
-   * keep matching entries, truncate at the first conflict, append the rest, and commit
-   * `min(m.commit, index of last new entry)`. Exactly one reply.
-   *
-   * A rejection carries a hint (`index`, `logTerm`): the last index at or below the probe whose term is at most
-   * `m.logTerm`, so the leader can skip a whole divergent term per round trip (etcd `findConflictByTerm`).
-   */
   handleAppendEntries(m: Message): void {
-    const log = this.raftLog
-    if (m.index < log.committed) {
-      // Everything up to `committed` already matches the leader; a stale or duplicated message.
-      this.send({ msgType: "MsgAppendResponse", to: m.from, index: log.committed })
-      return
-    }
-    if (log.term(m.index) !== m.logTerm) {
-      const hintIndex = log.findConflictByTerm(m.index, m.logTerm, log.committed)
-      const hintTerm = log.mustTerm(hintIndex)
-      this.send({ msgType: "MsgAppendResponse", to: m.from, reject: true, index: hintIndex, logTerm: hintTerm })
-      return
-    }
-    if (m.entries.length > 0) log.appendFollower(m.entries)
-    const lastNew = m.index + m.entries.length
-    log.commitTo(Math.min(m.commit, lastNew))
-    this.send({ msgType: "MsgAppendResponse", to: m.from, index: lastNew })
+    handleAppendEntries(this, m)
   }
 
-  /** Heartbeat receiver: commit what the leader says we hold (its commit is already `min(match, committed)`). */
   handleHeartbeat(m: Message): void {
-    const log = this.raftLog
-    log.commitTo(Math.min(m.commit, log.lastIndex()))
-    this.send({ msgType: "MsgHeartbeatResponse", to: m.from })
+    handleHeartbeat(this, m)
   }
 
-  /**
-   * InstallSnapshot receiver (§7). A snapshot not newer than our commit index is answered with our commit index
-   * and otherwise ignored; one whose last entry we already hold just advances the commit index; any other
-   * replaces the log and the member list.
-   */
   handleSnapshot(m: Message): void {
-    const snap = m.snapshot
-    if (snap === undefined) return
-    const log = this.raftLog
-    const meta = snap.metadata
-    if (meta.index <= log.committed) {
-      this.send({ msgType: "MsgAppendResponse", to: m.from, index: log.committed })
-      return
-    }
-    if (log.matchTerm(meta.index, meta.term)) {
-      log.commitTo(meta.index)
-      this.send({ msgType: "MsgAppendResponse", to: m.from, index: meta.index })
-      return
-    }
-    log.restore(snap)
-    const next = log.lastIndex() + 1
-    this.prs = new Map(meta.confState.nodes.map((id) => [id, new Progress(0, next)]))
-    this.send({ msgType: "MsgAppendResponse", to: m.from, index: meta.index })
+    handleSnapshot(this, m)
   }
 
   // --- Membership (project 3A) -------------------------------------------------------------------------------

@@ -3,12 +3,13 @@
  * requests were already handled by `Raft.step`; every message here is from the current term (or term-less).
  */
 import type { Message } from "../protocol/eraftpb.js"
+import { startElection } from "./election.js"
 import { proposalDropped, type StepError } from "./errors.js"
 import { voteResult } from "./quorum.js"
-import type { Raft } from "./raft.js"
+import type { RaftNode } from "./node.js"
 import { None } from "./util.js"
 
-export const stepFollower = (r: Raft, m: Message): StepError | undefined => {
+export const stepFollower = (r: RaftNode, m: Message): StepError | undefined => {
   switch (m.msgType) {
     case "MsgPropose":
       // TinyKV does not forward proposals: the proposer learns it must find the leader.
@@ -33,9 +34,10 @@ export const stepFollower = (r: Raft, m: Message): StepError | undefined => {
       if (r.lead !== None) r.msgs.push({ ...m, to: r.lead })
       return undefined
     case "MsgTimeoutNow":
-      // The leader hands over to us: campaign now, without waiting for the election timeout (thesis §3.10).
+      // The leader hands over to us: campaign now, without waiting for the election timeout (thesis §3.10), and
+      // skip the pre-vote: voters must grant this election although they still hear from the old leader.
       // `campaign` ignores it if we are not a member (TestTransferNonMember3A).
-      r.campaign()
+      r.campaign(true)
       return undefined
     default:
       // MsgBeat, responses: nothing for a follower to do.
@@ -43,7 +45,9 @@ export const stepFollower = (r: Raft, m: Message): StepError | undefined => {
   }
 }
 
-export const stepCandidate = (r: Raft, m: Message): StepError | undefined => {
+/** Candidates and pre-candidates (etcd `stepCandidate`): count the answers to our own kind of vote request. */
+export const stepCandidate = (r: RaftNode, m: Message): StepError | undefined => {
+  const ourResponse = r.state === "PreCandidate" ? "MsgPreVoteResponse" : "MsgRequestVoteResponse"
   switch (m.msgType) {
     case "MsgPropose":
       return proposalDropped
@@ -53,13 +57,17 @@ export const stepCandidate = (r: Raft, m: Message): StepError | undefined => {
       // §5.2: a leader of our term exists; concede, then handle the message as a follower.
       r.becomeFollower(r.term, m.from)
       return stepFollower(r, m)
-    case "MsgRequestVoteResponse": {
+    case ourResponse: {
       if (!r.prs.has(m.from)) return undefined
       r.votes.set(m.from, !m.reject)
       const result = voteResult(r.prs.keys(), r.votes)
       if (result === "Won") {
-        r.becomeLeader()
-        r.bcastAppend()
+        if (r.state === "PreCandidate") {
+          startElection(r, false)
+        } else {
+          r.becomeLeader()
+          r.bcastAppend()
+        }
       } else if (result === "Lost") {
         // A majority rejected us: step down rather than wait for the timeout (TinyKV pitfall §6.5 item 3).
         r.becomeFollower(r.term, None)
@@ -67,7 +75,7 @@ export const stepCandidate = (r: Raft, m: Message): StepError | undefined => {
       return undefined
     }
     default:
-      // MsgBeat, MsgTransferLeader (no leader to forward to), MsgTimeoutNow, other responses.
+      // MsgBeat, MsgTransferLeader (no leader to forward to), MsgTimeoutNow, the other kind of vote response.
       return undefined
   }
 }

@@ -4,10 +4,10 @@
  */
 import type { Message } from "../protocol/eraftpb.js"
 import { invariant, proposalDropped, type StepError } from "./errors.js"
-import type { Raft } from "./raft.js"
+import type { RaftNode } from "./node.js"
 import { None } from "./util.js"
 
-export const stepLeader = (r: Raft, m: Message): StepError | undefined => {
+export const stepLeader = (r: RaftNode, m: Message): StepError | undefined => {
   switch (m.msgType) {
     case "MsgBeat":
       r.bcastHeartbeat()
@@ -15,11 +15,13 @@ export const stepLeader = (r: Raft, m: Message): StepError | undefined => {
     case "MsgPropose":
       return propose(r, m)
     case "MsgAppendResponse":
+      markActive(r, m.from)
       handleAppendResponse(r, m)
       return undefined
     case "MsgHeartbeatResponse": {
       // The follower is alive; if it lacks entries (lost appends, or it just reconnected), send them now
       // (TestCommitWithHeartbeat2AB).
+      markActive(r, m.from)
       const pr = r.prs.get(m.from)
       if (pr !== undefined && pr.match < r.raftLog.lastIndex()) r.sendAppend(m.from)
       return undefined
@@ -40,8 +42,14 @@ export const stepLeader = (r: Raft, m: Message): StepError | undefined => {
   }
 }
 
+/** A follower answered this term's leader: it counts toward CheckQuorum's next check. */
+const markActive = (r: RaftNode, from: number): void => {
+  const pr = r.prs.get(from)
+  if (pr !== undefined) pr.recentActive = true
+}
+
 /** TinyKV MsgPropose on the leader: append, then replicate. */
-const propose = (r: Raft, m: Message): StepError | undefined => {
+const propose = (r: RaftNode, m: Message): StepError | undefined => {
   // No new entries while handing leadership over (thesis §3.10), nor from a leader that was removed.
   if (r.leadTransferee !== None || !r.prs.has(r.id)) return proposalDropped
   if (m.entries.length === 0) return undefined
@@ -62,7 +70,7 @@ const propose = (r: Raft, m: Message): StepError | undefined => {
  * below `match + 1`) and probes again; an acceptance raises `match`, may commit (then everyone learns the new
  * commit index), and may complete a pending leadership transfer.
  */
-const handleAppendResponse = (r: Raft, m: Message): void => {
+const handleAppendResponse = (r: RaftNode, m: Message): void => {
   const pr = r.prs.get(m.from)
   if (pr === undefined) return
   const log = r.raftLog
@@ -91,7 +99,7 @@ const handleAppendResponse = (r: Raft, m: Message): void => {
  * cancels a pending transfer; an unknown node is ignored; a new target replaces the pending one. Once the target
  * is up to date it gets MsgTimeoutNow and campaigns at once.
  */
-const handleTransferLeader = (r: Raft, transferee: number): void => {
+const handleTransferLeader = (r: RaftNode, transferee: number): void => {
   if (transferee === r.id) {
     r.leadTransferee = None
     return

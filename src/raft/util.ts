@@ -7,8 +7,11 @@ import type { ConfState, Entry, HardState, Message, MessageType, Snapshot } from
 /** "No node": an unset vote, an unknown leader, no transfer target (TinyKV `None`). */
 export const None = 0
 
-/** The role of a Raft node (TinyKV `StateFollower | StateCandidate | StateLeader`). */
-export type StateType = "Follower" | "Candidate" | "Leader"
+/**
+ * The role of a Raft node (TinyKV `StateFollower | StateCandidate | StateLeader`, plus etcd's `StatePreCandidate`:
+ * a node polling for votes before it starts a real election, only with `Config.preVote`).
+ */
+export type StateType = "Follower" | "PreCandidate" | "Candidate" | "Leader"
 
 /** Empty payload, shared: entries and snapshots are immutable, so one instance is enough. */
 export const EMPTY_DATA: Uint8Array = new Uint8Array(0)
@@ -35,6 +38,8 @@ export const newMessage = (
   const commit = init.commit ?? 0
   const reject = init.reject ?? false
   const snapshot = init.snapshot
+  if (init.transfer === true)
+    return { msgType, to, from, term, logTerm, index, entries, commit, reject, transfer: true }
   return snapshot === undefined
     ? { msgType, to, from, term, logTerm, index, entries, commit, reject }
     : { msgType, to, from, term, logTerm, index, entries, commit, reject, snapshot }
@@ -53,7 +58,10 @@ export const isLocalMsg = (t: MessageType): boolean => t === "MsgHup" || t === "
 
 /** Replies; `RawNode.step` refuses them from unknown peers (TinyKV `IsResponseMsg`). */
 export const isResponseMsg = (t: MessageType): boolean =>
-  t === "MsgAppendResponse" || t === "MsgRequestVoteResponse" || t === "MsgHeartbeatResponse"
+  t === "MsgAppendResponse" ||
+  t === "MsgRequestVoteResponse" ||
+  t === "MsgHeartbeatResponse" ||
+  t === "MsgPreVoteResponse"
 
 /**
  * Message types that never take part in term comparison: they are produced locally (or forwarded verbatim) and

@@ -1,10 +1,10 @@
-/** A scheduler and N stores as real `tinykv` processes on loopback, for crash tests. */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import type { ChildProcess } from "node:child_process"
-import { freePort } from "../../bench/standalone.js"
-import { startTinykv, stop } from "./cli.js"
+/**
+ * A scheduler and N stores as real `tinykv` processes on loopback, for crash tests: a Promise facade over
+ * `startLocalCluster` (src/process), whose scope `cleanup` closes.
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Effect, Exit, Scope } from "effect"
+import { ChildNotReady, type LocalCluster, startLocalCluster } from "../../src/process/index.js"
 
 export interface ProcessCluster {
   readonly scheduler: string
@@ -19,64 +19,42 @@ export interface ProcessCluster {
   readonly cleanup: () => Promise<void>
 }
 
-const killHard = (p: ChildProcess | undefined) =>
-  new Promise<void>((resolve) => {
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return resolve()
-    p.once("exit", () => resolve())
-    p.kill("SIGKILL")
-  })
+/** Runs `effect`; a child that did not come up fails with what it printed. */
+const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
+  Effect.runPromise(
+    effect.pipe(
+      Effect.mapError((e) => (e instanceof ChildNotReady ? new Error(`${e.message}; its output:\n${e.output}`) : e))
+    )
+  )
 
 export const startProcessCluster = async (options: {
   readonly stores: number
   readonly extraStoreArgs?: ReadonlyArray<string>
 }): Promise<ProcessCluster> => {
-  const dir = mkdtempSync(join(tmpdir(), "tinykv-proc-"))
-  const scheduler = `127.0.0.1:${await freePort()}`
-  const stores = await Promise.all(
-    Array.from({ length: options.stores }, async (_, i) => ({ id: i + 1, address: `127.0.0.1:${await freePort()}` }))
-  )
-  const procs = new Map<string, { child: ChildProcess; output: () => string }>()
-  const ids = stores.map((s) => s.id).join(",")
-
-  const startScheduler = async () => {
-    procs.set(
-      "scheduler",
-      await startTinykv(["scheduler", "--addr", scheduler, "--data", join(dir, "scheduler")], /listening/)
+  const scope = Effect.runSync(Scope.make())
+  let cluster: LocalCluster
+  try {
+    cluster = await run(
+      startLocalCluster({
+        stores: options.stores,
+        storeArgs: options.extraStoreArgs,
+        keepOutput: true,
+        readyTimeout: "20 seconds"
+      }).pipe(Scope.extend(scope), Effect.provide(NodeContext.layer))
     )
+  } catch (e) {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    throw e
   }
-  const startStore = async (id: number) => {
-    const s = stores[id - 1]!
-    const args = [
-      "server",
-      "--addr",
-      s.address,
-      "--scheduler",
-      scheduler,
-      "--data",
-      join(dir, `store-${id}`),
-      "--store-id",
-      String(id),
-      "--initial-stores",
-      ids,
-      ...(options.extraStoreArgs ?? [])
-    ]
-    procs.set(`store-${id}`, await startTinykv(args, /listening/))
-  }
-  await startScheduler()
-  await Promise.all(stores.map((s) => startStore(s.id)))
   return {
-    scheduler,
-    stores,
-    startStore,
-    startScheduler,
-    killStore: (id) => killHard(procs.get(`store-${id}`)?.child),
-    killAll: async () => {
-      await Promise.all([...procs.values()].map((p) => killHard(p.child)))
-    },
-    output: (name) => procs.get(name)?.output() ?? "",
-    cleanup: async () => {
-      await Promise.all([...procs.values()].map((p) => stop(p.child, "SIGKILL")))
-      rmSync(dir, { recursive: true, force: true })
-    }
+    scheduler: cluster.scheduler,
+    stores: cluster.stores,
+    startStore: (id) => run(cluster.startStore(id)),
+    startScheduler: () => run(cluster.startScheduler),
+    killStore: (id) => run(cluster.killStore(id)),
+    killAll: () => run(cluster.killAll),
+    output: (name) => Effect.runSync(cluster.output(name)),
+    // kill -9 first: a test's cluster need not shut down cleanly, and that is faster
+    cleanup: () => run(Effect.zipRight(cluster.killAll, Scope.close(scope, Exit.void)))
   }
 }

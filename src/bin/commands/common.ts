@@ -4,7 +4,10 @@ import { Console, Effect, Option } from "effect"
 import { describeError } from "../../client/errors.js"
 import { TinyKvClient } from "../../client/TinyKvClient.js"
 import { isValidAddress } from "../../client/storeConnection.js"
-import { fromHex, fromUtf8, toHex, utf8 } from "../../protocol/bytes.js"
+import { UsageError } from "../../cli/usage.js"
+import { fromUtf8, toHex } from "../../protocol/bytes.js"
+
+export { parseBytes, UsageError } from "../../cli/usage.js"
 
 /**
  * Where a client command goes: a cluster through its scheduler (the default, 127.0.0.1:2379), or one
@@ -39,18 +42,6 @@ export const cfOption = Options.choice("cf", ["default", "lock", "write"]).pipe(
 export const hexOption = Options.boolean("hex").pipe(
   Options.withDescription("keys and values are given and printed as hex instead of UTF-8")
 )
-
-/** A user-facing failure: printed as `error: …`, exit code 1. */
-export class UsageError {
-  readonly _tag = "UsageError"
-  constructor(readonly message: string) {}
-}
-
-export const parseBytes = (text: string, hex: boolean, what: string): Effect.Effect<Uint8Array, UsageError> => {
-  if (!hex) return Effect.succeed(utf8(text))
-  const b = fromHex(text)
-  return b === undefined ? Effect.fail(new UsageError(`${what} "${text}" is not valid hex`)) : Effect.succeed(b)
-}
 
 export const showBytes = (b: Uint8Array, hex: boolean): string => (hex ? toHex(b) : fromUtf8(b))
 

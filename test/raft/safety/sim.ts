@@ -22,6 +22,7 @@
 import type { ConfChange, HardState, Message } from "../../../src/protocol/eraftpb.js"
 import {
   decodeConfChange,
+  deriveSeed,
   describeMessage,
   describeReady,
   EMPTY_DATA,
@@ -87,6 +88,9 @@ export class Sim {
   private nextNodeId: number
   private readonly heartbeatTick: number
   private readonly electionTick: number
+  /** Half of the schedules run with PreVote, half with CheckQuorum (independently), drawn from their own stream. */
+  private readonly preVote: boolean
+  private readonly checkQuorum: boolean
   private maxPool = 0
   private dropRate: number
   private dupRate: number
@@ -108,6 +112,10 @@ export class Sim {
     this.nextNodeId = n + 1
     this.heartbeatTick = this.rng() < 0.5 ? 1 : 2
     this.electionTick = this.rng() < 0.5 ? 5 : 10
+    // a separate stream, so adding these flags left every older seed's schedule as it was
+    const flags = mulberry32(deriveSeed(seed, 77))
+    this.preVote = flags() < 0.5
+    this.checkQuorum = flags() < 0.5
     // 30% of schedules are calm (faults at a fifth of the rate, no loss): long logs, many commits, compactions
     // and membership changes; the rest are stormy.
     this.faults = this.rng() < 0.3 ? 0.2 : 1
@@ -185,6 +193,8 @@ export class Sim {
       id: node.id,
       electionTick: this.electionTick,
       heartbeatTick: this.heartbeatTick,
+      preVote: this.preVote,
+      checkQuorum: this.checkQuorum,
       storage: node.storage,
       applied: node.appliedIndex,
       rng: mulberry32(Math.floor(this.rng() * 4294967296))

@@ -1,0 +1,42 @@
+/**
+ * What the role handlers (`stepLeader.ts`, `stepFollower.ts`, `election.ts`, `receive.ts`) may read and change
+ * of a node. `Raft` implements it; it is declared apart so that those modules never import the class that
+ * imports them (no import cycle, type-only ones included).
+ */
+import type { Entry, Message } from "../protocol/eraftpb.js"
+import type { Progress } from "./progress.js"
+import type { RaftLog } from "./raftLog.js"
+import type { MessageInit, StateType } from "./util.js"
+
+export interface RaftNode {
+  readonly id: number
+  term: number
+  vote: number
+  state: StateType
+  lead: number
+  readonly raftLog: RaftLog
+  prs: Map<number, Progress>
+  votes: Map<number, boolean>
+  msgs: Message[]
+  electionElapsed: number
+  readonly electionTimeout: number
+  leadTransferee: number
+  pendingConfIndex: number
+  readonly preVote: boolean
+  readonly checkQuorum: boolean
+  send(init: MessageInit): void
+  becomeFollower(term: number, lead: number): void
+  becomePreCandidate(): void
+  becomeCandidate(): void
+  becomeLeader(): void
+  campaign(transfer?: boolean): void
+  hasUnappliedConfChanges(): boolean
+  appendEntries(ents: ReadonlyArray<Entry>): void
+  maybeCommit(): boolean
+  sendAppend(to: number): boolean
+  bcastAppend(): void
+  bcastHeartbeat(): void
+  handleAppendEntries(m: Message): void
+  handleHeartbeat(m: Message): void
+  handleSnapshot(m: Message): void
+}
