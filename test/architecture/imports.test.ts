@@ -10,7 +10,8 @@
  *   server                                    the RPC handlers
  *   layers                                    live implementations of the services
  *   client                                    the client (standalone and cluster)
- *   testing, index.ts                         the test cluster; the package's entry point
+ *   testing, process, cli, index.ts           the test cluster; local clusters of processes; the command
+ *                                             line's languages; the package's entry point
  *   bin                                       the command line
  *
  * `src/raft` is pure: at runtime it imports nothing outside itself, not even a package.
@@ -26,7 +27,7 @@ const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["server"],
   ["layers"],
   ["client"],
-  ["testing", "index.ts"],
+  ["testing", "process", "cli", "index.ts"],
   ["bin"]
 ]
 
