@@ -14,7 +14,7 @@ import { utf8 } from "../../src/protocol/bytes.js"
 import { assertBuilt, startTinykv, stop, tinykv } from "../support/cli.js"
 
 // each CLI run starts a node process (~1 s of CPU); on a loaded 2-core box give them room
-describe("tinykv txn against a standalone server", { timeout: 60_000 }, () => {
+describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {
   const data = mkdtempSync(join(tmpdir(), "tinykv-cli-txn-"))
   const scope = Effect.runSync(Scope.make())
   let store = ""

@@ -23,9 +23,16 @@ export const tinykv = (args: ReadonlyArray<string>, options: { input?: string; t
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
     child.stderr.on("data", (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 20_000)
+    // a deadline, not a floor: generous, since a loaded 2-core machine can take seconds to start node
+    const timeoutMs = options.timeoutMs ?? 60_000
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill("SIGKILL")
+    }, timeoutMs)
     child.on("close", (code) => {
       clearTimeout(timer)
+      if (timedOut) stderr += `\n[test harness: killed after ${timeoutMs} ms without exiting]`
       resolve({ code, stdout, stderr })
     })
     child.stdin.end(options.input ?? "")
