@@ -4,9 +4,9 @@
  */
 import { Effect, Layer, Schedule } from "effect"
 import { utf8 } from "../protocol/bytes.js"
-import { layerClientRpc } from "../layers/schedulerClientRpc.js"
+import { connectScheduler } from "../rpc/schedulerConnection.js"
+import { connectStore } from "../rpc/storeConnection.js"
 import { SchedulerClient } from "../services/SchedulerClient.js"
-import { connectStore } from "./storeConnection.js"
 
 const PROBE_KEY = utf8("tinykv:probe")
 
@@ -27,6 +27,8 @@ const probe = Effect.gen(function* () {
 export const waitUntilWritable = (schedulerAddress: string) =>
   probe.pipe(
     Effect.retry(Schedule.spaced("200 millis")),
-    Effect.provide(Layer.orDie(layerClientRpc({ address: schedulerAddress, deadline: "2 seconds" }))),
+    Effect.provide(
+      Layer.orDie(Layer.scoped(SchedulerClient, connectScheduler({ address: schedulerAddress, deadline: "2 seconds" })))
+    ),
     Effect.asVoid
   )

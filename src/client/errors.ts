@@ -1,19 +1,12 @@
 /** Client-side errors that never cross the wire (the server's errors are the protocol's `KvError`). */
-import { Data } from "effect"
 import { fromUtf8, toHex } from "../protocol/bytes.js"
+import type { KvError } from "../protocol/errorpb.js"
+import type { RequestTimeout, StoreUnavailable } from "../rpc/errors.js"
 
-/** The store could not be reached, or the connection broke mid-call. */
-export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
-  readonly address: string
-  readonly message: string
-}> {}
+export { RequestTimeout, StoreUnavailable } from "../rpc/errors.js"
 
-/** No answer within the call's deadline. */
-export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
-  readonly address: string
-  readonly method: string
-  readonly timeoutMs: number
-}> {}
+/** What a client call can fail with: the store's answer, or the connection's failure. */
+export type ClientError = KvError | StoreUnavailable | RequestTimeout
 
 /** A user-facing one-line description of any client or server error. */
 export const describeError = (e: unknown): string => {

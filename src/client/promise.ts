@@ -13,19 +13,14 @@
  * Errors reject with the same tagged error objects the Effect API fails with (`e._tag`).
  */
 import { Cause, Effect, ManagedRuntime, Option } from "effect"
-import {
-  type Bytesish,
-  type ClientError,
-  type ClusterOptions,
-  type KvPair,
-  type ScanOptions,
-  type StandaloneOptions,
-  TinyKvClient,
-  toBytes
-} from "./TinyKvClient.js"
 import { compareBytes, fromUtf8 } from "../protocol/bytes.js"
+import { transactSchedule } from "./backoff.js"
+import { type Bytesish, toBytes } from "./bytes.js"
+import type { ClientError } from "./errors.js"
+import { TinyKvClient } from "./TinyKvClient.js"
 import type { Transaction, TransactionOptions, TransactOptions } from "./transaction.js"
 import { isRetryable } from "./txnErrors.js"
+import type { ClusterOptions, KvPair, ScanOptions, StandaloneOptions } from "./types.js"
 
 /** `{ scheduler: "HOST:PORT" }` for a cluster, or `{ store: "HOST:PORT" }` for one standalone store. */
 export type ConnectOptions = StandaloneOptions | ClusterOptions
@@ -92,20 +87,20 @@ export const connect = async (options: ConnectOptions): Promise<KvConnection> =>
     delete: (key, o) => run(client.rawDelete(key, o)),
     scan: (start, o) => run(client.rawScan(start, o)),
     begin: (o) => run(client.begin(o)).then((txn) => wrapTransaction(txn, run)),
-    transact: async <A>(body: (txn: KvTransaction) => Promise<A>, o: TransactOptions = {}): Promise<A> => {
-      const retries = o.retries ?? 10
-      for (let attempt = 0; ; attempt++) {
-        const txn = wrapTransaction(await run(client.begin(o)), run)
-        try {
-          const result = await body(txn)
-          if (txn.open()) await txn.commit()
-          return result
-        } catch (e) {
-          await txn.rollback()
-          if (attempt >= retries || !isRetryable(e)) throw e
-          await sleep(jitteredBackoffMs(attempt))
-        }
-      }
+    transact: <A>(body: (txn: KvTransaction) => Promise<A>, o: TransactOptions = {}): Promise<A> => {
+      // one attempt fails with whatever `begin`, `body` or the commit threw, after rolling back
+      const attempt = Effect.flatMap(client.begin(o), (t) => {
+        const txn = wrapTransaction(t, run)
+        return Effect.tryPromise({
+          try: async () => {
+            const result = await body(txn)
+            if (txn.open()) await txn.commit()
+            return result
+          },
+          catch: (e) => e
+        }).pipe(Effect.tapError(() => Effect.promise(() => txn.rollback())))
+      })
+      return run(Effect.retry(attempt, { schedule: transactSchedule(o.retries ?? 10), while: isRetryable }))
     },
     close: () => runtime.dispose()
   }
@@ -140,12 +135,4 @@ const wrapTransaction = (txn: Transaction<ClientError>, run: Run): KvTransaction
       return run(txn.rollback)
     }
   }
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** Uniform in [d/2, d] for d = min(2·2^n, 100) ms, as the Effect `transact` backs off. */
-const jitteredBackoffMs = (n: number): number => {
-  const d = Math.min(100, 2 * 2 ** Math.min(n, 30))
-  return d / 2 + Math.random() * (d / 2)
 }

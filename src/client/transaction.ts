@@ -15,12 +15,14 @@
  * Readers and prewrites that meet another transaction's lock resolve it or wait, with bounded
  * backoff, and then give up with `KeyIsLocked`.
  */
-import { Duration, Effect, Either, Option, Random } from "effect"
+import { Data, Duration, Effect, Either, Option, Schedule } from "effect"
 import { compareBytes, toLatin1 } from "../protocol/bytes.js"
 import type { KvError } from "../protocol/errorpb.js"
 import type { LockInfo, Mutation } from "../protocol/kvrpc.js"
 import type { Timestamp } from "../protocol/ids.js"
-import { MAX_SCAN_LIMIT } from "../protocol/limits.js"
+import { jitteredBackoff, transactSchedule } from "./backoff.js"
+import { successor } from "./bytes.js"
+import { scanPages } from "./scanPages.js"
 import type { TxnBackend } from "./txnBackend.js"
 import { isRetryable, KeyIsLocked, type TxnFailure, TxnAborted, WriteConflict } from "./txnErrors.js"
 import { resolveLocks } from "./txnLocks.js"
@@ -73,21 +75,28 @@ export interface Transaction<E = KvError> {
   readonly isFinished: () => boolean
 }
 
-/** The smallest key after `key`. */
-const successor = (key: Uint8Array): Uint8Array => {
-  const next = new Uint8Array(key.length + 1)
-  next.set(key)
-  return next
-}
-
 /** One try of an operation that may meet locks: its result, or the locks in its way. */
 type Attempt<A, E> = Effect.Effect<Either.Either<A, ReadonlyArray<LockInfo>>, TxnError<E>>
 
-/** Exponential backoff with jitter: uniformly in [d/2, d] for d = min(base·2^n, max). */
-const backoff = (n: number, base: number, max: number): Effect.Effect<void> => {
-  const d = Math.min(max, base * 2 ** Math.min(n, 30))
-  return Effect.flatMap(Random.nextRange(d / 2, d), (ms) => Effect.sleep(Duration.millis(ms)))
-}
+/** An attempt met locks; `clear` when resolving them left none of a still-running transaction. */
+class LocksInTheWay extends Data.TaggedError("LocksInTheWay")<{
+  readonly locks: ReadonlyArray<LockInfo>
+  readonly clear: boolean
+}> {}
+
+/**
+ * Between attempts that met locks: at once when the locks were all resolved, else the jittered
+ * backoff (which counts every attempt); `lockRetries` retries at most, and none after other failures.
+ */
+const lockSchedule = (opts: Required<TransactionOptions>) =>
+  Schedule.intersect(
+    jitteredBackoff(Duration.millis(opts.backoffBaseMs), Duration.millis(opts.backoffMaxMs)),
+    Schedule.recurs(opts.lockRetries)
+  ).pipe(
+    Schedule.passthrough,
+    Schedule.whileInput((e: unknown) => e instanceof LocksInTheWay),
+    Schedule.modifyDelay((e, delay) => (e instanceof LocksInTheWay && e.clear ? Duration.zero : delay))
+  )
 
 /** Starts a transaction at a fresh TSO timestamp. */
 export const begin = <E = KvError>(
@@ -111,15 +120,17 @@ const makeTransaction = <E>(
 
   /** Runs `attempt` until it meets no lock, resolving the locks it meets and backing off from live ones. */
   const pastLocks = <A>(attempt: Attempt<A, E>): Effect.Effect<A, TxnError<E>> =>
-    Effect.gen(function* () {
-      for (let i = 0; ; i++) {
-        const r = yield* attempt
-        if (Either.isRight(r)) return r.right
-        const clear = yield* resolveLocks(backend, r.left)
-        if (i >= opts.lockRetries) return yield* new KeyIsLocked({ lock: r.left[0]! })
-        if (!clear) yield* backoff(i, opts.backoffBaseMs, opts.backoffMaxMs)
-      }
-    })
+    Effect.flatMap(attempt, (r) =>
+      Either.isRight(r)
+        ? Effect.succeed(r.right)
+        : Effect.flatMap(resolveLocks(backend, r.left), (clear) => new LocksInTheWay({ locks: r.left, clear }))
+    ).pipe(
+      Effect.retry(lockSchedule(opts)),
+      Effect.catchIf(
+        (e): e is LocksInTheWay => e instanceof LocksInTheWay,
+        (met) => Effect.fail(new KeyIsLocked({ lock: met.locks[0]! }))
+      )
+    )
 
   // --- reads ---
 
@@ -159,16 +170,13 @@ const makeTransaction = <E>(
         // each buffered delete may hide one stored pair, so fetch that many more: the first
         // `limit` of the merge are then all at or below the last stored key fetched
         const need = limit + own.filter((b) => b.value === undefined).length
-        const stored: Array<KvEntry> = []
-        let cursor = startKey
-        while (stored.length < need) {
-          // pages may come back short (a byte budget), so only an empty page means the end
-          const page = yield* scanPage(cursor, Math.min(need - stored.length, MAX_SCAN_LIMIT))
-          const last = page[page.length - 1]
-          if (last === undefined) break
-          stored.push(...page)
-          cursor = successor(last.key)
-        }
+        // pages may come back short (a byte budget), so only an empty page means the end
+        const stored = yield* scanPages({ start: startKey, end: undefined, limit: need }, (from, want) =>
+          Effect.map(scanPage(from, want), (items) => {
+            const last = items[items.length - 1]
+            return { items, next: last === undefined ? undefined : successor(last.key) }
+          })
+        )
         const merged = new Map<string, { key: Uint8Array; value: Uint8Array | undefined }>()
         for (const p of stored) merged.set(toLatin1(p.key), p)
         for (const b of own) merged.set(toLatin1(b.key), b)
@@ -297,18 +305,12 @@ export const transact = <A, E, R, BE = KvError>(
   body: (txn: Transaction<BE>) => Effect.Effect<A, E, R>,
   options: TransactOptions = {}
 ): Effect.Effect<A, E | TxnError<BE>, R> => {
-  const retries = options.retries ?? 10
-  const attempt = (n: number): Effect.Effect<A, E | TxnError<BE>, R> =>
-    Effect.flatMap(begin(backend, options), (txn) =>
-      body(txn).pipe(
-        // the body may have committed or rolled back itself: committing again would fail and be retried
-        Effect.zipLeft(Effect.suspend(() => (txn.isFinished() ? Effect.void : txn.commit))),
-        Effect.onError(() => txn.rollback),
-        Effect.catchIf(
-          (e): e is E & TxnFailure => n < retries && isRetryable(e),
-          () => Effect.zipRight(backoff(n, 2, 100), attempt(n + 1))
-        )
-      )
+  const attempt: Effect.Effect<A, E | TxnError<BE>, R> = Effect.flatMap(begin(backend, options), (txn) =>
+    body(txn).pipe(
+      // the body may have committed or rolled back itself: committing again would fail and be retried
+      Effect.zipLeft(Effect.suspend(() => (txn.isFinished() ? Effect.void : txn.commit))),
+      Effect.onError(() => txn.rollback)
     )
-  return attempt(0)
+  )
+  return Effect.retry(attempt, { schedule: transactSchedule(options.retries ?? 10), while: isRetryable })
 }

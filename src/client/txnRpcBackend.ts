@@ -7,9 +7,9 @@
  * its `context`, `KvResolveLock` is routed by `regionKey`, and timestamps come from the scheduler.
  */
 import { Effect } from "effect"
-import type { StoreConnection } from "./storeConnection.js"
-import type { ClientError } from "./TinyKvClient.js"
-import type { TxnBackend } from "./txnBackend.js"
+import type { StoreConnection } from "../rpc/storeConnection.js"
+import type { ClientError } from "./errors.js"
+import { oneRegion, type TxnBackend } from "./txnBackend.js"
 
 export const txnRpcBackend = (conn: StoreConnection): TxnBackend<ClientError> => ({
   // one timestamp per call; `count` would reserve a batch, which a transaction never needs
@@ -17,7 +17,7 @@ export const txnRpcBackend = (conn: StoreConnection): TxnBackend<ClientError> =>
     conn.call("Tso", (c) => c.Tso({ count: 1 })),
     (r) => r.timestamp
   ),
-  groupByRegion: (keys) => Effect.succeed(keys.length === 0 ? [] : [keys]),
+  groupByRegion: oneRegion,
   KvGet: (req) => conn.call("KvGet", (c) => c.KvGet(req)),
   KvScan: (req) => conn.call("KvScan", (c) => c.KvScan(req)),
   KvPrewrite: (req) => conn.call("KvPrewrite", (c) => c.KvPrewrite(req)),

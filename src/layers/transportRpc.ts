@@ -7,16 +7,18 @@
  * `Raft({ messages })` call with `discard: true` — fire-and-forget; batching is 2–4× the throughput of one
  * call per message. The link's connection is opened lazily: resolve the address, connect, and prove the
  * connection with an empty awaited `Raft` call (a refused connection fails that call at once, while a
- * discarded send would wait for the socket to open). Any failure closes the connection and starts a
- * backoff during which the link drops what it takes; the next batch after it re-resolves and reconnects.
+ * discarded send would wait for the socket to open). Any failure closes the connection and pauses the link
+ * (a backoff that grows with consecutive failures); what was queued meanwhile is dropped, and the next batch
+ * after it re-resolves and reconnects.
  *
  * A message carrying a snapshot goes by `Snapshot` pieces instead (`transportSnapshot.ts`), on a fiber of
  * its own so heartbeats are not stuck behind a large transfer: snapshots may overtake or trail the
  * messages around them, which Raft tolerates. Closing the layer's scope closes every connection, link
  * fiber and transfer.
  */
-import { Clock, Duration, Effect, ExecutionStrategy, Exit, Layer, Queue, Scope } from "effect"
-import { connectStore, isValidAddress, type StoreConnection } from "../client/storeConnection.js"
+import { Duration, Effect, ExecutionStrategy, Exit, Layer, Queue, Schedule, Scope } from "effect"
+import { isValidAddress } from "../rpc/address.js"
+import { connectStore, type StoreConnection } from "../rpc/storeConnection.js"
 import type { StoreId } from "../protocol/ids.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { type ResolveStore, Transport } from "../services/Transport.js"
@@ -69,8 +71,9 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
     Effect.gen(function* () {
       const config = { ...defaults, ...options }
       const connectTimeout = Duration.decode(config.connectTimeout)
-      const backoffInitial = Duration.toMillis(Duration.decode(config.backoffInitial))
-      const backoffMax = Duration.toMillis(Duration.decode(config.backoffMax))
+      const backoff = Schedule.exponential(config.backoffInitial, 2).pipe(
+        Schedule.union(Schedule.spaced(config.backoffMax))
+      )
       // --- Shutdown order: `closed` first (no new links or connections), then the links scope: its
       // connections (children, made later) close, then the link fibers are interrupted ---
       const linksScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
@@ -117,9 +120,10 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
         Effect.gen(function* () {
           let conn: Connection | undefined
           let failures = 0
-          let retryAt = 0
           let pendingSnapshots = 0
           const snapshotLock = yield* Effect.makeSemaphore(1)
+          // the pause after each consecutive failure; reset by a successful send
+          const pauses = yield* Schedule.driver(backoff)
 
           const dropped = (n: number, reason: string) =>
             Effect.logDebug(`transport: dropped ${n} messages`).pipe(Effect.annotateLogs({ reason }))
@@ -128,11 +132,14 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
             failures++
             if (failures === 1)
               yield* Effect.logInfo("transport: store unreachable, dropping its messages while retrying")
-            const pause = Math.min(backoffMax, backoffInitial * 2 ** Math.min(failures - 1, 30))
-            retryAt = (yield* Clock.currentTimeMillis) + pause
             const c = conn
             conn = undefined
             if (c !== undefined) yield* Scope.close(c.scope, Exit.void)
+            // NB: the backoff never ends, so `next` always pauses and never fails
+            yield* Effect.ignore(pauses.next(undefined))
+            // what came in while paused is stale: Raft resends what still matters
+            const stale = yield* Queue.takeAll(queue)
+            if (stale.length > 0) yield* dropped(stale.length, "backing off")
           })
 
           const sendBatch = (c: Connection, batch: ReadonlyArray<RaftMessage>) =>
@@ -167,7 +174,6 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
           const step = Effect.gen(function* () {
             const batch = yield* takeBatch(queue, config.maxBatchMessages)
             if (conn === undefined) {
-              if ((yield* Clock.currentTimeMillis) < retryAt) return yield* dropped(batch.length, "backing off")
               conn = yield* open(to)
               if (conn === undefined) {
                 yield* dropped(batch.length, "unreachable")
@@ -175,8 +181,11 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
               }
               if (failures > 0) yield* Effect.logInfo("transport: store reachable again")
             }
-            if (yield* sendBatch(conn, batch)) failures = 0
-            else yield* fail
+            if (!(yield* sendBatch(conn, batch))) return yield* fail
+            if (failures > 0) {
+              failures = 0
+              yield* pauses.reset
+            }
           })
 
           // NB: a defect in one step must not end the link: the destination would stay silent for good

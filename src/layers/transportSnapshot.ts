@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
-import type { StoreConnection } from "../client/storeConnection.js"
+import type { StoreConnection } from "../rpc/storeConnection.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 
 export const hasSnapshot = (m: RaftMessage): boolean => m.message.snapshot !== undefined

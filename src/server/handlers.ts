@@ -1,23 +1,14 @@
 /** Every `TinyKvRpcs` handler: raw KV, transactions, store-to-store Raft traffic, and the TSO. */
 import { Effect, type Layer } from "effect"
-import { InvalidArgument, type KvError } from "../protocol/errorpb.js"
-import type { RaftMessage } from "../protocol/raftServer.js"
+import { InvalidArgument } from "../protocol/errorpb.js"
+import type { StoreCalls } from "../protocol/rpcCalls.js"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { Tso } from "../services/Tso.js"
 import { makeTxnHandlers } from "../transaction/handlers.js"
 import { makeRawHandlers } from "./rawHandlers.js"
 
 /** The store-to-store handlers: a replicated store routes them to its peers; a standalone one refuses. */
-export interface RaftHandlers {
-  readonly Raft: (req: { readonly messages: ReadonlyArray<RaftMessage> }) => Effect.Effect<void, KvError>
-  readonly Snapshot: (req: {
-    readonly transferId: string
-    readonly seq: number
-    readonly last: boolean
-    readonly message?: RaftMessage | undefined
-    readonly data: Uint8Array
-  }) => Effect.Effect<void, KvError>
-}
+export type RaftHandlers = StoreCalls<"Raft" | "Snapshot">
 
 const notReplicated = Effect.fail(
   new InvalidArgument({ message: "this store runs standalone: it takes no Raft messages" })

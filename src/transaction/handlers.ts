@@ -11,23 +11,8 @@
 import { Effect } from "effect"
 import { toHex, toLatin1 } from "../protocol/bytes.js"
 import { type InvalidArgument, type KvError, StorageError } from "../protocol/errorpb.js"
-import type {
-  BatchRollbackRequest,
-  BatchRollbackResponse,
-  CheckTxnStatusRequest,
-  CheckTxnStatusResponse,
-  CommitRequest,
-  CommitResponse,
-  Context,
-  GetRequest,
-  GetResponse,
-  PrewriteRequest,
-  PrewriteResponse,
-  ResolveLockRequest,
-  ResolveLockResponse,
-  ScanRequest,
-  ScanResponse
-} from "../protocol/kvrpc.js"
+import type { Context, ResolveLockResponse } from "../protocol/kvrpc.js"
+import type { StoreCalls, TxnMethod } from "../protocol/rpcCalls.js"
 import { type KvReader, KvStorage, type Modify } from "../services/KvStorage.js"
 import { CF_LOCK } from "../services/Storage.js"
 import {
@@ -55,15 +40,7 @@ import {
 } from "./validate.js"
 
 /** The Kv* members of `TinyKvRpcs`, served in-process. */
-export interface TxnHandlers {
-  readonly KvGet: (req: GetRequest) => Effect.Effect<GetResponse, KvError>
-  readonly KvScan: (req: ScanRequest) => Effect.Effect<ScanResponse, KvError>
-  readonly KvPrewrite: (req: PrewriteRequest) => Effect.Effect<PrewriteResponse, KvError>
-  readonly KvCommit: (req: CommitRequest) => Effect.Effect<CommitResponse, KvError>
-  readonly KvCheckTxnStatus: (req: CheckTxnStatusRequest) => Effect.Effect<CheckTxnStatusResponse, KvError>
-  readonly KvBatchRollback: (req: BatchRollbackRequest) => Effect.Effect<BatchRollbackResponse, KvError>
-  readonly KvResolveLock: (req: ResolveLockRequest) => Effect.Effect<ResolveLockResponse, KvError>
-}
+export type TxnHandlers = StoreCalls<TxnMethod>
 
 export interface TxnHandlerOptions {
   /** Share latches with other handlers of the same store (default: a fresh set). */

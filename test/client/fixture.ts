@@ -1,6 +1,6 @@
 /** A standalone store on a loopback port with a typed client, plus the raw hooks the tests poke at. */
 import { Context, Effect, Layer } from "effect"
-import { connectStore } from "../../src/client/storeConnection.js"
+import { connectStore } from "../../src/rpc/storeConnection.js"
 import { TinyKvClient } from "../../src/client/TinyKvClient.js"
 import { txnRpcBackend } from "../../src/client/txnRpcBackend.js"
 import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"

@@ -21,31 +21,26 @@
  * Timestamps come from the scheduler's TSO.
  */
 import { Duration, Effect, type Scope } from "effect"
-import { makeClientRpc } from "../../layers/schedulerClientRpc.js"
+import { StoreUnavailable } from "../../rpc/errors.js"
+import { connectScheduler } from "../../rpc/schedulerConnection.js"
+import { connectStore } from "../../rpc/storeConnection.js"
 import type { SchedulerClient } from "../../services/SchedulerClient.js"
-import { StoreUnavailable } from "../errors.js"
-import { connectStore } from "../storeConnection.js"
-import type { ClientError, TinyKvClient } from "../TinyKvClient.js"
-import { begin, transact } from "../transaction.js"
+import type { ClientError } from "../errors.js"
+import { makeClientService } from "../service.js"
 import type { TxnBackend } from "../txnBackend.js"
+import type { ClusterOptions, RawApi, TinyKvClientService } from "../types.js"
+import { makeRawApi } from "../rawApi.js"
 import { makeClusterTxnBackend } from "./clusterTxnBackend.js"
 import { type Connect, makeConnectionPool } from "./connectionPool.js"
-import { makeRawApi, type RawApi } from "./rawApi.js"
 import { makeRegionCache } from "./regionCache.js"
-import { defaultRouterTiming, makeRegionRouter, type RegionRouter } from "./regionRouter.js"
+import { defaultRouterTiming, makeRegionRouter, type RegionRouter, sendToKey } from "./regionRouter.js"
 import { toClientError } from "./routeErrors.js"
 import { makeStoreAddresses } from "./storeAddresses.js"
 
 export { makeClusterTxnBackend } from "./clusterTxnBackend.js"
 
-export interface ClusterClientOptions {
-  /** `HOST:PORT` of the scheduler. */
-  readonly scheduler: string
-  /** Per attempt: one RPC to one store (default 2 s). */
-  readonly timeout?: Duration.DurationInput | undefined
-  /** Per operation, retries included (default 10 s); a scan has one per page. */
-  readonly deadline?: Duration.DurationInput | undefined
-}
+/** The cluster client's options: the scheduler's address, per-attempt timeout and per-operation deadline. */
+export type ClusterClientOptions = ClusterOptions
 
 export interface ClusterRoutingOptions extends ClusterClientOptions {
   /** First wait before a retry, doubling up to `backoffMax` (defaults 20 ms and 200 ms). */
@@ -53,6 +48,8 @@ export interface ClusterRoutingOptions extends ClusterClientOptions {
   readonly backoffMax?: Duration.DurationInput | undefined
   /** How to open a connection to a store (default `connectStore` with `timeout`). */
   readonly connect?: Connect | undefined
+  /** A store connection no request used for this long is closed (default 1 minute). */
+  readonly idleTimeToLive?: Duration.DurationInput | undefined
 }
 
 /** The pieces of a cluster client, for callers that need more than the service (diagnostics, tests). */
@@ -73,7 +70,7 @@ export const makeClusterRouting = (
   Effect.gen(function* () {
     const timeout = options.timeout ?? "2 seconds"
     const connect = options.connect ?? ((address: string) => connectStore(address, { timeout }))
-    const pool = yield* makeConnectionPool(connect)
+    const pool = yield* makeConnectionPool(connect, { idleTimeToLive: options.idleTimeToLive })
     const router = makeRegionRouter(makeRegionCache(scheduler), makeStoreAddresses(scheduler), pool, {
       scheduler: options.scheduler,
       deadlineMs: millis(options.deadline, defaultRouterTiming.deadlineMs),
@@ -82,19 +79,17 @@ export const makeClusterRouting = (
     })
     // the scheduler client retries on its own, up to its deadline
     const tso = Effect.mapError(scheduler.tso(1), (e) => toClientError(e, options.scheduler))
-    return { router, raw: makeRawApi(router), backend: makeClusterTxnBackend(router, tso) }
+    return { router, raw: makeRawApi(sendToKey(router)), backend: makeClusterTxnBackend(router, tso) }
   })
 
 /** The `TinyKvClient` service over `scheduler` (an existing scheduler client). */
 export const makeClusterClientWith = (
   scheduler: SchedulerClient["Type"],
   options: ClusterRoutingOptions
-): Effect.Effect<TinyKvClient["Type"], never, Scope.Scope> =>
-  Effect.map(makeClusterRouting(scheduler, options), ({ raw, backend }): TinyKvClient["Type"] => ({
-    ...raw,
-    begin: (o) => begin(backend, o),
-    transact: (body, o) => transact(backend, body, o)
-  }))
+): Effect.Effect<TinyKvClientService, never, Scope.Scope> =>
+  Effect.map(makeClusterRouting(scheduler, options), ({ router, backend }) =>
+    makeClientService(sendToKey(router), backend)
+  )
 
 /**
  * The `TinyKvClient` service for the cluster whose scheduler is at `options.scheduler`. Nothing is
@@ -102,9 +97,9 @@ export const makeClusterClientWith = (
  */
 export const makeClusterClient = (
   options: ClusterClientOptions
-): Effect.Effect<TinyKvClient["Type"], StoreUnavailable, Scope.Scope> =>
+): Effect.Effect<TinyKvClientService, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function* () {
-    const scheduler = yield* makeClientRpc({
+    const scheduler = yield* connectScheduler({
       address: options.scheduler,
       ...(options.deadline !== undefined ? { deadline: options.deadline } : {})
     }).pipe(Effect.mapError((e) => new StoreUnavailable({ address: e.address, message: `scheduler: ${e.message}` })))

@@ -7,13 +7,15 @@
  * the answers merged. `KvScan` walks regions in key order; `KvResolveLock` goes to the region
  * holding `regionKey`. Timestamps come from the scheduler's TSO.
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import type { RegionId, Timestamp } from "../../protocol/ids.js"
 import type { KeyError, ScanResponse } from "../../protocol/kvrpc.js"
-import type { ClientError } from "../TinyKvClient.js"
+import type { ClientError } from "../errors.js"
+import { scanRange } from "../scanPages.js"
+import { contextField } from "../send.js"
 import type { TxnBackend } from "../txnBackend.js"
-import type { RegionCall, RegionRouter } from "./regionRouter.js"
-import { scanRegions } from "./scanRegions.js"
+import { type RegionCall, type RegionRouter, sendToKey } from "./regionRouter.js"
+import type { KeysSpanRegions } from "./routeErrors.js"
 
 /** Groups `items` by the region of their key, in order of first appearance, keeping their order. */
 const groupBy = <T>(
@@ -37,6 +39,8 @@ const groupBy = <T>(
  * Sends `items` (non-empty) in one request to their region, or, when they span regions, one request
  * per region (concurrently), merging the answers.
  */
+type AttemptFailure = ClientError | KeysSpanRegions
+
 const perRegion = <T, A>(
   router: RegionRouter,
   method: string,
@@ -48,20 +52,44 @@ const perRegion = <T, A>(
   Effect.flatMap(router.deadline, (deadlineAt) => {
     const go = (part: ReadonlyArray<T>): Effect.Effect<A, ClientError> =>
       router.requestKeys(part.map(keyOf), method, send(part), deadlineAt).pipe(
-        Effect.catchTag("KeysSpanRegions", () =>
-          Effect.flatMap(groupBy(router, part, keyOf, deadlineAt), (groups) =>
-            groups.length === 1
-              ? // the cache changed again under us: no progress, so pause before trying once more
-                Effect.zipRight(Effect.sleep("20 millis"), go(part))
-              : Effect.map(Effect.forEach(groups, go, { concurrency: "unbounded" }), merge)
+        Effect.catchTag("KeysSpanRegions", (spans) =>
+          Effect.flatMap(
+            groupBy(router, part, keyOf, deadlineAt),
+            (groups): Effect.Effect<A, AttemptFailure> =>
+              groups.length === 1
+                ? Effect.fail(spans)
+                : Effect.map(Effect.forEach(groups, go, { concurrency: "unbounded" }), merge)
           )
-        )
+        ),
+        // the cache changed again under us (regrouping found one region): no progress, so pause before
+        // trying once more; the router fails the request once the deadline passes
+        Effect.retry({
+          schedule: Schedule.spaced("20 millis"),
+          while: (e: AttemptFailure) => e._tag === "KeysSpanRegions"
+        }),
+        Effect.catchTag("KeysSpanRegions", (e) => Effect.die(e))
       )
     return go(items)
   })
 
-const firstError = <R extends { readonly error?: KeyError | undefined }>(answers: ReadonlyArray<R>): R =>
-  answers.find((a) => a.error !== undefined) ?? answers[0] ?? ({} as R)
+/** A request naming `keys`, answered with at most one key error: one request per region, the first error kept. */
+const perRegionKeys = <R extends { readonly error?: KeyError | undefined }>(
+  router: RegionRouter,
+  method: string,
+  keys: ReadonlyArray<Uint8Array>,
+  send: (keys: ReadonlyArray<Uint8Array>) => RegionCall<R>
+): Effect.Effect<R, ClientError> =>
+  keys.length === 0
+    ? // no keys: nothing to do, no error to report
+      Effect.succeed({} as R)
+    : perRegion(
+        router,
+        method,
+        keys,
+        (k) => k,
+        send,
+        (answers) => answers.find((a) => a.error !== undefined) ?? answers[0]!
+      )
 
 export const makeClusterTxnBackend = (
   router: RegionRouter,
@@ -72,14 +100,13 @@ export const makeClusterTxnBackend = (
   KvGet: (req) => router.request(req.key, "KvGet", (rpc, context) => rpc.KvGet({ ...req, context })),
   KvScan: (req) =>
     Effect.map(
-      scanRegions(router, {
-        method: "KvScan",
-        start: req.startKey,
-        end: undefined,
-        limit: req.limit,
-        page: (from, limit) => (rpc, context) =>
-          Effect.map(rpc.KvScan({ ...req, context, startKey: from, limit }), (r) => r.pairs)
-      }),
+      scanRange(
+        sendToKey(router),
+        "KvScan",
+        { start: req.startKey, end: undefined, limit: req.limit },
+        (from, limit) => (rpc, context) =>
+          Effect.map(rpc.KvScan({ ...req, ...contextField(context), startKey: from, limit }), (r) => r.pairs)
+      ),
       (pairs): ScanResponse => ({ pairs })
     ),
   KvPrewrite: (req) =>
@@ -94,29 +121,16 @@ export const makeClusterTxnBackend = (
           (answers) => ({ errors: answers.flatMap((a) => a.errors) })
         ),
   KvCommit: (req) =>
-    req.keys.length === 0
-      ? Effect.succeed({})
-      : perRegion(
-          router,
-          "KvCommit",
-          req.keys,
-          (k) => k,
-          (keys) => (rpc, context) => rpc.KvCommit({ ...req, context, keys }),
-          firstError
-        ),
+    perRegionKeys(router, "KvCommit", req.keys, (keys) => (rpc, context) => rpc.KvCommit({ ...req, context, keys })),
   KvCheckTxnStatus: (req) =>
     router.request(req.primaryKey, "KvCheckTxnStatus", (rpc, context) => rpc.KvCheckTxnStatus({ ...req, context })),
   KvBatchRollback: (req) =>
-    req.keys.length === 0
-      ? Effect.succeed({})
-      : perRegion(
-          router,
-          "KvBatchRollback",
-          req.keys,
-          (k) => k,
-          (keys) => (rpc, context) => rpc.KvBatchRollback({ ...req, context, keys }),
-          firstError
-        ),
+    perRegionKeys(
+      router,
+      "KvBatchRollback",
+      req.keys,
+      (keys) => (rpc, context) => rpc.KvBatchRollback({ ...req, context, keys })
+    ),
   KvResolveLock: (req, regionKey) =>
     router.request(regionKey, "KvResolveLock", (rpc, context) => rpc.KvResolveLock({ ...req, context }))
 })

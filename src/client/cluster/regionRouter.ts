@@ -17,24 +17,18 @@
  * last error an attempt saw.
  */
 import type { RpcClientError } from "@effect/rpc"
-import { Clock, Duration, Effect, Either } from "effect"
+import { Clock, Data, Duration, Effect, Schedule } from "effect"
 import { inRange } from "../../protocol/bytes.js"
 import type { KvError } from "../../protocol/errorpb.js"
 import type { Context } from "../../protocol/kvrpc.js"
 import type { Region } from "../../protocol/metapb.js"
-import { StoreUnavailable } from "../errors.js"
-import type { ClientError } from "../TinyKvClient.js"
-import type { TinyKvRpcClient } from "../storeConnection.js"
+import { StoreUnavailable } from "../../rpc/errors.js"
+import type { TinyKvRpcClient } from "../../rpc/storeConnection.js"
+import type { ClientError } from "../errors.js"
+import type { SendToKey } from "../send.js"
 import type { ConnectionPool } from "./connectionPool.js"
 import type { RegionCache, Route } from "./regionCache.js"
-import {
-  type AttemptError,
-  DeadlineReached,
-  deadlineError,
-  KeysSpanRegions,
-  toClientError,
-  type Verdict
-} from "./routeErrors.js"
+import { type AttemptError, deadlineError, KeysSpanRegions, toClientError, type Verdict } from "./routeErrors.js"
 import type { StoreAddresses } from "./storeAddresses.js"
 
 export interface RouterOptions {
@@ -95,12 +89,20 @@ interface Progress {
 /** "At once" retries in a row before the router waits anyway. */
 const MAX_IMMEDIATE_RETRIES = 3
 
+/** An attempt failed in a way a retry may fix: `now` when the routing was just corrected. */
+class Retry extends Data.TaggedError("Retry")<{ readonly now: boolean }> {}
+
 export const makeRegionRouter = (
   cache: RegionCache,
   stores: StoreAddresses,
   pool: ConnectionPool,
   options: RouterOptions
 ): RegionRouter => {
+  /** Between retries: `backoffBaseMs` doubling up to `backoffMaxMs`. */
+  const backoff = Schedule.exponential(Duration.millis(options.backoffBaseMs), 2).pipe(
+    Schedule.union(Schedule.spaced(Duration.millis(options.backoffMaxMs)))
+  )
+
   /** Corrects the routing after a failure and says how to go on. */
   const react = ({ error, route }: Failure): Verdict => {
     switch (error._tag) {
@@ -139,7 +141,6 @@ export const makeRegionRouter = (
         return "backoff"
       case "InvalidArgument":
       case "StorageError":
-      case "DeadlineReached":
       case "KeysSpanRegions":
         return "fail"
     }
@@ -151,53 +152,48 @@ export const makeRegionRouter = (
     deadlineAt: number,
     attempt: (progress: Progress) => Effect.Effect<A, Failure>
   ): Effect.Effect<A, ClientError | KeysSpanRegions> =>
-    Effect.gen(function* () {
-      let delay = options.backoffBaseMs
-      let immediate = 0
-      let last: Exclude<AttemptError, KeysSpanRegions | DeadlineReached> | undefined
+    Effect.suspend(() => {
+      let last: Exclude<AttemptError, KeysSpanRegions> | undefined
       const progress: Progress = { waitingOn: { _tag: "Scheduler" } }
       // the last error an attempt finished with; else what the attempt cut short was waiting on
-      const giveUp = () =>
-        Effect.fail(
-          last !== undefined
-            ? toClientError(last, options.scheduler)
-            : progress.waitingOn._tag === "Store"
-              ? deadlineError(progress.waitingOn.address, method, options.deadlineMs)
-              : new StoreUnavailable({
-                  address: options.scheduler,
-                  message: `scheduler: no answer within the ${options.deadlineMs} ms deadline`
-                })
-        )
-      for (;;) {
-        const budget = deadlineAt - (yield* Clock.currentTimeMillis)
-        if (budget <= 0) return yield* giveUp()
+      const giveUp = (): ClientError =>
+        last !== undefined
+          ? toClientError(last, options.scheduler)
+          : progress.waitingOn._tag === "Store"
+            ? deadlineError(progress.waitingOn.address, method, options.deadlineMs)
+            : new StoreUnavailable({
+                address: options.scheduler,
+                message: `scheduler: no answer within the ${options.deadlineMs} ms deadline`
+              })
+      // one attempt: a failure a retry may fix becomes `Retry`, after the routing was corrected
+      const once = Effect.suspend(() => {
         progress.waitingOn = { _tag: "Scheduler" }
-        const result = yield* Effect.either(
-          attempt(progress).pipe(
-            Effect.timeoutFail({
-              duration: Duration.millis(budget),
-              onTimeout: (): Failure => ({ error: new DeadlineReached() })
-            })
-          )
-        )
-        if (Either.isRight(result)) return result.right
-        const failure = result.left
-        const error = failure.error
-        if (error._tag === "DeadlineReached") return yield* giveUp()
-        if (error._tag === "KeysSpanRegions") return yield* Effect.fail(error)
-        const verdict = react(failure)
-        if (verdict === "fail") return yield* Effect.fail(toClientError(error, options.scheduler))
-        last = error
-        if (verdict === "now" && immediate < MAX_IMMEDIATE_RETRIES) {
-          immediate++
-          continue
-        }
-        immediate = 0
-        const remaining = deadlineAt - (yield* Clock.currentTimeMillis)
-        if (remaining <= 0) return yield* giveUp()
-        yield* Effect.sleep(Duration.millis(Math.min(delay, remaining)))
-        delay = Math.min(delay * 2, options.backoffMaxMs)
-      }
+        return attempt(progress)
+      }).pipe(
+        Effect.mapError((failure): ClientError | KeysSpanRegions | Retry => {
+          const { error } = failure
+          if (error._tag === "KeysSpanRegions") return error
+          const verdict = react(failure)
+          if (verdict === "fail") return toClientError(error, options.scheduler)
+          last = error
+          return new Retry({ now: verdict === "now" })
+        })
+      )
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        now >= deadlineAt
+          ? Effect.fail(giveUp())
+          : once.pipe(
+              // a corrected route is tried at once, but only a few times in a row (two stores may point at each other)
+              Effect.retry({ times: MAX_IMMEDIATE_RETRIES, while: (e) => e instanceof Retry && e.now }),
+              Effect.retry({ schedule: backoff, while: (e) => e instanceof Retry }),
+              Effect.timeoutFail({ duration: Duration.millis(deadlineAt - now), onTimeout: giveUp }),
+              // the backoff never ends by itself: only the deadline stops it
+              Effect.catchIf(
+                (e): e is Retry => e instanceof Retry,
+                () => Effect.fail(giveUp())
+              )
+            )
+      )
     })
 
   /** One attempt: route `key`, check `keys` lie in its region, resolve the store, send. */
@@ -224,7 +220,7 @@ export const makeRegionRouter = (
           conn.call(method, (rpc) => call(rpc, context, region)),
           fail
         )
-      })
+      }).pipe(Effect.scoped)
 
   const deadline = Effect.map(Clock.currentTimeMillis, (now) => now + options.deadlineMs)
   const withDeadline = <A, E>(deadlineAt: number | undefined, f: (at: number) => Effect.Effect<A, E>) =>
@@ -257,3 +253,9 @@ export const makeRegionRouter = (
       )
   }
 }
+
+/** The router as the raw API's sender: each call to the leader of its key's region. */
+export const sendToKey =
+  (router: RegionRouter): SendToKey =>
+  (key, method, call) =>
+    router.request(key, method, (rpc, context, region) => call(rpc, context, region.endKey))

@@ -8,13 +8,10 @@ import { Data } from "effect"
 import { toHex } from "../../protocol/bytes.js"
 import type { KvError } from "../../protocol/errorpb.js"
 import type { SchedulerClientError } from "../../services/SchedulerClient.js"
-import { RequestTimeout, StoreUnavailable } from "../errors.js"
-import type { ClientError } from "../TinyKvClient.js"
+import { RequestTimeout, StoreUnavailable } from "../../rpc/errors.js"
+import type { ClientError } from "../errors.js"
 import type { NoRegion } from "./regionCache.js"
 import type { StoreRemoved } from "./storeAddresses.js"
-
-/** The operation's deadline passed while an attempt was still running. */
-export class DeadlineReached extends Data.TaggedError("DeadlineReached")<{}> {}
 
 /**
  * A multi-key request whose keys no longer lie in one region (a split happened since they were
@@ -29,7 +26,6 @@ export type AttemptError =
   | SchedulerClientError
   | NoRegion
   | StoreRemoved
-  | DeadlineReached
   | KeysSpanRegions
 
 /**
@@ -42,10 +38,7 @@ const schedulerFailure = (scheduler: string, message: string) =>
   new StoreUnavailable({ address: scheduler, message: `scheduler: ${message}` })
 
 /** The error a caller sees for `e`; `scheduler` names the scheduler's address in messages. */
-export const toClientError = (
-  e: Exclude<AttemptError, KeysSpanRegions | DeadlineReached>,
-  scheduler: string
-): ClientError => {
+export const toClientError = (e: Exclude<AttemptError, KeysSpanRegions>, scheduler: string): ClientError => {
   switch (e._tag) {
     case "SchedulerError":
       return schedulerFailure(scheduler, `${e.type}: ${e.message}`)

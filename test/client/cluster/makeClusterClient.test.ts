@@ -3,7 +3,7 @@ import { SocketServer } from "@effect/platform/SocketServer"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { makeClusterClient } from "../../../src/client/cluster/clusterClient.js"
-import { makeClientRpc } from "../../../src/layers/schedulerClientRpc.js"
+import { connectScheduler } from "../../../src/rpc/schedulerConnection.js"
 import { layerServer } from "../../../src/layers/schedulerServer.js"
 import { fromUtf8, utf8 } from "../../../src/protocol/bytes.js"
 import { storeId } from "../../../src/protocol/ids.js"
@@ -25,7 +25,7 @@ describe("makeClusterClient", () => {
       t.setRegion(region, 1)
       const store = yield* startFakeStore(t, 1, yield* makeShared)
       // what a store does on start: bootstrap the cluster, then report itself leader of the region
-      const admin = yield* makeClientRpc({ address: scheduler })
+      const admin = yield* connectScheduler({ address: scheduler })
       yield* admin.bootstrap({ id: storeId(1), address: store.address, state: "Up" }, region)
       yield* admin.regionHeartbeat({ region, leader: peerOf(1, 1), pendingPeers: [], approximateSize: 0 })
 

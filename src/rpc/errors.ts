@@ -1,0 +1,29 @@
+/**
+ * The failures of one connection to a store, as clients and stores see them: they never cross the
+ * wire (a store's own errors are the protocol's `KvError`), and @effect/rpc's internals never leak
+ * past a connection.
+ */
+import type { RpcClientError } from "@effect/rpc"
+import { Data } from "effect"
+
+/** The store could not be reached, or the connection broke mid-call. */
+export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
+  readonly address: string
+  readonly message: string
+}> {}
+
+/** No answer within the call's deadline. */
+export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
+  readonly address: string
+  readonly method: string
+  readonly timeoutMs: number
+}> {}
+
+export const isRpcClientError = (e: unknown): e is RpcClientError.RpcClientError =>
+  typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "RpcClientError"
+
+/** The most telling part of a transport failure: the socket's error code (ECONNREFUSED, …) when there is one. */
+export const describeRpcClientError = (e: RpcClientError.RpcClientError): string => {
+  const cause = e.cause as { message?: string; cause?: { message?: string; code?: string } } | undefined
+  return cause?.cause?.code ?? cause?.cause?.message ?? cause?.message ?? e.message
+}
