@@ -11,7 +11,7 @@ import type { Peer } from "../raftstore/peer.js"
 import { completePeerReplies } from "../raftstore/peerLifecycle.js"
 import { loadPeers, type PeerFactoryOptions } from "../raftstore/peerLoader.js"
 import { errorResponse } from "../raftstore/responses.js"
-import { type Envelope, PeerRegistry } from "../services/PeerRegistry.js"
+import { type Envelope, PeerRegistry } from "../raftstore/peerRegistry.js"
 import type { StoreMsg } from "../services/Router.js"
 import { Storage } from "../services/Storage.js"
 

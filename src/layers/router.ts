@@ -9,7 +9,7 @@ import { Deferred, Effect, Layer, Queue } from "effect"
 import { RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId } from "../protocol/ids.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
-import { PeerRegistry } from "../services/PeerRegistry.js"
+import { PeerRegistry } from "../raftstore/peerRegistry.js"
 import { MailboxClosed, type PeerMsg, PeerNotFound, Router, type StoreMsg } from "../services/Router.js"
 
 export const makeRouter = (registry: PeerRegistry["Type"]): Router["Type"] => {

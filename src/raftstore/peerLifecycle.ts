@@ -6,7 +6,7 @@
 import { Deferred, Effect } from "effect"
 import type { StorageError } from "../protocol/errorpb.js"
 import type { RaftInvariantError } from "../raft/index.js"
-import type { PeerRegistry } from "../services/PeerRegistry.js"
+import type { PeerRegistry } from "./peerRegistry.js"
 import type { Storage, WriteOp } from "../services/Storage.js"
 import { RegionLocalStateCodec } from "./codec.js"
 import { regionStateKey } from "./keys.js"

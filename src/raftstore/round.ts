@@ -11,7 +11,7 @@
  */
 import { Deferred, Effect, type Scope } from "effect"
 import { RegionNotFound, ServerIsBusy, type StorageError } from "../protocol/errorpb.js"
-import type { Envelope, PeerRegistry } from "../services/PeerRegistry.js"
+import type { Envelope, PeerRegistry } from "./peerRegistry.js"
 import type { Router } from "../services/Router.js"
 import type { SchedulerClient } from "../services/SchedulerClient.js"
 import type { Storage } from "../services/Storage.js"

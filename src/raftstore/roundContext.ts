@@ -7,7 +7,7 @@
  */
 import { RaftInvariantError } from "../raft/index.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
-import type { PeerRegistry } from "../services/PeerRegistry.js"
+import type { PeerRegistry } from "./peerRegistry.js"
 import type { Peer, Reply } from "./peer.js"
 
 export class RoundContext {

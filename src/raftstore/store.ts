@@ -2,7 +2,7 @@
  * The raftstore, and who owns what (TinyKV `raftstore.go`, `router.go`, `raft_worker.go`,
  * `store_worker.go`). Each part is a service with a live layer, composed in `src/layers/raftStore.ts`:
  *
- * - `PeerRegistry` (`src/services/PeerRegistry.ts`): the live peers, the failed regions, the "closed" flag
+ * - `PeerRegistry` (`peerRegistry.ts`): the live peers, the failed regions, the "closed" flag
  *   and the two mailboxes. Shared state, with its writers named there.
  * - `Router` (`src/layers/router.ts`): only reads the registry and enqueues; refuses a closed store, a
  *   failed region or a stopped peer at once.
@@ -13,7 +13,6 @@
  *   message, tick and command handlers), `raftWorker.ts` (`processReadies`: one write, one fsync, replies
  *   after it), `peerLifecycle.ts` (destroying and failing peers), `heartbeat.ts` (the scheduler).
  *
- * This module keeps the raftstore's entry points where their users import them from.
+ * The whole store is started by `startRaftStore` / `layerRaftStore` in `src/layers/raftStore.ts`.
  */
-export { makeRaftStore, type RaftStore, type StoreOptions } from "../layers/raftStore.js"
 export { RoundYield } from "./roundYield.js"

@@ -12,6 +12,7 @@ import type { StoreId } from "../protocol/ids.js"
 import type { Region } from "../protocol/metapb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import type { Storage } from "../services/Storage.js"
+import type { StoreWorkerVerdict } from "../services/StoreWorker.js"
 import type { Transport } from "../services/Transport.js"
 import { RegionLocalStateCodec } from "./codec.js"
 import { regionStateKey } from "./keys.js"
@@ -31,16 +32,6 @@ export interface StoreWorkerContext {
   /** Re-delivers a message to its (now registered) peer. */
   readonly redeliver: (message: RaftMessage) => Effect.Effect<void>
 }
-
-/** Why a message for a region without a live peer was not used to create one (for tests and logs). */
-export type StoreWorkerVerdict =
-  | "redelivered"
-  | "created"
-  | "not-for-us"
-  | "tombstone"
-  | "not-initial"
-  | "overlaps"
-  | "failed"
 
 export const onStoreRaftMessage = (
   ctx: StoreWorkerContext,

@@ -9,7 +9,16 @@
  * If it dies (an engine error), it closes the store, as the RaftWorker does: nothing is left half-running.
  */
 import { Context, type Effect } from "effect"
-import type { StoreWorkerVerdict } from "../raftstore/storeWorker.js"
+
+/** Why a message for a region without a live peer was not used to create one (for tests and logs). */
+export type StoreWorkerVerdict =
+  | "redelivered"
+  | "created"
+  | "not-for-us"
+  | "tombstone"
+  | "not-initial"
+  | "overlaps"
+  | "failed"
 
 export class StoreWorker extends Context.Tag("tinykv/raftstore/StoreWorker")<
   StoreWorker,

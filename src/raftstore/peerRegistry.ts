@@ -13,12 +13,15 @@
  *
  * The mailboxes are never shut down: an offer to a shut down queue interrupts the offering fiber, which
  * would kill a sender's transport link. A closed registry refuses instead (the Router checks `isClosed`).
+ *
+ * A service of the raftstore's own (its tag lives here, beside `Peer`, not in `src/services/`): it is how
+ * the raftstore's parts share state, not something another implementation could stand in for.
  */
 import { Context, type Effect, type Queue } from "effect"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { RaftInvariantError } from "../raft/index.js"
-import type { Peer } from "../raftstore/peer.js"
-import type { PeerMsg, StoreMsg } from "./Router.js"
+import type { PeerMsg, StoreMsg } from "../services/Router.js"
+import type { Peer } from "./peer.js"
 
 /** What the RaftWorker's mailbox holds: mail for one region's peer, or a tick for every peer. */
 export type Envelope =
