@@ -1,0 +1,3 @@
+/** Conformance suites: the contract of each service as tests, to run on every layer (yours too). */
+export * from "./storage.js"
+export * from "./transport.js"
