@@ -1,3 +1,4 @@
 /** Conformance suites: the contract of each service as tests, to run on every layer (yours too). */
 export * from "./storage.js"
+export * from "./schedulerClient.js"
 export * from "./transport.js"
