@@ -2,3 +2,4 @@
 export * from "./storage.js"
 export * from "./schedulerClient.js"
 export * from "./transport.js"
+export * from "./tso.js"
