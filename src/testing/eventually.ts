@@ -40,13 +40,13 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
 }
 
 /**
- * Retries `check` (an Effect, or a plain function) until it passes; succeeds with its value. See the
- * module comment for what counts as passing.
+ * Retries `check` (an Effect, or a plain function) until it passes; succeeds with its value (never
+ * `false`). See the module comment for what counts as passing.
  */
 export const eventually = <A, E = never, R = never>(
   check: Effect.Effect<A, E, R> | (() => A),
   options: EventuallyOptions = {}
-): Effect.Effect<A, EventuallyTimeout, R> =>
+): Effect.Effect<Exclude<A, false>, EventuallyTimeout, R> =>
   Effect.gen(function* () {
     const what = options.what ?? "the condition"
     const timeout = Duration.decode(options.timeout ?? "10 seconds")
@@ -54,13 +54,13 @@ export const eventually = <A, E = never, R = never>(
     const testClock = yield* Effect.clock
     let last: Cause.Cause<unknown> = Cause.fail(new NotYet({ message: "the check never finished" }))
     let tries = 0
-    const attempt: Effect.Effect<A, Cause.Cause<unknown>, R> = Effect.suspend(() => {
+    const attempt: Effect.Effect<Exclude<A, false>, Cause.Cause<unknown>, R> = Effect.suspend(() => {
       tries++
       const run = Effect.isEffect(check) ? check : Effect.sync(check as () => A)
       return run.pipe(
         Effect.withClock(testClock),
         Effect.flatMap((a) =>
-          a === false ? Effect.fail(new NotYet({ message: "the check returned false" })) : Effect.succeed(a)
+          a === false ? Effect.fail(new NotYet({ message: "the check returned false" })) : Effect.succeed(a as Exclude<A, false>)
         ),
         Effect.sandbox,
         // an interruption is the test ending, not a try that failed
