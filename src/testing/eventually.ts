@@ -60,7 +60,9 @@ export const eventually = <A, E = never, R = never>(
       return run.pipe(
         Effect.withClock(testClock),
         Effect.flatMap((a) =>
-          a === false ? Effect.fail(new NotYet({ message: "the check returned false" })) : Effect.succeed(a as Exclude<A, false>)
+          a === false
+            ? Effect.fail(new NotYet({ message: "the check returned false" }))
+            : Effect.succeed(a as Exclude<A, false>)
         ),
         Effect.sandbox,
         // an interruption is the test ending, not a try that failed

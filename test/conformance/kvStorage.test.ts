@@ -17,10 +17,13 @@ import { eventually } from "../../src/testing/eventually.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 
 const standalone = (layer: Layer.Layer<KvStorage, unknown>) =>
-  Effect.map(Layer.build(layer), (ctx): KvStorageSubject => ({
-    storage: Context.get(ctx, KvStorage),
-    context: () => Effect.succeed(undefined)
-  }))
+  Effect.map(
+    Layer.build(layer),
+    (ctx): KvStorageSubject => ({
+      storage: Context.get(ctx, KvStorage),
+      context: () => Effect.succeed(undefined)
+    })
+  )
 
 kvStorageConformance("memory", standalone(layerKvMemory))
 

@@ -138,7 +138,9 @@ export const kvStorageConformance = (
       () =>
         Effect.gen(function* () {
           const s = yield* setup
-          yield* s.write(Array.from({ length: 20 }, (_, i) => put("default", `conf-${String(i).padStart(2, "0")}`, "old")))
+          yield* s.write(
+            Array.from({ length: 20 }, (_, i) => put("default", `conf-${String(i).padStart(2, "0")}`, "old"))
+          )
           const before = yield* s.reader
           const iterator = before.iterCF("default", utf8("conf-"))
           assert.isFalse(iterator.next().done)
@@ -177,7 +179,11 @@ export const kvStorageConformance = (
           ]
           yield* s.write(batch(0))
           const writer = yield* Effect.fork(
-            Effect.forEach(Array.from({ length: 30 }, (_, i) => i + 1), (i) => s.write(batch(i)), { discard: true })
+            Effect.forEach(
+              Array.from({ length: 30 }, (_, i) => i + 1),
+              (i) => s.write(batch(i)),
+              { discard: true }
+            )
           )
           let reads = 0
           while (reads < 5 || writer.unsafePoll() === null) {

@@ -101,11 +101,7 @@ export const schedulerClientConformance = (
           assert.strictEqual((yield* c.getStore(s)).address, store(s).address)
           const known = yield* c.getRegionById(first.id)
           assert.strictEqual(known?.region.id, first.id)
-          assert.deepStrictEqual(
-            Array.from(known!.region.endKey),
-            [],
-            "the bootstrap region spans every key"
-          )
+          assert.deepStrictEqual(Array.from(known!.region.endKey), [], "the bootstrap region spans every key")
         }),
       timeout
     )

@@ -25,7 +25,8 @@ export interface StorageEngineUnderTest {
 }
 
 /** The suite on `fresh()` engines: each test builds one; `reopen`, when given, must open the same data again. */
-export const storageConformance = (name: string, fresh: StorageEngineUnderTest["fresh"]) => storageSuite({ name, fresh })
+export const storageConformance = (name: string, fresh: StorageEngineUnderTest["fresh"]) =>
+  storageSuite({ name, fresh })
 
 /** As `storageConformance`, with the engine as one object. */
 export const storageSuite = (engine: StorageEngineUnderTest) =>

@@ -55,7 +55,9 @@ const raftMessage = (
     logTerm: 2,
     index,
     entries:
-      extra.entryData === undefined ? [] : [{ entryType: "EntryNormal", term: 3, index: index + 1, data: extra.entryData }],
+      extra.entryData === undefined
+        ? []
+        : [{ entryType: "EntryNormal", term: 3, index: index + 1, data: extra.entryData }],
     commit: 1,
     ...(extra.snapshotData === undefined
       ? {}

@@ -14,7 +14,7 @@
  * clock-driving tests are then left out.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, type Scope, TestClock } from "effect"
+import { Effect, type Layer, type Scope, TestClock } from "effect"
 import type { Timestamp } from "../../protocol/ids.js"
 import { physicalTime, Tso } from "../../services/Tso.js"
 
@@ -33,7 +33,8 @@ export interface TsoUnderTest {
 const T0 = 1_700_000_000_000
 
 const assertIncreasing = (ts: ReadonlyArray<Timestamp>) => {
-  for (let i = 1; i < ts.length; i++) assert.isTrue(ts[i]! > ts[i - 1]!, `ts[${i}] ${ts[i]} > ts[${i - 1}] ${ts[i - 1]}`)
+  for (let i = 1; i < ts.length; i++)
+    assert.isTrue(ts[i]! > ts[i - 1]!, `ts[${i}] ${ts[i]} > ts[${i - 1}] ${ts[i - 1]}`)
 }
 
 /** Runs the Tso suite on the oracles `oracle.fresh()` builds (one per test). */
@@ -42,8 +43,10 @@ export const tsoConformance = (name: string, oracle: TsoUnderTest) =>
     const timeout = oracle.timeout ?? 30_000
     const live = oracle.live ?? false
     const test = live ? it.live : it.effect
-    const withTso = <A, E>(layer: Layer.Layer<Tso, unknown>, f: (tso: Tso["Type"]) => Effect.Effect<A, E, Scope.Scope>) =>
-      Effect.scoped(Effect.flatMap(Tso, f).pipe(Effect.provide(layer)))
+    const withTso = <A, E>(
+      layer: Layer.Layer<Tso, unknown>,
+      f: (tso: Tso["Type"]) => Effect.Effect<A, E, Scope.Scope>
+    ) => Effect.scoped(Effect.flatMap(Tso, f).pipe(Effect.provide(layer)))
     const start = live ? Effect.void : TestClock.setTime(T0)
 
     test(
