@@ -4,7 +4,7 @@
  * kill -9 of every process.
  */
 import { Effect } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
+import { afterEach, assert, describe, it } from "@effect/vitest"
 import { connect } from "../../src/client/promise.js"
 import { layerClientRpc } from "../../src/layers/schedulerClientRpc.js"
 import { SchedulerClient } from "../../src/services/SchedulerClient.js"
@@ -51,11 +51,15 @@ describe("a cluster of real processes", () => {
       for (let i = 0; i < 30; i++) await kv.put(`before-${i}`, `v${i}`)
       const leader = await leaderStore(cluster)
       await cluster.killStore(leader)
-      const recovered = await eventuallyAsync("a write and read after the kill", async () => {
-        await kv.put("after-kill", "yes")
-        if ((await kv.getString("after-kill")) !== "yes") throw new Error("read did not see the write")
-      }, 10_000)
-      expect(recovered).toBeLessThan(3_000)
+      const recovered = await eventuallyAsync(
+        "a write and read after the kill",
+        async () => {
+          await kv.put("after-kill", "yes")
+          if ((await kv.getString("after-kill")) !== "yes") throw new Error("read did not see the write")
+        },
+        10_000
+      )
+      assert.isBelow(recovered, 3_000)
       // the survivors compact their logs past what the dead store has
       for (let i = 0; i < 100; i++) await kv.put(`while-down-${i}`, `w${i}`)
       // pacing: the survivors' log GC runs on its ticks; the snapshot the restarted store must apply (checked
@@ -74,9 +78,9 @@ describe("a cluster of real processes", () => {
       const other = cluster.stores.map((s) => s.id).find((id) => id !== leader)!
       await cluster.killStore(other)
       await eventuallyAsync("a write after the second kill", () => kv.put("after-second-kill", "yes"), 15_000)
-      for (let i = 0; i < 100; i += 9) expect(await kv.getString(`while-down-${i}`)).toBe(`w${i}`)
-      for (let i = 0; i < 30; i += 7) expect(await kv.getString(`before-${i}`)).toBe(`v${i}`)
-      expect(cluster.output(`store-${leader}`)).toMatch(/snapshot/i)
+      for (let i = 0; i < 100; i += 9) assert.strictEqual(await kv.getString(`while-down-${i}`), `w${i}`)
+      for (let i = 0; i < 30; i += 7) assert.strictEqual(await kv.getString(`before-${i}`), `v${i}`)
+      assert.match(cluster.output(`store-${leader}`), /snapshot/i)
     } finally {
       await kv.close()
     }
@@ -115,7 +119,7 @@ describe("a cluster of real processes", () => {
     } finally {
       await kv.close()
     }
-    expect(acked.length).toBeGreaterThan(20)
+    assert.isAbove(acked.length, 20)
     await cluster.startScheduler()
     await Promise.all(cluster.stores.map((s) => cluster!.startStore(s.id)))
     const again = await connect({ scheduler: cluster.scheduler, deadline: "20 seconds" })
@@ -123,7 +127,7 @@ describe("a cluster of real processes", () => {
       await eventuallyAsync("the restarted cluster to answer", () => again.get("warmup"), 30_000)
       const missing: Array<number> = []
       for (const n of acked) if ((await again.getString(`acked-${n}`)) !== String(n)) missing.push(n)
-      expect(missing).toEqual([])
+      assert.deepStrictEqual(missing, [])
     } finally {
       await again.close()
     }

@@ -119,7 +119,10 @@ describe("RPC transport", () => {
       )
       const first = yield* Queue.take(store.inbox)
       assert.isAtLeast(first.message.index, 100, "nothing sent while the store was down arrives")
-    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, dropCounter)), Logger.withMinimumLogLevel(LogLevel.Debug))
+    }).pipe(
+      Effect.provide(Logger.replace(Logger.defaultLogger, dropCounter)),
+      Logger.withMinimumLogLevel(LogLevel.Debug)
+    )
   })
 
   it.scopedLive("messages to several stores go over separate links; one dead store does not hold up the other", () =>
