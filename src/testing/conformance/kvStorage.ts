@@ -14,12 +14,12 @@
  * region, epoch and leader peer for a replicated store; `undefined` where the context is ignored). All
  * keys the suite writes start with "conf-" and lie in one region. Tests run on the live clock.
  */
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, type Scope } from "effect"
 import { fromUtf8, utf8 } from "../../protocol/bytes.js"
 import type { Context as RequestContext } from "../../protocol/kvrpc.js"
 import type { KvReader, KvStorage, Modify } from "../../services/KvStorage.js"
 import type { Cf } from "../../services/Storage.js"
+import { type Assert, vitest } from "./vitest.js"
 
 export interface KvStorageSubject {
   readonly storage: KvStorage["Type"]
@@ -42,8 +42,10 @@ export const kvStorageConformance = (
   name: string,
   make: Effect.Effect<KvStorageSubject, unknown, Scope.Scope>,
   options: KvStorageConformanceOptions = {}
-) =>
-  describe(`KvStorage conformance: ${name}`, () => {
+) => {
+  const { describe, it } = vitest()
+  const assert: Assert = vitest().assert
+  return describe(`KvStorage conformance: ${name}`, () => {
     const timeout = options.timeout ?? 30_000
 
     /** The subject with `write` and `reader` that fill in the context (taken from the batch's first key). */
@@ -241,3 +243,4 @@ export const kvStorageConformance = (
       timeout
     )
   })
+}

@@ -16,13 +16,13 @@
  *
  * `make` builds a client to a fresh, empty scheduler in the test's scope. Tests run on the live clock.
  */
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { utf8 } from "../../protocol/bytes.js"
 import { type PeerId, peerId, regionId, type StoreId, storeId } from "../../protocol/ids.js"
 import type { Peer, Region, Store } from "../../protocol/metapb.js"
 import type { StoreStats } from "../../protocol/scheduler.js"
 import { type SchedulerClient, SchedulerUnavailable } from "../../services/SchedulerClient.js"
+import { type Assert, vitest } from "./vitest.js"
 
 export interface SchedulerClientConformanceOptions {
   /**
@@ -84,8 +84,10 @@ export const schedulerClientConformance = (
   name: string,
   make: Effect.Effect<SchedulerClient["Type"], unknown, Scope.Scope>,
   options: SchedulerClientConformanceOptions = {}
-) =>
-  describe(`SchedulerClient conformance: ${name}`, () => {
+) => {
+  const { describe, it } = vitest()
+  const assert: Assert = vitest().assert
+  return describe(`SchedulerClient conformance: ${name}`, () => {
     const timeout = options.timeout ?? 30_000
 
     it.scopedLive(
@@ -245,3 +247,4 @@ export const schedulerClientConformance = (
       )
     }
   })
+}

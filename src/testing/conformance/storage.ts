@@ -3,11 +3,11 @@
  * batches, snapshot readers, copied values, durability across reopen). Run it on your own engine with
  * `storageConformance("mine", () => ({ layer, reopen }))` inside a vitest file.
  */
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope } from "effect"
 import type { StorageError } from "../../protocol/errorpb.js"
 import { compareBytes, fromUtf8, utf8 } from "../../protocol/bytes.js"
 import { Storage, type WriteOp } from "../../services/Storage.js"
+import { type Assert, vitest } from "./vitest.js"
 
 const put = (space: "default" | "lock" | "write" | "meta" | "raft", k: string | Uint8Array, v: string): WriteOp => ({
   _tag: "Put",
@@ -29,8 +29,10 @@ export const storageConformance = (name: string, fresh: StorageEngineUnderTest["
   storageSuite({ name, fresh })
 
 /** As `storageConformance`, with the engine as one object. */
-export const storageSuite = (engine: StorageEngineUnderTest) =>
-  describe(`Storage conformance: ${engine.name}`, () => {
+export const storageSuite = (engine: StorageEngineUnderTest) => {
+  const { describe, it } = vitest()
+  const assert: Assert = vitest().assert
+  return describe(`Storage conformance: ${engine.name}`, () => {
     const run = <A, E>(f: (s: Storage["Type"]) => Effect.Effect<A, E, Scope.Scope>) =>
       Effect.scoped(Effect.flatMap(Storage, f)).pipe(Effect.provide(engine.fresh().layer))
 
@@ -209,3 +211,4 @@ export const storageSuite = (engine: StorageEngineUnderTest) =>
       )
     }
   })
+}

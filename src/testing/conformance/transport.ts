@@ -12,12 +12,12 @@
  * The suite talks to the layer through a `TransportNetwork` the caller provides: how a store listens
  * and how a sender's Transport is built. Tests run on the live clock (real sockets may be involved).
  */
-import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Queue, Scope, Supervisor } from "effect"
 import { peerId, regionId, type StoreId, storeId } from "../../protocol/ids.js"
 import type { RaftMessage } from "../../protocol/raftServer.js"
 import type { Deliver, Transport } from "../../services/Transport.js"
 import { eventually } from "../eventually.js"
+import { type Assert, vitest } from "./vitest.js"
 
 export interface TransportNetwork {
   /** Makes `storeId` reachable for the life of the current scope: messages addressed to it go to `deliver`. */
@@ -124,8 +124,10 @@ export const transportConformance = (
   name: string,
   makeNetwork: Effect.Effect<TransportNetwork, unknown, Scope.Scope>,
   options: TransportConformanceOptions = {}
-) =>
-  describe(`Transport conformance: ${name}`, () => {
+) => {
+  const { describe, it } = vitest()
+  const assert: Assert = vitest().assert
+  return describe(`Transport conformance: ${name}`, () => {
     const timeout = options.timeout ?? 30_000
 
     /** A network with the given stores listening into inboxes. */
@@ -307,3 +309,4 @@ export const transportConformance = (
       timeout
     )
   })
+}

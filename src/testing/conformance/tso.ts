@@ -13,10 +13,10 @@
  * `live: true` for an oracle that cannot run on simulated time (e.g. one behind a socket): the
  * clock-driving tests are then left out.
  */
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Layer, type Scope, TestClock } from "effect"
 import type { Timestamp } from "../../protocol/ids.js"
 import { physicalTime, Tso } from "../../services/Tso.js"
+import { type Assert, vitest } from "./vitest.js"
 
 export interface TsoUnderTest {
   /** A fresh oracle; `restart`, when the oracle persists, builds it again on the same data. */
@@ -32,14 +32,15 @@ export interface TsoUnderTest {
 
 const T0 = 1_700_000_000_000
 
-const assertIncreasing = (ts: ReadonlyArray<Timestamp>) => {
-  for (let i = 1; i < ts.length; i++)
-    assert.isTrue(ts[i]! > ts[i - 1]!, `ts[${i}] ${ts[i]} > ts[${i - 1}] ${ts[i - 1]}`)
-}
-
 /** Runs the Tso suite on the oracles `oracle.fresh()` builds (one per test). */
-export const tsoConformance = (name: string, oracle: TsoUnderTest) =>
-  describe(`Tso conformance: ${name}`, () => {
+export const tsoConformance = (name: string, oracle: TsoUnderTest) => {
+  const { describe, it } = vitest()
+  const assert: Assert = vitest().assert
+  const assertIncreasing = (ts: ReadonlyArray<Timestamp>) => {
+    for (let i = 1; i < ts.length; i++)
+      assert.isTrue(ts[i]! > ts[i - 1]!, `ts[${i}] ${ts[i]} > ts[${i - 1}] ${ts[i - 1]}`)
+  }
+  return describe(`Tso conformance: ${name}`, () => {
     const timeout = oracle.timeout ?? 30_000
     const live = oracle.live ?? false
     const test = live ? it.live : it.effect
@@ -158,3 +159,4 @@ export const tsoConformance = (name: string, oracle: TsoUnderTest) =>
       }
     }
   })
+}
