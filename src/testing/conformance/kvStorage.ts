@@ -12,10 +12,12 @@
  *
  * The caller provides a `KvStorageSubject`: the storage and the request context to use for a key (the
  * region, epoch and leader peer for a replicated store; `undefined` where the context is ignored). All
- * keys the suite writes start with "conf-" and lie in one region. Tests run on the live clock.
+ * keys the suite writes start with "conf-" and lie in one region. Region errors are retried with a fresh
+ * context, as a client would. Tests run on the live clock.
  */
-import { Effect, Fiber, type Scope } from "effect"
+import { Effect, Fiber, Schedule, type Scope } from "effect"
 import { fromUtf8, utf8 } from "../../protocol/bytes.js"
+import { isRegionError } from "../../protocol/errorpb.js"
 import type { Context as RequestContext } from "../../protocol/kvrpc.js"
 import type { KvReader, KvStorage, Modify } from "../../services/KvStorage.js"
 import type { Cf } from "../../services/Storage.js"
@@ -49,13 +51,22 @@ export const kvStorageConformance = (
     const timeout = options.timeout ?? 30_000
 
     /** The subject with `write` and `reader` that fill in the context (taken from the batch's first key). */
+    /**
+     * The subject with `write` and `reader` that fill in the context (taken afresh for each try) and, as
+     * a client does, retry region errors (a leader change, a busy store): the contract leaves those to the
+     * caller, and these tests are about what a successful call means.
+     */
     const setup = Effect.gen(function* () {
       const { storage, context } = yield* make
       const anyKey = utf8("conf-")
+      const retryRegionErrors = Effect.retry({
+        schedule: Schedule.intersect(Schedule.recurs(100), Schedule.spaced("50 millis")),
+        while: isRegionError
+      })
       return {
         write: (batch: ReadonlyArray<Modify>) =>
-          Effect.flatMap(context(batch[0]?.key ?? anyKey), (ctx) => storage.write(ctx, batch)),
-        reader: Effect.flatMap(context(anyKey), (ctx) => storage.reader(ctx)) as Effect.Effect<
+          Effect.flatMap(context(batch[0]?.key ?? anyKey), (ctx) => storage.write(ctx, batch)).pipe(retryRegionErrors),
+        reader: Effect.flatMap(context(anyKey), (ctx) => storage.reader(ctx)).pipe(retryRegionErrors) as Effect.Effect<
           KvReader,
           unknown,
           Scope.Scope
