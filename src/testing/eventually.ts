@@ -51,14 +51,14 @@ export const eventually = <A, E = never, R = never>(
     const what = options.what ?? "the condition"
     const timeout = Duration.decode(options.timeout ?? "10 seconds")
     const interval = Duration.decode(options.interval ?? "10 millis")
-    const testClock = yield* Effect.clock
+    const callerClock = yield* Effect.clock
     let last: Cause.Cause<unknown> = Cause.fail(new NotYet({ message: "the check never finished" }))
     let tries = 0
     const attempt: Effect.Effect<Exclude<A, false>, Cause.Cause<unknown>, R> = Effect.suspend(() => {
       tries++
       const run = Effect.isEffect(check) ? check : Effect.sync(check as () => A)
       return run.pipe(
-        Effect.withClock(testClock),
+        Effect.withClock(callerClock),
         Effect.flatMap((a) =>
           a === false
             ? Effect.fail(new NotYet({ message: "the check returned false" }))
