@@ -2,3 +2,5 @@
 export * from "./TestCluster.js"
 export * as Filters from "../layers/transportFilters.js"
 export { MemoryNetwork } from "../layers/transportMemory.js"
+export * from "./eventually.js"
+export * from "./conformance/index.js"
