@@ -323,7 +323,7 @@ describe("leader election with logs (2AB)", () => {
 })
 
 describe("election extras", () => {
-  // TinyKV pitfall §6.5 item 2: becoming leader appends exactly one noop and emits no heartbeat; the election
+  // A TinyKV pitfall: becoming leader appends exactly one noop and emits no heartbeat; the election
   // winner then broadcasts MsgAppend carrying the noop.
   it("becoming leader appends exactly one noop and sends only MsgAppend", () => {
     const r = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())

@@ -257,7 +257,7 @@ describe("log replication (2AB)", () => {
 })
 
 describe("replication extras", () => {
-  // TinyKV pitfall §6.5 item 1: heartbeat commit is min(match, committed): 0 for a peer that has nothing yet,
+  // A TinyKV pitfall: heartbeat commit is min(match, committed): 0 for a peer that has nothing yet,
   // which the raftstore uses to create that peer (IsInitialMsg).
   it("heartbeats carry min(match, committed): 0 for a new peer", () => {
     const nt = newNetwork(undefined, undefined, undefined)
