@@ -51,7 +51,8 @@ export const planAdminOperator = (
 /** A split at `key` (which must fall strictly inside the region), or where the store decides. */
 export const planSplit = (info: RegionInfo, key: Uint8Array | undefined): Result<AdminPlan> => {
   const { region } = info
-  if (key === undefined) return ok({ desc: "admin: split (store picks the key)", steps: [{ _tag: "SplitRegion", keys: [] }] })
+  if (key === undefined)
+    return ok({ desc: "admin: split (store picks the key)", steps: [{ _tag: "SplitRegion", keys: [] }] })
   const inside =
     compareBytes(key, region.startKey) > 0 && (region.endKey.length === 0 || compareBytes(key, region.endKey) < 0)
   if (!inside) return fail("UNKNOWN", `split key is not strictly inside region ${region.id}`)

@@ -34,7 +34,10 @@ import type { StoreInfo } from "./stores.js"
 import { TimestampOracle } from "./tso.js"
 import { buildView, type ClusterView, type Proposal } from "./view.js"
 
-export interface CoreOptions extends Partial<ScheduleConfig> {
+/** Any of the schedule settings (the rest default, see `config.ts`). */
+export type ScheduleOptions = { readonly [K in keyof ScheduleConfig]?: ScheduleConfig[K] | undefined }
+
+export interface CoreOptions extends ScheduleOptions {
   /**
    * Clock ms when the scheduler started: a store not heard from since counts as silent since then
    * (heartbeat times are not persisted). Default 0.

@@ -115,9 +115,7 @@ const toRegionWithLeader = ({ region, leader }: RegionInfo): S.RegionWithLeader 
   leader === undefined ? { region } : { region, leader }
 
 const toRegionDetail = ({ region, leader, pendingPeers, approximateSize }: RegionInfo): S.RegionDetail =>
-  leader === undefined
-    ? { region, pendingPeers, approximateSize }
-    : { region, leader, pendingPeers, approximateSize }
+  leader === undefined ? { region, pendingPeers, approximateSize } : { region, leader, pendingPeers, approximateSize }
 
 /** Builds the service over the engine in context, loading whatever a previous run persisted. */
 export const makeScheduler = (
@@ -258,7 +256,8 @@ export const makeScheduler = (
         run(req.header, (c, now) => c.addAdminOperator(req.regionId, req.kind, req.storeId, now)).pipe(
           Effect.tap(logOperatorEvents)
         ),
-      listOperators: (req) => read(req.header, (c) => c.listOperators()).pipe(Effect.map((operators) => ({ operators }))),
+      listOperators: (req) =>
+        read(req.header, (c) => c.listOperators()).pipe(Effect.map((operators) => ({ operators }))),
       splitRegion: (req) =>
         run(req.header, (c, now) => c.splitRegion(req.regionId, req.splitKey, now)).pipe(Effect.tap(logOperatorEvents)),
       scanRegionDetails: (req) =>
