@@ -3,18 +3,24 @@ import { assert, describe, it } from "@effect/vitest"
 import { peerId, storeId } from "../../src/protocol/ids.js"
 import { balanceLeader } from "../../src/scheduler/balanceLeader.js"
 import { balanceRegion } from "../../src/scheduler/balanceRegion.js"
+import type { OperatorStep } from "../../src/scheduler/operator.js"
 import { counter, mkView, ri, sv } from "./viewFixtures.js"
 
 const s = storeId
-const move = (from: number, to: number, leads = false) => [
+const move = (from: number, to: number, leads = false): ReadonlyArray<OperatorStep> => [
   { _tag: "AddPeer", toStore: s(to), peerId: peerId(1000) },
-  ...(leads ? [{ _tag: "TransferLeader", fromStore: s(from), toStore: s(to) }] : []),
+  ...(leads ? [{ _tag: "TransferLeader" as const, fromStore: s(from), toStore: s(to) }] : []),
   { _tag: "RemovePeer", fromStore: s(from) }
 ]
 
 describe("balance-region", () => {
   it("moves a replica from the fullest store to the emptiest one not holding the region", () => {
-    const stores = [sv(1, { regionSize: 10 }), sv(2, { regionSize: 6 }), sv(3, { regionSize: 5 }), sv(4, { regionSize: 1 })]
+    const stores = [
+      sv(1, { regionSize: 10 }),
+      sv(2, { regionSize: 6 }),
+      sv(3, { regionSize: 5 }),
+      sv(4, { regionSize: 1 })
+    ]
     const regions = [ri(1, [1, 2, 3], { leaderStore: 2 })]
     const p = balanceRegion(mkView(stores, regions), counter())
     assert.strictEqual(p?.kind, "balance-region")
@@ -32,7 +38,12 @@ describe("balance-region", () => {
     const at = (src: number, dst: number, size: number) =>
       balanceRegion(
         mkView(
-          [sv(1, { regionSize: src }), sv(2, { regionSize: src }), sv(3, { regionSize: src }), sv(4, { regionSize: dst })],
+          [
+            sv(1, { regionSize: src }),
+            sv(2, { regionSize: src }),
+            sv(3, { regionSize: src }),
+            sv(4, { regionSize: dst })
+          ],
           [ri(1, [1, 2, 3], { size, leaderStore: 2 })]
         ),
         counter()
@@ -59,7 +70,10 @@ describe("balance-region", () => {
     const short = ri(3, [1, 2], { leaderStore: 2 })
     assert.isUndefined(balanceRegion(mkView(stores, [pendingElsewhere, busy, short], {}, [2]), counter()))
     const fine = ri(4, [1, 2, 3], { leaderStore: 2 })
-    assert.strictEqual(balanceRegion(mkView(stores, [pendingElsewhere, busy, short, fine], {}, [2]), counter())?.regionId, 4)
+    assert.strictEqual(
+      balanceRegion(mkView(stores, [pendingElsewhere, busy, short, fine], {}, [2]), counter())?.regionId,
+      4
+    )
   })
 
   it("only Up stores with room take part, as source or target", () => {
@@ -72,11 +86,16 @@ describe("balance-region", () => {
       )
       // a silent fullest store is not drained by balancing (the replica checker owns dead stores)
       assert.isUndefined(
-        balanceRegion(mkView([sv(1, { regionSize: 10, status }), ...base, sv(4, { regionSize: 4 })], regions), counter()),
+        balanceRegion(
+          mkView([sv(1, { regionSize: 10, status }), ...base, sv(4, { regionSize: 4 })], regions),
+          counter()
+        ),
         `source ${status}`
       )
     }
-    assert.isUndefined(balanceRegion(mkView([sv(1, { regionSize: 10 }), ...base, sv(4, { operatorCount: 4 })], regions), counter()))
+    assert.isUndefined(
+      balanceRegion(mkView([sv(1, { regionSize: 10 }), ...base, sv(4, { operatorCount: 4 })], regions), counter())
+    )
   })
 
   it("a balanced cluster gets no operator", () => {

@@ -40,7 +40,12 @@ describe("operator dispatch", () => {
     const caughtUp = bump(base, 4, 1, withPeer4(base))
     const second = dispatch(first.operator, caughtUp, 3)
     assert.strictEqual(second._tag === "Running" && second.response?.changePeer?.changeType, "RemoveNode")
-    const removed = bump(base, 5, 1, withPeer4(base).filter((p) => p.storeId !== 1))
+    const removed = bump(
+      base,
+      5,
+      1,
+      withPeer4(base).filter((p) => p.storeId !== 1)
+    )
     assert.deepStrictEqual(dispatch(first.operator, removed, 4), { _tag: "Finished", status: "SUCCESS", next: 2 })
   })
 
@@ -82,7 +87,13 @@ describe("operator dispatch", () => {
 describe("operator controller", () => {
   const base = ri(1, [1, 2, 3], { leaderStore: 2 })
   const mk = (desc: string) =>
-    makeOperator("admin", desc, [{ _tag: "TransferLeader", fromStore: storeId(2), toStore: storeId(3) }], base.region.regionEpoch, 0)
+    makeOperator(
+      "admin",
+      desc,
+      [{ _tag: "TransferLeader", fromStore: storeId(2), toStore: storeId(3) }],
+      base.region.regionEpoch,
+      0
+    )
 
   it("one operator per region: a second replaces the first (REPLACE); finished ones stay visible", () => {
     const c = new OperatorController()

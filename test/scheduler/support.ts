@@ -1,6 +1,6 @@
 /** Starts an in-process scheduler (`layerServer`) on loopback for the lifetime of the scope; port 0 picks a free one. */
 import { SocketServer } from "@effect/platform/SocketServer"
-import { type Duration, Effect, Layer } from "effect"
+import { Cause, type Duration, Effect, Layer, Schedule } from "effect"
 import { layerServer } from "../../src/layers/schedulerServer.js"
 import { Scheduler } from "../../src/scheduler/service.js"
 
@@ -29,3 +29,19 @@ export const startScheduler = (
     if (address._tag !== "TcpAddress") return yield* Effect.die("expected a TCP address")
     return { address: `127.0.0.1:${address.port}`, port: address.port, scheduler }
   })
+
+/**
+ * Polls `check` every 50 ms until it yields a value other than `undefined` (or fails with the last
+ * error), within `timeout` of the live clock: for conditions reached over real sockets.
+ */
+export const eventually = <A, E, R>(
+  check: Effect.Effect<A | undefined, E, R>,
+  timeout: Duration.DurationInput = "10 seconds"
+): Effect.Effect<A, E | Cause.NoSuchElementException | Cause.TimeoutException, R> =>
+  check.pipe(
+    Effect.flatMap((a) =>
+      a === undefined ? Effect.fail(new Cause.NoSuchElementException("not yet")) : Effect.succeed(a)
+    ),
+    Effect.retry(Schedule.spaced("50 millis")),
+    Effect.timeout(timeout)
+  )
