@@ -16,7 +16,7 @@
  *   move the target is still no fuller than the source was (no ping-pong).
  */
 import type { RegionInfo } from "./regionInfo.js"
-import { placementCandidates, bestTarget as fewestRegions } from "./replicaChecker.js"
+import { bestTarget as fewestRegions, placementCandidates, storesKnown } from "./replicaChecker.js"
 import { type ClusterView, type NewPeerId, type Proposal, type StoreView, storeHasRoom } from "./view.js"
 
 const suitable = (view: ClusterView, s: StoreView): boolean => s.status === "Up" && storeHasRoom(view, s)
@@ -31,6 +31,7 @@ export const movableRegions = (view: ClusterView, source: StoreView): ReadonlyAr
     .filter(
       (r) =>
         !view.busyRegions.has(r.region.id) &&
+        storesKnown(view, r) &&
         r.region.peers.length === view.config.maxReplicas &&
         r.region.peers.some((p) => p.storeId === source.id) &&
         r.pendingPeers.every((p) => p.storeId === source.id)

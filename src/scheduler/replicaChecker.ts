@@ -24,10 +24,18 @@ export const bestTarget = (candidates: ReadonlyArray<StoreView>): StoreView | un
 /** Which replica to drop first: dead stores, then draining, then silent ones, then the busiest store. */
 const removalRank: Record<StoreStatus, number> = { Tombstone: 0, Down: 1, Offline: 2, Disconnected: 3, Up: 4 }
 
-const statusOf = (view: ClusterView, id: StoreId): StoreStatus => view.stores.get(id)?.status ?? "Tombstone"
+const statusOf = (view: ClusterView, id: StoreId): StoreStatus => view.stores.get(id)!.status
+
+/**
+ * Whether every replica's store is registered. At cluster start the first region names stores that
+ * have not called PutStore yet; judging them dead would remove or replace healthy replicas.
+ */
+export const storesKnown = (view: ClusterView, info: RegionInfo): boolean =>
+  info.region.peers.every((p) => view.stores.has(p.storeId))
 
 export const checkReplicas = (view: ClusterView, info: RegionInfo, newPeerId: NewPeerId): Proposal | undefined => {
   const { region } = info
+  if (!storesKnown(view, info)) return undefined
   const max = view.config.maxReplicas
   const live = region.peers.filter((p) => holdsLiveReplica(view.stores.get(p.storeId)?.status))
   if (live.length < max) {

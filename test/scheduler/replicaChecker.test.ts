@@ -81,6 +81,13 @@ describe("replica checker", () => {
     assert.isUndefined(checkReplicas(mkView(stores, [info]), info, counter()))
   })
 
+  it("leaves a region alone while one of its replicas is on a store not registered yet (cluster start)", () => {
+    const info = ri(1, [1, 2, 3, 4])
+    assert.isUndefined(checkReplicas(mkView([sv(2), sv(3), sv(4), sv(5)], [info]), info, counter()))
+    const short = ri(2, [1])
+    assert.isUndefined(checkReplicas(mkView([sv(2), sv(3)], [short]), short, counter()))
+  })
+
   it("never places on a store that is not Up, already holds the region, or has no room", () => {
     const stores = [
       sv(1),
