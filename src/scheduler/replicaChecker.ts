@@ -1,9 +1,13 @@
 /**
- * The replica checker (PD `ReplicaChecker`, TinyKV 3C's "replica count"): a region with fewer live
- * replicas than `maxReplicas` — a replica on a Down or Tombstone store does not count — gets one
- * more on the best store; a region with more replicas than `maxReplicas` loses one, a dead one
- * first. One step per operator: adding first (a region short of replicas is at risk), and the
- * extra replica goes on the next pass, once the new one is reported.
+ * The replica checker (TinyKV's `ReplicaChecker`), one step per operator, in this order:
+ * 1. a replica on a Down or Tombstone store is removed (TinyKV `checkDownPeer`). First, because
+ *    without learners a new replica is a voter at once: adding before removing would need 3 of 4
+ *    voters with one dead — the lagging newcomer included — and stall writes until its snapshot
+ *    lands; removing a dead voter never lowers the number of live ones;
+ * 2. a region with fewer live replicas than `maxReplicas` gets one more, on the Up store not
+ *    holding it with the fewest regions;
+ * 3. a region with more replicas than `maxReplicas` loses one (never the leader's): Offline,
+ *    then Disconnected stores' first, then the busiest store's.
  */
 import type { StoreId } from "../protocol/ids.js"
 import type { StoreStatus } from "../protocol/scheduler.js"
@@ -37,7 +41,16 @@ export const checkReplicas = (view: ClusterView, info: RegionInfo, newPeerId: Ne
   const { region } = info
   if (!storesKnown(view, info)) return undefined
   const max = view.config.maxReplicas
-  const live = region.peers.filter((p) => holdsLiveReplica(view.stores.get(p.storeId)?.status))
+  const dead = region.peers.find((p) => !holdsLiveReplica(statusOf(view, p.storeId)) && p.id !== info.leader?.id)
+  if (dead !== undefined) {
+    return {
+      regionId: region.id,
+      kind: "replica",
+      desc: `remove replica on ${statusOf(view, dead.storeId)} store ${dead.storeId}`,
+      steps: [{ _tag: "RemovePeer", fromStore: dead.storeId }]
+    }
+  }
+  const live = region.peers.filter((p) => holdsLiveReplica(statusOf(view, p.storeId)))
   if (live.length < max) {
     const target = bestTarget(placementCandidates(view, info))
     if (target === undefined) return undefined

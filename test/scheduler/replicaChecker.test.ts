@@ -41,11 +41,15 @@ describe("replica checker", () => {
     })
   }
 
-  it("more replicas than maxReplicas: removes one, never the leader, a dead store's first", () => {
-    const stores = [sv(1), sv(2, { regionCount: 9 }), sv(3, { status: "Down" }), sv(4)]
+  it("more replicas than maxReplicas: removes one, never the leader, a dead or draining store's first", () => {
+    const stores = [sv(1), sv(2, { regionCount: 9 }), sv(3, { status: "Offline" }), sv(4, { status: "Disconnected" })]
     const info = ri(1, [1, 2, 3, 4])
     const p = checkReplicas(mkView(stores, [info]), info, counter())
     assert.deepStrictEqual(p?.steps, [{ _tag: "RemovePeer", fromStore: storeId(3) }])
+    const down = [sv(1), sv(2, { regionCount: 9 }), sv(3), sv(4, { status: "Down" })]
+    assert.deepStrictEqual(checkReplicas(mkView(down, [info]), info, counter())?.steps, [
+      { _tag: "RemovePeer", fromStore: storeId(4) }
+    ])
     // all alive: the busiest non-leader store gives its replica up
     const alive = [sv(1, { regionCount: 20 }), sv(2, { regionCount: 9 }), sv(3, { regionCount: 1 }), sv(4)]
     assert.deepStrictEqual(checkReplicas(mkView(alive, [info]), info, counter())?.steps, [
@@ -60,23 +64,27 @@ describe("replica checker", () => {
     ["Offline", false]
   ]
   for (const [status, replaced] of deadCases) {
-    it(`a replica on a ${status} store ${replaced ? "does not count: a new one is added elsewhere" : "still counts"}`, () => {
+    it(`a replica on a ${status} store ${replaced ? "does not count: it is removed, then re-created elsewhere" : "still counts"}`, () => {
       const stores = [sv(1), sv(2), sv(3, { status }), sv(4, { regionCount: 5 }), sv(5, { regionCount: 7 })]
-      const info = ri(1, [1, 2, 3])
+      let info = ri(1, [1, 2, 3])
       const p = checkReplicas(mkView(stores, [info]), info, counter())
       if (!replaced) return assert.isUndefined(p)
-      assert.deepStrictEqual(p?.steps, [{ _tag: "AddPeer", toStore: storeId(4), peerId: peerId(1000) }])
+      assert.deepStrictEqual(p?.steps, [{ _tag: "RemovePeer", fromStore: storeId(3) }])
+      info = apply(info, p)
+      assert.deepStrictEqual(checkReplicas(mkView(stores, [info]), info, counter())?.steps, [
+        { _tag: "AddPeer", toStore: storeId(4), peerId: peerId(1000) }
+      ])
     })
   }
 
-  it("the replica checker after a store goes Down: add on a live store, then drop the dead replica", () => {
+  it("the replica checker after a store goes Down: drop the dead replica, then add one on a live store", () => {
     const stores = [sv(1), sv(2), sv(3, { status: "Down" }), sv(4)]
     let info = ri(1, [1, 2, 3])
     const first = checkReplicas(mkView(stores, [info]), info, counter())
-    assert.strictEqual(first?.steps[0]?._tag, "AddPeer")
+    assert.deepStrictEqual(first?.steps, [{ _tag: "RemovePeer", fromStore: storeId(3) }])
     info = apply(info, first)
     const second = checkReplicas(mkView(stores, [info]), info, counter())
-    assert.deepStrictEqual(second?.steps, [{ _tag: "RemovePeer", fromStore: storeId(3) }])
+    assert.deepStrictEqual(second?.steps, [{ _tag: "AddPeer", toStore: storeId(4), peerId: peerId(1000) }])
     info = apply(info, second)
     assert.isUndefined(checkReplicas(mkView(stores, [info]), info, counter()))
   })
