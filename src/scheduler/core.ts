@@ -23,13 +23,12 @@ import { checkReportSplit, RaftCluster } from "./cluster.js"
 import { defaultScheduleConfig, type ScheduleConfig } from "./config.js"
 import { fail, notBootstrapped, ok, type Result } from "./errors.js"
 import { IdAllocator } from "./idAllocator.js"
-import { makeOperator, type OperatorStep } from "./operator.js"
+import { makeOperator, type Operator, type OperatorStep } from "./operator.js"
 import { OperatorController } from "./operatorController.js"
 import { clusterCodec, encodeU64, KEY_CLUSTER, KEY_GC_SAFE_POINT, type PersistedState, WriteLog } from "./persist.js"
 import { type RegionInfo, regionInfo } from "./regionInfo.js"
-import type { Operator } from "./operator.js"
 import { schedulePass } from "./schedulePass.js"
-import { storeStatus } from "./storeState.js"
+import { storeStatus, toStoreDetail } from "./storeState.js"
 import type { StoreInfo } from "./stores.js"
 import { TimestampOracle } from "./tso.js"
 import { buildView, type ClusterView, type Proposal } from "./view.js"
@@ -195,7 +194,7 @@ export class SchedulerCore {
       }
       const info = regionInfo(hb.region, hb.leader, hb.pendingPeers, hb.approximateSize)
       return Either.map(c.processRegionHeartbeat(info), (outcome) => ({
-        response: this.dispatchOperator(info, nowMs),
+        response: this.operators.dispatch(info, nowMs),
         anomaly: outcome.anomaly
       }))
     })
@@ -308,21 +307,7 @@ export class SchedulerCore {
   /** Every store with its status and counts, for tools. */
   storeDetails(nowMs: number, excludeTombstones: boolean): Result<ReadonlyArray<StoreDetail>> {
     return Either.map(this.getAllStores(excludeTombstones), (stores) =>
-      stores.map((s) => ({
-        store: s.store,
-        status: storeStatus(s, nowMs, this.startedMs, this.config),
-        ...(s.stats === undefined ? {} : { stats: s.stats }),
-        lastHeartbeatMs: s.lastHeartbeatMs,
-        regionCount: s.regionCount,
-        leaderCount: s.leaderCount,
-        pendingPeerCount: s.pendingPeerCount,
-        regionSize: s.regionSize,
-        leaderSize: s.leaderSize
-      }))
+      stores.map((s) => toStoreDetail(s, storeStatus(s, nowMs, this.startedMs, this.config)))
     )
-  }
-
-  private dispatchOperator(reported: RegionInfo, nowMs: number): RegionHeartbeatResponse | undefined {
-    return this.operators.dispatch(reported, nowMs)
   }
 }

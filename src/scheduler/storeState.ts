@@ -2,7 +2,7 @@
  * A store's status as the scheduler sees it now (PD `StoreInfo.IsUp/IsDisconnected/DownTime`): the
  * admin state (Offline, Tombstone) plus how long the store has been silent.
  */
-import type { StoreStatus } from "../protocol/scheduler.js"
+import type { StoreDetail, StoreStatus } from "../protocol/scheduler.js"
 import type { ScheduleConfig } from "./config.js"
 import type { StoreInfo } from "./stores.js"
 
@@ -31,3 +31,16 @@ export const storeStatus = (
 /** Whether a replica on a store with this status still counts towards the region's replicas. */
 export const holdsLiveReplica = (status: StoreStatus | undefined): boolean =>
   status !== undefined && status !== "Down" && status !== "Tombstone"
+
+/** What tools see of a store (`GetAllStores` details). */
+export const toStoreDetail = (s: StoreInfo, status: StoreStatus): StoreDetail => ({
+  store: s.store,
+  status,
+  ...(s.stats === undefined ? {} : { stats: s.stats }),
+  lastHeartbeatMs: s.lastHeartbeatMs,
+  regionCount: s.regionCount,
+  leaderCount: s.leaderCount,
+  pendingPeerCount: s.pendingPeerCount,
+  regionSize: s.regionSize,
+  leaderSize: s.leaderSize
+})

@@ -10,7 +10,7 @@ import { assertBuilt, tinykv } from "../support/cli.js"
 const header = { clusterId: 0 }
 const T = 60_000
 
-describe("tinykv ctl", () => {
+describe("tinykv ctl", { timeout: T }, () => {
   const scope = Effect.runSync(Scope.make())
   let address = ""
   let empty = ""
@@ -60,7 +60,7 @@ describe("tinykv ctl", () => {
     })
     expect(Number.isNaN(Date.parse(stores[0].lastHeartbeat))).toBe(false)
     expect(stores[2]).toMatchObject({ id: 3, regionCount: 2, leaderCount: 0, capacity: 0, lastHeartbeat: null })
-  }, T)
+  })
 
   it("stores (table) and regions (table) are readable text", async () => {
     const s = await ctl("stores")
@@ -69,7 +69,7 @@ describe("tinykv ctl", () => {
     expect(s.stdout.trim().split("\n")).toHaveLength(4)
     const r = await ctl("regions")
     expect(r.stdout).toContain("11@1,12@2,13@3")
-  }, T)
+  })
 
   it("regions --json and region KEY --json: hex keys, epoch, peers, leader, size", async () => {
     const regions = await json("regions")
@@ -91,7 +91,7 @@ describe("tinykv ctl", () => {
     ])
     expect(await json("region", "zebra")).toMatchObject({ id: 2 })
     expect(await json("region", "00", "--hex")).toMatchObject({ id: 1 })
-  }, T)
+  })
 
   it("operator add / show, split: recorded and listed; refusals exit 1 with error: on stderr", async () => {
     const added = await ctl("operator", "add", "transfer-leader", "1", "2")
@@ -110,7 +110,7 @@ describe("tinykv ctl", () => {
     const outside = await ctl("split", "2", "--key", "a")
     expect(outside.code).toBe(1)
     expect(outside.stderr).toContain("not strictly inside")
-  }, T)
+  })
 
   it("a cluster not bootstrapped, a scheduler that is not there, a bad address: exit 1, nothing on stdout", async () => {
     const notYet = await tinykv(["ctl", "regions", "--json", "--scheduler", empty], { timeoutMs: T })
@@ -124,5 +124,5 @@ describe("tinykv ctl", () => {
     const addr = await tinykv(["ctl", "stores", "--scheduler", "nonsense"], { timeoutMs: T })
     expect(addr.code).toBe(1)
     expect(addr.stderr).toContain("HOST:PORT")
-  }, T)
+  })
 })
