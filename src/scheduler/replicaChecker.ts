@@ -4,8 +4,9 @@
  *    without learners a new replica is a voter at once: adding before removing would need 3 of 4
  *    voters with one dead — the lagging newcomer included — and stall writes until its snapshot
  *    lands; removing a dead voter never lowers the number of live ones;
- * 2. a region with fewer live replicas than `maxReplicas` gets one more, on the Up store not
- *    holding it with the fewest regions;
+ * 2. a region with fewer healthy replicas than `maxReplicas` gets one more, on the Up store not
+ *    holding it with the fewest regions. A replica on an Offline store (being drained) is not
+ *    healthy: it is replaced like this while it still serves, then step 3 removes it;
  * 3. a region with more replicas than `maxReplicas` loses one (never the leader's): Offline,
  *    then Disconnected stores' first, then the busiest store's.
  */
@@ -50,35 +51,57 @@ export const checkReplicas = (view: ClusterView, info: RegionInfo, newPeerId: Ne
       steps: [{ _tag: "RemovePeer", fromStore: dead.storeId }]
     }
   }
-  const live = region.peers.filter((p) => holdsLiveReplica(statusOf(view, p.storeId)))
+  const live = region.peers.filter((p) => statusOf(view, p.storeId) !== "Offline")
   if (live.length < max) {
     const target = bestTarget(placementCandidates(view, info))
-    if (target === undefined) return undefined
-    return {
-      regionId: region.id,
-      kind: "replica",
-      desc: `add replica on store ${target.id} (${live.length}/${max} live)`,
-      steps: [{ _tag: "AddPeer", toStore: target.id, peerId: newPeerId() }]
+    // nowhere to put it: a surplus replica may still go below
+    if (target !== undefined) {
+      return {
+        regionId: region.id,
+        kind: "replica",
+        desc: `add replica on store ${target.id} (${live.length}/${max} healthy)`,
+        steps: [{ _tag: "AddPeer", toStore: target.id, peerId: newPeerId() }]
+      }
     }
   }
-  if (region.peers.length > max) {
-    const victims = region.peers
-      // never the leader: it would have to hand off first; a later pass removes it after balance moves it
-      .filter((p) => p.id !== info.leader?.id)
-      .sort(
-        (a, b) =>
-          removalRank[statusOf(view, a.storeId)] - removalRank[statusOf(view, b.storeId)] ||
-          (view.stores.get(b.storeId)?.regionCount ?? 0) - (view.stores.get(a.storeId)?.regionCount ?? 0) ||
-          b.storeId - a.storeId
-      )
-    const victim = victims[0]
-    if (victim === undefined) return undefined
-    return {
-      regionId: region.id,
-      kind: "replica",
-      desc: `remove extra replica on ${statusOf(view, victim.storeId)} store ${victim.storeId} (${region.peers.length}/${max})`,
-      steps: [{ _tag: "RemovePeer", fromStore: victim.storeId }]
-    }
-  }
+  if (region.peers.length > max) return removeSurplus(view, info)
   return undefined
+}
+
+/**
+ * The replica to drop from a region with too many: Offline, then Disconnected stores' first, then
+ * the busiest store's. The leader cannot remove itself: when it is the one to go (it sits on an
+ * Offline or Disconnected store) it first hands leadership to a healthy follower, and a later pass
+ * removes it; an Up leader is simply skipped over.
+ */
+const removeSurplus = (view: ClusterView, info: RegionInfo): Proposal | undefined => {
+  const { region } = info
+  const ranked = [...region.peers].sort(
+    (a, b) =>
+      removalRank[statusOf(view, a.storeId)] - removalRank[statusOf(view, b.storeId)] ||
+      (view.stores.get(b.storeId)?.regionCount ?? 0) - (view.stores.get(a.storeId)?.regionCount ?? 0) ||
+      b.storeId - a.storeId
+  )
+  const first = ranked[0]
+  if (first !== undefined && first.id === info.leader?.id && statusOf(view, first.storeId) !== "Up") {
+    const heir = ranked
+      .slice(1)
+      .reverse()
+      .find((p) => statusOf(view, p.storeId) === "Up" && !info.pendingPeers.some((q) => q.id === p.id))
+    if (heir === undefined) return undefined
+    return {
+      regionId: region.id,
+      kind: "replica",
+      desc: `hand leadership off ${statusOf(view, first.storeId)} store ${first.storeId} before removing its replica`,
+      steps: [{ _tag: "TransferLeader", fromStore: first.storeId, toStore: heir.storeId }]
+    }
+  }
+  const victim = ranked.find((p) => p.id !== info.leader?.id)
+  if (victim === undefined) return undefined
+  return {
+    regionId: region.id,
+    kind: "replica",
+    desc: `remove extra replica on ${statusOf(view, victim.storeId)} store ${victim.storeId} (${region.peers.length}/${view.config.maxReplicas})`,
+    steps: [{ _tag: "RemovePeer", fromStore: victim.storeId }]
+  }
 }

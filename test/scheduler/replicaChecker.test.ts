@@ -60,8 +60,7 @@ describe("replica checker", () => {
   const deadCases: ReadonlyArray<[StoreStatus, boolean]> = [
     ["Down", true],
     ["Tombstone", true],
-    ["Disconnected", false],
-    ["Offline", false]
+    ["Disconnected", false]
   ]
   for (const [status, replaced] of deadCases) {
     it(`a replica on a ${status} store ${replaced ? "does not count: it is removed, then re-created elsewhere" : "still counts"}`, () => {
@@ -76,6 +75,25 @@ describe("replica checker", () => {
       ])
     })
   }
+
+  it("a replica on an Offline (draining) store is replaced while it still serves: add elsewhere, then remove it", () => {
+    const stores = [sv(1), sv(2), sv(3, { status: "Offline" }), sv(4)]
+    let info = ri(1, [1, 2, 3])
+    const add = checkReplicas(mkView(stores, [info]), info, counter())
+    assert.deepStrictEqual(add?.steps, [{ _tag: "AddPeer", toStore: storeId(4), peerId: peerId(1000) }])
+    info = apply(info, add)
+    assert.deepStrictEqual(checkReplicas(mkView(stores, [info]), info, counter())?.steps, [
+      { _tag: "RemovePeer", fromStore: storeId(3) }
+    ])
+    // the leader is the one on the Offline store: it hands off to a healthy follower first
+    const led = { ...ri(3, [3, 1, 2, 4]), leader: { id: peerId(303), storeId: storeId(3) } }
+    assert.deepStrictEqual(checkReplicas(mkView(stores, [led]), led, counter())?.steps, [
+      { _tag: "TransferLeader", fromStore: storeId(3), toStore: storeId(1) }
+    ])
+    // nowhere to move it: it stays
+    const alone = ri(2, [1, 2, 3])
+    assert.isUndefined(checkReplicas(mkView(stores.slice(0, 3), [alone]), alone, counter()))
+  })
 
   it("the replica checker after a store goes Down: drop the dead replica, then add one on a live store", () => {
     const stores = [sv(1), sv(2), sv(3, { status: "Down" }), sv(4)]
