@@ -55,6 +55,7 @@ export const layerSchedulerHandlers = SchedulerRpcs.toLayer(
       AddOperator: (req) => s.addAdminOperator(req),
       ListOperators: (req) => s.listOperators(req),
       SplitRegion: (req) => s.splitRegion(req),
+      SetStoreState: (req) => s.setStoreState(req.storeId, req.state),
       ScanRegionDetails: (req) => s.scanRegionDetails(req)
     })
   )

@@ -263,3 +263,11 @@ export const RegionDetail = Schema.Struct({
 export type RegionDetail = typeof RegionDetail.Type
 export const ScanRegionDetailsResponse = Schema.Struct({ regions: Schema.Array(RegionDetail) })
 export type ScanRegionDetailsResponse = typeof ScanRegionDetailsResponse.Type
+
+/** Admin: Offline drains a store (its replicas move off, then it becomes a Tombstone); Up undoes it. */
+export const SetStoreStateRequest = Schema.Struct({
+  header: RequestHeader,
+  storeId: StoreId,
+  state: Schema.Literal("Up", "Offline", "Tombstone")
+})
+export type SetStoreStateRequest = typeof SetStoreStateRequest.Type

@@ -46,6 +46,7 @@ export class SchedulerRpcs extends RpcGroup.make(
   // admin (`tinykv ctl`)
   Rpc.make("AddOperator", { payload: S.AddOperatorRequest, success: S.OperatorInfo, error: S.SchedulerError }),
   Rpc.make("ListOperators", { payload: header, success: S.ListOperatorsResponse, error: S.SchedulerError }),
+  Rpc.make("SetStoreState", { payload: S.SetStoreStateRequest, error: S.SchedulerError }),
   Rpc.make("SplitRegion", { payload: S.SplitRegionRequest, success: S.OperatorInfo, error: S.SchedulerError }),
   Rpc.make("ScanRegionDetails", {
     payload: S.ScanRegionsRequest,

@@ -14,6 +14,8 @@ describe("tinykv ctl", { timeout: T }, () => {
   const scope = Effect.runSync(Scope.make())
   let address = ""
   let empty = ""
+  /** Store 1 reports (it is Up for 20 s after each report). */
+  let heartbeat1: () => Promise<void> = async () => {}
 
   beforeAll(async () => {
     assertBuilt()
@@ -21,6 +23,8 @@ describe("tinykv ctl", { timeout: T }, () => {
     empty = (await run(startScheduler())).address
     const { address: a, scheduler: s } = await run(startScheduler())
     address = a
+    heartbeat1 = () =>
+      Effect.runPromise(s.storeHeartbeat({ header, stats: stats(1, { capacity: 1 << 30, available: 1 << 29 }) }))
     // two regions split at "m": region 1 [ "", m ) led by store 1, region 2 [ m, "" ) led by store 2
     const left = region(1, "", "m", { peers: [peer(11, 1), peer(12, 2), peer(13, 3)], confVer: 3, version: 2 })
     const right = region(2, "m", "", { peers: [peer(21, 1), peer(22, 2), peer(23, 3)], confVer: 3, version: 2 })
@@ -28,7 +32,6 @@ describe("tinykv ctl", { timeout: T }, () => {
       Effect.gen(function* () {
         yield* s.bootstrap({ header, store: store(1), region: left })
         for (const id of [2, 3]) yield* s.putStore({ header, store: store(id) })
-        yield* s.storeHeartbeat({ header, stats: stats(1, { capacity: 1 << 30, available: 1 << 29 }) })
         yield* s.regionHeartbeat({ header, ...heartbeat(left, peer(11, 1), [], 3 << 20) })
         yield* s.regionHeartbeat({ header, ...heartbeat(right, peer(22, 2)) })
       })
@@ -44,6 +47,7 @@ describe("tinykv ctl", { timeout: T }, () => {
   }
 
   it("stores --json: one entry per store with the documented fields", async () => {
+    await heartbeat1()
     const stores = await json("stores")
     expect(stores).toHaveLength(3)
     expect(Object.keys(stores[0]).sort()).toEqual(
@@ -110,6 +114,15 @@ describe("tinykv ctl", { timeout: T }, () => {
     const outside = await ctl("split", "2", "--key", "a")
     expect(outside.code).toBe(1)
     expect(outside.stderr).toContain("not strictly inside")
+  })
+
+  it("store delete marks a store Offline (drained by the coordinator); store up takes it back", async () => {
+    const del = await ctl("store", "delete", "3")
+    expect(del.code, del.stderr).toBe(0)
+    expect((await json("stores"))[2]).toMatchObject({ id: 3, state: "Offline" })
+    expect((await ctl("store", "up", "3")).code).toBe(0)
+    // Up, or Disconnected when this machine is slow: store 3 never heartbeats in this test
+    expect(["Up", "Disconnected"]).toContain((await json("stores"))[2].state)
   })
 
   it("a cluster not bootstrapped, a scheduler that is not there, a bad address: exit 1, nothing on stdout", async () => {

@@ -72,6 +72,22 @@ describe("scheduling in the core", () => {
     assert.isFalse(get(core.view(1100)).busyRegions.has(1))
   })
 
+  it("a deleted (Offline) store is drained, then becomes a Tombstone once it holds nothing", () => {
+    const r = region(1, "", "", { peers: [peer(11, 1), peer(12, 2), peer(13, 3)], confVer: 3 })
+    const core = coreWith(4, [r])
+    get(core.setStoreState(sid(3), "Offline"))
+    const add = get(core.schedule(1000))[0]?.steps[0]
+    if (add?._tag !== "AddPeer") return assert.fail(`expected an AddPeer, got ${add?._tag}`)
+    assert.strictEqual(add.toStore, sid(4))
+    const withNew = withEpoch({ ...r, peers: [...r.peers, peer(add.peerId, 4)] }, 4, 1)
+    get(core.regionHeartbeat(heartbeat(withNew), 1100))
+    assert.deepStrictEqual(get(core.schedule(1200))[0]?.steps, [{ _tag: "RemovePeer", fromStore: sid(3) }])
+    const drained = withEpoch({ ...withNew, peers: withNew.peers.filter((p) => p.storeId !== 3) }, 5, 1)
+    get(core.regionHeartbeat(heartbeat(drained), 1300))
+    get(core.schedule(1400))
+    assert.strictEqual(get(core.getStore(sid(3))).store.state, "Tombstone")
+  })
+
   it("stores silent past max-store-down-time are Down in the view; their replicas are removed, then replaced", () => {
     const r = region(1, "", "", { peers: [peer(11, 1), peer(12, 2), peer(13, 3)], confVer: 3 })
     const core = coreWith(4, [r], { maxStoreDownTimeMs: 60_000 })

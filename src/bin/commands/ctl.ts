@@ -129,7 +129,29 @@ const split = Command.make(
     )
 ).pipe(Command.withDescription("Ask REGION_ID's leader to split it (recorded as a split operator)."))
 
+const setStoreState = (name: string, state: "Up" | "Offline", what: string, done: string) =>
+  Command.make(name, { store: storeIdArg, scheduler: schedulerOption }, ({ store, scheduler }) =>
+    withCtl(scheduler, (c) =>
+      c
+        .call("SetStoreState", (rpc, header) => rpc.SetStoreState({ header, storeId: storeId(store), state }))
+        .pipe(Effect.zipRight(Console.log(`store ${store}: ${done}`)))
+    )
+  ).pipe(Command.withDescription(what))
+
+const storeCommand = Command.make("store").pipe(
+  Command.withDescription("Remove a store from the cluster, or take it back."),
+  Command.withSubcommands([
+    setStoreState(
+      "delete",
+      "Offline",
+      "Drain STORE_ID: its replicas move to other stores, then it becomes a Tombstone (for good).",
+      "Offline; its replicas are being moved off"
+    ),
+    setStoreState("up", "Up", "Cancel a delete that has not finished (Offline → Up).", "Up")
+  ])
+)
+
 export const ctl = Command.make("ctl").pipe(
   Command.withDescription("Inspect and steer the cluster through its scheduler."),
-  Command.withSubcommands([stores, regions, region, operator, split])
+  Command.withSubcommands([stores, regions, region, operator, split, storeCommand])
 )
