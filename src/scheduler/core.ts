@@ -23,12 +23,12 @@ import { checkReportSplit, RaftCluster } from "./cluster.js"
 import { defaultScheduleConfig, type ScheduleConfig } from "./config.js"
 import { fail, notBootstrapped, ok, type Result } from "./errors.js"
 import { IdAllocator } from "./idAllocator.js"
-import { makeOperator, type Operator, type OperatorStep, storesTouched } from "./operator.js"
+import { makeOperator, type Operator, type OperatorStep } from "./operator.js"
 import { OperatorController } from "./operatorController.js"
 import { clusterCodec, encodeU64, KEY_CLUSTER, KEY_GC_SAFE_POINT, type PersistedState, WriteLog } from "./persist.js"
 import { type RegionInfo, regionInfo } from "./regionInfo.js"
 import { schedulePass } from "./schedulePass.js"
-import { storeStatus, toStoreDetail } from "./storeState.js"
+import { drainedStores, storeStatus, toStoreDetail } from "./storeState.js"
 import type { StoreInfo } from "./stores.js"
 import { TimestampOracle } from "./tso.js"
 import { buildView, type ClusterView, type Proposal } from "./view.js"
@@ -295,13 +295,7 @@ export class SchedulerCore {
   schedule(nowMs: number): Result<ReadonlyArray<Proposal>> {
     return this.withCluster((c) => {
       this.operators.expire(nowMs, (id) => c.regions.get(id as RegionId) !== undefined)
-      // a drained store is done for good (PD): no replica left and none on the way
-      const busy = new Set([...this.operators.operators.values()].flatMap(storesTouched))
-      for (const s of c.stores()) {
-        if (s.store.state === "Offline" && s.regionCount === 0 && !busy.has(s.store.id)) {
-          c.setStoreState(s.store.id, "Tombstone")
-        }
-      }
+      for (const id of drainedStores(c.stores(), this.operators.operators.values())) c.setStoreState(id, "Tombstone")
       const view = () => Either.getOrThrow(this.view(nowMs))
       const accept = (p: Proposal) => {
         const info = c.regions.get(p.regionId as RegionId)!

@@ -3,7 +3,9 @@
  * admin state (Offline, Tombstone) plus how long the store has been silent.
  */
 import type { StoreDetail, StoreStatus } from "../protocol/scheduler.js"
+import type { StoreId } from "../protocol/ids.js"
 import type { ScheduleConfig } from "./config.js"
+import { type Operator, storesTouched } from "./operator.js"
 import type { StoreInfo } from "./stores.js"
 
 /**
@@ -44,3 +46,14 @@ export const toStoreDetail = (s: StoreInfo, status: StoreStatus): StoreDetail =>
   regionSize: s.regionSize,
   leaderSize: s.leaderSize
 })
+
+/** Offline stores that are done draining (PD): no replica left and none on the way. They become Tombstones. */
+export const drainedStores = (
+  stores: ReadonlyArray<StoreInfo>,
+  running: Iterable<Operator>
+): ReadonlyArray<StoreId> => {
+  const busy = new Set([...running].flatMap(storesTouched))
+  return stores
+    .filter((s) => s.store.state === "Offline" && s.regionCount === 0 && !busy.has(s.store.id))
+    .map((s) => s.store.id)
+}

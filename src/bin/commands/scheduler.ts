@@ -11,17 +11,17 @@ import { checkAddress, reportErrors, UsageError } from "./common.js"
 export const scheduleOptions = {
   maxReplicas: Options.integer("max-replicas").pipe(
     Options.withDefault(3),
-    Options.withDescription("replicas per region the replica checker keeps")
+    Options.withDescription("replicas per region the replica checker keeps (default 3)")
   ),
   maxStoreDownTime: Options.text("max-store-down-time").pipe(
     Options.withDefault("30m"),
     Options.withDescription(
-      "a store silent this long is Down and its replicas are replaced elsewhere (e.g. 30s, 10m, 1h)"
+      "a store silent this long is Down and its replicas are replaced elsewhere (default 30m; e.g. 30s, 10m, 1h)"
     )
   ),
   scheduleInterval: Options.text("schedule-interval").pipe(
     Options.withDefault("1s"),
-    Options.withDescription("how often the coordinator runs its checkers (e.g. 500ms, 1s); 0 turns it off")
+    Options.withDescription("how often the coordinator runs its checkers (default 1s; e.g. 500ms); 0 turns it off")
   )
 }
 
