@@ -10,7 +10,7 @@
  * reaches the new instance.
  */
 import { RpcTest } from "@effect/rpc"
-import { Duration, Effect, Layer, Scope } from "effect"
+import { Cause, Duration, Effect, Layer, Scope } from "effect"
 import { makeClusterClientWith } from "../client/cluster/clusterClient.js"
 import { TinyKvClient } from "../client/TinyKvClient.js"
 import { layerKvStorageRaft } from "../layers/kvStorageRaft.js"
@@ -88,7 +88,16 @@ const inProcessConnection = (
         if (instance === undefined) {
           return Effect.fail(new StoreUnavailable({ address, message: "the store is stopped" }))
         }
-        return Effect.flatMap(clientOf(instance), f).pipe(
+        const call: Effect.Effect<unknown, unknown> = Effect.flatMap(clientOf(instance), f)
+        return call.pipe(
+          // a store stopped mid-call closes its RPC client, which ends the call with an interruption: to the
+          // caller that is an unreachable store, as a dropped socket is (its own interruption is not caught)
+          Effect.catchAllCause(
+            (cause): Effect.Effect<never, unknown> =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.fail(new StoreUnavailable({ address, message: "the store stopped during the call" }))
+                : Effect.failCause(cause)
+          ),
           Effect.timeoutFail({
             duration: timeout,
             onTimeout: () => new RequestTimeout({ address, method, timeoutMs: Duration.toMillis(timeout) })
