@@ -32,9 +32,10 @@ export const onRaftMessage = (ctx: RoundContext, others: Iterable<Peer>, peer: P
     return
   }
   if (isEpochStale(m.regionEpoch, peer.region.regionEpoch) && findPeer(peer.region, m.fromPeer.storeId) === undefined) {
-    // from a peer that was removed from this region. One still campaigning missed its own removal (it was
-    // cut off when it was removed): tell it, so it erases itself (TinyKV `handleStaleMsg`).
-    if (isVote(m.message.msgType)) ctx.outbound.push(tombstoneNotice(m, peer.region.regionEpoch))
+    // from a peer that was removed from this region. One still campaigning, or still leading, missed its
+    // own removal (it was cut off when it was removed): tell it, so it erases itself (TinyKV
+    // `handleStaleMsg`)
+    if (isRemovedPeerAlive(m.message.msgType)) ctx.outbound.push(tombstoneNotice(m, peer.region.regionEpoch))
     return
   }
   const snap = m.message.snapshot
@@ -51,7 +52,14 @@ export const onRaftMessage = (ctx: RoundContext, others: Iterable<Peer>, peer: P
   peer.rawNode.step(m.message)
 }
 
-const isVote = (t: RaftMessage["message"]["msgType"]): boolean => t === "MsgRequestVote" || t === "MsgPreVote"
+/**
+ * Messages only a candidate or a leader sends: from a peer removed from the region, they mean it missed its
+ * removal and will go on forever — a deposed leader cut off when it was removed never campaigns, so votes
+ * alone (TinyKV's rule) would not reach it. Responses are not answered: an uninitialized new peer (epoch
+ * 0) answers a leader, and a member that has not applied its addition yet must not tell it to go away.
+ */
+export const isRemovedPeerAlive = (t: RaftMessage["message"]["msgType"]): boolean =>
+  t === "MsgRequestVote" || t === "MsgPreVote" || t === "MsgHeartbeat" || t === "MsgAppend" || t === "MsgSnapshot"
 
 /** The answer to a message from a removed peer: "you are gone", with the epoch that removed it. */
 export const tombstoneNotice = (m: RaftMessage, epoch: RegionEpoch): RaftMessage => ({

@@ -18,7 +18,7 @@ import { RegionLocalStateCodec } from "./codec.js"
 import { regionStateKey } from "./keys.js"
 import type { Peer } from "./peer.js"
 import { isInitialized } from "./peerStorage.js"
-import { tombstoneNotice } from "./peerHandlers.js"
+import { isRemovedPeerAlive, tombstoneNotice } from "./peerHandlers.js"
 import { findPeer, isEpochStale, isInitialMsg, rangesOverlap } from "./regionUtil.js"
 
 export interface StoreWorkerContext {
@@ -50,11 +50,11 @@ export const onStoreRaftMessage = (
       const local = RegionLocalStateCodec.decode(raw)
       if (local.state !== "Tombstone") return "not-for-us" // a region on disk without a live peer: not ours to recreate
       if (isEpochStale(m.regionEpoch, local.region.regionEpoch)) {
-        // a removed peer still campaigning: tell it to destroy itself — unless its store is still a member
+        // a removed peer still campaigning or leading: tell it to destroy itself — unless its store is still a member
         // as of our tombstone (then it is a live member that has not yet applied our removal, and must not
         // be told to erase itself)
         const notMember = findPeer(local.region, m.fromPeer.storeId) === undefined
-        if (notMember && (m.message.msgType === "MsgRequestVote" || m.message.msgType === "MsgPreVote")) {
+        if (notMember && isRemovedPeerAlive(m.message.msgType)) {
           // interruptible: the worker runs this uninterruptibly, but a transport may fork delivery fibers here
           yield* Effect.interruptible(ctx.transport.send([tombstoneNotice(m, local.region.regionEpoch)]))
         }

@@ -32,6 +32,8 @@ export interface StoreSlot {
   readonly engineGet: (cf: Cf, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
   readonly engineGetSpace: (space: Space, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
   running: RunningStore | undefined
+  /** Wraps the engine the next runs see (fault injection: a disk that fails from some write on). */
+  wrapStorage?: ((storage: Storage["Type"]) => Storage["Type"]) | undefined
 }
 
 /** A slot whose engine lives as long as the enclosing scope (an lmdb one in a temp dir removed then). */
@@ -64,8 +66,13 @@ export const startSlot = (slot: StoreSlot, options: StartOptions): Effect.Effect
   Effect.gen(function* () {
     const id = slot.id
     const scope = yield* Scope.make()
+    const wrap = slot.wrapStorage
+    const storage =
+      wrap === undefined
+        ? slot.storage
+        : Layer.map(slot.storage, (c) => Context.add(c, Storage, wrap(Context.get(c, Storage))))
     const layer = Layer.mergeAll(
-      slot.storage,
+      storage,
       layerTransportMemory(options.network, id),
       Layer.succeed(SchedulerClient, makeClientLocal(options.scheduler))
     )
