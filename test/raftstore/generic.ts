@@ -139,10 +139,13 @@ export const genericTest = (o: GenericOptions) =>
                 const region = yield* randomRegion(cluster, rand)
                 const store = cluster.storeIds[Math.floor(rand() * cluster.storeIds.length)]!
                 const p = region.peers.find((x) => x.storeId === store)
-                if (p === undefined) yield* mustAddPeer(cluster, region.id, yield* allocPeer(cluster, store))
-                else if (region.peers.length > 1) yield* mustRemovePeer(cluster, region.id, p)
-                else continue
-                confChanges++
+                if (p === undefined) {
+                  yield* mustAddPeer(cluster, region.id, yield* allocPeer(cluster, store))
+                  confChanges++
+                } else if (region.peers.length > 1) {
+                  yield* mustRemovePeer(cluster, region.id, p)
+                  confChanges++
+                }
                 yield* Effect.sleep(`${Math.floor(rand() * 200)} millis`)
               }
             })
