@@ -1,8 +1,9 @@
 /**
  * One RaftWorker round (TiKV `RaftPoller::handle_normal` + `end`): hand each envelope of the batch to its
  * peer's handler (`peerHandlers.ts`), then `processReadies` (one write, one fsync, replies after it), then
- * the follow-ups the handlers recorded in the round's `RoundContext`: report failed peers, destroy removed
- * ones, re-route messages for newer peers, report leaders to the scheduler.
+ * the follow-ups the handlers recorded in the round's `RoundContext`: report failed peers, unregister the
+ * destroyed ones (erased by the round's own write), re-route messages for newer peers, report leaders to
+ * the scheduler.
  *
  * Uninterruptible once the batch is taken: a store stopped mid-round finishes the round (its write, its
  * replies) first, so no command taken from the mailbox is left unanswered and no write lands after a

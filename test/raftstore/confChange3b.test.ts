@@ -9,7 +9,7 @@ import type { Peer } from "../../src/protocol/metapb.js"
 import { mustAddPeer, mustRemovePeer, mustTransferLeader, schedulerRegion } from "../../src/testing/clusterAdmin.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { testSeed } from "./generic.js"
-import { REGION_1 } from "./helpers.js"
+import { REGION_1, waitLeader } from "./helpers.js"
 
 /** TinyKV `NewPeer(storeId, peerId)`. */
 const peer = (storeId: number, id: number): Peer => ({ id: id as PeerId, storeId: storeId as StoreId })
@@ -126,5 +126,27 @@ describe("raftstore 3B conf change", () => {
         for (const k of ["k0", "k1", "k2", "k3"]) yield* cluster.mustEngineHave(s(5), k, `v${k.slice(1)}`)
       }).pipe(Effect.scoped),
     90_000
+  )
+
+  it.live(
+    "a ChangePeer under a stale conf version is refused with EpochNotMatch, and changes nothing",
+    () =>
+      Effect.gen(function* () {
+        const cluster = yield* fiveStores
+        const leader = yield* waitLeader(cluster)
+        const staleEpoch = cluster.store(leader.storeId)!.peers.get(REGION_1)!.region.regionEpoch
+        const victim = leader.storeId === 5 ? peer(4, 4) : peer(5, 5)
+        yield* mustRemovePeer(cluster, REGION_1, victim)
+        const now = yield* waitLeader(cluster)
+        const response = yield* cluster.store(now.storeId)!.router.sendCommand({
+          header: { regionId: REGION_1, peer: now, regionEpoch: staleEpoch, term: 0 },
+          requests: [],
+          adminRequest: { _tag: "ChangePeer", changeType: "AddNode", peer: victim }
+        })
+        assert.strictEqual(response.header.error?._tag, "EpochNotMatch")
+        const region = yield* schedulerRegion(cluster, REGION_1)
+        assert.isFalse(region?.peers.some((p) => p.id === victim.id))
+      }).pipe(Effect.scoped),
+    60_000
   )
 })
