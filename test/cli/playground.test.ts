@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { freePort } from "../../bench/standalone.js"
-import { assertBuilt, startTinykv, stop, tinykv } from "../support/cli.js"
+import { assertBuilt, freePort, startTinykv, stop, tinykv } from "../support/cli.js"
 
 /** Pids of live processes whose command line contains `needle`. */
 const processesWith = (needle: string): Array<number> =>

@@ -3,8 +3,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { freePort } from "../../bench/standalone.js"
-import { assertBuilt, startTinykv, stop, tinykv } from "../support/cli.js"
+import { assertBuilt, freePort, startTinykv, stop, tinykv } from "../support/cli.js"
 
 describe("tinykv CLI against a standalone server", () => {
   const data = mkdtempSync(join(tmpdir(), "tinykv-cli-"))

@@ -5,13 +5,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { freePort } from "../../bench/standalone.js"
-import { connectStore } from "../../src/client/storeConnection.js"
+import { connectStore } from "../../src/rpc/storeConnection.js"
 import type { TxnBackend } from "../../src/client/txnBackend.js"
 import { txnRpcBackend } from "../../src/client/txnRpcBackend.js"
 import type { ClientError } from "../../src/client/TinyKvClient.js"
 import { utf8 } from "../../src/protocol/bytes.js"
-import { assertBuilt, startTinykv, stop, tinykv } from "../support/cli.js"
+import { assertBuilt, freePort, startTinykv, stop, tinykv } from "../support/cli.js"
 
 // each CLI run starts a node process (~1 s of CPU); on a loaded 2-core box give them room
 describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {

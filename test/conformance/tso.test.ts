@@ -1,7 +1,7 @@
 /** The Tso suite on the local oracle and on the scheduler's (in-process, and over RPC on the live clock). */
 import { Effect, Layer } from "effect"
 import { layerClientLocal } from "../../src/layers/schedulerClientLocal.js"
-import { makeClientRpc } from "../../src/layers/schedulerClientRpc.js"
+import { connectScheduler } from "../../src/rpc/schedulerConnection.js"
 import { layerScheduler } from "../../src/layers/schedulerServer.js"
 import { layerMemoryFrom, MemoryEngine } from "../../src/layers/storageMemory.js"
 import { layerTsoLocal } from "../../src/layers/tsoLocal.js"
@@ -38,7 +38,7 @@ tsoConformance("scheduler (rpc client)", {
       Layer.provide(
         Layer.scoped(
           SchedulerClient,
-          Effect.flatMap(startScheduler(), ({ address }) => makeClientRpc({ address }))
+          Effect.flatMap(startScheduler(), ({ address }) => connectScheduler({ address }))
         )
       )
     )
