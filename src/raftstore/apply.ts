@@ -11,7 +11,7 @@ import { compareBytes, toLatin1 } from "../protocol/bytes.js"
 import type { Entry } from "../protocol/eraftpb.js"
 import { EpochNotMatch } from "../protocol/errorpb.js"
 import type { Region } from "../protocol/metapb.js"
-import type { RaftCmdRequest, RaftCmdResponse, Response } from "../protocol/raftCmd.js"
+import type { ChangePeerRequest, RaftCmdRequest, RaftCmdResponse, Response } from "../protocol/raftCmd.js"
 import { decodeConfChange } from "../raft/index.js"
 import { type Cf, type EngineReader, isCf, type WriteOp } from "../services/Storage.js"
 import { RaftCmdCodec, RegionLocalStateCodec } from "./codec.js"
@@ -22,7 +22,10 @@ import { adminResponse, errorResponse, okResponse, staleResponse } from "./respo
 
 /** What applying changed beyond the write batch, for the worker to act on after the write. */
 export interface ApplyOutcome {
-  /** The peer removed itself from the region: destroy it once the batch is written. */
+  /**
+   * The peer applied its own removal: the caller adds its destruction to the same batch (nothing of the
+   * peer's state is written after it) and unregisters it once the batch is written.
+   */
   destroySelf: boolean
   /** The region's metadata changed (membership): refresh the store's region map. */
   regionChanged: boolean
@@ -99,7 +102,8 @@ export const applyEntries = (
     answerProposals(peer, e, response, replies)
     if (outcome.destroySelf) break
   }
-  if (applied !== storage.applyState) storage.setApplyState(applied, ops)
+  // a peer that removed itself gets no apply state: its destruction deletes it in this same batch
+  if (applied !== storage.applyState && !outcome.destroySelf) storage.setApplyState(applied, ops)
   return outcome
 }
 
@@ -157,8 +161,9 @@ const applyConfChange = (peer: Peer, e: Entry, ops: Array<WriteOp>, outcome: App
   const req = RaftCmdCodec.decode(cc.context)
   const admin = req.adminRequest
   const region = peer.region
-  if (admin?._tag !== "ChangePeer" || region.regionEpoch.confVer !== req.header.regionEpoch.confVer) {
-    // stale proposal: make the core forget it without changing membership (node id 0 is a no-op)
+  const refusal = admin?._tag === "ChangePeer" ? checkChangePeer(req, admin, region) : "not a ChangePeer"
+  if (admin?._tag !== "ChangePeer" || refusal !== undefined) {
+    // stale or invalid: make the core forget it without changing membership (node id 0 is a no-op)
     peer.rawNode.applyConfChange({ ...cc, nodeId: 0 })
     return errorResponse(new EpochNotMatch({ currentRegions: [region] }), peer.term)
   }
@@ -187,6 +192,25 @@ const applyConfChange = (peer: Peer, e: Entry, ops: Array<WriteOp>, outcome: App
   peer.rawNode.applyConfChange(cc)
   if (admin.changeType === "RemoveNode" && target.id === peer.meta.id) outcome.destroySelf = true
   return adminResponse({ _tag: "ChangePeer", region: peer.region }, peer.term)
+}
+
+/**
+ * Why a committed ChangePeer must not change the region, or `undefined` (TinyKV's apply-time epoch check,
+ * plus the one-peer-per-store rule): it was proposed under another conf version (a change committed in
+ * between), it would add a second peer on a store, or it would remove the last peer.
+ */
+const checkChangePeer = (
+  req: RaftCmdRequest,
+  admin: typeof ChangePeerRequest.Type,
+  region: Region
+): string | undefined => {
+  if (region.regionEpoch.confVer !== req.header.regionEpoch.confVer) return "stale conf version"
+  const target = admin.peer
+  if (admin.changeType === "AddNode") {
+    const onStore = region.peers.find((p) => p.storeId === target.storeId)
+    if (onStore !== undefined && onStore.id !== target.id) return "the store already has a peer of the region"
+  } else if (region.peers.length === 1 && region.peers[0]!.id === target.id) return "the last peer"
+  return undefined
 }
 
 /** Pops the proposals up to `e`: older ones were superseded, the matching one gets `response`. */

@@ -132,7 +132,8 @@ export class Peer {
 
     const admin = request.adminRequest
     if (admin?._tag === "TransferLeader") {
-      this.rawNode.transferLeader(admin.peer.id)
+      // not through the log (TinyKV): the leader starts the transfer and acks; the caller watches the result
+      if (this.region.peers.some((p) => p.id === admin.peer.id)) this.rawNode.transferLeader(admin.peer.id)
       return adminResponse({ _tag: "TransferLeader" }, this.term)
     }
     if (admin?._tag === "ChangePeer") {
@@ -140,6 +141,7 @@ export class Peer {
       if (this.rawNode.raft.pendingConfIndex > this.rawNode.raft.raftLog.applied) {
         return fail(new NotLeader({ regionId: this.regionId, leader: this.meta }))
       }
+      if (admin.changeType === "RemoveNode" && admin.peer.id === this.meta.id) return this.handOverBeforeRemoval()
       const cc: ConfChange = {
         changeType: admin.changeType,
         nodeId: admin.peer.id,
@@ -159,6 +161,28 @@ export class Peer {
     const data = RaftCmdCodec.encode(request)
     this.proposeWith(reply, () => this.rawNode.propose(data))
     return undefined
+  }
+
+  /**
+   * The leader is asked to remove itself: refused, and leadership handed to the most up-to-date other
+   * member; the scheduler re-sends the step to the new leader, which removes this peer as a follower.
+   *
+   * Why not remove the leader directly: once it applies its own removal it is destroyed, and if the message
+   * carrying the commit of that entry is lost, the other members never apply it. In a 2-peer region the
+   * survivor then waits forever for the removed peer's vote. A follower being removed has no such duty.
+   */
+  private handOverBeforeRemoval(): RaftCmdResponse {
+    let best: { id: number; match: number } | undefined
+    for (const [id, pr] of this.rawNode.getProgress()) {
+      if (id !== this.meta.id && (best === undefined || pr.match > best.match)) best = { id, match: pr.match }
+    }
+    const target = best === undefined ? undefined : this.peerCache.get(best.id)
+    if (target !== undefined) this.rawNode.transferLeader(target.id)
+    // the last member cannot be removed at all: it stays leader, and the answer says so
+    return errorResponse(
+      new NotLeader({ regionId: this.regionId, ...(target !== undefined ? { leader: target } : {}) }),
+      this.term
+    )
   }
 
   /** Proposes the store's own command (no reply): log compaction. Dropped silently when not leader. */

@@ -5,6 +5,7 @@
  * The round runs each of them under `RoundContext.guard`, so a broken Raft invariant stops this peer only.
  */
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import type { RegionEpoch } from "../protocol/metapb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import type { Deferred } from "effect"
 import { SnapshotDataCodec } from "./codec.js"
@@ -31,12 +32,18 @@ export const onRaftMessage = (ctx: RoundContext, others: Iterable<Peer>, peer: P
     return
   }
   if (isEpochStale(m.regionEpoch, peer.region.regionEpoch) && findPeer(peer.region, m.fromPeer.storeId) === undefined) {
-    return // from a peer that was removed from this region
+    // from a peer that was removed from this region. One still campaigning, or still leading, missed its
+    // own removal (it was cut off when it was removed): tell it, so it erases itself (TinyKV
+    // `handleStaleMsg`)
+    if (isRemovedPeerAlive(m.message.msgType)) ctx.outbound.push(tombstoneNotice(m, peer.region.regionEpoch))
+    return
   }
   const snap = m.message.snapshot
   if (snap !== undefined && m.message.msgType === "MsgSnapshot") {
-    // a snapshot whose region overlaps another region of this store would corrupt it (TinyKV `checkSnapshot`)
     const snapRegion = SnapshotDataCodec.decode(snap.data).region
+    // a snapshot of a membership this peer is not part of (TinyKV `checkSnapshot`)
+    if (!snapRegion.peers.some((p) => p.id === peer.meta.id)) return
+    // a snapshot whose region overlaps another region of this store would corrupt it
     for (const other of others) {
       if (other !== peer && isInitialized(other.region) && rangesOverlap(other.region, snapRegion)) return
     }
@@ -44,6 +51,25 @@ export const onRaftMessage = (ctx: RoundContext, others: Iterable<Peer>, peer: P
   peer.insertPeerCache(m.fromPeer)
   peer.rawNode.step(m.message)
 }
+
+/**
+ * Messages only a candidate or a leader sends: from a peer removed from the region, they mean it missed its
+ * removal and will go on forever — a deposed leader cut off when it was removed never campaigns, so votes
+ * alone (TinyKV's rule) would not reach it. Responses are not answered: an uninitialized new peer (epoch
+ * 0) answers a leader, and a member that has not applied its addition yet must not tell it to go away.
+ */
+export const isRemovedPeerAlive = (t: RaftMessage["message"]["msgType"]): boolean =>
+  t === "MsgRequestVote" || t === "MsgPreVote" || t === "MsgHeartbeat" || t === "MsgAppend" || t === "MsgSnapshot"
+
+/** The answer to a message from a removed peer: "you are gone", with the epoch that removed it. */
+export const tombstoneNotice = (m: RaftMessage, epoch: RegionEpoch): RaftMessage => ({
+  regionId: m.regionId,
+  fromPeer: m.toPeer,
+  toPeer: m.fromPeer,
+  message: { ...m.message, msgType: "MsgHeartbeat", entries: [], term: 0 },
+  regionEpoch: epoch,
+  isTombstone: true
+})
 
 /** One Raft tick, and the leader's periodic duties: propose a log compaction, report to the scheduler. */
 export const onTick = (ctx: RoundContext, config: StoreConfig, peer: Peer): void => {

@@ -1,16 +1,20 @@
 /**
- * The end of a peer's life on this store, run by the RaftWorker (the peer's owner) at the end of a
- * round, after the round's write: destroying a removed peer (TinyKV `destroyPeer`), and stopping a peer
- * that broke a Raft invariant.
+ * The end of a peer's life on this store, run by the RaftWorker (the peer's owner): destroying a removed
+ * peer (TinyKV `destroyPeer`), and stopping a peer that broke a Raft invariant.
+ *
+ * Destroying is two halves. `destroyOps` adds the peer's tombstone, the deletion of its Raft state and log
+ * and the clearing of its data to the round's op list — the same write as the apply of its own RemoveNode,
+ * so no crash can leave a region state that says "Normal" without this store in it (such a state blocks
+ * re-adding the store for good: the loader skips it and the StoreWorker will not create a peer over it).
+ * `finishDestroy` runs after that write: it unregisters the peer and answers what it still held.
  */
 import { Deferred, Effect } from "effect"
-import type { StorageError } from "../protocol/errorpb.js"
 import type { RaftInvariantError } from "../raft/index.js"
-import type { PeerRegistry } from "./peerRegistry.js"
-import type { Storage, WriteOp } from "../services/Storage.js"
+import type { WriteOp } from "../services/Storage.js"
 import { RegionLocalStateCodec } from "./codec.js"
 import { regionStateKey } from "./keys.js"
 import type { Peer } from "./peer.js"
+import type { PeerRegistry } from "./peerRegistry.js"
 import { clearRangeOps, isInitialized } from "./peerStorage.js"
 
 /** Completes every reply a stopped peer still holds (its own errors and its failed proposals). */
@@ -22,28 +26,30 @@ export const completePeerReplies = (peer: Peer): Effect.Effect<void> =>
   })
 
 /**
- * Unregisters the peer (the Router refuses it from this instant), answers its waiting proposals with
- * RegionNotFound, writes its tombstone and clears its data.
+ * The ops that erase the peer from this store: its Raft log and states go, its data range is cleared, and
+ * its region state becomes a Tombstone of the region as it last knew it (after its own removal, if it
+ * applied it: the tombstone's epoch is what stale messages for the region are judged against).
  */
-export const destroyPeer = (
-  storage: Storage["Type"],
-  registry: PeerRegistry["Type"],
-  peer: Peer
-): Effect.Effect<void, StorageError> =>
+export const destroyOps = (peer: Peer, ops: Array<WriteOp>): void => {
+  peer.storage.clearMetaOps(ops)
+  ops.push({
+    _tag: "Put",
+    space: "meta",
+    key: regionStateKey(peer.regionId),
+    value: RegionLocalStateCodec.encode({ state: "Tombstone", region: peer.region })
+  })
+  if (isInitialized(peer.region)) ops.push(...clearRangeOps(peer.region.startKey, peer.region.endKey))
+}
+
+/**
+ * After the write that carried `destroyOps`: unregisters the peer (the Router refuses it from this
+ * instant) and answers its waiting proposals with RegionNotFound.
+ */
+export const finishDestroy = (registry: PeerRegistry["Type"], peer: Peer): Effect.Effect<void> =>
   Effect.gen(function* () {
     if (peer.stopped) return
     registry.remove(peer)
     peer.failAllProposals()
-    const ops: Array<WriteOp> = []
-    peer.storage.clearMetaOps(ops)
-    ops.push({
-      _tag: "Put",
-      space: "meta",
-      key: regionStateKey(peer.regionId),
-      value: RegionLocalStateCodec.encode({ state: "Tombstone", region: peer.region })
-    })
-    if (isInitialized(peer.region)) ops.push(...clearRangeOps(peer.region.startKey, peer.region.endKey))
-    yield* storage.write(ops, { sync: true })
     yield* completePeerReplies(peer)
     yield* Effect.logInfo("peer destroyed").pipe(Effect.annotateLogs({ regionId: peer.regionId, peerId: peer.id }))
   })

@@ -55,8 +55,12 @@ export const clearRangeOps = (start: Uint8Array, end: Uint8Array): Array<WriteOp
   CFS.map((cf) => ({ _tag: "DeleteRange", space: cf, start: start.length === 0 ? new Uint8Array([0]) : start, end }))
 
 export class PeerStorage implements RaftStorage {
-  /** The last built snapshot, reused while still valid: building scans the whole region. */
-  private cachedSnapshot: Snapshot | undefined
+  /**
+   * The last built snapshot and the region epoch it was built under, reused while still valid: building
+   * scans the whole region. A snapshot from another epoch is never reused — its region would miss a peer
+   * added since, and that peer drops a snapshot of a membership it is not part of (it would never start).
+   */
+  private cachedSnapshot: { readonly snap: Snapshot; readonly epoch: Region["regionEpoch"] } | undefined
 
   private constructor(
     private readonly engine: EngineReader,
@@ -174,12 +178,15 @@ export class PeerStorage implements RaftStorage {
 
   snapshot(): Snapshot {
     const cached = this.cachedSnapshot
+    const epoch = this.region.regionEpoch
     if (
       cached !== undefined &&
-      cached.metadata.index >= this.truncatedIndex &&
-      cached.metadata.index <= this.appliedIndex
+      cached.epoch.confVer === epoch.confVer &&
+      cached.epoch.version === epoch.version &&
+      cached.snap.metadata.index >= this.truncatedIndex &&
+      cached.snap.metadata.index <= this.appliedIndex
     ) {
-      return cached
+      return cached.snap
     }
     const index = this.appliedIndex
     const t = this.term(index)
@@ -195,7 +202,7 @@ export class PeerStorage implements RaftStorage {
       data: SnapshotDataCodec.encode({ region: this.region, fileSize: 0, data }),
       metadata: { confState: confStateOf(this.region), index, term }
     }
-    this.cachedSnapshot = snap
+    this.cachedSnapshot = { snap, epoch }
     return snap
   }
 

@@ -17,6 +17,7 @@ import type { Storage, WriteOp } from "../services/Storage.js"
 import type { Transport } from "../services/Transport.js"
 import { type ApplyOutcome, applyEntries, Overlay } from "./apply.js"
 import type { Peer } from "./peer.js"
+import { destroyOps } from "./peerLifecycle.js"
 import type { ApplySnapResult } from "./peerStorage.js"
 import { errorResponse } from "./responses.js"
 import type { RoundContext } from "./roundContext.js"
@@ -50,12 +51,18 @@ export const processReadies = (
     const work: Array<ReadyWork> = []
     const overlay = new Overlay(storage.latest)
     let sync = false
+    // peers the handlers found removed or replaced: erased in this write, their Ready dropped
+    for (const peer of ctx.toDestroy) {
+      if (peer.stopped) continue
+      destroyOps(peer, ops)
+      sync = true
+    }
     for (const peer of ctx.touched) {
       if (peer.replies.length > 0) {
         for (const r of peer.replies) replies.push(r)
         peer.replies = []
       }
-      if (peer.stopped) continue
+      if (peer.stopped || ctx.toDestroy.has(peer)) continue
       const mark = { ops: ops.length, out: out.length, replies: replies.length }
       try {
         if (!peer.rawNode.hasReady()) continue
@@ -68,6 +75,11 @@ export const processReadies = (
         }
         peer.toRaftMessages(rd.messages, out)
         const outcome = applyEntries(peer, rd.committedEntries, overlay, ops, replies)
+        if (outcome.destroySelf) {
+          // atomic with the apply of its own RemoveNode: one write, so a crash cannot split them
+          destroyOps(peer, ops)
+          ctx.toDestroy.add(peer)
+        }
         // a reply to a client promises durability; so does any persisted raft state
         if (rd.mustSync || rd.committedEntries.length > 0) sync = true
         work.push({ peer, rd, snapResult, outcome })
@@ -81,6 +93,7 @@ export const processReadies = (
         ctx.fail(peer, e)
       }
     }
+    for (const m of ctx.outbound) out.push(m)
     if (ops.length > 0) yield* storage.write(ops, { sync })
     for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)
     for (const w of work) ctx.guard(w.peer, () => w.peer.rawNode.advance(w.rd))

@@ -1,8 +1,9 @@
 /**
  * One RaftWorker round (TiKV `RaftPoller::handle_normal` + `end`): hand each envelope of the batch to its
  * peer's handler (`peerHandlers.ts`), then `processReadies` (one write, one fsync, replies after it), then
- * the follow-ups the handlers recorded in the round's `RoundContext`: report failed peers, destroy removed
- * ones, re-route messages for newer peers, report leaders to the scheduler.
+ * the follow-ups the handlers recorded in the round's `RoundContext`: report failed peers, unregister the
+ * destroyed ones (erased by the round's own write), re-route messages for newer peers, report leaders to
+ * the scheduler.
  *
  * Uninterruptible once the batch is taken: a store stopped mid-round finishes the round (its write, its
  * replies) first, so no command taken from the mailbox is left unanswered and no write lands after a
@@ -19,7 +20,7 @@ import type { Transport } from "../services/Transport.js"
 import type { StoreConfig } from "./config.js"
 import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
 import { onCommand, onRaftMessage, onTick } from "./peerHandlers.js"
-import { destroyPeer, reportFailedPeer } from "./peerLifecycle.js"
+import { finishDestroy, reportFailedPeer } from "./peerLifecycle.js"
 import { processReadies } from "./raftWorker.js"
 import { errorResponse } from "./responses.js"
 import { RoundContext } from "./roundContext.js"
@@ -86,8 +87,9 @@ export const runRound = (
     yield* dispatch(deps, ctx, batch)
     const work = yield* processReadies(ctx, storage, deps.transport)
     for (const w of work) {
-      if (w.outcome.destroySelf) ctx.toDestroy.add(w.peer)
-      if (w.rd.softState?.raftState === "Leader") ctx.heartbeats.push(w.peer)
+      // a new leader, or a leader whose membership just changed, reports at once (the scheduler's operator
+      // waits on the region it reports)
+      if (w.rd.softState?.raftState === "Leader" || w.outcome.regionChanged) ctx.heartbeats.push(w.peer)
       if (w.snapResult !== undefined) {
         yield* Effect.logInfo(`applied a snapshot at index ${w.peer.storage.appliedIndex}`).pipe(
           Effect.annotateLogs({ regionId: w.peer.regionId, peerId: w.peer.id })
@@ -95,9 +97,9 @@ export const runRound = (
       }
     }
     for (const { peer, error } of ctx.failed) yield* reportFailedPeer(peer, error)
-    for (const peer of ctx.toDestroy) yield* destroyPeer(storage, registry, peer)
+    for (const peer of ctx.toDestroy) yield* finishDestroy(registry, peer)
     for (const m of ctx.reroute) yield* router.sendStore({ _tag: "RaftMessage", message: m })
-    for (const peer of ctx.heartbeats) {
+    for (const peer of new Set(ctx.heartbeats)) {
       if (!peer.stopped && peer.isLeader) yield* forkBackground(scope, regionHeartbeat(scheduler, router, peer))
     }
     state.ticksSinceStoreHeartbeat += ctx.ticks

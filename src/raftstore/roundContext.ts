@@ -13,8 +13,13 @@ import type { Peer, Reply } from "./peer.js"
 export class RoundContext {
   /** Peers stepped, ticked or proposed to: the round gathers a Ready from each. */
   readonly touched = new Set<Peer>()
-  /** Peers removed from their region or replaced by a newer peer: destroyed after the write. */
+  /**
+   * Peers removed from their region or replaced by a newer peer: their destruction goes into the round's
+   * write (`destroyOps`), and they are unregistered after it.
+   */
   readonly toDestroy = new Set<Peer>()
+  /** Messages the handlers answer with themselves (tombstone notices to removed peers), sent with the round's. */
+  readonly outbound: Array<RaftMessage> = []
   /** Messages for a newer peer than the one here: back to the StoreWorker after the stale one is gone. */
   readonly reroute: Array<RaftMessage> = []
   /** Leaders due to report their region to the scheduler. */

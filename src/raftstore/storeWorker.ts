@@ -18,7 +18,8 @@ import { RegionLocalStateCodec } from "./codec.js"
 import { regionStateKey } from "./keys.js"
 import type { Peer } from "./peer.js"
 import { isInitialized } from "./peerStorage.js"
-import { isEpochStale, isInitialMsg, rangesOverlap } from "./regionUtil.js"
+import { isRemovedPeerAlive, tombstoneNotice } from "./peerHandlers.js"
+import { findPeer, isEpochStale, isInitialMsg, rangesOverlap } from "./regionUtil.js"
 
 export interface StoreWorkerContext {
   readonly storeId: StoreId
@@ -49,21 +50,13 @@ export const onStoreRaftMessage = (
       const local = RegionLocalStateCodec.decode(raw)
       if (local.state !== "Tombstone") return "not-for-us" // a region on disk without a live peer: not ours to recreate
       if (isEpochStale(m.regionEpoch, local.region.regionEpoch)) {
-        // a removed peer still campaigning: tell it to destroy itself
-        if (m.message.msgType === "MsgRequestVote") {
+        // a removed peer still campaigning or leading: tell it to destroy itself — unless its store is still a member
+        // as of our tombstone (then it is a live member that has not yet applied our removal, and must not
+        // be told to erase itself)
+        const notMember = findPeer(local.region, m.fromPeer.storeId) === undefined
+        if (notMember && isRemovedPeerAlive(m.message.msgType)) {
           // interruptible: the worker runs this uninterruptibly, but a transport may fork delivery fibers here
-          yield* Effect.interruptible(
-            ctx.transport.send([
-              {
-                regionId: m.regionId,
-                fromPeer: m.toPeer,
-                toPeer: m.fromPeer,
-                message: { ...m.message, msgType: "MsgHeartbeat", entries: [], term: 0 },
-                regionEpoch: local.region.regionEpoch,
-                isTombstone: true
-              }
-            ])
-          )
+          yield* Effect.interruptible(ctx.transport.send([tombstoneNotice(m, local.region.regionEpoch)]))
         }
         return "tombstone"
       }

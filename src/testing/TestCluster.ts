@@ -151,6 +151,11 @@ export class TestCluster {
     return Effect.forEach(this.storeIds, (id) => this.stopStore(id), { discard: true })
   }
 
+  /** Wraps store `id`'s engine from its next start on (`undefined`: unwrapped), e.g. to fail its disk. */
+  wrapStorage(id: StoreId, wrap: ((storage: Storage["Type"]) => Storage["Type"]) | undefined) {
+    return Effect.sync(() => void (this.slot(id).wrapStorage = wrap))
+  }
+
   store(id: StoreId): RaftStore | undefined {
     return this.slot(id).running?.store
   }
@@ -322,11 +327,6 @@ export class TestCluster {
     return lines.join("\n")
   }
 
-  /**
-   * `[start, end)` of the default CF as of a Snap applied on the leader (TinyKV `Cluster.Scan`): read from the
-   * engine of the store that answered the Snap, which holds every write acknowledged before it. (Another
-   * store — even the next leader — may not have applied them yet.)
-   */
   /** A linearizable read that must return `value` (TinyKV `MustGet`); fails with the value it saw otherwise. */
   mustGet(key: string | Uint8Array, value: string, cf: Cf = "default") {
     return Effect.flatMap(this.get(key, cf), (got) =>
@@ -340,6 +340,11 @@ export class TestCluster {
     )
   }
 
+  /**
+   * `[start, end)` of the default CF as of a Snap applied on the leader (TinyKV `Cluster.Scan`): read from the
+   * engine of the store that answered the Snap, which holds every write acknowledged before it. (Another
+   * store — even the next leader — may not have applied them yet.)
+   */
   scan(start: string | Uint8Array, end: string | Uint8Array) {
     const self = this
     return Effect.gen(function* () {

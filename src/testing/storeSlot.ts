@@ -34,6 +34,8 @@ export interface StoreSlot {
   /** Power loss on a stopped store: drops every write since the last synced one (memory engines with `modelSync`). */
   readonly losePower?: () => void
   running: RunningStore | undefined
+  /** Wraps the engine the next runs see (fault injection: a disk that fails from some write on). */
+  wrapStorage?: ((storage: Storage["Type"]) => Storage["Type"]) | undefined
 }
 
 /** A slot whose engine lives as long as the enclosing scope (an lmdb one in a temp dir removed then). */
@@ -80,8 +82,13 @@ export const startSlot = (slot: StoreSlot, options: StartOptions): Effect.Effect
   Effect.gen(function* () {
     const id = slot.id
     const scope = yield* Scope.make()
+    const wrap = slot.wrapStorage
+    const storage =
+      wrap === undefined
+        ? slot.storage
+        : Layer.map(slot.storage, (c) => Context.add(c, Storage, wrap(Context.get(c, Storage))))
     const layer = Layer.mergeAll(
-      slot.storage,
+      storage,
       layerTransportMemory(options.network, id),
       Layer.succeed(SchedulerClient, makeClientLocal(options.scheduler))
     )

@@ -23,6 +23,7 @@ import type { RegionId, StoreId } from "../../src/protocol/ids.js"
 import { mulberry32 } from "../../src/raft/index.js"
 import { RaftApplyStateCodec } from "../../src/raftstore/codec.js"
 import { applyStateKey } from "../../src/raftstore/keys.js"
+import { allocPeer, mustAddPeer, mustRemovePeer, randomRegion } from "../../src/testing/clusterAdmin.js"
 import { REQUEST_TIMEOUT_MS, TestCluster } from "../../src/testing/TestCluster.js"
 
 export interface GenericOptions {
@@ -34,6 +35,11 @@ export interface GenericOptions {
   readonly maxRaftLog?: number
   readonly stores?: number
   readonly engine?: "memory" | "lmdb"
+  /**
+   * A conf changer fiber (TinyKV `confchanger`): picks a random store; removes the region's peer there (if
+   * that leaves at least one), else adds a new peer there; pauses up to 200 ms; again.
+   */
+  readonly confchange?: boolean
 }
 
 export const SECONDS = Number(process.env.RAFTSTORE_TEST_SECONDS ?? 2)
@@ -72,6 +78,7 @@ export const genericTest = (o: GenericOptions) =>
     const expected: Array<Array<string>> = Array.from({ length: o.clients }, () => [])
     let puts = 0
     let scans = 0
+    let confChanges = 0
 
     for (let iter = 0; iter < ITERATIONS; iter++) {
       const done = yield* Ref.make(false)
@@ -125,6 +132,25 @@ export const genericTest = (o: GenericOptions) =>
               })
             )
           : undefined
+      const changer = o.confchange
+        ? yield* Effect.fork(
+            Effect.gen(function* () {
+              while (!(yield* Ref.get(done))) {
+                const region = yield* randomRegion(cluster, rand)
+                const store = cluster.storeIds[Math.floor(rand() * cluster.storeIds.length)]!
+                const p = region.peers.find((x) => x.storeId === store)
+                if (p === undefined) {
+                  yield* mustAddPeer(cluster, region.id, yield* allocPeer(cluster, store))
+                  confChanges++
+                } else if (region.peers.length > 1) {
+                  yield* mustRemovePeer(cluster, region.id, p)
+                  confChanges++
+                }
+                yield* Effect.sleep(`${Math.floor(rand() * 200)} millis`)
+              }
+            })
+          )
+        : undefined
       yield* Effect.sleep(`${SECONDS} seconds`)
       yield* Ref.set(done, true)
       if (chaos) {
@@ -135,6 +161,7 @@ export const genericTest = (o: GenericOptions) =>
         yield* Effect.sleep(`${ELECTION_MS} millis`)
       }
       for (const f of clients) yield* Fiber.join(f)
+      if (changer) yield* Fiber.join(changer)
       if (o.crash) {
         for (const id of cluster.storeIds) yield* cluster.stopStore(id)
         yield* Effect.sleep(`${ELECTION_MS} millis`)
@@ -153,8 +180,9 @@ export const genericTest = (o: GenericOptions) =>
     // the clients made progress: a cluster that acknowledged nothing would pass every check above
     assert.isAbove(puts, o.clients, `seed ${seed}: only ${puts} puts`)
     assert.isAbove(scans, 0, `seed ${seed}: no scans`)
+    if (o.confchange) assert.isAbove(confChanges, 0, `seed ${seed}: no conf change`)
     yield* Effect.logInfo(
-      `generic test done: seed ${seed}, ${puts} puts, ${scans} scans, ${snapshots} snapshots delivered`
+      `generic test done: seed ${seed}, ${puts} puts, ${scans} scans, ${confChanges} conf changes, ${snapshots} snapshots delivered`
     )
 
     if (maxRaftLog > 0) {

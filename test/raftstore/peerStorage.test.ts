@@ -12,7 +12,8 @@ import {
   encodeEntry,
   RaftApplyStateCodec,
   RaftLocalStateCodec,
-  RegionLocalStateCodec
+  RegionLocalStateCodec,
+  SnapshotDataCodec
 } from "../../src/raftstore/codec.js"
 import { applyStateKey, raftLogKey, raftStateKey, regionStateKey } from "../../src/raftstore/keys.js"
 import { PeerStorage } from "../../src/raftstore/peerStorage.js"
@@ -190,5 +191,23 @@ describe("PeerStorage", () => {
     assert.strictEqual(empty.lastIndex(), 0)
     assert.strictEqual(empty.appliedIndex, 0)
     assert.deepStrictEqual(empty.initialState().confState, { nodes: [] })
+  })
+  it("never reuses a cached snapshot across a region epoch change", () => {
+    const { storage } = storageFromEnts(ENTS)
+    const before = SnapshotDataCodec.decode(storage.snapshot().data).region
+    assert.deepStrictEqual(before.regionEpoch, region.regionEpoch)
+    // a peer added at the same applied index (as a conf change applies): the next snapshot must carry it,
+    // or the new peer drops it as a snapshot of a membership it is not part of
+    const added: Region = {
+      ...region,
+      regionEpoch: { ...region.regionEpoch, confVer: region.regionEpoch.confVer + 1 },
+      peers: [...region.peers, { id: 2 as PeerId, storeId: 2 as StoreId }]
+    }
+    storage.region = added
+    const snap = storage.snapshot()
+    assert.deepStrictEqual(SnapshotDataCodec.decode(snap.data).region, added)
+    assert.deepStrictEqual(snap.metadata.confState, { nodes: [1, 2] })
+    // same epoch: the cached one is reused (building scans the whole region)
+    assert.strictEqual(storage.snapshot(), snap)
   })
 })

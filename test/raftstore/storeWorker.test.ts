@@ -14,7 +14,7 @@ import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
 import type { Region, RegionEpoch } from "../../src/protocol/metapb.js"
 import type { RaftMessage } from "../../src/protocol/raftServer.js"
 import { newMessage } from "../../src/raft/index.js"
-import { RegionLocalStateCodec } from "../../src/raftstore/codec.js"
+import { RegionLocalStateCodec, SnapshotDataCodec } from "../../src/raftstore/codec.js"
 import { regionStateKey } from "../../src/raftstore/keys.js"
 import { eventually, runStore } from "./storeHarness.js"
 
@@ -79,7 +79,8 @@ describe("StoreWorker", () => {
           key: regionStateKey(11 as RegionId),
           value: RegionLocalStateCodec.encode({
             state: "Tombstone",
-            region: region(11, "", "m", { confVer: 3, version: 1 }, [[111, 2]])
+            // store 2 (the voter below) was removed before store 1: it is not a member of the tombstone's region
+            region: region(11, "", "m", { confVer: 3, version: 1 }, [[131, 3]])
           })
         }
       ])
@@ -186,6 +187,68 @@ describe("StoreWorker", () => {
       const refused = yield* Effect.flip(store.router.sendCommand(command))
       assert.strictEqual(refused._tag, "RegionNotFound")
       assert.isTrue(peer.stopped)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a peer takes only a snapshot of a membership it is part of; a tombstone spares a member", () =>
+    Effect.gen(function* () {
+      const engine = new MemoryEngine()
+      // region 21 was removed from this store at conf ver 3, when store 2 was still a member
+      engine.write([
+        {
+          _tag: "Put",
+          space: "meta",
+          key: regionStateKey(21 as RegionId),
+          value: RegionLocalStateCodec.encode({
+            state: "Tombstone",
+            region: region(21, "x", "y", { confVer: 3, version: 1 }, [[121, 2]])
+          })
+        }
+      ])
+      const network = yield* MemoryNetwork.make({ seed: 1 })
+      const toStore2: Array<RaftMessage> = []
+      yield* network.register(S2, (m) => Effect.sync(() => void toStore2.push(m)))
+      const { store, stop } = yield* runStore(engine, network, S1)
+      const send = (m: RaftMessage) => store.router.sendRaftMessage(m)
+
+      // store 2's peer has not applied our removal yet (conf ver 2): it is a live member, not told to go away
+      yield* send(message(21, "MsgRequestVote", { epoch: { confVer: 2, version: 1 } }))
+
+      yield* send(message(15, "MsgHeartbeat", { commit: 0 }))
+      yield* eventually("peer of region 15", () => store.peers.has(15 as RegionId))
+      const snapshotOf = (peers: Array<[number, number]>): RaftMessage => {
+        const snapRegion = region(15, "a", "b", { confVer: 2, version: 1 }, peers)
+        const base = message(15, "MsgSnapshot", { epoch: snapRegion.regionEpoch })
+        return {
+          ...base,
+          message: newMessage({
+            msgType: "MsgSnapshot",
+            from: 115,
+            to: 15,
+            term: 6,
+            snapshot: {
+              data: SnapshotDataCodec.encode({ region: snapRegion, fileSize: 0, data: [] }),
+              metadata: { confState: { nodes: peers.map(([p]) => p) }, index: 7, term: 6 }
+            }
+          })
+        }
+      }
+      const p15 = store.peers.get(15 as RegionId)!
+      // a membership without this peer (15): dropped, the peer stays uninitialized
+      yield* send(snapshotOf([[115, 2]]))
+      yield* send(
+        snapshotOf([
+          [115, 2],
+          [15, 1]
+        ])
+      )
+      yield* eventually("snapshot applied", () => p15.region.peers.length === 2)
+      assert.strictEqual(p15.storage.appliedIndex, 7)
+      assert.isFalse(
+        toStore2.some((m) => m.regionId === 21 && m.isTombstone),
+        "a member of the tombstone's region is never told to erase itself"
+      )
+      yield* stop
     }).pipe(Effect.scoped)
   )
 })
