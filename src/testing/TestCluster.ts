@@ -21,15 +21,17 @@ import { makeClientLocal } from "../layers/schedulerClientLocal.js"
 import { MemoryNetwork } from "../layers/transportMemory.js"
 import * as Filters from "../layers/transportFilters.js"
 import { compareBytes, fromUtf8, utf8 } from "../protocol/bytes.js"
-import type { RegionError } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer, Region } from "../protocol/metapb.js"
-import type { RaftCmdResponse, Request } from "../protocol/raftCmd.js"
+import type { Request } from "../protocol/raftCmd.js"
 import { type StoreConfig, testConfig } from "../raftstore/config.js"
 import type { RaftStore } from "../layers/raftStore.js"
 import { makeScheduler, type Scheduler } from "../scheduler/service.js"
 import { type Cf, type Space, Storage } from "../services/Storage.js"
 import { type InProcessClientOptions, layerInProcessClient } from "./clusterClient.js"
+import { ClusterRequestFailed, requestOn } from "./clusterRequest.js"
+
+export { ClusterRequestFailed } from "./clusterRequest.js"
 import { makeSlot, type StoreSlot, startSlot, storeAddress } from "./storeSlot.js"
 
 export interface TestClusterOptions {
@@ -60,10 +62,6 @@ const bytes = (k: string | Uint8Array) => (typeof k === "string" ? utf8(k) : k)
  * more at `RAFTSTORE_TEST_SECONDS=5`, with the group electing and committing again once loss eases).
  */
 export const REQUEST_TIMEOUT_MS = 30_000
-
-export class ClusterRequestFailed extends Error {
-  readonly _tag = "ClusterRequestFailed"
-}
 
 export class TestCluster {
   private constructor(
@@ -230,58 +228,7 @@ export class TestCluster {
    * response and the store that answered it: the one whose engine reflects the command.
    */
   requestOn(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = REQUEST_TIMEOUT_MS) {
-    const self = this
-    return Effect.gen(function* () {
-      const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-      let hint: Peer | undefined
-      let lastError: RegionError | string = "no attempt"
-      // after a timeout or an unhelpful answer, try the region's peers in turn: the scheduler's leader may
-      // be a deposed one cut off in a minority (it keeps reporting itself until it hears a newer term)
-      let roundRobin = false
-      for (let attempt = 0; (yield* Clock.currentTimeMillis) < deadline; attempt++) {
-        const { region, leader } = yield* self.getRegion(key)
-        const next = region.peers[attempt % Math.max(1, region.peers.length)]
-        // the stores' own view first: the scheduler's leader is whoever reported last, possibly a deposed one
-        const target = hint ?? (roundRobin ? next : (self.leaderOf(region.id) ?? leader ?? next))
-        hint = undefined
-        const store = target ? self.store(target.storeId) : undefined
-        if (target === undefined || store === undefined) {
-          lastError = "no live leader"
-          roundRobin = true
-          yield* Effect.sleep("20 millis")
-          continue
-        }
-        const response: RaftCmdResponse | "timeout" | "region not found" = yield* store.router
-          .sendCommand({
-            header: { regionId: region.id, peer: target, regionEpoch: region.regionEpoch, term: 0 },
-            requests
-          })
-          .pipe(
-            Effect.timeoutFail({ duration: "1 second", onTimeout: () => "timeout" as const }),
-            Effect.catchAll((e) => Effect.succeed(e === "timeout" ? e : ("region not found" as const)))
-          )
-        if (typeof response === "string") {
-          lastError = response
-          roundRobin = true
-          // a timeout already waited; an immediate RegionNotFound must not spin
-          if (response !== "timeout") yield* Effect.sleep("20 millis")
-          continue
-        }
-        const err = response.header.error
-        if (err === undefined) return { response, storeId: target.storeId }
-        lastError = err
-        if (err._tag === "NotLeader" && err.leader !== undefined && err.leader.id !== target.id) hint = err.leader
-        else {
-          roundRobin = true
-          yield* Effect.sleep("20 millis")
-        }
-      }
-      return yield* Effect.fail(
-        new ClusterRequestFailed(
-          `request timed out after ${timeoutMs} ms; last error: ${typeof lastError === "string" ? lastError : lastError._tag}\n${self.describe()}`
-        )
-      )
-    })
+    return requestOn(this, key, requests, timeoutMs)
   }
 
   /** `requestOn`'s response alone. */
