@@ -42,7 +42,7 @@ export const destroyPeer = (
       key: regionStateKey(peer.regionId),
       value: RegionLocalStateCodec.encode({ state: "Tombstone", region: peer.region })
     })
-    if (isInitialized(peer.region)) ops.push(...clearRangeOps(peer.region.startKey, peer.region.endKey))
+    if (isInitialized(peer.region)) ops.push(...clearRangeOps(peer.region))
     yield* storage.write(ops, { sync: true })
     yield* completePeerReplies(peer)
     yield* Effect.logInfo("peer destroyed").pipe(Effect.annotateLogs({ regionId: peer.regionId, peerId: peer.id }))

@@ -18,6 +18,7 @@ import type { Transport } from "../services/Transport.js"
 import { type ApplyOutcome, applyEntries, Overlay } from "./apply.js"
 import type { Peer } from "./peer.js"
 import type { ApplySnapResult } from "./peerStorage.js"
+import { takeReadSnapshots } from "./readSnapshot.js"
 import { errorResponse } from "./responses.js"
 import type { RoundContext } from "./roundContext.js"
 
@@ -82,6 +83,7 @@ export const processReadies = (
       }
     }
     if (ops.length > 0) yield* storage.write(ops, { sync })
+    yield* takeReadSnapshots(storage, replies)
     for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)
     for (const w of work) ctx.guard(w.peer, () => w.peer.rawNode.advance(w.rd))
     // Last, and interruptible although the round is not: a transport may fork its delivery fibers here, and
