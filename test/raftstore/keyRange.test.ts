@@ -47,7 +47,8 @@ const engineKeys = (user: Uint8Array) => [
   { cf: "write" as const, key: physicalKey("txn", encodeKey(user, 12n)) },
   { cf: "write" as const, key: physicalKey("txn", encodeKey(user, 0n)) }
 ]
-const show = (kvs: ReadonlyArray<{ cf: string; key: Uint8Array }>) => kvs.map((kv) => `${kv.cf}:${toHex(kv.key)}`).sort()
+const show = (kvs: ReadonlyArray<{ cf: string; key: Uint8Array }>) =>
+  kvs.map((kv) => `${kv.cf}:${toHex(kv.key)}`).sort()
 
 const engineWith = (...users: ReadonlyArray<Uint8Array>) => {
   const engine = new MemoryEngine()
