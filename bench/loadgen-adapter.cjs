@@ -1,4 +1,4 @@
-// Adapter for the shared closed-loop load generator (../shared/bench/loadgen): lets it drive
+// Adapter for an external closed-loop load generator (the team's, not in this repository): lets it drive
 // TinyKV-TS exactly as it drives etcd and redis. CommonJS, as the loadgen requires.
 //   node loadgen/bench.js --adapter /path/to/bench/loadgen-adapter.cjs --endpoints 127.0.0.1:2379 ...
 // An endpoint is a scheduler address (cluster, the default) or, with --tinykv-standalone, a store address.

@@ -1,5 +1,5 @@
 /**
- * The W1/W2/W3 workload shapes of ../shared/bench (closed-loop clients, `key%08d` keys uniform over
+ * The W1/W2/W3 workload shapes the team compares etcd and redis with (closed-loop clients, `key%08d` keys uniform over
  * 100,000, 128-byte values), a seeded key/value stream, and the closed-loop runner that measures
  * them. Any system with `put`/`get` can be driven; results are JSON-serialisable.
  */

@@ -12,7 +12,7 @@
  *
  * Errors reject with the same tagged error objects the Effect API fails with (`e._tag`).
  */
-import { Cause, Effect, ManagedRuntime, Option } from "effect"
+import { Cause, Effect, type Layer, ManagedRuntime, Option } from "effect"
 import { compareBytes, fromUtf8 } from "../protocol/bytes.js"
 import { transactSchedule } from "./backoff.js"
 import { type Bytesish, toBytes } from "./bytes.js"
@@ -67,8 +67,14 @@ export interface KvTransaction {
 }
 
 /** Fails (rejects) when the store cannot be reached. */
-export const connect = async (options: ConnectOptions): Promise<KvConnection> => {
-  const runtime = ManagedRuntime.make(TinyKvClient.layer(options))
+export const connect = (options: ConnectOptions): Promise<KvConnection> => connectWith(TinyKvClient.layer(options))
+
+/**
+ * The Promise facade over any `TinyKvClient` layer — e.g. `TestCluster.clientLayer()` from `tinykv/testing`,
+ * to run Promise-based code against an in-process cluster.
+ */
+export const connectWith = async (layer: Layer.Layer<TinyKvClient, unknown>): Promise<KvConnection> => {
+  const runtime = ManagedRuntime.make(layer)
   const client = await runtime.runPromise(TinyKvClient).catch(async (e) => {
     await runtime.dispose()
     throw e

@@ -4,7 +4,7 @@
  * Writes go through lmdb's asynchronous transactions: every batch written in the same event-loop
  * turn commits in one LMDB transaction, which is a free group commit for concurrent clients. A
  * synced write also waits for `flushed` (with lmdb's default overlapping sync, a commit is visible
- * before it is durable). Reads are synchronous. See ../shared/reference/storage.md for the numbers
+ * before it is durable). Reads are synchronous. The measured costs are in docs/PERFORMANCE.md
  * and pitfalls (empty keys rejected, keys ≤ 1978 bytes, long read transactions grow the file).
  */
 import { mkdirSync } from "node:fs"

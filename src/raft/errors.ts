@@ -1,7 +1,7 @@
 /**
  * Outcomes of the Raft core.
  *
- * Two kinds, deliberately kept apart (STYLE-ANCHORS "Guidance" item 22):
+ * Two kinds, deliberately kept apart:
  *
  * - **Expected outcomes** (`Compacted`, `Unavailable`, `SnapshotTemporarilyUnavailable`, `SnapOutOfDate`,
  *   `ProposalDropped`, `StepLocalMsg`, `StepPeerNotFound`) are plain tagged values that are *returned*, never

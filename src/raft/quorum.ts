@@ -20,7 +20,7 @@ export type VoteResult = "Won" | "Lost" | "Pending"
 
 /**
  * Outcome of an election among `voters` given the `votes` received so far (granted = true). A candidate wins with
- * a majority of grants and loses with a majority of rejections (TinyKV pitfall §6.5 item 3); otherwise it waits.
+ * a majority of grants and loses with a majority of rejections; otherwise it waits.
  */
 export const voteResult = (voters: Iterable<number>, votes: ReadonlyMap<number, boolean>): VoteResult => {
   let n = 0

@@ -219,7 +219,7 @@ export class Raft implements RaftNode {
   /**
    * Takes over as leader: every follower is probed from the end of our log, and exactly one empty entry of the new
    * term is appended (thesis §6.4: committing it commits everything before it). No heartbeat is sent here; the
-   * caller broadcasts MsgAppend (TinyKV pitfall §6.5 item 2).
+   * caller broadcasts MsgAppend.
    */
   becomeLeader(): void {
     invariant(this.state !== "Follower", () => "invalid transition [follower -> leader]")
@@ -356,7 +356,7 @@ export class Raft implements RaftNode {
   /**
    * Heartbeat to `to`. Its commit is `min(match, committed)`: the follower may only commit what it is known to
    * hold (TestHeartbeatUpdateCommit2AB), and a peer with match 0 sees commit 0, which the raftstore uses to create
-   * the peer (`IsInitialMsg`; TinyKV pitfall §6.5 item 1).
+   * the peer (`IsInitialMsg`; a known TinyKV pitfall).
    */
   sendHeartbeat(to: number): void {
     const pr = this.prs.get(to)

@@ -36,7 +36,7 @@ export class RaftLog {
   applied: number
   /**
    * Every entry with index <= `stabled` is persisted in storage. Moves back when a conflicting suffix is
-   * truncated (TinyKV pitfall §6.5 item 4). Invariant: `offset - 1 <= stabled <= lastIndex()`.
+   * truncated. Invariant: `offset - 1 <= stabled <= lastIndex()`.
    */
   stabled: number
   /** All non-compacted entries. Invariant: `entries[i].index === offset + i`. */

@@ -4,7 +4,7 @@
  * The core never calls `Math.random`: the only randomness Raft needs is the election-timeout jitter
  * (Raft paper §5.2, "randomized election timeouts"), and it comes from `Config.rng`. Tests and the randomized
  * safety suite pass a seeded generator so a whole run replays bit for bit from one seed (etcd's global,
- * mutex-guarded RNG is the thing we avoid; STYLE-ANCHORS §1(c)).
+ * mutex-guarded RNG is the thing we avoid).
  */
 
 /** A source of uniformly distributed numbers in `[0, 1)`. */

@@ -69,7 +69,7 @@ export const stepCandidate = (r: RaftNode, m: Message): StepError | undefined =>
           r.bcastAppend()
         }
       } else if (result === "Lost") {
-        // A majority rejected us: step down rather than wait for the timeout (TinyKV pitfall §6.5 item 3).
+        // A majority rejected us: step down rather than wait for the timeout.
         r.becomeFollower(r.term, None)
       }
       return undefined

@@ -142,8 +142,8 @@ export class MemoryStorage implements Storage {
 
   /**
    * Appends `entries` (consecutive indexes), first deleting every stored entry at or after `entries[0].index`:
-   * a leader may overwrite an uncommitted suffix (Raft paper §5.3), and the stale suffix must not survive
-   * (TinyKV pitfall §6.5 item 4). Entries below `firstIndex()` are skipped.
+   * a leader may overwrite an uncommitted suffix (Raft paper §5.3), and the stale suffix must not survive it
+   * (a known TinyKV pitfall). Entries below `firstIndex()` are skipped.
    */
   append(entries: ReadonlyArray<Entry>): void {
     if (entries.length === 0) return

@@ -9,7 +9,7 @@
  * once — MailboxClosed — a closed store, a region whose peer failed (a broken Raft invariant; see
  * `src/services/RaftWorker.ts`) and a stopped peer, so a command is never queued where nobody answers it.
  *
- * Loss tolerance (STYLE-ANCHORS item 12): Raft messages may be dropped; commands carry a reply that
+ * Loss tolerance: Raft messages may be dropped; commands carry a reply that
  * is always completed — by the apply of their entry, or with an error.
  */
 import { Context, Data, type Deferred, type Effect } from "effect"

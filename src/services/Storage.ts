@@ -8,7 +8,7 @@
  *
  * Reads through an `EngineReader` are synchronous: both engines (lmdb, memory) answer from memory
  * maps without IO, and the Percolator code does many point seeks where a Promise per seek would cost
- * more than the seek (see ../shared/reference/storage.md). Only acquiring a snapshot and writing are
+ * more than the seek. Only acquiring a snapshot and writing are
  * Effects.
  */
 import { Context, type Effect, type Scope } from "effect"

@@ -13,7 +13,9 @@
  * opened only for a stopped store). Faults are a list the cluster keeps; observers (`observe`) run after
  * them and survive `clearFilters`, so a test can count what was actually delivered.
  */
-import { Clock, Context, Effect, Exit, type Layer, Schedule, Scope } from "effect"
+import { Clock, Effect, Exit, type Layer, Schedule, Scope } from "effect"
+import { connectWith, type KvConnection } from "../client/promise.js"
+import type { TinyKvClient } from "../client/TinyKvClient.js"
 import { layerMemory } from "../layers/storageMemory.js"
 import { makeClientLocal } from "../layers/schedulerClientLocal.js"
 import { MemoryNetwork } from "../layers/transportMemory.js"
@@ -30,7 +32,8 @@ import { makeScheduler, type Scheduler } from "../scheduler/service.js"
 import { sendRead } from "../raftstore/readSnapshot.js"
 import type { Router } from "../services/Router.js"
 import { type Cf, type EngineReader, isCf, type Space, Storage } from "../services/Storage.js"
-import { makeSlot, type StoreSlot, startSlot } from "./storeSlot.js"
+import { type InProcessClientOptions, layerInProcessClient } from "./clusterClient.js"
+import { makeSlot, type StoreSlot, startSlot, storeAddress } from "./storeSlot.js"
 
 export interface TestClusterOptions {
   readonly stores: number
@@ -428,7 +431,30 @@ export class TestCluster {
       }
     })
   }
-}
 
-/** Service tag for tests that share one cluster through a layer. */
-export class TestClusterTag extends Context.Tag("tinykv/TestCluster")<TestClusterTag, TestCluster>() {}
+  /**
+   * The real `TinyKvClient` over this cluster, in process (no sockets): application code written against
+   * the client runs unchanged while the test partitions the network and stops stores. See `clusterClient.ts`.
+   */
+  clientLayer(options: InProcessClientOptions = {}): Layer.Layer<TinyKvClient> {
+    const slots = this.slots
+    return layerInProcessClient(
+      {
+        schedulerClient: makeClientLocal(this.scheduler),
+        commandTimeoutMs: this.config.commandTimeoutMs,
+        runningAt: (address) => {
+          const running = slots.find((s) => storeAddress(s.id) === address)?.running
+          return running === undefined
+            ? undefined
+            : { router: running.store.router, storage: running.storage, scope: running.scope }
+        }
+      },
+      options
+    )
+  }
+
+  /** The Promise facade (`connect`) over `clientLayer`, for code that does not use Effect. */
+  connect(options: InProcessClientOptions = {}): Promise<KvConnection> {
+    return connectWith(this.clientLayer(options))
+  }
+}

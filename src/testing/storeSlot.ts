@@ -49,6 +49,9 @@ export const makeSlot = (id: StoreId, engine: "memory" | "lmdb"): Effect.Effect<
     return { id, storage: layerMemoryFrom(memory), engineGet: read, engineGetSpace: read, running: undefined }
   })
 
+/** The address a TestCluster store registers with the scheduler (what the in-process client dials). */
+export const storeAddress = (id: StoreId): string => `memory://store-${id}`
+
 export interface StartOptions {
   readonly network: MemoryNetwork
   readonly scheduler: Scheduler["Type"]
@@ -72,7 +75,7 @@ export const startSlot = (slot: StoreSlot, options: StartOptions): Effect.Effect
     const ctx = yield* Layer.buildWithScope(layer, scope)
     const started = startRaftStore({
       storeId: id,
-      address: `memory://store-${id}`,
+      address: storeAddress(id),
       initialStores: options.initialStores,
       config: options.config,
       seed: options.seed * 7919 + id

@@ -3,9 +3,8 @@ import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
-import { freePort } from "../../bench/standalone.js"
-import { assertBuilt, startTinykv, stop, tinykv } from "../support/cli.js"
+import { assert, describe, it } from "@effect/vitest"
+import { assertBuilt, freePort, startTinykv, stop, tinykv } from "../support/cli.js"
 
 /** Pids of live processes whose command line contains `needle`. */
 const processesWith = (needle: string): Array<number> =>
@@ -28,17 +27,17 @@ describe("tinykv playground", () => {
       60_000
     )
     try {
-      expect(pg.output()).toContain(`scheduler  ${scheduler}`)
-      expect(await tinykv(["put", "k", "v", "--scheduler", scheduler])).toMatchObject({ code: 0, stdout: "OK\n" })
-      expect(await tinykv(["get", "k", "--scheduler", scheduler])).toMatchObject({ code: 0, stdout: "v\n" })
+      assert.include(pg.output(), `scheduler  ${scheduler}`)
+      assert.deepInclude(await tinykv(["put", "k", "v", "--scheduler", scheduler]), { code: 0, stdout: "OK\n" })
+      assert.deepInclude(await tinykv(["get", "k", "--scheduler", scheduler]), { code: 0, stdout: "v\n" })
       const txn = await tinykv(["txn", "put a 1; get a; commit", "--scheduler", scheduler])
-      expect(txn.code).toBe(0)
-      expect(txn.stdout).toMatch(/^1\nCOMMITTED \d+\n$/)
-      expect(processesWith(data).length).toBe(5) // the playground, the scheduler and 3 stores
+      assert.strictEqual(txn.code, 0)
+      assert.match(txn.stdout, /^1\nCOMMITTED \d+\n$/)
+      assert.strictEqual(processesWith(data).length, 5) // the playground, the scheduler and 3 stores
     } finally {
-      expect(await stop(pg.child)).toBe(0)
+      assert.strictEqual(await stop(pg.child), 0)
       rmSync(data, { recursive: true, force: true })
     }
-    expect(processesWith(data)).toEqual([])
+    assert.deepStrictEqual(processesWith(data), [])
   }, 120_000)
 })

@@ -4,14 +4,13 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort } from "../../bench/standalone.js"
-import { connectStore } from "../../src/client/storeConnection.js"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { connectStore } from "../../src/rpc/storeConnection.js"
 import type { TxnBackend } from "../../src/client/txnBackend.js"
 import { txnRpcBackend } from "../../src/client/txnRpcBackend.js"
 import type { ClientError } from "../../src/client/TinyKvClient.js"
 import { utf8 } from "../../src/protocol/bytes.js"
-import { assertBuilt, startTinykv, stop, tinykv } from "../support/cli.js"
+import { assertBuilt, freePort, startTinykv, stop, tinykv } from "../support/cli.js"
 
 // each CLI run starts a node process (~1 s of CPU); on a loaded 2-core box give them room
 describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {
@@ -29,7 +28,7 @@ describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {
     const startVersion = await run(backend.tso)
     const mutations = [{ op: "Put" as const, key: utf8(key), value: utf8("theirs") }]
     const r = await run(backend.KvPrewrite({ mutations, primaryLock: utf8(key), startVersion, lockTtl: 60_000 }))
-    expect(r.errors).toEqual([])
+    assert.deepStrictEqual(r.errors, [])
     return startVersion
   }
 
@@ -46,47 +45,47 @@ describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {
 
   it("runs a script argument: puts, gets, scans and commits", async () => {
     const r = await txn('begin; put a 1; put b "two words; and a semicolon"; get b; get missing; scan "" 10; commit')
-    expect(r.stderr).toBe("")
-    expect(r.code).toBe(0)
+    assert.strictEqual(r.stderr, "")
+    assert.strictEqual(r.code, 0)
     const lines = r.stdout.trimEnd().split("\n")
-    expect(lines.slice(0, 4)).toEqual([
+    assert.deepStrictEqual(lines.slice(0, 4), [
       "two words; and a semicolon",
       "(not found)",
       "a\t1",
       "b\ttwo words; and a semicolon"
     ])
-    expect(lines[4]).toMatch(/^COMMITTED \d+$/)
-    expect(lines).toHaveLength(5)
+    assert.match(lines[4] ?? "", /^COMMITTED \d+$/)
+    assert.lengthOf(lines, 5)
     // the raw `get` reads the default column family, not the MVCC data: read back in a transaction
-    expect((await txn("get a; commit")).stdout).toMatch(/^1\nCOMMITTED \(read-only\)\n$/)
+    assert.match((await txn("get a; commit")).stdout, /^1\nCOMMITTED \(read-only\)\n$/)
   })
 
   it("reads the script from stdin, newlines and comments included, with an implicit begin", async () => {
     const input = '# set up two keys\nput s1 "x y"\nput s2 z\n\nget s1\ncommit\nget s2\nrollback\n'
     const r = await tinykv(["txn", "--store", store], { input })
-    expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/^x y\nCOMMITTED \d+\nz\nROLLED BACK\n$/)
+    assert.strictEqual(r.code, 0)
+    assert.match(r.stdout, /^x y\nCOMMITTED \d+\nz\nROLLED BACK\n$/)
   })
 
   it("--hex takes and prints hex keys and values", async () => {
     const r = await txn("put 00ff c0ffee; get 00ff; commit; scan 00 1", "--hex")
-    expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/^c0ffee\nCOMMITTED \d+\n00ff\tc0ffee\nROLLED BACK \(the script ended without commit\)\n$/)
+    assert.strictEqual(r.code, 0)
+    assert.match(r.stdout, /^c0ffee\nCOMMITTED \d+\n00ff\tc0ffee\nROLLED BACK \(the script ended without commit\)\n$/)
   })
 
   it("a script that ends without commit rolls back and says so", async () => {
     const r = await txn("put uncommitted 1; get uncommitted")
-    expect(r.code).toBe(0)
-    expect(r.stdout).toBe("1\nROLLED BACK (the script ended without commit)\n")
-    expect((await txn("get uncommitted")).stdout).toMatch(/^\(not found\)\n/)
+    assert.strictEqual(r.code, 0)
+    assert.strictEqual(r.stdout, "1\nROLLED BACK (the script ended without commit)\n")
+    assert.match((await txn("get uncommitted")).stdout, /^\(not found\)\n/)
   })
 
   it("a parse error names the statement, exits 1 and runs nothing", async () => {
     const r = await txn("put parsed 1; commit; put onlykey")
-    expect(r.code).toBe(1)
-    expect(r.stdout).toBe("")
-    expect(r.stderr).toBe("error: statement 3 `put onlykey`: expected `put KEY VALUE`\n")
-    expect((await txn("get parsed")).stdout).toMatch(/^\(not found\)\n/)
+    assert.strictEqual(r.code, 1)
+    assert.strictEqual(r.stdout, "")
+    assert.strictEqual(r.stderr, "error: statement 3 `put onlykey`: expected `put KEY VALUE`\n")
+    assert.match((await txn("get parsed")).stdout, /^\(not found\)\n/)
 
     // the rest are independent: run them side by side
     const [unknown, quote, nested, limit, hex, empty] = await Promise.all([
@@ -97,24 +96,25 @@ describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {
       txn("put zz 1", "--hex"),
       tinykv(["txn", "--store", store], { input: " ; \n# only a comment\n" })
     ])
-    for (const r of [unknown, quote, nested, limit, hex, empty]) expect(r.code).toBe(1)
-    expect(unknown.stderr).toContain('statement 2 `frobnicate x`: unknown statement "frobnicate"')
-    expect(quote.stderr).toContain("unterminated quote")
-    expect(nested.stderr).toContain("statement 2 `begin`: a transaction is already open")
-    expect(limit.stderr).toContain('LIMIT "lots" is not a non-negative integer')
-    expect(hex.stderr).toContain('key "zz" is not valid hex')
-    expect(empty.stderr).toBe("error: the script has no statements\n")
+    for (const r of [unknown, quote, nested, limit, hex, empty]) assert.strictEqual(r.code, 1)
+    assert.include(unknown.stderr, 'statement 2 `frobnicate x`: unknown statement "frobnicate"')
+    assert.include(quote.stderr, "unterminated quote")
+    assert.include(nested.stderr, "statement 2 `begin`: a transaction is already open")
+    assert.include(limit.stderr, 'LIMIT "lots" is not a non-negative integer')
+    assert.include(hex.stderr, 'key "zz" is not valid hex')
+    assert.strictEqual(empty.stderr, "error: the script has no statements\n")
   })
 
   it("a key locked by a live transaction fails with KeyIsLocked after waiting, exit 1", async () => {
     const lockTs = await lockKey("held")
     const r = await txn("get held")
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(
+    assert.strictEqual(r.code, 1)
+    assert.match(
+      r.stderr,
       /^error: statement 1 `get held`: key "held" is locked by a transaction that is still running .*retrying later may help\n$/
     )
     await run(backend.KvBatchRollback({ startVersion: lockTs, keys: [utf8("held")] }))
-    expect((await txn("get held")).stdout).toMatch(/^\(not found\)\n/)
+    assert.match((await txn("get held")).stdout, /^\(not found\)\n/)
   })
 
   it("a write conflict fails the commit with exit 1 and writes nothing", async () => {
@@ -142,15 +142,16 @@ describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {
       })
     )
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
-    await Promise.race([begun, exited.then(() => expect.fail(`the CLI exited early: ${stderr}`))])
+    await Promise.race([begun, exited.then(() => assert.fail(`the CLI exited early: ${stderr}`))])
     const commitVersion = await run(backend.tso)
     const c = await run(backend.KvCommit({ startVersion: lockTs, keys: [utf8("contested")], commitVersion }))
-    expect(c.error).toBeUndefined()
-    expect(await exited).toBe(1)
-    expect(stderr).toMatch(
+    assert.isUndefined(c.error)
+    assert.strictEqual(await exited, 1)
+    assert.match(
+      stderr,
       /^error: statement 3 `commit`: write conflict on key "contested": another transaction committed it .*retrying the transaction may help\n$/
     )
-    expect((await txn("get contested")).stdout).toMatch(/^theirs\n/)
+    assert.match((await txn("get contested")).stdout, /^theirs\n/)
   })
 
   it("an unreachable store and a bad address exit 1 readably", async () => {
@@ -159,18 +160,18 @@ describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {
       tinykv(["txn", "get a", "--store", `127.0.0.1:${port}`]),
       tinykv(["txn", "get a", "--store", "nonsense"])
     ])
-    expect(down.code).toBe(1)
-    expect(down.stderr).toMatch(/cannot reach the store/)
-    expect(bad.code).toBe(1)
-    expect(bad.stderr).toContain("HOST:PORT")
+    assert.strictEqual(down.code, 1)
+    assert.match(down.stderr, /cannot reach the store/)
+    assert.strictEqual(bad.code, 1)
+    assert.include(bad.stderr, "HOST:PORT")
   })
 
   it("--help explains the statements with an example", async () => {
     const [r, top] = await Promise.all([tinykv(["txn", "--help"]), tinykv(["--help"])])
-    expect(r.code).toBe(0)
+    assert.strictEqual(r.code, 0)
     for (const s of ["put KEY VALUE", "scan START [LIMIT]", "COMMITTED", "ROLLED BACK", "Example: tinykv txn"]) {
-      expect(r.stdout).toContain(s)
+      assert.include(r.stdout, s)
     }
-    expect(top.stdout).toMatch(/- txn .*Run a transaction script/)
+    assert.match(top.stdout, /- txn .*Run a transaction script/)
   })
 })

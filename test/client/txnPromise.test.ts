@@ -1,6 +1,6 @@
 /** The Promise facade's transactions (`kv.begin()`, `kv.transact(async (txn) => …)`) over TCP. */
 import { Effect, Exit, Scope } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { connect, type KvConnection } from "../../src/client/promise.js"
 import { isRetryable, WriteConflict } from "../../src/client/txnErrors.js"
 import { fromUtf8 } from "../../src/protocol/bytes.js"
@@ -24,25 +24,35 @@ describe("Promise facade transactions", () => {
 
   it("begin, read-your-writes, scan with end and limit, commit", async () => {
     const txn = await kv.begin()
-    expect(typeof txn.startTs).toBe("bigint")
+    assert.strictEqual(typeof txn.startTs, "bigint")
     await txn.set("p-a", "1")
     await txn.set("p-b", new Uint8Array([0x32]))
     await txn.set("p-c", "3")
     await txn.set("q", "outside")
     await txn.delete("p-c")
-    expect(await txn.getString("p-a")).toBe("1")
-    expect(await txn.get("p-c")).toBeUndefined()
-    expect((await txn.scan("p-", { end: "p-z" })).map((p) => fromUtf8(p.key))).toEqual(["p-a", "p-b"])
-    expect((await txn.scan("p-", { limit: 1 })).map((p) => fromUtf8(p.key))).toEqual(["p-a"])
+    assert.strictEqual(await txn.getString("p-a"), "1")
+    assert.isUndefined(await txn.get("p-c"))
+    assert.deepStrictEqual(
+      (await txn.scan("p-", { end: "p-z" })).map((p) => fromUtf8(p.key)),
+      ["p-a", "p-b"]
+    )
+    assert.deepStrictEqual(
+      (await txn.scan("p-", { limit: 1 })).map((p) => fromUtf8(p.key)),
+      ["p-a"]
+    )
     // not visible to anyone else yet
-    expect(await (await other.begin()).getString("p-a")).toBeUndefined()
+    assert.isUndefined(await (await other.begin()).getString("p-a"))
     const commitTs = await txn.commit()
-    expect(commitTs).toBeGreaterThan(txn.startTs)
+    assert.isTrue(commitTs !== undefined && commitTs > txn.startTs)
     const after = await other.begin()
-    expect(await after.getString("p-b")).toBe("2")
-    expect(await after.commit()).toBeUndefined()
+    assert.strictEqual(await after.getString("p-b"), "2")
+    assert.isUndefined(await after.commit())
     // a finished transaction refuses more work
-    await expect(txn.set("p-a", "late")).rejects.toMatchObject({ _tag: "TxnAborted" })
+    const late = await txn.set("p-a", "late").then(
+      () => undefined,
+      (e: { _tag?: string }) => e
+    )
+    assert.strictEqual(late?._tag, "TxnAborted")
   })
 
   it("rollback discards the writes", async () => {
@@ -50,7 +60,7 @@ describe("Promise facade transactions", () => {
     await txn.set("rolled", "x")
     await txn.rollback()
     await txn.rollback()
-    expect(await (await kv.begin()).getString("rolled")).toBeUndefined()
+    assert.isUndefined(await (await kv.begin()).getString("rolled"))
   })
 
   it("a conflicting commit rejects with WriteConflict", async () => {
@@ -60,9 +70,9 @@ describe("Promise facade transactions", () => {
     await b.set("w", "b")
     await a.commit()
     const e = await b.commit().catch((err: unknown) => err)
-    expect(e).toBeInstanceOf(WriteConflict)
-    expect(isRetryable(e)).toBe(true)
-    expect(await (await kv.begin()).getString("w")).toBe("a")
+    assert.instanceOf(e, WriteConflict)
+    assert.strictEqual(isRetryable(e), true)
+    assert.strictEqual(await (await kv.begin()).getString("w"), "a")
   })
 
   it("transact retries on conflict and returns the body's result", async () => {
@@ -75,9 +85,9 @@ describe("Promise facade transactions", () => {
       await t.set("count", String(n + 1))
       return n + 1
     })
-    expect(attempts).toBe(2)
-    expect(result).toBe(11)
-    expect(await (await kv.begin()).getString("count")).toBe("11")
+    assert.strictEqual(attempts, 2)
+    assert.strictEqual(result, 11)
+    assert.strictEqual(await (await kv.begin()).getString("count"), "11")
   })
 
   it("concurrent transact increments all land", async () => {
@@ -94,17 +104,22 @@ describe("Promise facade transactions", () => {
         )
       )
     )
-    expect(await (await kv.begin()).getString("inc")).toBe("10")
+    assert.strictEqual(await (await kv.begin()).getString("inc"), "10")
   })
 
   it("transact rethrows what the body throws, rolled back; a body that commits itself is not committed twice", async () => {
-    await expect(
-      kv.transact(async (t) => {
+    const thrown = await kv
+      .transact(async (t) => {
         await t.set("never", "x")
         throw new Error("insufficient funds")
       })
-    ).rejects.toThrow("insufficient funds")
-    expect(await (await kv.begin()).getString("never")).toBeUndefined()
+      .then(
+        () => undefined,
+        (e: unknown) => e
+      )
+    assert.instanceOf(thrown, Error)
+    assert.strictEqual((thrown as Error).message, "insufficient funds")
+    assert.isUndefined(await (await kv.begin()).getString("never"))
 
     let attempts = 0
     const ts = await kv.transact(async (t) => {
@@ -112,8 +127,8 @@ describe("Promise facade transactions", () => {
       await t.set("self", "committed")
       return t.commit()
     })
-    expect(attempts).toBe(1)
-    expect(ts).toBeGreaterThan(0n)
-    expect(await (await kv.begin()).getString("self")).toBe("committed")
+    assert.strictEqual(attempts, 1)
+    assert.isTrue(ts !== undefined && ts > 0n)
+    assert.strictEqual(await (await kv.begin()).getString("self"), "committed")
   })
 })

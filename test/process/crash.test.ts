@@ -4,29 +4,24 @@
  * kill -9 of every process.
  */
 import { Effect } from "effect"
-import { afterEach, describe, expect, it } from "vitest"
+import { afterEach, assert, describe, it } from "@effect/vitest"
 import { connect } from "../../src/client/promise.js"
 import { layerClientRpc } from "../../src/layers/schedulerClientRpc.js"
 import { SchedulerClient } from "../../src/services/SchedulerClient.js"
+import { eventually } from "../../src/testing/eventually.js"
 import { assertBuilt } from "../support/cli.js"
 import { type ProcessCluster, startProcessCluster } from "../support/processCluster.js"
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Retries `f` until it succeeds or `ms` pass; resolves with the time it took. */
-const eventually = async (f: () => Promise<unknown>, ms: number): Promise<number> => {
+/** `eventually` for a Promise check: retries `f` until it resolves or `ms` pass; resolves with the time it took. */
+const eventuallyAsync = async (what: string, f: () => Promise<unknown>, ms: number): Promise<number> => {
   const start = Date.now()
-  let last: unknown
-  while (Date.now() - start < ms) {
-    try {
-      await f()
-      return Date.now() - start
-    } catch (e) {
-      last = e
-      await sleep(50)
-    }
-  }
-  throw new Error(`not within ${ms} ms: ${JSON.stringify(last)}`)
+  await Effect.runPromise(
+    eventually(
+      Effect.tryPromise(() => f()),
+      { what, timeout: `${ms} millis`, interval: "50 millis" }
+    )
+  )
+  return Date.now() - start
 }
 
 /** The store of the first region's leader, as the scheduler last heard it. */
@@ -52,27 +47,40 @@ describe("a cluster of real processes", () => {
     cluster = await startProcessCluster({ stores: 3, extraStoreArgs: ["--raft-log-gc-limit", "20"] })
     const kv = await connect({ scheduler: cluster.scheduler, deadline: "20 seconds" })
     try {
-      await eventually(() => kv.put("warmup", "1"), 30_000)
+      await eventuallyAsync("the cluster to take a write", () => kv.put("warmup", "1"), 30_000)
       for (let i = 0; i < 30; i++) await kv.put(`before-${i}`, `v${i}`)
       const leader = await leaderStore(cluster)
       await cluster.killStore(leader)
-      const recovered = await eventually(async () => {
-        await kv.put("after-kill", "yes")
-        if ((await kv.getString("after-kill")) !== "yes") throw new Error("read did not see the write")
-      }, 10_000)
-      expect(recovered).toBeLessThan(3_000)
+      const recovered = await eventuallyAsync(
+        "a write and read after the kill",
+        async () => {
+          await kv.put("after-kill", "yes")
+          if ((await kv.getString("after-kill")) !== "yes") throw new Error("read did not see the write")
+        },
+        10_000
+      )
+      assert.isBelow(recovered, 3_000)
       // the survivors compact their logs past what the dead store has
       for (let i = 0; i < 100; i++) await kv.put(`while-down-${i}`, `w${i}`)
-      await sleep(2_500)
+      // pacing: the survivors' log GC runs on its ticks; the snapshot the restarted store must apply (checked
+      // next) shows it compacted past what that store has
+      await new Promise((r) => setTimeout(r, 2_500))
       await cluster.startStore(leader)
-      await sleep(3_000)
+      const outputOf = cluster.output
+      await eventuallyAsync(
+        "the restarted store to apply a snapshot",
+        async () => {
+          if (!/applied a snapshot/.test(outputOf(`store-${leader}`))) throw new Error("no snapshot applied yet")
+        },
+        15_000
+      )
       // now stop one survivor: the restarted store must be in the new majority with the full state
       const other = cluster.stores.map((s) => s.id).find((id) => id !== leader)!
       await cluster.killStore(other)
-      await eventually(() => kv.put("after-second-kill", "yes"), 15_000)
-      for (let i = 0; i < 100; i += 9) expect(await kv.getString(`while-down-${i}`)).toBe(`w${i}`)
-      for (let i = 0; i < 30; i += 7) expect(await kv.getString(`before-${i}`)).toBe(`v${i}`)
-      expect(cluster.output(`store-${leader}`)).toMatch(/snapshot/i)
+      await eventuallyAsync("a write after the second kill", () => kv.put("after-second-kill", "yes"), 15_000)
+      for (let i = 0; i < 100; i += 9) assert.strictEqual(await kv.getString(`while-down-${i}`), `w${i}`)
+      for (let i = 0; i < 30; i += 7) assert.strictEqual(await kv.getString(`before-${i}`), `v${i}`)
+      assert.match(cluster.output(`store-${leader}`), /snapshot/i)
     } finally {
       await kv.close()
     }
@@ -84,7 +92,7 @@ describe("a cluster of real processes", () => {
     const kv = await connect({ scheduler: cluster.scheduler, deadline: "20 seconds" })
     const acked: Array<number> = []
     try {
-      await eventually(() => kv.put("warmup", "1"), 30_000)
+      await eventuallyAsync("the cluster to take a write", () => kv.put("warmup", "1"), 30_000)
       // concurrent writers; the kill lands while some writes are in flight
       let stop = false
       const writers = Array.from({ length: 8 }, async (_, w) => {
@@ -98,22 +106,28 @@ describe("a cluster of real processes", () => {
           }
         }
       })
-      await sleep(2_000)
+      await eventuallyAsync(
+        "some writes to be acknowledged",
+        async () => {
+          if (acked.length < 50) throw new Error(`${acked.length} acknowledged`)
+        },
+        20_000
+      )
       await cluster.killAll()
       stop = true
       await Promise.all(writers)
     } finally {
       await kv.close()
     }
-    expect(acked.length).toBeGreaterThan(20)
+    assert.isAbove(acked.length, 20)
     await cluster.startScheduler()
     await Promise.all(cluster.stores.map((s) => cluster!.startStore(s.id)))
     const again = await connect({ scheduler: cluster.scheduler, deadline: "20 seconds" })
     try {
-      await eventually(() => again.get("warmup"), 30_000)
+      await eventuallyAsync("the restarted cluster to answer", () => again.get("warmup"), 30_000)
       const missing: Array<number> = []
       for (const n of acked) if ((await again.getString(`acked-${n}`)) !== String(n)) missing.push(n)
-      expect(missing).toEqual([])
+      assert.deepStrictEqual(missing, [])
     } finally {
       await again.close()
     }

@@ -1,5 +1,5 @@
 /** MsgAppend size limit: a far-behind follower is caught up in bounded messages, not one huge one. */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { MAX_APPEND_BYTES, MemoryStorage } from "../../src/raft/index.js"
 import { msg, newTestRaft } from "./helpers.js"
 
@@ -25,12 +25,12 @@ describe("MsgAppend size", () => {
     r.prs.get(2)!.next = 1
     r.sendAppend(2)
     const [first] = r.readMessages()
-    expect(first?.msgType).toBe("MsgAppend")
+    assert.strictEqual(first?.msgType, "MsgAppend")
     const bytes = first!.entries.reduce((n, e) => n + e.data.length, 0)
-    expect(bytes).toBeLessThanOrEqual(MAX_APPEND_BYTES)
-    expect(first!.entries.length).toBeGreaterThanOrEqual(1)
-    expect(first!.entries.length).toBeLessThan(8)
+    assert.isAtMost(bytes, MAX_APPEND_BYTES)
+    assert.isAtLeast(first!.entries.length, 1)
+    assert.isBelow(first!.entries.length, 8)
     // progress only advances past what was sent, so the next append continues from there
-    expect(r.prs.get(2)!.next).toBe(first!.entries[first!.entries.length - 1]!.index + 1)
+    assert.strictEqual(r.prs.get(2)!.next, first!.entries[first!.entries.length - 1]!.index + 1)
   })
 })

@@ -1,7 +1,7 @@
 /**
  * Membership changes (TinyKV `raft/raft_test.go` and `rawnode_test.go`, part 3A), plus the conf-change codec.
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import type { ConfChange } from "../../src/protocol/eraftpb.js"
 import {
   decodeConfChange,
@@ -24,15 +24,15 @@ describe("membership (3A)", () => {
   it("TestAddNode3A: addNode adds a member", () => {
     const r = newTestRaft(1, [1], 10, 1, new MemoryStorage())
     r.addNode(2)
-    expect(r.nodes()).toEqual([1, 2])
+    assert.deepStrictEqual(r.nodes(), [1, 2])
   })
 
   it("TestRemoveNode3A: removeNode removes members, down to none", () => {
     const r = newTestRaft(1, [1, 2], 10, 1, new MemoryStorage())
     r.removeNode(2)
-    expect(r.nodes()).toEqual([1])
+    assert.deepStrictEqual(r.nodes(), [1])
     r.removeNode(1)
-    expect(r.nodes()).toEqual([])
+    assert.deepStrictEqual(r.nodes(), [])
   })
 
   // Pending commands can commit once a configuration change lowers the quorum.
@@ -49,7 +49,7 @@ describe("membership (3A)", () => {
       })
     )
     // Stabilize the log; nothing is committed yet.
-    expect(nextEnts(r, s)).toEqual([])
+    assert.deepStrictEqual(nextEnts(r, s), [])
     const ccIndex = r.raftLog.lastIndex()
     // While the conf change is pending, make another proposal.
     r.step(
@@ -58,14 +58,17 @@ describe("membership (3A)", () => {
     // Node 2 acknowledges the conf change, committing it.
     r.step(msg({ msgType: "MsgAppendResponse", from: 2, index: ccIndex, term: r.term }))
     const ents = nextEnts(r, s)
-    expect(ents.length).toBe(2)
-    expect(ents[0]!.entryType).toBe("EntryNormal")
-    expect(ents[0]!.data.length).toBe(0)
-    expect(ents[1]!.entryType).toBe("EntryConfChange")
+    assert.strictEqual(ents.length, 2)
+    assert.strictEqual(ents[0]!.entryType, "EntryNormal")
+    assert.strictEqual(ents[0]!.data.length, 0)
+    assert.strictEqual(ents[1]!.entryType, "EntryConfChange")
     // Applying the change reduces the quorum, so the pending command commits.
     r.removeNode(2)
     const after = nextEnts(r, s)
-    expect(after.map((e) => [e.entryType, dec(e.data)])).toEqual([["EntryNormal", "hello"]])
+    assert.deepStrictEqual(
+      after.map((e) => [e.entryType, dec(e.data)]),
+      [["EntryNormal", "hello"]]
+    )
   })
 })
 
@@ -75,21 +78,21 @@ describe("conf change extras", () => {
     const rn = new RawNode(newTestConfig(1, [1, 2], 10, 1, s))
     rn.campaign()
     rn.step(msg({ msgType: "MsgRequestVoteResponse", from: 2, to: 1, term: 1 }))
-    expect(rn.raft.state).toBe("Leader")
-    expect(rn.proposeConfChange(cc("AddNode", 3))).toBeUndefined()
-    expect(rn.proposeConfChange(cc("AddNode", 4))).toBeInstanceOf(ProposalDropped)
+    assert.strictEqual(rn.raft.state, "Leader")
+    assert.isUndefined(rn.proposeConfChange(cc("AddNode", 3)))
+    assert.instanceOf(rn.proposeConfChange(cc("AddNode", 4)), ProposalDropped)
     // Normal proposals are unaffected.
-    expect(rn.propose(enc("x"))).toBeUndefined()
+    assert.isUndefined(rn.propose(enc("x")))
     const ccIndex = rn.raft.pendingConfIndex
-    expect(ccIndex).toBe(2)
+    assert.strictEqual(ccIndex, 2)
     rn.step(msg({ msgType: "MsgAppendResponse", from: 2, to: 1, term: 1, index: 3 }))
     const rd = rn.ready()
     s.append(rd.entries)
     for (const e of rd.committedEntries)
       if (e.entryType === "EntryConfChange") rn.applyConfChange(decodeConfChange(e.data))
     rn.advance(rd)
-    expect(rn.raft.nodes()).toEqual([1, 2, 3])
-    expect(rn.proposeConfChange(cc("AddNode", 4))).toBeUndefined()
+    assert.deepStrictEqual(rn.raft.nodes(), [1, 2, 3])
+    assert.isUndefined(rn.proposeConfChange(cc("AddNode", 4)))
   })
 
   it("a new leader counts an unapplied conf change in its log as pending", () => {
@@ -101,23 +104,23 @@ describe("conf change extras", () => {
     const r = newTestRaft(1, [1, 2], 10, 1, s)
     r.becomeCandidate()
     r.becomeLeader()
-    expect(r.pendingConfIndex).toBe(2)
+    assert.strictEqual(r.pendingConfIndex, 2)
     const dropped = r.step(
       msg({
         msgType: "MsgPropose",
         entries: [{ entryType: "EntryConfChange", term: 0, index: 0, data: encodeConfChange(cc("AddNode", 4)) }]
       })
     )
-    expect(dropped).toBeInstanceOf(ProposalDropped)
+    assert.instanceOf(dropped, ProposalDropped)
   })
 
   it("applyConfChange returns the sorted ConfState; node 0 changes nothing; duplicates are no-ops", () => {
     const rn = new RawNode(newTestConfig(3, [3, 1], 10, 1, new MemoryStorage()))
-    expect(rn.applyConfChange(cc("AddNode", 0))).toEqual({ nodes: [1, 3] })
-    expect(rn.applyConfChange(cc("AddNode", 2))).toEqual({ nodes: [1, 2, 3] })
-    expect(rn.applyConfChange(cc("AddNode", 2))).toEqual({ nodes: [1, 2, 3] })
-    expect(rn.applyConfChange(cc("RemoveNode", 1))).toEqual({ nodes: [2, 3] })
-    expect(rn.applyConfChange(cc("RemoveNode", 1))).toEqual({ nodes: [2, 3] })
+    assert.deepStrictEqual(rn.applyConfChange(cc("AddNode", 0)), { nodes: [1, 3] })
+    assert.deepStrictEqual(rn.applyConfChange(cc("AddNode", 2)), { nodes: [1, 2, 3] })
+    assert.deepStrictEqual(rn.applyConfChange(cc("AddNode", 2)), { nodes: [1, 2, 3] })
+    assert.deepStrictEqual(rn.applyConfChange(cc("RemoveNode", 1)), { nodes: [2, 3] })
+    assert.deepStrictEqual(rn.applyConfChange(cc("RemoveNode", 1)), { nodes: [2, 3] })
   })
 
   it("a removed leader drops proposals", () => {
@@ -125,9 +128,12 @@ describe("conf change extras", () => {
     r.becomeCandidate()
     r.becomeLeader()
     r.removeNode(1)
-    expect(
-      r.step(msg({ msgType: "MsgPropose", entries: [{ entryType: "EntryNormal", term: 0, index: 0, data: enc("x") }] }))
-    ).toBeInstanceOf(ProposalDropped)
+    assert.instanceOf(
+      r.step(
+        msg({ msgType: "MsgPropose", entries: [{ entryType: "EntryNormal", term: 0, index: 0, data: enc("x") }] })
+      ),
+      ProposalDropped
+    )
   })
 
   it("the conf change codec round-trips ids up to 2^53 and any context", () => {
@@ -139,8 +145,8 @@ describe("conf change extras", () => {
       cc("AddNode", 2 ** 32 + 5, new Uint8Array([0, 255, 1])),
       cc("AddNode", Number.MAX_SAFE_INTEGER)
     ]
-    for (const c of samples) expect(decodeConfChange(encodeConfChange(c))).toEqual(c)
-    expect(() => decodeConfChange(new Uint8Array([9, 0, 1]))).toThrow(RaftInvariantError)
-    expect(() => decodeConfChange(new Uint8Array([1, 0, 0x80]))).toThrow(RaftInvariantError)
+    for (const c of samples) assert.deepStrictEqual(decodeConfChange(encodeConfChange(c)), c)
+    assert.throws(() => decodeConfChange(new Uint8Array([9, 0, 1])), RaftInvariantError)
+    assert.throws(() => decodeConfChange(new Uint8Array([1, 0, 0x80])), RaftInvariantError)
   })
 })

@@ -1,7 +1,7 @@
 /**
  * Leader election scenarios (TinyKV `raft/raft_test.go`, parts 2AA and the election-related 2AB tests).
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import type { MessageType } from "../../src/protocol/eraftpb.js"
 import { MemoryStorage, None, Raft, RaftInvariantError, type StateType } from "../../src/raft/index.js"
 import {
@@ -34,8 +34,8 @@ describe("leader election (2AA)", () => {
       const nt = newNetwork(...tt.slots)
       nt.send(hup(1))
       const sm = nt.raft(1)
-      expect(sm.state, `#${i}`).toBe(tt.state)
-      expect(sm.term, `#${i}`).toBe(1)
+      assert.strictEqual(sm.state, tt.state, `#${i}`)
+      assert.strictEqual(sm.term, 1, `#${i}`)
     })
   })
 
@@ -46,7 +46,7 @@ describe("leader election (2AA)", () => {
       n.send(hup(campaigner))
       for (const id of [1, 2, 3]) {
         const sm = n.raft(id)
-        expect(sm.state, `campaign of ${campaigner}, node ${id}`).toBe(id === campaigner ? "Leader" : "Follower")
+        assert.strictEqual(sm.state, id === campaigner ? "Leader" : "Follower", `campaign of ${campaigner}, node ${id}`)
       }
     }
   })
@@ -64,20 +64,20 @@ describe("leader election (2AA)", () => {
       r.readMessages()
       const newTerm = r.term + 1
       const err = r.step(msg({ msgType: "MsgRequestVote", from: 2, to: 1, term: newTerm, logTerm: newTerm, index: 42 }))
-      expect(err, st).toBeUndefined()
-      expect(r.msgs.length, st).toBe(1)
-      expect(r.msgs[0]!.msgType, st).toBe("MsgRequestVoteResponse")
-      expect(r.msgs[0]!.reject, st).toBe(false)
-      expect(r.state, st).toBe("Follower")
-      expect(r.term, st).toBe(newTerm)
-      expect(r.vote, st).toBe(2)
+      assert.isUndefined(err, st)
+      assert.strictEqual(r.msgs.length, 1, st)
+      assert.strictEqual(r.msgs[0]!.msgType, "MsgRequestVoteResponse", st)
+      assert.strictEqual(r.msgs[0]!.reject, false, st)
+      assert.strictEqual(r.state, "Follower", st)
+      assert.strictEqual(r.term, newTerm, st)
+      assert.strictEqual(r.vote, 2, st)
     }
   })
 
   it("TestSingleNodeCandidate2AA: a single node becomes leader on MsgHup", () => {
     const tt = newNetwork(undefined)
     tt.send(hup(1))
-    expect(tt.raft(1).state).toBe("Leader")
+    assert.strictEqual(tt.raft(1).state, "Leader")
   })
 
   // A candidate that hears from the leader of its term (heartbeat or append) reverts to follower with that term.
@@ -91,20 +91,20 @@ describe("leader election (2AA)", () => {
       const c = newTestRaft(3, [1, 2, 3], 10, 1, new MemoryStorage())
       const nt = newNetwork(a, b, c)
       nt.send(hup(1))
-      expect([a.state, b.state, c.state]).toEqual(["Leader", "Follower", "Follower"])
+      assert.deepStrictEqual([a.state, b.state, c.state], ["Leader", "Follower", "Follower"])
       // Isolate 3 and increase the term in the rest.
       nt.isolate(3)
       nt.send(hup(2))
       nt.send(hup(1))
-      expect([a.state, b.state]).toEqual(["Leader", "Follower"])
+      assert.deepStrictEqual([a.state, b.state], ["Leader", "Follower"])
       let guard = 0
       while (c.state !== "Candidate" && guard++ < 1000) c.tick()
-      expect(c.state).toBe("Candidate")
+      assert.strictEqual(c.state, "Candidate")
       nt.recover()
       // The leader reaches the isolated candidate, which reverts to follower and adopts the leader's term.
       nt.send(msg({ msgType: mt, from: 1, to: 3, term: a.term }))
-      expect(c.state).toBe("Follower")
-      expect(c.term).toBe(a.term)
+      assert.strictEqual(c.state, "Follower")
+      assert.strictEqual(c.term, a.term)
     })
   }
 
@@ -119,15 +119,15 @@ describe("leader election (2AA)", () => {
     for (const n of [n1, n2, n3]) n.becomeFollower(1, None)
     const nt = newNetwork(n1, n2, n3)
     nt.send(hup(1))
-    expect([n1.state, n2.state, n3.state]).toEqual(["Leader", "Follower", "Follower"])
+    assert.deepStrictEqual([n1.state, n2.state, n3.state], ["Leader", "Follower", "Follower"])
     let guard = 0
     while (n3.state !== "Candidate" && guard++ < 1000) n3.tick()
-    expect([n1.state, n2.state, n3.state]).toEqual(["Leader", "Follower", "Candidate"])
-    expect([n1.term, n2.term, n3.term]).toEqual([2, 2, 3])
+    assert.deepStrictEqual([n1.state, n2.state, n3.state], ["Leader", "Follower", "Candidate"])
+    assert.deepStrictEqual([n1.term, n2.term, n3.term], [2, 2, 3])
     // The leader's heartbeat finally reaches n3, with a lower term than n3's.
     nt.send(msg({ msgType: "MsgHeartbeat", from: 1, to: 3, term: n1.term }))
-    expect(n1.state).toBe("Follower")
-    expect(n1.term).toBe(3)
+    assert.strictEqual(n1.state, "Follower")
+    assert.strictEqual(n1.term, 3)
   })
 
   it("TestRecvMessageType_MsgBeat2AA: only a leader answers MsgBeat, with heartbeats", () => {
@@ -143,20 +143,20 @@ describe("leader election (2AA)", () => {
       sm.state = tt.state
       sm.step(beat(1))
       const msgs = sm.readMessages()
-      expect(msgs.length, tt.state).toBe(tt.wMsg)
-      for (const m of msgs) expect(m.msgType).toBe("MsgHeartbeat")
+      assert.strictEqual(msgs.length, tt.wMsg, tt.state)
+      for (const m of msgs) assert.strictEqual(m.msgType, "MsgHeartbeat")
     }
   })
 
   it("TestCampaignWhileLeader2AA: a leader ignores MsgHup", () => {
     const r = newTestRaft(1, [1], 5, 1, new MemoryStorage())
-    expect(r.state).toBe("Follower")
+    assert.strictEqual(r.state, "Follower")
     r.step(hup(1))
-    expect(r.state).toBe("Leader")
+    assert.strictEqual(r.state, "Leader")
     const term = r.term
     r.step(hup(1))
-    expect(r.state).toBe("Leader")
-    expect(r.term).toBe(term)
+    assert.strictEqual(r.state, "Leader")
+    assert.strictEqual(r.term, term)
   })
 
   // After a split vote the cluster completes the election in the next round.
@@ -168,12 +168,12 @@ describe("leader election (2AA)", () => {
     // The leader goes down; the followers split the vote.
     nt.isolate(1)
     nt.send(hup(2), hup(3))
-    expect([nt.raft(2).term, nt.raft(3).term]).toEqual([3, 3])
-    expect([nt.raft(2).state, nt.raft(3).state]).toEqual(["Candidate", "Candidate"])
+    assert.deepStrictEqual([nt.raft(2).term, nt.raft(3).term], [3, 3])
+    assert.deepStrictEqual([nt.raft(2).state, nt.raft(3).state], ["Candidate", "Candidate"])
     // Node 2 times out first.
     nt.send(hup(2))
-    expect([nt.raft(2).term, nt.raft(3).term]).toEqual([4, 4])
-    expect([nt.raft(2).state, nt.raft(3).state]).toEqual(["Leader", "Follower"])
+    assert.deepStrictEqual([nt.raft(2).term, nt.raft(3).term], [4, 4])
+    assert.deepStrictEqual([nt.raft(2).state, nt.raft(3).state], ["Leader", "Follower"])
   })
 })
 
@@ -195,18 +195,19 @@ describe("leader election with logs (2AB)", () => {
     // A quorum knows of term 2, so node 1's first campaign fails and pushes its term to 2.
     n.send(hup(1))
     const sm1 = n.raft(1)
-    expect(sm1.state).toBe("Follower")
-    expect(sm1.term).toBe(2)
+    assert.strictEqual(sm1.state, "Follower")
+    assert.strictEqual(sm1.term, 2)
     // Its second campaign, at term 3, succeeds.
     n.send(hup(1))
-    expect(sm1.state).toBe("Leader")
-    expect(sm1.term).toBe(3)
+    assert.strictEqual(sm1.state, "Leader")
+    assert.strictEqual(sm1.term, 3)
     for (const id of idsBySize(5)) {
       const entries = n.raft(id).raftLog.allEntries()
-      expect(
+      assert.deepStrictEqual(
         entries.map((e) => e.term),
+        [1, 3],
         `node ${id}`
-      ).toEqual([1, 3])
+      )
     }
   })
 
@@ -219,8 +220,8 @@ describe("leader election with logs (2AB)", () => {
     nt.send(hup(1))
     nt.send(hup(3))
     // 1 wins with votes from 1 and 2; 3 has its own vote and one rejection, so stays candidate.
-    expect(a.state).toBe("Leader")
-    expect(c.state).toBe("Candidate")
+    assert.strictEqual(a.state, "Leader")
+    assert.strictEqual(c.state, "Candidate")
     nt.recover()
     // 3 campaigns again at a higher term and disrupts 1, but both 1 and 2 reject it (its log is too short):
     // it must revert to follower.
@@ -232,9 +233,9 @@ describe("leader election with logs (2AB)", () => {
       { sm: c, state: "Follower", term: 2, log: ltoa(newLogWithEnts([])) }
     ]
     cases.forEach((tt, i) => {
-      expect(tt.sm.state, `#${i}`).toBe(tt.state)
-      expect(tt.sm.term, `#${i}`).toBe(tt.term)
-      expect(ltoa(tt.sm.raftLog), `#${i}`).toBe(tt.log)
+      assert.strictEqual(tt.sm.state, tt.state, `#${i}`)
+      assert.strictEqual(tt.sm.term, tt.term, `#${i}`)
+      assert.strictEqual(ltoa(tt.sm.raftLog), tt.log, `#${i}`)
     })
   })
 
@@ -249,10 +250,10 @@ describe("leader election with logs (2AB)", () => {
     tt.send(msg({ msgType: "MsgPropose", from: 3, to: 3, entries: [ent(0, 0, "force follower")] }))
     tt.send(beat(3))
     const a = tt.raft(1)
-    expect(a.state).toBe("Follower")
-    expect(a.term).toBe(1)
+    assert.strictEqual(a.state, "Follower")
+    assert.strictEqual(a.term, 1)
     const want = ltoa(newLogWithEnts([ent(1, 1), ent(1, 2, "force follower")], 2))
-    for (const id of [1, 2, 3]) expect(ltoa(tt.raft(id).raftLog), `node ${id}`).toBe(want)
+    for (const id of [1, 2, 3]) assert.strictEqual(ltoa(tt.raft(id).raftLog), want, `node ${id}`)
   })
 
   it("TestRecvMessageType_MsgRequestVote2AB: up-to-date check, one vote per term, self-voters reject", () => {
@@ -288,9 +289,9 @@ describe("leader election with logs (2AB)", () => {
       sm.term = term
       sm.step(msg({ msgType: "MsgRequestVote", from: 2, term, index: tt.index, logTerm: tt.logTerm }))
       const msgs = sm.readMessages()
-      expect(msgs.length, `#${i}`).toBe(1)
-      expect(msgs[0]!.msgType, `#${i}`).toBe("MsgRequestVoteResponse")
-      expect(msgs[0]!.reject, `#${i}`).toBe(tt.wreject)
+      assert.strictEqual(msgs.length, 1, `#${i}`)
+      assert.strictEqual(msgs[0]!.msgType, "MsgRequestVoteResponse", `#${i}`)
+      assert.strictEqual(msgs[0]!.reject, tt.wreject, `#${i}`)
     })
   })
 
@@ -311,43 +312,46 @@ describe("leader election with logs (2AB)", () => {
       }
       for (const msgType of ["MsgRequestVote", "MsgAppend"] as const) {
         sm.step(msg({ msgType, from: 2, term: tterm, logTerm: tterm }))
-        expect(sm.state, `#${i} ${msgType}`).toBe(tt.wstate)
-        expect(sm.term, `#${i} ${msgType}`).toBe(tt.wterm)
-        expect(sm.raftLog.lastIndex(), `#${i} ${msgType}`).toBe(tt.windex)
-        expect(sm.raftLog.allEntries().length, `#${i} ${msgType}`).toBe(tt.windex)
-        expect(sm.lead, `#${i} ${msgType}`).toBe(msgType === "MsgRequestVote" ? None : 2)
+        assert.strictEqual(sm.state, tt.wstate, `#${i} ${msgType}`)
+        assert.strictEqual(sm.term, tt.wterm, `#${i} ${msgType}`)
+        assert.strictEqual(sm.raftLog.lastIndex(), tt.windex, `#${i} ${msgType}`)
+        assert.strictEqual(sm.raftLog.allEntries().length, tt.windex, `#${i} ${msgType}`)
+        assert.strictEqual(sm.lead, msgType === "MsgRequestVote" ? None : 2, `#${i} ${msgType}`)
       }
     })
   })
 })
 
 describe("election extras", () => {
-  // TinyKV pitfall §6.5 item 2: becoming leader appends exactly one noop and emits no heartbeat; the election
+  // A TinyKV pitfall: becoming leader appends exactly one noop and emits no heartbeat; the election
   // winner then broadcasts MsgAppend carrying the noop.
   it("becoming leader appends exactly one noop and sends only MsgAppend", () => {
     const r = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())
     r.becomeCandidate()
     r.readMessages()
     r.becomeLeader()
-    expect(r.readMessages()).toEqual([])
-    expect(r.raftLog.allEntries()).toEqual([ent(1, 1)])
+    assert.deepStrictEqual(r.readMessages(), [])
+    assert.deepStrictEqual(r.raftLog.allEntries(), [ent(1, 1)])
     const r2 = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())
     r2.step(hup(1))
     r2.readMessages()
     r2.step(msg({ msgType: "MsgRequestVoteResponse", from: 2, to: 1, term: 1 }))
     const out = r2.readMessages()
-    expect(out.map((m) => [m.msgType, m.to, m.entries.length])).toEqual([
-      ["MsgAppend", 2, 1],
-      ["MsgAppend", 3, 1]
-    ])
+    assert.deepStrictEqual(
+      out.map((m) => [m.msgType, m.to, m.entries.length]),
+      [
+        ["MsgAppend", 2, 1],
+        ["MsgAppend", 3, 1]
+      ]
+    )
   })
 
   it("a node that is not a member never campaigns", () => {
     const r = newTestRaft(1, [2, 3], 10, 1, new MemoryStorage())
     for (let i = 0; i < 100; i++) r.tick()
-    expect(r.state).toBe("Follower")
-    expect(r.term).toBe(0)
-    expect(r.readMessages()).toEqual([])
+    assert.strictEqual(r.state, "Follower")
+    assert.strictEqual(r.term, 0)
+    assert.deepStrictEqual(r.readMessages(), [])
   })
 
   it("a node with committed but unapplied conf changes does not campaign", () => {
@@ -355,31 +359,34 @@ describe("election extras", () => {
     s.setHardState({ term: 1, vote: 0, commit: 2 })
     const r = newTestRaft(1, [1, 2, 3], 10, 1, s)
     r.step(hup(1))
-    expect(r.state).toBe("Follower")
+    assert.strictEqual(r.state, "Follower")
     r.raftLog.applied = 2
     r.step(hup(1))
-    expect(r.state).toBe("Candidate")
+    assert.strictEqual(r.state, "Candidate")
   })
 
   it("restarting keeps term and vote from the hard state", () => {
     const s = memoryStorageWithEnts([ent(1, 1)])
     s.setHardState({ term: 5, vote: 2, commit: 1 })
     const r = newTestRaft(1, [1, 2, 3], 10, 1, s)
-    expect([r.term, r.vote, r.raftLog.committed, r.state]).toEqual([5, 2, 1, "Follower"])
+    assert.deepStrictEqual([r.term, r.vote, r.raftLog.committed, r.state], [5, 2, 1, "Follower"])
     // Already voted for 2 in term 5: a request from 3 in term 5 is rejected, 2's is granted again.
     r.step(msg({ msgType: "MsgRequestVote", from: 3, to: 1, term: 5, index: 1, logTerm: 1 }))
     r.step(msg({ msgType: "MsgRequestVote", from: 2, to: 1, term: 5, index: 1, logTerm: 1 }))
-    expect(r.readMessages().map((m) => m.reject)).toEqual([true, false])
+    assert.deepStrictEqual(
+      r.readMessages().map((m) => m.reject),
+      [true, false]
+    )
   })
 
   it("an invalid config is a defect", () => {
     const s = new MemoryStorage()
-    expect(() => newTestRaft(0, [1], 10, 1, s)).toThrow(/invalid raft config/)
-    expect(() => newTestRaft(1, [1], 1, 1, s)).toThrow(/election tick/)
-    expect(() => newTestRaft(1, [1], 10, 0, s)).toThrow(/heartbeat tick/)
+    assert.throws(() => newTestRaft(0, [1], 10, 1, s), /invalid raft config/)
+    assert.throws(() => newTestRaft(1, [1], 1, 1, s), /election tick/)
+    assert.throws(() => newTestRaft(1, [1], 10, 0, s), /heartbeat tick/)
     // Applied beyond the stored commit index cannot be right.
     const cfg = newTestConfig(1, [1], 10, 1, memoryStorageWithEnts([ent(1, 1)]))
-    expect(() => new Raft({ ...cfg, applied: 1 })).toThrow(RaftInvariantError)
-    expect(new Raft({ ...cfg, applied: 0 }).raftLog.applied).toBe(0)
+    assert.throws(() => new Raft({ ...cfg, applied: 1 }), RaftInvariantError)
+    assert.strictEqual(new Raft({ ...cfg, applied: 0 }).raftLog.applied, 0)
   })
 })

@@ -2,7 +2,7 @@
  * Tests of the claims of the Raft paper (https://raft.github.io/raft.pdf), one claim per test, after TinyKV
  * `raft/raft_paper_test.go` (2AA elections, 2AB replication). Each: set up state, step messages, check outputs.
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import type { Entry } from "../../src/protocol/eraftpb.js"
 import { MemoryStorage, None, newEntry, type Raft, type StateType } from "../../src/raft/index.js"
 import {
@@ -42,15 +42,15 @@ describe("raft paper §5.1 / §5.2 (2AA)", () => {
       const r = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())
       toState(r, state)
       r.step(msg({ msgType: "MsgAppend", term: 2 }))
-      expect(r.term).toBe(2)
-      expect(r.state).toBe("Follower")
+      assert.strictEqual(r.term, 2)
+      assert.strictEqual(r.state, "Follower")
     })
   }
 
   // Reference: section 5.2
   it("TestStartAsFollower2AA: servers start as followers", () => {
     const r = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())
-    expect(r.state).toBe("Follower")
+    assert.strictEqual(r.state, "Follower")
   })
 
   // Reference: section 5.2. A heartbeat tick makes the leader send MsgHeartbeat (no entries, commit 0 here)
@@ -64,7 +64,7 @@ describe("raft paper §5.1 / §5.2 (2AA)", () => {
     r.readMessages()
     for (let i = 0; i < hi; i++) r.tick()
     const msgs = sortMessages(r.readMessages())
-    expect(msgs).toEqual([
+    assert.deepStrictEqual(msgs, [
       msg({ msgType: "MsgHeartbeat", from: 1, to: 2, term: 1 }),
       msg({ msgType: "MsgHeartbeat", from: 1, to: 3, term: 1 })
     ])
@@ -81,10 +81,10 @@ describe("raft paper §5.1 / §5.2 (2AA)", () => {
       const r = newTestRaft(1, [1, 2, 3], et, 1, new MemoryStorage())
       toState(r, state)
       for (let i = 1; i < 2 * et; i++) r.tick()
-      expect(r.term).toBe(2)
-      expect(r.state).toBe("Candidate")
-      expect(r.votes.get(r.id)).toBe(true)
-      expect(sortMessages(r.readMessages())).toEqual([
+      assert.strictEqual(r.term, 2)
+      assert.strictEqual(r.state, "Candidate")
+      assert.strictEqual(r.votes.get(r.id), true)
+      assert.deepStrictEqual(sortMessages(r.readMessages()), [
         msg({ msgType: "MsgRequestVote", from: 1, to: 2, term: 2 }),
         msg({ msgType: "MsgRequestVote", from: 1, to: 3, term: 2 })
       ])
@@ -150,8 +150,8 @@ describe("raft paper §5.1 / §5.2 (2AA)", () => {
       for (const [id, vote] of tt.votes) {
         r.step(msg({ msgType: "MsgRequestVoteResponse", from: id, to: 1, term: r.term, reject: !vote }))
       }
-      expect(r.state, `#${i}`).toBe(tt.state)
-      expect(r.term, `#${i}`).toBe(1)
+      assert.strictEqual(r.state, tt.state, `#${i}`)
+      assert.strictEqual(r.term, 1, `#${i}`)
     })
   })
 
@@ -170,9 +170,11 @@ describe("raft paper §5.1 / §5.2 (2AA)", () => {
       r.term = 1
       r.vote = tt.vote
       r.step(msg({ msgType: "MsgRequestVote", from: tt.nvote, to: 1, term: 1 }))
-      expect(r.readMessages(), `#${i}`).toEqual([
-        msg({ msgType: "MsgRequestVoteResponse", from: 1, to: tt.nvote, term: 1, reject: tt.wreject })
-      ])
+      assert.deepStrictEqual(
+        r.readMessages(),
+        [msg({ msgType: "MsgRequestVoteResponse", from: 1, to: tt.nvote, term: 1, reject: tt.wreject })],
+        `#${i}`
+      )
     })
   })
 
@@ -181,10 +183,10 @@ describe("raft paper §5.1 / §5.2 (2AA)", () => {
     for (const term of [1, 2]) {
       const r = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())
       r.step(hup(1))
-      expect(r.state).toBe("Candidate")
+      assert.strictEqual(r.state, "Candidate")
       r.step(msg({ msgType: "MsgAppend", from: 2, to: 1, term }))
-      expect(r.state, `term ${term}`).toBe("Follower")
-      expect(r.term, `term ${term}`).toBe(term)
+      assert.strictEqual(r.state, "Follower", `term ${term}`)
+      assert.strictEqual(r.term, term, `term ${term}`)
     }
   })
 
@@ -207,8 +209,9 @@ describe("raft paper §5.1 / §5.2 (2AA)", () => {
         }
         timeouts.add(time)
       }
-      for (let d = et + 1; d < 2 * et; d++) expect(timeouts.has(d), `timeout in ${d} ticks should happen`).toBe(true)
-      for (const t of timeouts) expect(t >= et && t < 2 * et, `timeout ${t} out of range`).toBe(true)
+      for (let d = et + 1; d < 2 * et; d++)
+        assert.strictEqual(timeouts.has(d), true, `timeout in ${d} ticks should happen`)
+      for (const t of timeouts) assert.strictEqual(t >= et && t < 2 * et, true, `timeout ${t} out of range`)
     })
   }
 
@@ -236,7 +239,7 @@ describe("raft paper §5.1 / §5.2 (2AA)", () => {
         }
         if (timeoutNum > 1) conflicts++
       }
-      expect(conflicts / 1000).toBeLessThanOrEqual(0.3)
+      assert.isAtMost(conflicts / 1000, 0.3)
     })
   }
 })
@@ -252,14 +255,14 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
     commitNoopEntry(r, s)
     const li = r.raftLog.lastIndex()
     r.step(propose(1, 1, "some data"))
-    expect(r.raftLog.lastIndex()).toBe(li + 1)
-    expect(r.raftLog.committed).toBe(li)
+    assert.strictEqual(r.raftLog.lastIndex(), li + 1)
+    assert.strictEqual(r.raftLog.committed, li)
     const e = ent(1, li + 1, "some data")
-    expect(sortMessages(r.readMessages())).toEqual([
+    assert.deepStrictEqual(sortMessages(r.readMessages()), [
       msg({ msgType: "MsgAppend", from: 1, to: 2, term: 1, index: li, logTerm: 1, entries: [e], commit: li }),
       msg({ msgType: "MsgAppend", from: 1, to: 3, term: 1, index: li, logTerm: 1, entries: [e], commit: li })
     ])
-    expect(r.raftLog.unstableEntries()).toEqual([e])
+    assert.deepStrictEqual(r.raftLog.unstableEntries(), [e])
   })
 
   // Reference: section 5.3. Once replicated on a majority the entry is committed and handed out for applying,
@@ -273,13 +276,16 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
     const li = r.raftLog.lastIndex()
     r.step(propose(1, 1, "some data"))
     for (const m of r.readMessages()) r.step(acceptAndReply(m))
-    expect(r.raftLog.committed).toBe(li + 1)
-    expect(r.raftLog.nextEnts()).toEqual([ent(1, li + 1, "some data")])
+    assert.strictEqual(r.raftLog.committed, li + 1)
+    assert.deepStrictEqual(r.raftLog.nextEnts(), [ent(1, li + 1, "some data")])
     const msgs = sortMessages(r.readMessages())
-    expect(msgs.map((m) => [m.to, m.msgType, m.commit])).toEqual([
-      [2, "MsgAppend", li + 1],
-      [3, "MsgAppend", li + 1]
-    ])
+    assert.deepStrictEqual(
+      msgs.map((m) => [m.to, m.msgType, m.commit]),
+      [
+        [2, "MsgAppend", li + 1],
+        [3, "MsgAppend", li + 1]
+      ]
+    )
   })
 
   // Reference: section 5.3. An entry is committed once the leader has replicated it on a majority.
@@ -304,7 +310,7 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
       const li = r.raftLog.lastIndex()
       r.step(propose(1, 1, "some data"))
       for (const m of r.readMessages()) if (tt.acceptors.includes(m.to)) r.step(acceptAndReply(m))
-      expect(r.raftLog.committed > li, `#${i}`).toBe(tt.wack)
+      assert.strictEqual(r.raftLog.committed > li, tt.wack, `#${i}`)
     })
   })
 
@@ -321,7 +327,7 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
       r.step(propose(1, 1, "some data"))
       for (const m of r.readMessages()) r.step(acceptAndReply(m))
       const li = tt.length
-      expect(r.raftLog.nextEnts(), `#${i}`).toEqual([...tt, ent(3, li + 1), ent(3, li + 2, "some data")])
+      assert.deepStrictEqual(r.raftLog.nextEnts(), [...tt, ent(3, li + 1), ent(3, li + 2, "some data")], `#${i}`)
     })
   })
 
@@ -338,8 +344,8 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
       const r = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())
       r.becomeFollower(1, 2)
       r.step(msg({ msgType: "MsgAppend", from: 2, to: 1, term: 1, entries: tt.ents, commit: tt.commit }))
-      expect(r.raftLog.committed, `#${i}`).toBe(tt.commit)
-      expect(r.raftLog.nextEnts(), `#${i}`).toEqual(tt.ents.slice(0, tt.commit))
+      assert.strictEqual(r.raftLog.committed, tt.commit, `#${i}`)
+      assert.deepStrictEqual(r.raftLog.nextEnts(), tt.ents.slice(0, tt.commit), `#${i}`)
     })
   })
 
@@ -361,9 +367,9 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
       r.readMessages()
       r.step(msg({ msgType: "MsgAppend", from: 2, to: 1, term: 2, logTerm: tt.term, index: tt.index }))
       const msgs = r.readMessages()
-      expect(msgs.length, `#${i}`).toBe(1)
-      expect(msgs[0]!.term, `#${i}`).toBe(2)
-      expect(msgs[0]!.reject, `#${i}`).toBe(tt.wreject)
+      assert.strictEqual(msgs.length, 1, `#${i}`)
+      assert.strictEqual(msgs[0]!.term, 2, `#${i}`)
+      assert.strictEqual(msgs[0]!.reject, tt.wreject, `#${i}`)
     })
   })
 
@@ -411,8 +417,8 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
           entries: tt.ents
         })
       )
-      expect(r.raftLog.allEntries(), `#${i}`).toEqual(tt.wents)
-      expect(r.raftLog.unstableEntries(), `#${i}`).toEqual(tt.wunstable)
+      assert.deepStrictEqual(r.raftLog.allEntries(), tt.wents, `#${i}`)
+      assert.deepStrictEqual(r.raftLog.unstableEntries(), tt.wunstable, `#${i}`)
     })
   })
 
@@ -441,8 +447,8 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
       n.send(hup(1))
       n.send(msg({ msgType: "MsgRequestVoteResponse", from: 3, to: 1, term: term + 1 }))
       n.send(propose(1, 1))
-      expect(lead.state, `#${i}`).toBe("Leader")
-      expect(ltoa(follower.raftLog), `#${i}`).toBe(ltoa(lead.raftLog))
+      assert.strictEqual(lead.state, "Leader", `#${i}`)
+      assert.strictEqual(ltoa(follower.raftLog), ltoa(lead.raftLog), `#${i}`)
     })
   })
 
@@ -459,14 +465,14 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
       let guard = 0
       while (r.state !== "Candidate" && guard++ < 1000) r.tick()
       const msgs = sortMessages(r.readMessages())
-      expect(msgs.length, `#${j}`).toBe(2)
+      assert.strictEqual(msgs.length, 2, `#${j}`)
       const last = tt.ents[tt.ents.length - 1]!
       msgs.forEach((m, i) => {
-        expect(m.msgType).toBe("MsgRequestVote")
-        expect(m.to).toBe(i + 2)
-        expect(m.term).toBe(tt.wterm)
-        expect(m.index).toBe(last.index)
-        expect(m.logTerm).toBe(last.term)
+        assert.strictEqual(m.msgType, "MsgRequestVote")
+        assert.strictEqual(m.to, i + 2)
+        assert.strictEqual(m.term, tt.wterm)
+        assert.strictEqual(m.index, last.index)
+        assert.strictEqual(m.logTerm, last.term)
       })
     })
   })
@@ -488,9 +494,9 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
       const r = newTestRaft(1, [1, 2], 10, 1, memoryStorageWithEnts(tt.ents))
       r.step(msg({ msgType: "MsgRequestVote", from: 2, to: 1, term: 3, logTerm: tt.logterm, index: tt.index }))
       const msgs = r.readMessages()
-      expect(msgs.length, `#${i}`).toBe(1)
-      expect(msgs[0]!.msgType, `#${i}`).toBe("MsgRequestVoteResponse")
-      expect(msgs[0]!.reject, `#${i}: ${describeAll(msgs)}`).toBe(tt.wreject)
+      assert.strictEqual(msgs.length, 1, `#${i}`)
+      assert.strictEqual(msgs[0]!.msgType, "MsgRequestVoteResponse", `#${i}`)
+      assert.strictEqual(msgs[0]!.reject, tt.wreject, `#${i}: ${describeAll(msgs)}`)
     })
   })
 
@@ -509,7 +515,7 @@ describe("raft paper §5.3 / §5.4 (2AB)", () => {
       r.readMessages()
       r.step(propose(1, 1))
       r.step(msg({ msgType: "MsgAppendResponse", from: 2, to: 1, term: r.term, index: tt.index }))
-      expect(r.raftLog.committed, `#${i}`).toBe(tt.wcommit)
+      assert.strictEqual(r.raftLog.committed, tt.wcommit, `#${i}`)
     })
   })
 })

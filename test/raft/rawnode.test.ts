@@ -1,7 +1,7 @@
 /**
  * RawNode and the Ready/advance cycle (TinyKV `raft/rawnode_test.go`, parts 2AC, 2C and 3A).
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import type { ConfChange, Entry, HardState, Snapshot } from "../../src/protocol/eraftpb.js"
 import {
   decodeConfChange,
@@ -44,22 +44,22 @@ describe("RawNode (2AC / 2C / 3A)", () => {
     s.append(rd.entries)
     rawNode.advance(rd)
     const d = rawNode.ready()
-    expect(d.hardState).toBeUndefined()
-    expect(d.entries.length).toBe(0)
+    assert.isUndefined(d.hardState)
+    assert.strictEqual(d.entries.length, 0)
     rawNode.campaign()
     rd = rawNode.ready()
-    expect(rd.softState?.lead).toBe(rawNode.raft.id)
+    assert.strictEqual(rd.softState?.lead, rawNode.raft.id)
     // Propose a command and a ConfChange.
     rawNode.propose(enc("somedata"))
     const cc: ConfChange = { changeType: "AddNode", nodeId: 1, context: EMPTY_DATA }
     const ccdata = encodeConfChange(cc)
     rawNode.proposeConfChange(cc)
     const entries = rawNode.raft.raftLog.entries
-    expect(entries.length).toBeGreaterThanOrEqual(2)
+    assert.isAtLeast(entries.length, 2)
     const [a, b] = entries.slice(-2) as [Entry, Entry]
-    expect(dec(a.data)).toBe("somedata")
-    expect(b.entryType).toBe("EntryConfChange")
-    expect(b.data).toEqual(ccdata)
+    assert.strictEqual(dec(a.data), "somedata")
+    assert.strictEqual(b.entryType, "EntryConfChange")
+    assert.deepStrictEqual(b.data, ccdata)
   })
 
   // Two proposals to add the same node do not affect a later proposal to add a new node.
@@ -76,9 +76,9 @@ describe("RawNode (2AC / 2C / 3A)", () => {
       rawNode.advance(rd)
       if (rd.softState?.lead === rawNode.raft.id) break
     }
-    expect(rawNode.raft.state).toBe("Leader")
+    assert.strictEqual(rawNode.raft.state, "Leader")
     const proposeConfChangeAndApply = (c: ConfChange) => {
-      expect(rawNode.proposeConfChange(c)).toBeUndefined()
+      assert.isUndefined(rawNode.proposeConfChange(c))
       rd = rawNode.ready()
       s.append(rd.entries)
       for (const e of rd.committedEntries) {
@@ -96,11 +96,11 @@ describe("RawNode (2AC / 2C / 3A)", () => {
     const lastIndex = s.lastIndex()
     // The last three entries are cc1, cc1, cc2.
     const entries = s.entries(lastIndex - 2, lastIndex + 1) as Entry[]
-    expect(entries.length).toBe(3)
-    expect(entries[0]!.data).toEqual(encodeConfChange(cc1))
-    expect(entries[1]!.data).toEqual(encodeConfChange(cc1))
-    expect(entries[2]!.data).toEqual(encodeConfChange(cc2))
-    expect(rawNode.raft.nodes()).toEqual([1, 2])
+    assert.strictEqual(entries.length, 3)
+    assert.deepStrictEqual(entries[0]!.data, encodeConfChange(cc1))
+    assert.deepStrictEqual(entries[1]!.data, encodeConfChange(cc1))
+    assert.deepStrictEqual(entries[2]!.data, encodeConfChange(cc2))
+    assert.deepStrictEqual(rawNode.raft.nodes(), [1, 2])
   })
 
   // A node can be started, and can accept and commit proposals.
@@ -113,13 +113,13 @@ describe("RawNode (2AC / 2C / 3A)", () => {
     rawNode.advance(rd)
     rawNode.propose(enc("foo"))
     rd = rawNode.ready()
-    expect(rd.entries.length).toBe(1)
-    expect(rd.committedEntries.length).toBe(1)
-    expect(dec(rd.entries[0]!.data)).toBe("foo")
-    expect(dec(rd.committedEntries[0]!.data)).toBe("foo")
+    assert.strictEqual(rd.entries.length, 1)
+    assert.strictEqual(rd.committedEntries.length, 1)
+    assert.strictEqual(dec(rd.entries[0]!.data), "foo")
+    assert.strictEqual(dec(rd.committedEntries[0]!.data), "foo")
     storage.append(rd.entries)
     rawNode.advance(rd)
-    expect(rawNode.hasReady()).toBe(false)
+    assert.strictEqual(rawNode.hasReady(), false)
   })
 
   it("TestRawNodeRestart2AC: a restarted node hands out exactly the committed, unapplied entries", () => {
@@ -130,9 +130,9 @@ describe("RawNode (2AC / 2C / 3A)", () => {
     storage.append(entries)
     const rawNode = new RawNode({ ...newTestConfig(1, [], 10, 1, storage), peers: [] })
     const rd = rawNode.ready()
-    expect(core(rd)).toEqual(onlyEntries([], entries.slice(0, st.commit)))
+    assert.deepStrictEqual(core(rd), onlyEntries([], entries.slice(0, st.commit)))
     rawNode.advance(rd)
-    expect(rawNode.hasReady()).toBe(false)
+    assert.strictEqual(rawNode.hasReady(), false)
   })
 
   it("TestRawNodeRestartFromSnapshot2C: a node restarted from a snapshot applies the entries after it", () => {
@@ -145,34 +145,38 @@ describe("RawNode (2AC / 2C / 3A)", () => {
     s.append(entries)
     const rawNode = new RawNode({ ...newTestConfig(1, [], 10, 1, s), peers: [] })
     const rd = rawNode.ready()
-    expect(core(rd)).toEqual(onlyEntries([], entries))
+    assert.deepStrictEqual(core(rd), onlyEntries([], entries))
     rawNode.advance(rd)
-    expect(rawNode.hasReady()).toBe(false)
-    expect(rawNode.raft.nodes()).toEqual([1, 2])
+    assert.strictEqual(rawNode.hasReady(), false)
+    assert.deepStrictEqual(rawNode.raft.nodes(), [1, 2])
   })
 })
 
 describe("RawNode extras", () => {
   it("step refuses local messages and responses from non-members", () => {
     const rn = new RawNode(newTestConfig(1, [1, 2], 10, 1, new MemoryStorage()))
-    expect(rn.step(msg({ msgType: "MsgHup", from: 1, to: 1 }))).toBeInstanceOf(StepLocalMsg)
-    expect(rn.step(msg({ msgType: "MsgBeat", from: 1, to: 1 }))).toBeInstanceOf(StepLocalMsg)
-    expect(rn.step(msg({ msgType: "MsgAppendResponse", from: 9, to: 1 }))).toBeInstanceOf(StepPeerNotFound)
-    expect(rn.step(msg({ msgType: "MsgHeartbeat", from: 2, to: 1, term: 1 }))).toBeUndefined()
-    expect(rn.raft.lead).toBe(2)
+    assert.instanceOf(rn.step(msg({ msgType: "MsgHup", from: 1, to: 1 })), StepLocalMsg)
+    assert.instanceOf(rn.step(msg({ msgType: "MsgBeat", from: 1, to: 1 })), StepLocalMsg)
+    assert.instanceOf(rn.step(msg({ msgType: "MsgAppendResponse", from: 9, to: 1 })), StepPeerNotFound)
+    assert.isUndefined(rn.step(msg({ msgType: "MsgHeartbeat", from: 2, to: 1, term: 1 })))
+    assert.strictEqual(rn.raft.lead, 2)
   })
 
   it("getProgress is empty on a follower and reports match/next on the leader", () => {
     const rn = new RawNode(newTestConfig(1, [1, 2], 10, 1, new MemoryStorage()))
-    expect(rn.getProgress().size).toBe(0)
+    assert.strictEqual(rn.getProgress().size, 0)
     rn.campaign()
     rn.step(msg({ msgType: "MsgRequestVoteResponse", from: 2, to: 1, term: 1 }))
     rn.step(msg({ msgType: "MsgAppendResponse", from: 2, to: 1, term: 1, index: 1 }))
-    expect([...rn.getProgress()]).toEqual([
-      [1, { match: 1, next: 2 }],
-      [2, { match: 1, next: 2 }]
-    ])
-    expect(rn.status()).toMatchObject({ raftState: "Leader", lead: 1, term: 1, commit: 1 })
+    assert.deepStrictEqual(
+      [...rn.getProgress()],
+      [
+        [1, { match: 1, next: 2 }],
+        [2, { match: 1, next: 2 }]
+      ]
+    )
+    const status = rn.status()
+    assert.deepStrictEqual([status.raftState, status.lead, status.term, status.commit], ["Leader", 1, 1, 1])
   })
 
   it("ready() does not change the node; advance consumes exactly that Ready", () => {
@@ -181,17 +185,20 @@ describe("RawNode extras", () => {
     rn.campaign()
     const a = rn.ready()
     const b = rn.ready()
-    expect(core(a)).toEqual(core(b))
-    expect(a.hardState).toEqual({ term: 1, vote: 1, commit: 0 })
-    expect(a.softState).toEqual({ lead: 0, raftState: "Candidate" })
-    expect(a.messages.map((m) => [m.msgType, m.to])).toEqual([
-      ["MsgRequestVote", 2],
-      ["MsgRequestVote", 3]
-    ])
-    expect(a.mustSync).toBe(true)
+    assert.deepStrictEqual(core(a), core(b))
+    assert.deepStrictEqual(a.hardState, { term: 1, vote: 1, commit: 0 })
+    assert.deepStrictEqual(a.softState, { lead: 0, raftState: "Candidate" })
+    assert.deepStrictEqual(
+      a.messages.map((m) => [m.msgType, m.to]),
+      [
+        ["MsgRequestVote", 2],
+        ["MsgRequestVote", 3]
+      ]
+    )
+    assert.strictEqual(a.mustSync, true)
     rn.advance(a)
-    expect(rn.hasReady()).toBe(false)
-    expect(rn.raft.msgs).toEqual([])
+    assert.strictEqual(rn.hasReady(), false)
+    assert.deepStrictEqual(rn.raft.msgs, [])
   })
 
   it("transferLeader on a follower forwards the request to the leader", () => {
@@ -199,7 +206,10 @@ describe("RawNode extras", () => {
     rn.step(msg({ msgType: "MsgHeartbeat", from: 1, to: 2, term: 1 }))
     rn.raft.readMessages()
     rn.transferLeader(3)
-    expect(rn.raft.readMessages().map((m) => [m.msgType, m.from, m.to])).toEqual([["MsgTransferLeader", 3, 1]])
+    assert.deepStrictEqual(
+      rn.raft.readMessages().map((m) => [m.msgType, m.from, m.to]),
+      [["MsgTransferLeader", 3, 1]]
+    )
   })
 
   it("advance with a Ready whose entries were truncated meanwhile is a RaftInvariantError", () => {
@@ -209,7 +219,7 @@ describe("RawNode extras", () => {
     const rd = rn.ready()
     // Contract violation: a step between ready() and advance() rewrites entry 2.
     rn.step(msg({ msgType: "MsgAppend", from: 2, to: 1, term: 2, index: 1, logTerm: 1, entries: [ent(2, 2)] }))
-    expect(() => rn.advance(rd)).toThrow(RaftInvariantError)
+    assert.throws(() => rn.advance(rd), RaftInvariantError)
   })
 
   it("a follower persisting a truncation gets the rewritten tail in its next Ready", () => {
@@ -220,14 +230,14 @@ describe("RawNode extras", () => {
     s.append(rd.entries)
     if (rd.hardState) s.setHardState(rd.hardState)
     rn.advance(rd)
-    expect(rn.raft.raftLog.stabled).toBe(3)
+    assert.strictEqual(rn.raft.raftLog.stabled, 3)
     rn.step(msg({ msgType: "MsgAppend", from: 2, to: 1, term: 2, index: 1, logTerm: 1, entries: [ent(2, 2)] }))
-    expect(rn.raft.raftLog.stabled).toBe(1)
+    assert.strictEqual(rn.raft.raftLog.stabled, 1)
     rd = rn.ready()
-    expect(rd.entries).toEqual([ent(2, 2)])
+    assert.deepStrictEqual(rd.entries, [ent(2, 2)])
     s.append(rd.entries)
     rn.advance(rd)
-    expect(s.lastIndex()).toBe(2)
-    expect(s.term(2)).toBe(2)
+    assert.strictEqual(s.lastIndex(), 2)
+    assert.strictEqual(s.term(2), 2)
   })
 })

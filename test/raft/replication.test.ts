@@ -1,7 +1,7 @@
 /**
  * Log replication scenarios (TinyKV `raft/raft_test.go`, part 2AB).
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import type { Message } from "../../src/protocol/eraftpb.js"
 import { MemoryStorage, None, ProposalDropped, RaftInvariantError } from "../../src/raft/index.js"
 import {
@@ -27,9 +27,9 @@ describe("log replication (2AB)", () => {
     r.becomeLeader()
     for (let i = 0; i < 5; i++) {
       const pr = r.prs.get(r.id)!
-      expect(pr.match, `#${i}`).toBe(i + 1)
-      expect(pr.next, `#${i}`).toBe(pr.match + 1)
-      expect(r.step(propose(1, 1, "foo"))).toBeUndefined()
+      assert.strictEqual(pr.match, i + 1, `#${i}`)
+      assert.strictEqual(pr.next, pr.match + 1, `#${i}`)
+      assert.isUndefined(r.step(propose(1, 1, "foo")))
     }
   })
 
@@ -44,13 +44,14 @@ describe("log replication (2AB)", () => {
       for (const m of tt.msgs) nt.send(m)
       for (const id of [1, 2, 3]) {
         const sm = nt.raft(id)
-        expect(sm.raftLog.committed, `#${i}.${id}`).toBe(tt.wcommitted)
+        assert.strictEqual(sm.raftLog.committed, tt.wcommitted, `#${i}.${id}`)
         const ents = nextEnts(sm, nt.storage.get(id)!).filter((e) => e.data.length > 0)
         const props = tt.msgs.filter((m) => m.msgType === "MsgPropose")
-        expect(
+        assert.deepStrictEqual(
           ents.map((e) => dec(e.data)),
+          props.map((m) => dec(m.entries[0]!.data)),
           `#${i}.${id}`
-        ).toEqual(props.map((m) => dec(m.entries[0]!.data)))
+        )
       }
     })
   })
@@ -60,7 +61,7 @@ describe("log replication (2AB)", () => {
     tt.send(hup(1))
     tt.send(propose(1, 1, "some data"))
     tt.send(propose(1, 1, "some data"))
-    expect(tt.raft(1).raftLog.committed).toBe(3)
+    assert.strictEqual(tt.raft(1).raftLog.committed, 3)
   })
 
   // Entries are committed when the leader changes even without a new proposal: the new leader's noop does it.
@@ -74,11 +75,11 @@ describe("log replication (2AB)", () => {
     tt.send(propose(1, 1, "some data"))
     tt.send(propose(1, 1, "some data"))
     const sm = tt.raft(1)
-    expect(sm.raftLog.committed).toBe(1)
+    assert.strictEqual(sm.raftLog.committed, 1)
     tt.recover()
     // Elect 2 at term 2; its noop commits everything.
     tt.send(hup(2))
-    expect(sm.raftLog.committed).toBe(4)
+    assert.strictEqual(sm.raftLog.committed, 4)
   })
 
   // A heartbeat response tells the leader a follower lags; the leader sends the missing entries.
@@ -89,10 +90,10 @@ describe("log replication (2AB)", () => {
     tt.send(propose(1, 1, "some data"))
     tt.send(propose(1, 1, "some data"))
     const sm = tt.raft(5)
-    expect(sm.raftLog.committed).toBe(1)
+    assert.strictEqual(sm.raftLog.committed, 1)
     tt.recover()
     tt.send(beat(1))
-    expect(sm.raftLog.committed).toBe(3)
+    assert.strictEqual(sm.raftLog.committed, 3)
   })
 
   it("TestOldMessages2AB: an append from an old term is ignored", () => {
@@ -105,7 +106,7 @@ describe("log replication (2AB)", () => {
     tt.send(msg({ msgType: "MsgAppend", from: 2, to: 1, term: 2, entries: [ent(2, 3)] }))
     tt.send(propose(1, 1, "somedata"))
     const want = ltoa(newLogWithEnts([ent(1, 1), ent(2, 2), ent(3, 3), ent(3, 4, "somedata")], 4))
-    for (const id of [1, 2, 3]) expect(ltoa(tt.raft(id).raftLog), `node ${id}`).toBe(want)
+    for (const id of [1, 2, 3]) assert.strictEqual(ltoa(tt.raft(id).raftLog), want, `node ${id}`)
   })
 
   it("TestProposal2AB: a proposal commits only when a quorum-backed leader exists", () => {
@@ -122,9 +123,9 @@ describe("log replication (2AB)", () => {
       nt.send(propose(1, 1, "somedata"))
       const want = tt.success ? ltoa(newLogWithEnts([ent(1, 1), ent(1, 2, "somedata")], 2)) : ltoa(newLogWithEnts([]))
       tt.slots.forEach((slot, j) => {
-        if (slot === undefined) expect(ltoa(nt.raft(j + 1).raftLog), `#${i}.${j + 1}`).toBe(want)
+        if (slot === undefined) assert.strictEqual(ltoa(nt.raft(j + 1).raftLog), want, `#${i}.${j + 1}`)
       })
-      expect(nt.raft(1).term, `#${i}`).toBe(1)
+      assert.strictEqual(nt.raft(1).term, 1, `#${i}`)
     })
   })
 
@@ -206,11 +207,11 @@ describe("log replication (2AB)", () => {
       const sm = newTestRaft(1, [1], 10, 1, memoryStorageWithEnts([ent(1, 1), ent(2, 2)]))
       sm.becomeFollower(2, None)
       sm.handleAppendEntries(tt.m)
-      expect(sm.raftLog.lastIndex(), `#${i}`).toBe(tt.wIndex)
-      expect(sm.raftLog.committed, `#${i}`).toBe(tt.wCommit)
+      assert.strictEqual(sm.raftLog.lastIndex(), tt.wIndex, `#${i}`)
+      assert.strictEqual(sm.raftLog.committed, tt.wCommit, `#${i}`)
       const out = sm.readMessages()
-      expect(out.length, `#${i}`).toBe(1)
-      expect(out[0]!.reject, `#${i}`).toBe(tt.wReject)
+      assert.strictEqual(out.length, 1, `#${i}`)
+      assert.strictEqual(out[0]!.reject, tt.wReject, `#${i}`)
     })
   })
 
@@ -229,17 +230,17 @@ describe("log replication (2AB)", () => {
       nt.isolate(1)
       // Proposals to the old leader cannot commit.
       for (let k = 0; k < tt.failCnt; k++) nt.send(propose(1, 1))
-      expect(sm1!.raftLog.committed, `#${i}`).toBeLessThanOrEqual(1)
+      assert.isAtMost(sm1!.raftLog.committed, 1, `#${i}`)
       // Proposals to the new cluster commit.
       nt.send(hup(2))
       for (let k = 0; k < tt.successCnt; k++) nt.send(propose(2, 2))
       const wCommit = 2 + tt.successCnt // two elections
-      expect(sm2!.raftLog.committed, `#${i}`).toBe(wCommit)
-      expect(sm3!.raftLog.committed, `#${i}`).toBe(wCommit)
+      assert.strictEqual(sm2!.raftLog.committed, wCommit, `#${i}`)
+      assert.strictEqual(sm3!.raftLog.committed, wCommit, `#${i}`)
       nt.recover()
       nt.ignore("MsgAppend")
       nt.send(beat(2))
-      expect(sm1!.raftLog.committed, `#${i}`).toBeLessThanOrEqual(1)
+      assert.isAtMost(sm1!.raftLog.committed, 1, `#${i}`)
     })
   })
 
@@ -251,12 +252,12 @@ describe("log replication (2AB)", () => {
     const nt = newNetwork(sm, undefined, undefined)
     nt.send(hup(1))
     nt.send(propose(1, 1, "somedata"))
-    expect(sm.prs.get(2)!.next).toBe(wnext)
+    assert.strictEqual(sm.prs.get(2)!.next, wnext)
   })
 })
 
 describe("replication extras", () => {
-  // TinyKV pitfall §6.5 item 1: heartbeat commit is min(match, committed): 0 for a peer that has nothing yet,
+  // A TinyKV pitfall: heartbeat commit is min(match, committed): 0 for a peer that has nothing yet,
   // which the raftstore uses to create that peer (IsInitialMsg).
   it("heartbeats carry min(match, committed): 0 for a new peer", () => {
     const nt = newNetwork(undefined, undefined, undefined)
@@ -266,11 +267,14 @@ describe("replication extras", () => {
     lead.addNode(4)
     lead.step(beat(1))
     const hbs = ofType(lead.readMessages(), "MsgHeartbeat")
-    expect(hbs.map((m) => [m.to, m.commit])).toEqual([
-      [2, 2],
-      [3, 2],
-      [4, 0]
-    ])
+    assert.deepStrictEqual(
+      hbs.map((m) => [m.to, m.commit]),
+      [
+        [2, 2],
+        [3, 2],
+        [4, 0]
+      ]
+    )
   })
 
   it("a rejection hint lets the leader skip a whole divergent term in one round trip", () => {
@@ -291,18 +295,18 @@ describe("replication extras", () => {
     }
     lead.bcastAppend()
     nt.send(...lead.readMessages())
-    expect(ltoa(follower.raftLog).split("\n").slice(2)).toEqual(ltoa(lead.raftLog).split("\n").slice(2))
+    assert.deepStrictEqual(ltoa(follower.raftLog).split("\n").slice(2), ltoa(lead.raftLog).split("\n").slice(2))
     // probe at 10 rejected -> hint (10, term 3) -> leader skips to index 3 -> accepted: two appends
     // (plus the commit broadcast).
-    expect(appends).toBeLessThanOrEqual(3)
+    assert.isAtMost(appends, 3)
   })
 
   it("followers and candidates drop proposals with ProposalDropped", () => {
     const f = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())
-    expect(f.step(propose(1, 1, "x"))).toBeInstanceOf(ProposalDropped)
+    assert.instanceOf(f.step(propose(1, 1, "x")), ProposalDropped)
     f.becomeCandidate()
-    expect(f.step(propose(1, 1, "x"))).toBeInstanceOf(ProposalDropped)
-    expect(f.raftLog.lastIndex()).toBe(0)
+    assert.instanceOf(f.step(propose(1, 1, "x")), ProposalDropped)
+    assert.strictEqual(f.raftLog.lastIndex(), 0)
   })
 
   it("a duplicated, reordered append neither truncates nor lowers the commit index", () => {
@@ -315,25 +319,28 @@ describe("replication extras", () => {
     lead.step(propose(1, 1, "b"))
     lead.readMessages()
     nt.send(propose(1, 1, "c"))
-    expect(f.raftLog.committed).toBe(4)
+    assert.strictEqual(f.raftLog.committed, 4)
     // A late copy of the first append arrives.
     f.step(first)
-    expect(f.raftLog.lastIndex()).toBe(4)
-    expect(f.raftLog.committed).toBe(4)
-    expect(f.readMessages().map((m) => [m.msgType, m.index, m.reject])).toEqual([["MsgAppendResponse", 4, false]])
+    assert.strictEqual(f.raftLog.lastIndex(), 4)
+    assert.strictEqual(f.raftLog.committed, 4)
+    assert.deepStrictEqual(
+      f.readMessages().map((m) => [m.msgType, m.index, m.reject]),
+      [["MsgAppendResponse", 4, false]]
+    )
   })
 
   it("truncating a committed entry is a RaftInvariantError", () => {
     const f = newTestRaft(1, [1, 2], 10, 1, memoryStorageWithEnts([ent(1, 1), ent(1, 2)]))
     f.becomeFollower(2, 2)
     f.raftLog.committed = 2
-    expect(() => f.raftLog.appendFollower([ent(2, 2)])).toThrow(RaftInvariantError)
+    assert.throws(() => f.raftLog.appendFollower([ent(2, 2)]), RaftInvariantError)
   })
 
   it("two leaders in one term is a RaftInvariantError", () => {
     const r = newTestRaft(1, [1, 2, 3], 10, 1, new MemoryStorage())
     r.becomeCandidate()
     r.becomeLeader()
-    expect(() => r.step(msg({ msgType: "MsgAppend", from: 2, to: 1, term: r.term }))).toThrow(RaftInvariantError)
+    assert.throws(() => r.step(msg({ msgType: "MsgAppend", from: 2, to: 1, term: r.term })), RaftInvariantError)
   })
 })

@@ -2,7 +2,7 @@
  * Snapshot scenarios (TinyKV `raft/raft_test.go`, part 2C), plus snapshot catch-up through RawNode with a
  * compacted leader log.
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import type { Snapshot } from "../../src/protocol/eraftpb.js"
 import {
   EMPTY_DATA,
@@ -35,18 +35,21 @@ describe("snapshots (2C)", () => {
     const s = snapshot(11, 11, [1, 2, 3])
     const sm = newTestRaft(1, [1, 2], 10, 1, new MemoryStorage())
     sm.handleSnapshot(msg({ msgType: "MsgSnapshot", snapshot: s }))
-    expect(sm.raftLog.lastIndex()).toBe(11)
-    expect(sm.raftLog.term(11)).toBe(11)
-    expect(sm.nodes()).toEqual([1, 2, 3])
+    assert.strictEqual(sm.raftLog.lastIndex(), 11)
+    assert.strictEqual(sm.raftLog.term(11), 11)
+    assert.deepStrictEqual(sm.nodes(), [1, 2, 3])
   })
 
   it("TestRestoreIgnoreSnapshot2C: a snapshot at or below the commit index is ignored", () => {
     const sm = newTestRaft(1, [1, 2], 10, 1, memoryStorageWithEnts([ent(1, 1), ent(1, 2), ent(1, 3)]))
     sm.raftLog.committed = 3
     sm.handleSnapshot(msg({ msgType: "MsgSnapshot", snapshot: snapshot(1, 1, [1, 2]) }))
-    expect(sm.raftLog.committed).toBe(3)
-    expect(sm.raftLog.pendingSnapshot).toBeUndefined()
-    expect(sm.readMessages().map((m) => [m.msgType, m.index])).toEqual([["MsgAppendResponse", 3]])
+    assert.strictEqual(sm.raftLog.committed, 3)
+    assert.isUndefined(sm.raftLog.pendingSnapshot)
+    assert.deepStrictEqual(
+      sm.readMessages().map((m) => [m.msgType, m.index]),
+      [["MsgAppendResponse", 3]]
+    )
   })
 
   it("TestProvideSnap2C: a follower whose next entry is compacted gets exactly one MsgSnapshot", () => {
@@ -60,22 +63,22 @@ describe("snapshots (2C)", () => {
     sm.prs.get(2)!.next = 10
     sm.step(propose(2, 1, "somedata"))
     const msgs = sm.readMessages()
-    expect(msgs.length).toBe(1)
-    expect(msgs[0]!.msgType).toBe("MsgSnapshot")
-    expect(msgs[0]!.snapshot?.metadata.index).toBe(11)
+    assert.strictEqual(msgs.length, 1)
+    assert.strictEqual(msgs[0]!.msgType, "MsgSnapshot")
+    assert.strictEqual(msgs[0]!.snapshot?.metadata.index, 11)
   })
 
   it("TestRestoreFromSnapMsg2C: the sender of a snapshot becomes the known leader", () => {
     const sm = newTestRaft(2, [1, 2], 10, 1, new MemoryStorage())
     sm.step(msg({ msgType: "MsgSnapshot", from: 1, term: 2, snapshot: snapshot(11, 11, [1, 2]) }))
-    expect(sm.lead).toBe(1)
+    assert.strictEqual(sm.lead, 1)
   })
 
   it("TestRestoreFromSnapWithOverlapingPeersMsg2C: members come from the snapshot's ConfState", () => {
     const sm = newTestRaft(2, [1, 2, 3], 10, 1, new MemoryStorage())
     sm.step(msg({ msgType: "MsgSnapshot", from: 1, term: 2, snapshot: snapshot(11, 11, [2, 3, 4]) }))
-    expect(sm.lead).toBe(1)
-    expect(sm.nodes()).toEqual([2, 3, 4])
+    assert.strictEqual(sm.lead, 1)
+    assert.deepStrictEqual(sm.nodes(), [2, 3, 4])
   })
 
   it("TestSlowNodeRestore2C: an isolated follower catches up with the leader's commit after compaction", () => {
@@ -94,7 +97,7 @@ describe("snapshots (2C)", () => {
     nt.send(propose(1, 1))
     const follower = nt.raft(3)
     nt.send(propose(1, 1))
-    expect(follower.raftLog.committed).toBe(lead.raftLog.committed)
+    assert.strictEqual(follower.raftLog.committed, lead.raftLog.committed)
   })
 })
 
@@ -112,7 +115,7 @@ describe("snapshot extras", () => {
     s1.createSnapshot(lead.raftLog.applied, { nodes: lead.nodes() }, new Uint8Array([7]))
     s1.compact(lead.raftLog.applied)
     lead.raftLog.maybeCompact()
-    expect(lead.raftLog.firstIndex()).toBe(lead.raftLog.applied + 1)
+    assert.strictEqual(lead.raftLog.firstIndex(), lead.raftLog.applied + 1)
     nt.recover()
     let snaps = 0
     nt.msgHook = (m) => {
@@ -122,19 +125,19 @@ describe("snapshot extras", () => {
     nt.send(beat(1))
     nt.send(propose(1, 1, "after"))
     const follower = nt.raft(3)
-    expect(snaps).toBe(1)
-    expect(follower.raftLog.pendingSnapshot?.metadata.index).toBe(21)
-    expect(follower.raftLog.pendingSnapshot?.data).toEqual(new Uint8Array([7]))
-    expect(follower.raftLog.committed).toBe(lead.raftLog.committed)
-    expect(follower.raftLog.lastIndex()).toBe(lead.raftLog.lastIndex())
+    assert.strictEqual(snaps, 1)
+    assert.strictEqual(follower.raftLog.pendingSnapshot?.metadata.index, 21)
+    assert.deepStrictEqual(follower.raftLog.pendingSnapshot?.data, new Uint8Array([7]))
+    assert.strictEqual(follower.raftLog.committed, lead.raftLog.committed)
+    assert.strictEqual(follower.raftLog.lastIndex(), lead.raftLog.lastIndex())
   })
 
   it("a snapshot whose last entry the follower already holds only advances the commit index", () => {
     const f = newTestRaft(2, [1, 2], 10, 1, memoryStorageWithEnts([ent(1, 1), ent(1, 2), ent(1, 3)]))
     f.step(msg({ msgType: "MsgSnapshot", from: 1, term: 1, snapshot: snapshot(2, 1, [1, 2]) }))
-    expect(f.raftLog.pendingSnapshot).toBeUndefined()
-    expect(f.raftLog.committed).toBe(2)
-    expect(f.raftLog.lastIndex()).toBe(3)
+    assert.isUndefined(f.raftLog.pendingSnapshot)
+    assert.strictEqual(f.raftLog.committed, 2)
+    assert.strictEqual(f.raftLog.lastIndex(), 3)
   })
 
   it("a snapshot temporarily unavailable is retried later, not sent empty", () => {
@@ -154,14 +157,17 @@ describe("snapshot extras", () => {
     lead.becomeCandidate()
     lead.becomeLeader()
     lead.prs.get(2)!.next = 3
-    expect(lead.sendAppend(2)).toBe(false)
-    expect(lead.readMessages()).toEqual([])
-    expect(lead.prs.get(2)!.next).toBe(3)
+    assert.strictEqual(lead.sendAppend(2), false)
+    assert.deepStrictEqual(lead.readMessages(), [])
+    assert.strictEqual(lead.prs.get(2)!.next, 3)
     ready = true
-    expect(lead.sendAppend(2)).toBe(true)
+    assert.strictEqual(lead.sendAppend(2), true)
     const out = lead.readMessages()
-    expect(out.map((m) => [m.msgType, m.snapshot?.metadata.index])).toEqual([["MsgSnapshot", 5]])
-    expect(lead.prs.get(2)!.next).toBe(6)
+    assert.deepStrictEqual(
+      out.map((m) => [m.msgType, m.snapshot?.metadata.index]),
+      [["MsgSnapshot", 5]]
+    )
+    assert.strictEqual(lead.prs.get(2)!.next, 6)
   })
 
   it("RawNode hands the pending snapshot out once and installs it on advance", () => {
@@ -169,16 +175,19 @@ describe("snapshot extras", () => {
     const rn = new RawNode(newTestConfig(2, [1, 2], 10, 1, s))
     rn.step(msg({ msgType: "MsgSnapshot", from: 1, to: 2, term: 3, snapshot: snapshot(11, 2, [1, 2]) }))
     const rd = rn.ready()
-    expect(rd.snapshot?.metadata.index).toBe(11)
-    expect(rd.hardState).toEqual({ term: 3, vote: 0, commit: 11 })
-    expect(rd.committedEntries).toEqual([])
-    expect(ofType(rd.messages, "MsgAppendResponse").map((m) => m.index)).toEqual([11])
-    expect(rd.mustSync).toBe(true)
+    assert.strictEqual(rd.snapshot?.metadata.index, 11)
+    assert.deepStrictEqual(rd.hardState, { term: 3, vote: 0, commit: 11 })
+    assert.deepStrictEqual(rd.committedEntries, [])
+    assert.deepStrictEqual(
+      ofType(rd.messages, "MsgAppendResponse").map((m) => m.index),
+      [11]
+    )
+    assert.strictEqual(rd.mustSync, true)
     s.applySnapshot(rd.snapshot!)
     s.setHardState(rd.hardState!)
     rn.advance(rd)
-    expect(rn.hasReady()).toBe(false)
-    expect(rn.raft.raftLog.firstIndex()).toBe(12)
-    expect(rn.raft.raftLog.term(11)).toBe(2)
+    assert.strictEqual(rn.hasReady(), false)
+    assert.strictEqual(rn.raft.raftLog.firstIndex(), 12)
+    assert.strictEqual(rn.raft.raftLog.term(11), 2)
   })
 })

@@ -1,7 +1,7 @@
 /**
  * Leadership transfer (TinyKV `raft/raft_test.go`, part 3A; Raft thesis §3.10).
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { MemoryStorage, ProposalDropped, type Raft, type StateType } from "../../src/raft/index.js"
 import { hup, msg, newTestRaft, nextEnts, propose } from "./helpers.js"
 import { newNetwork } from "./network.js"
@@ -9,7 +9,7 @@ import { newNetwork } from "./network.js"
 const transfer = (transferee: number, to: number) => msg({ msgType: "MsgTransferLeader", from: transferee, to })
 
 const checkLeaderTransferState = (r: Raft, state: StateType, lead: number): void => {
-  expect({ state: r.state, lead: r.lead }).toEqual({ state, lead })
+  assert.deepStrictEqual({ state: r.state, lead: r.lead }, { state, lead })
 }
 
 describe("leader transfer (3A)", () => {
@@ -18,7 +18,7 @@ describe("leader transfer (3A)", () => {
     const nt = newNetwork(undefined, undefined, undefined)
     nt.send(hup(1))
     const lead = nt.raft(1)
-    expect(lead.lead).toBe(1)
+    assert.strictEqual(lead.lead, 1)
     nt.send(transfer(2, 1))
     checkLeaderTransferState(lead, "Follower", 2)
     // After some replication, transfer back to 1.
@@ -32,7 +32,7 @@ describe("leader transfer (3A)", () => {
     const nt = newNetwork(undefined, undefined, undefined)
     nt.send(hup(1))
     const lead = nt.raft(1)
-    expect(lead.lead).toBe(1)
+    assert.strictEqual(lead.lead, 1)
     nt.send(transfer(2, 2))
     checkLeaderTransferState(lead, "Follower", 2)
     nt.send(propose(1, 1))
@@ -47,7 +47,7 @@ describe("leader transfer (3A)", () => {
     nt.send(propose(1, 1))
     nt.recover()
     const lead = nt.raft(1)
-    expect(lead.prs.get(3)!.match).toBe(1)
+    assert.strictEqual(lead.prs.get(3)!.match, 1)
     nt.send(transfer(3, 1))
     checkLeaderTransferState(lead, "Follower", 3)
   })
@@ -63,7 +63,7 @@ describe("leader transfer (3A)", () => {
     s1.createSnapshot(lead.raftLog.applied, { nodes: lead.nodes() })
     s1.compact(lead.raftLog.applied)
     nt.recover()
-    expect(lead.prs.get(3)!.match).toBe(1)
+    assert.strictEqual(lead.prs.get(3)!.match, 1)
     // Transfer to 3, which lacks the snapshot; a heartbeat response from 3 triggers the snapshot.
     nt.send(transfer(3, 1))
     nt.send(msg({ msgType: "MsgHeartbeatResponse", from: 3, to: 1, term: lead.term }))
@@ -104,7 +104,7 @@ describe("leader transfer (3A)", () => {
     lead.removeNode(3)
     nt.send(transfer(3, 1))
     checkLeaderTransferState(lead, "Leader", 1)
-    expect(lead.leadTransferee).toBe(0)
+    assert.strictEqual(lead.leadTransferee, 0)
   })
 
   // Leadership can be transferred back to self while a transfer is pending.
@@ -114,10 +114,10 @@ describe("leader transfer (3A)", () => {
     nt.isolate(3)
     const lead = nt.raft(1)
     nt.send(transfer(3, 1))
-    expect(lead.leadTransferee).toBe(3)
+    assert.strictEqual(lead.leadTransferee, 3)
     nt.send(transfer(1, 1))
     checkLeaderTransferState(lead, "Leader", 1)
-    expect(lead.leadTransferee).toBe(0)
+    assert.strictEqual(lead.leadTransferee, 0)
   })
 
   it("TestLeaderTransferSecondTransferToAnotherNode3A: a second target replaces a pending one", () => {
@@ -137,7 +137,7 @@ describe("leader transfer (3A)", () => {
     r.step(msg({ msgType: "MsgTimeoutNow", from: 2, to: 1, term: r.term }))
     r.step(msg({ msgType: "MsgRequestVoteResponse", from: 2, to: 1, term: r.term }))
     r.step(msg({ msgType: "MsgRequestVoteResponse", from: 3, to: 1, term: r.term }))
-    expect(r.state).toBe("Follower")
+    assert.strictEqual(r.state, "Follower")
   })
 })
 
@@ -148,10 +148,10 @@ describe("transfer extras", () => {
     nt.isolate(3)
     const lead = nt.raft(1)
     nt.send(transfer(3, 1))
-    expect(lead.step(propose(1, 1, "x"))).toBeInstanceOf(ProposalDropped)
+    assert.instanceOf(lead.step(propose(1, 1, "x")), ProposalDropped)
     for (let i = 0; i < lead.electionTimeout; i++) lead.tick()
     lead.readMessages()
-    expect(lead.leadTransferee).toBe(0)
-    expect(lead.step(propose(1, 1, "x"))).toBeUndefined()
+    assert.strictEqual(lead.leadTransferee, 0)
+    assert.isUndefined(lead.step(propose(1, 1, "x")))
   })
 })

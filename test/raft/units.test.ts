@@ -1,7 +1,7 @@
 /**
  * Small pure modules: quorum arithmetic, the seeded PRNG, the describe formatters, outcome values.
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import {
   committedIndex,
   compacted,
@@ -23,27 +23,27 @@ import { enc, ent, msg } from "./helpers.js"
 
 describe("quorum", () => {
   it("quorum is a strict majority", () => {
-    expect([1, 2, 3, 4, 5, 6].map(quorum)).toEqual([1, 2, 2, 3, 3, 4])
+    assert.deepStrictEqual([1, 2, 3, 4, 5, 6].map(quorum), [1, 2, 2, 3, 3, 4])
   })
 
   it("committedIndex is the highest index a majority has", () => {
-    expect(committedIndex([])).toBe(0)
-    expect(committedIndex([5])).toBe(5)
-    expect(committedIndex([5, 1])).toBe(1)
-    expect(committedIndex([5, 1, 3])).toBe(3)
-    expect(committedIndex([2, 9, 9, 1])).toBe(2)
-    expect(committedIndex([7, 2, 9, 4, 1])).toBe(4)
+    assert.strictEqual(committedIndex([]), 0)
+    assert.strictEqual(committedIndex([5]), 5)
+    assert.strictEqual(committedIndex([5, 1]), 1)
+    assert.strictEqual(committedIndex([5, 1, 3]), 3)
+    assert.strictEqual(committedIndex([2, 9, 9, 1]), 2)
+    assert.strictEqual(committedIndex([7, 2, 9, 4, 1]), 4)
   })
 
   it("voteResult wins with a majority of grants, loses with a majority of rejections", () => {
     const v = (...pairs: Array<[number, boolean]>) => new Map(pairs)
-    expect(voteResult([1], v([1, true]))).toBe("Won")
-    expect(voteResult([1, 2, 3], v([1, true]))).toBe("Pending")
-    expect(voteResult([1, 2, 3], v([1, true], [2, true]))).toBe("Won")
-    expect(voteResult([1, 2, 3], v([1, true], [2, false], [3, false]))).toBe("Lost")
-    expect(voteResult([1, 2, 3, 4, 5], v([1, true], [2, false], [3, false]))).toBe("Pending")
+    assert.strictEqual(voteResult([1], v([1, true])), "Won")
+    assert.strictEqual(voteResult([1, 2, 3], v([1, true])), "Pending")
+    assert.strictEqual(voteResult([1, 2, 3], v([1, true], [2, true])), "Won")
+    assert.strictEqual(voteResult([1, 2, 3], v([1, true], [2, false], [3, false])), "Lost")
+    assert.strictEqual(voteResult([1, 2, 3, 4, 5], v([1, true], [2, false], [3, false])), "Pending")
     // Votes from non-members do not count.
-    expect(voteResult([1, 2, 3], v([1, true], [9, true]))).toBe("Pending")
+    assert.strictEqual(voteResult([1, 2, 3], v([1, true], [9, true])), "Pending")
   })
 })
 
@@ -52,36 +52,43 @@ describe("rng", () => {
     const a = mulberry32(42)
     const b = mulberry32(42)
     const xs = Array.from({ length: 1000 }, () => a())
-    expect(xs).toEqual(Array.from({ length: 1000 }, () => b()))
-    expect(Math.min(...xs)).toBeGreaterThanOrEqual(0)
-    expect(Math.max(...xs)).toBeLessThan(1)
+    assert.deepStrictEqual(
+      xs,
+      Array.from({ length: 1000 }, () => b())
+    )
+    assert.isAtLeast(Math.min(...xs), 0)
+    assert.isBelow(Math.max(...xs), 1)
     const mean = xs.reduce((s, x) => s + x, 0) / xs.length
-    expect(Math.abs(mean - 0.5)).toBeLessThan(0.05)
-    expect(mulberry32(43)()).not.toBe(mulberry32(42)())
+    assert.isBelow(Math.abs(mean - 0.5), 0.05)
+    assert.notStrictEqual(mulberry32(43)(), mulberry32(42)())
   })
 
   it("randomInt covers [lo, hi) and deriveSeed separates streams", () => {
     const r = mulberry32(7)
     const seen = new Set(Array.from({ length: 500 }, () => randomInt(r, 10, 20)))
-    expect([...seen].sort((x, y) => x - y)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
-    expect(deriveSeed(1, 2)).toBe(deriveSeed(1, 2))
-    expect(new Set([deriveSeed(1, 2), deriveSeed(2, 1), deriveSeed(1, 3), deriveSeed(2, 2)]).size).toBe(4)
+    assert.deepStrictEqual(
+      [...seen].sort((x, y) => x - y),
+      [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
+    )
+    assert.strictEqual(deriveSeed(1, 2), deriveSeed(1, 2))
+    assert.strictEqual(new Set([deriveSeed(1, 2), deriveSeed(2, 1), deriveSeed(1, 3), deriveSeed(2, 2)]).size, 4)
   })
 })
 
 describe("describe and outcomes", () => {
   it("formats entries, messages and readies compactly", () => {
-    expect(describeEntry(ent(2, 7, "put k"))).toBe('2/7 "put k"')
-    expect(describeEntry(ent(2, 7))).toBe("2/7")
-    expect(
+    assert.strictEqual(describeEntry(ent(2, 7, "put k")), '2/7 "put k"')
+    assert.strictEqual(describeEntry(ent(2, 7)), "2/7")
+    assert.strictEqual(
       describeEntry({
         entryType: "EntryConfChange",
         term: 3,
         index: 9,
         data: encodeConfChange({ changeType: "AddNode", nodeId: 4, context: EMPTY_DATA })
-      })
-    ).toBe("3/9 CC AddNode 4")
-    expect(
+      }),
+      "3/9 CC AddNode 4"
+    )
+    assert.strictEqual(
       describeMessage(
         msg({
           msgType: "MsgAppend",
@@ -93,20 +100,24 @@ describe("describe and outcomes", () => {
           commit: 4,
           entries: [ent(3, 6, "x")]
         })
-      )
-    ).toBe('1->2 MsgAppend Term:3 Log:2/5 Commit:4 Entries:[3/6 "x"]')
-    expect(describeEntry(ent(1, 1, "\u0001\u0002"))).toBe("1/1 0102")
-    expect(describeReady({ entries: [], committedEntries: [], messages: [], mustSync: false })).toBe("<empty Ready>")
-    expect(enc("a")).toEqual(new Uint8Array([97]))
+      ),
+      '1->2 MsgAppend Term:3 Log:2/5 Commit:4 Entries:[3/6 "x"]'
+    )
+    assert.strictEqual(describeEntry(ent(1, 1, "\u0001\u0002")), "1/1 0102")
+    assert.strictEqual(
+      describeReady({ entries: [], committedEntries: [], messages: [], mustSync: false }),
+      "<empty Ready>"
+    )
+    assert.deepStrictEqual(enc("a"), new Uint8Array([97]))
   })
 
   it("outcomes are returned values; RaftInvariantError is an Error", () => {
-    expect(isRaftFailure(compacted)).toBe(true)
-    expect(isRaftFailure(proposalDropped)).toBe(true)
-    expect(isRaftFailure(3)).toBe(false)
-    expect(proposalDropped._tag).toBe("ProposalDropped")
+    assert.strictEqual(isRaftFailure(compacted), true)
+    assert.strictEqual(isRaftFailure(proposalDropped), true)
+    assert.strictEqual(isRaftFailure(3), false)
+    assert.strictEqual(proposalDropped._tag, "ProposalDropped")
     const e = new RaftInvariantError("boom")
-    expect(e).toBeInstanceOf(Error)
-    expect(e.name).toBe("RaftInvariantError")
+    assert.instanceOf(e, Error)
+    assert.strictEqual(e.name, "RaftInvariantError")
   })
 })

@@ -129,6 +129,7 @@ describe("scheduler over RPC", () => {
       yield* Scope.close(firstRun, Exit.void)
       // the call starts while the scheduler is down; it comes back 300 ms later
       const fiber = yield* Effect.fork(c.tso(1))
+      // pacing, not a wait for a condition: the scheduler stays down a while so the call must retry
       yield* Effect.sleep("300 millis")
       yield* startScheduler({ dataDir: dir, port })
       const after = yield* Fiber.join(fiber)

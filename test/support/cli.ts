@@ -2,9 +2,14 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
+import { Effect } from "effect"
+import { freePort as freePortEffect } from "../../src/process/ports.js"
 
 const root = join(import.meta.dirname, "../..")
 const bin = join(root, "bin/tinykv.mjs")
+
+/** A TCP port free right now on 127.0.0.1. */
+export const freePort = (): Promise<number> => Effect.runPromise(freePortEffect)
 
 export const assertBuilt = () => {
   if (!existsSync(join(root, "dist/bin/main.js"))) throw new Error("dist/ is missing: run `npm run build` first")

@@ -1,6 +1,5 @@
 /** Raft messages to send around, and helpers to wait for and compare them. */
-import { assert } from "@effect/vitest"
-import { Duration, Effect, Queue } from "effect"
+import { Effect, Queue } from "effect"
 import type { MessageType } from "../../src/protocol/eraftpb.js"
 import { peerId, regionId, type StoreId, storeId } from "../../src/protocol/ids.js"
 import type { RaftMessage } from "../../src/protocol/raftServer.js"
@@ -78,20 +77,6 @@ export const plain = (v: unknown): unknown => {
 
 export const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i])
-
-/** Waits (on the real clock) until `check` holds, polling; fails the test after `timeout`. */
-export const eventually = <E, R>(
-  check: Effect.Effect<boolean, E, R>,
-  what: string,
-  timeout: Duration.DurationInput = "10 seconds"
-) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + Duration.toMillis(Duration.decode(timeout))
-    while (!(yield* check)) {
-      if (Date.now() > deadline) return assert.fail(`timed out waiting for: ${what}`)
-      yield* Effect.sleep("10 millis")
-    }
-  })
 
 /** Takes exactly `n` items from `queue`. */
 export const takeN = <A>(queue: Queue.Queue<A>, n: number) =>

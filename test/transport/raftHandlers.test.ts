@@ -125,6 +125,7 @@ describe("Snapshot handler", () => {
       const { inbox, handlers } = yield* setup({ maxTransfers: 1, stallTimeout: "60 seconds" })
       const stalled = piecesOf("stalled", snapshotMessage(3000), 1024)
       yield* handlers.Snapshot(stalled[0]!)
+      // the stall timeout is what is under test: the test drives its clock across it
       yield* TestClock.adjust("59 seconds")
       yield* handlers.Snapshot(stalled[1]!)
       yield* TestClock.adjust("61 seconds")

@@ -1,10 +1,11 @@
 /** The live transport between two "stores" in one process, over real TCP. */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Queue, Scope, Supervisor } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Logger, LogLevel, Queue, Scope, Supervisor } from "effect"
 import { layerTransportRpc, type TransportRpcOptions } from "../../src/layers/transportRpc.js"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { Transport } from "../../src/services/Transport.js"
-import { bytesEqual, eventually, indexes, messages, patternBytes, raftMessage, s1, s2, s3, takeN } from "./fixtures.js"
+import { bytesEqual, indexes, messages, patternBytes, raftMessage, s1, s2, s3, takeN } from "./fixtures.js"
+import { eventually } from "../../src/testing/eventually.js"
 import { deadAddress, openSockets, startRaftStore } from "./liveStore.js"
 
 /** Builds the transport of store 1 in the current scope, resolving through `addresses`. */
@@ -84,18 +85,27 @@ describe("RPC transport", () => {
     })
   )
 
-  it.scopedLive("an unreachable store: sends drop without failing, delivery resumes once it is up", () =>
-    Effect.gen(function* () {
+  it.scopedLive("an unreachable store: sends drop without failing, delivery resumes once it is up", () => {
+    const dropped = { count: 0 }
+    // counts the messages the transport reports dropped (its debug log `dropped N messages`); replaces the
+    // console logger for this test, which would print every debug line
+    const dropCounter = Logger.make(({ message }) => {
+      const text = Array.isArray(message) ? message.join(" ") : String(message)
+      const n = /dropped (\d+) messages/.exec(text)
+      if (n !== null) dropped.count += Number(n[1])
+    })
+    return Effect.gen(function* () {
       const addresses = new Map<StoreId, string>()
       const transport = yield* transportOf(addresses, fastRetry)
-      // no address at all, then an address nothing listens on
+      // no address at all, then an address nothing listens on; each time, wait until the link has dropped
+      // the messages (it logs each drop) rather than for a guessed while
       yield* transport.send(messages(s1, s2, 5, 1))
-      yield* Effect.sleep("50 millis")
+      yield* eventually(() => dropped.count >= 5, { what: "the link to drop the messages to a store without address" })
       addresses.set(s2, yield* deadAddress)
       yield* transport.send(messages(s1, s2, 5, 6))
-      yield* Effect.sleep("200 millis")
+      yield* eventually(() => dropped.count >= 10, { what: "the link to drop the messages to a dead address" })
       yield* transport.send(messages(s1, s2, 5, 11))
-      yield* Effect.sleep("200 millis")
+      yield* eventually(() => dropped.count >= 15, { what: "the link to drop the messages while backing off" })
       // the store comes up (on another port: the transport must resolve again)
       const store = yield* startRaftStore
       addresses.set(s2, store.address)
@@ -105,12 +115,15 @@ describe("RPC transport", () => {
           yield* transport.send(messages(s1, s2, 1, next++))
           return (yield* Queue.size(store.inbox)) > 0
         }),
-        "a message to arrive after the store came up"
+        { what: "a message to arrive after the store came up" }
       )
       const first = yield* Queue.take(store.inbox)
       assert.isAtLeast(first.message.index, 100, "nothing sent while the store was down arrives")
-    })
-  )
+    }).pipe(
+      Effect.provide(Logger.replace(Logger.defaultLogger, dropCounter)),
+      Logger.withMinimumLogLevel(LogLevel.Debug)
+    )
+  })
 
   it.scopedLive("messages to several stores go over separate links; one dead store does not hold up the other", () =>
     Effect.gen(function* () {
@@ -137,7 +150,7 @@ describe("RPC transport", () => {
         // the earlier tests' connections close asynchronously after their scopes; start from none
         yield* eventually(
           Effect.map(openSockets, (n) => n === 0),
-          "earlier tests' sockets to close"
+          { what: "earlier tests' sockets to close" }
         )
         const store = yield* startRaftStore
         const before = yield* openSockets
@@ -154,11 +167,11 @@ describe("RPC transport", () => {
         yield* Scope.close(scope, Exit.void)
         yield* eventually(
           Effect.map(openSockets, (n) => n === before),
-          "the sockets of the connection to close"
+          { what: "the sockets of the connection to close" }
         )
         yield* eventually(
           Effect.map(supervisor.value, (fibers) => fibers.length === 0),
-          "the transport's fibers to end"
+          { what: "the transport's fibers to end" }
         )
         const leftover = yield* supervisor.value
         assert.deepStrictEqual(leftover.map(Fiber.id), [])

@@ -3,7 +3,7 @@ import { Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { describeError } from "../../client/errors.js"
 import { TinyKvClient } from "../../client/TinyKvClient.js"
-import { isValidAddress } from "../../client/storeConnection.js"
+import { isValidAddress } from "../../rpc/address.js"
 import { UsageError } from "../../cli/usage.js"
 import { fromUtf8, toHex } from "../../protocol/bytes.js"
 

@@ -1,7 +1,7 @@
 /** `tinykv server`: run a store process (replicated, or `--standalone`). */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
-import { parseAddress } from "../../client/storeConnection.js"
+import { parseAddress } from "../../rpc/address.js"
 import { layerClusterStore } from "../../layers/clusterStore.js"
 import { layerStandaloneStore } from "../../layers/standaloneStore.js"
 import { defaultConfig } from "../../raftstore/config.js"

@@ -6,7 +6,7 @@
  * - `RAFT_STEPS=<n>` (default 4000): chaos steps per schedule (then a heal-and-converge phase).
  * - `RAFT_SEED=<seed>`: replay exactly that schedule (printed by any failure), nothing else.
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { runSchedule, type ScheduleStats } from "./sim.js"
 
 export const SHARDS = 2
@@ -27,8 +27,8 @@ export const defineSafetySuite = (shard: number): void => {
       const seed = envInt("RAFT_SEED", 0)
       it(`replays schedule RAFT_SEED=${seed}`, () => {
         const stats = runSchedule(seed, steps)
-        expect(stats.seed).toBe(seed)
-        expect(stats.finalRounds).toBeGreaterThan(0)
+        assert.strictEqual(stats.seed, seed)
+        assert.isAbove(stats.finalRounds, 0)
       })
       return
     }
@@ -53,12 +53,12 @@ export const defineSafetySuite = (shard: number): void => {
           totals.confChanges += st.confChanges
         }
         // The schedules must actually exercise the protocol, not idle.
-        expect(totals.committed).toBeGreaterThan(block.length * 5)
-        expect(totals.elections).toBeGreaterThan(block.length)
+        assert.isAbove(totals.committed, block.length * 5)
+        assert.isAbove(totals.elections, block.length)
         if (block.length >= 50) {
-          expect(totals.snapshots).toBeGreaterThan(0)
-          expect(totals.restarts).toBeGreaterThan(0)
-          expect(totals.confChanges).toBeGreaterThan(0)
+          assert.isAbove(totals.snapshots, 0)
+          assert.isAbove(totals.restarts, 0)
+          assert.isAbove(totals.confChanges, 0)
         }
       }, 3_600_000)
     }

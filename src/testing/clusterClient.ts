@@ -1,0 +1,122 @@
+/**
+ * The real cluster client (`TinyKvClient`: region cache, leader routing, retries, transactions) over a
+ * `TestCluster`'s in-process stores — no sockets. A user's own code, written against `TinyKvClient`, runs
+ * unchanged against a whole cluster whose network the test partitions and whose stores it crashes, and
+ * under `TestClock` it is as deterministic as the cluster.
+ *
+ * Each store is reached through its own RPC handlers (`TinyKvRpcs`, the ones a `tinykv server` serves)
+ * built over that store's Router: a request takes the same path from the handler on as over TCP. A store
+ * that is stopped answers `StoreUnavailable`, as an unreachable store does; after a restart the next call
+ * reaches the new instance.
+ */
+import { RpcTest } from "@effect/rpc"
+import { Duration, Effect, Layer, Scope } from "effect"
+import { makeClusterClientWith } from "../client/cluster/clusterClient.js"
+import { TinyKvClient } from "../client/TinyKvClient.js"
+import { layerKvStorageRaft } from "../layers/kvStorageRaft.js"
+import { layerTsoScheduler } from "../layers/tsoScheduler.js"
+import { TinyKvRpcs } from "../protocol/rpcs.js"
+import { RequestTimeout, StoreUnavailable } from "../rpc/errors.js"
+import type { StoreConnection, TinyKvRpcClient } from "../rpc/storeConnection.js"
+import { layerHandlersWith } from "../server/handlers.js"
+import { makeRaftHandlers } from "../server/raftHandlers.js"
+import { Router } from "../services/Router.js"
+import { SchedulerClient } from "../services/SchedulerClient.js"
+import { Storage } from "../services/Storage.js"
+
+/** A running store: its Router, its engine and the scope it lives in. */
+export interface Instance {
+  readonly router: Router["Type"]
+  readonly storage: Storage["Type"]
+  readonly scope: Scope.Scope
+}
+
+/** What the client needs of a cluster: its scheduler, and the store running at an address, if any. */
+export interface InProcessCluster {
+  readonly schedulerClient: SchedulerClient["Type"]
+  /** The running instance at `address` (its Router and the scope it lives in), or undefined when stopped. */
+  readonly runningAt: (address: string) => Instance | undefined
+  /** How long a store takes at most to apply a command (the raft KvStorage's deadline). */
+  readonly commandTimeoutMs: number
+}
+
+export interface InProcessClientOptions {
+  /** Deadline of one attempt (one call to one store; default 2 s). */
+  readonly timeout?: Duration.DurationInput
+  /** Deadline of a whole operation, retries included (default 10 s). */
+  readonly deadline?: Duration.DurationInput
+}
+
+/** The store's handlers, served to an in-memory RPC client that lives as long as the store instance. */
+const rpcClientFor = (cluster: InProcessCluster, instance: Instance): Effect.Effect<TinyKvRpcClient> => {
+  const handlers = layerHandlersWith(makeRaftHandlers(instance.router.sendRaftMessage)).pipe(
+    Layer.provide(layerKvStorageRaft({ commandTimeoutMs: cluster.commandTimeoutMs })),
+    Layer.provide(layerTsoScheduler),
+    Layer.provide(Layer.succeed(Router, instance.router)),
+    Layer.provide(Layer.succeed(Storage, instance.storage)),
+    Layer.provide(Layer.succeed(SchedulerClient, cluster.schedulerClient))
+  )
+  const client = Effect.flatMap(Layer.build(handlers), (context) =>
+    Effect.provide(RpcTest.makeClient(TinyKvRpcs), context)
+  )
+  // the handlers and the client close with the store instance, not with the caller; the in-memory client has
+  // no transport errors, so it is a connection's client with none of them
+  return Scope.extend(client, instance.scope) satisfies Effect.Effect<unknown> as Effect.Effect<TinyKvRpcClient>
+}
+
+/** A `StoreConnection` to whatever instance runs at `address` when a call is made. */
+const inProcessConnection = (
+  cluster: InProcessCluster,
+  address: string,
+  timeout: Duration.Duration
+): StoreConnection => {
+  const clients = new WeakMap<Instance, Effect.Effect<TinyKvRpcClient>>()
+  const clientOf = (instance: Instance) =>
+    Effect.suspend(() => {
+      const known = clients.get(instance)
+      if (known !== undefined) return known
+      return Effect.flatMap(Effect.cached(rpcClientFor(cluster, instance)), (cached) => {
+        clients.set(instance, cached)
+        return cached
+      })
+    })
+  return {
+    address,
+    call: (method, f) => {
+      const attempt = Effect.suspend((): Effect.Effect<unknown, unknown> => {
+        const instance = cluster.runningAt(address)
+        if (instance === undefined) {
+          return Effect.fail(new StoreUnavailable({ address, message: "the store is stopped" }))
+        }
+        return Effect.flatMap(clientOf(instance), f).pipe(
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () => new RequestTimeout({ address, method, timeoutMs: Duration.toMillis(timeout) })
+          })
+        )
+      })
+      // the in-memory RPC client has no transport errors: what fails is the store's typed error, or the above
+      return attempt as never
+    }
+  }
+}
+
+/** The `TinyKvClient` service over `cluster`; its connections close with the scope. */
+export const makeInProcessClient = (
+  cluster: InProcessCluster,
+  options: InProcessClientOptions = {}
+): Effect.Effect<TinyKvClient["Type"], never, Scope.Scope> => {
+  const timeout = Duration.decode(options.timeout ?? "2 seconds")
+  return makeClusterClientWith(cluster.schedulerClient, {
+    scheduler: "in-process",
+    timeout,
+    ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+    connect: (address) => Effect.succeed(inProcessConnection(cluster, address, timeout))
+  })
+}
+
+/** `makeInProcessClient` as a layer. */
+export const layerInProcessClient = (
+  cluster: InProcessCluster,
+  options: InProcessClientOptions = {}
+): Layer.Layer<TinyKvClient> => Layer.scoped(TinyKvClient, makeInProcessClient(cluster, options))
