@@ -3,6 +3,7 @@ import { Command } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect } from "effect"
+import { ctl } from "./commands/ctl.js"
 import { kvCommands } from "./commands/kv.js"
 import { playground } from "./commands/playground.js"
 import { scheduler } from "./commands/scheduler.js"
@@ -11,7 +12,7 @@ import { txn } from "./commands/txn.js"
 
 const tinykv = Command.make("tinykv").pipe(
   Command.withDescription("TinyKV-TS: a distributed, transactional key-value store."),
-  Command.withSubcommands([playground, scheduler, server, ...kvCommands, txn])
+  Command.withSubcommands([playground, scheduler, server, ...kvCommands, txn, ctl])
 )
 
 const cli = Command.run(tinykv, { name: "tinykv", version: "0.1.0" })

@@ -5,7 +5,9 @@
  */
 import type { SocketServer } from "@effect/platform/SocketServer"
 import { RpcServer } from "@effect/rpc"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
+import { DEFAULT_SCHEDULE_INTERVAL_MS } from "../scheduler/config.js"
+import { layerCoordinator } from "../scheduler/coordinator.js"
 import type { StorageError } from "../protocol/errorpb.js"
 import { SchedulerRpcs } from "../protocol/schedulerRpcs.js"
 import { makeScheduler, Scheduler, type SchedulerOptions } from "../scheduler/service.js"
@@ -49,7 +51,12 @@ export const layerSchedulerHandlers = SchedulerRpcs.toLayer(
       PutClusterConfig: (req) => s.putClusterConfig(req),
       GetGcSafePoint: (req) => s.getGcSafePoint(req),
       UpdateGcSafePoint: (req) => s.updateGcSafePoint(req),
-      GetOperator: (req) => s.getOperator(req)
+      GetOperator: (req) => s.getOperator(req),
+      AddOperator: (req) => s.addAdminOperator(req),
+      ListOperators: (req) => s.listOperators(req),
+      SplitRegion: (req) => s.splitRegion(req),
+      SetStoreState: (req) => s.setStoreState(req.storeId, req.state),
+      ScanRegionDetails: (req) => s.scanRegionDetails(req)
     })
   )
 )
@@ -66,6 +73,11 @@ export const layerSchedulerRpc: Layer.Layer<never, never, Scheduler | SocketServ
 
 export interface SchedulerServerOptions extends ListenOptions, SchedulerOptions {
   readonly dataDir: string | undefined
+  /**
+   * How often the coordinator runs its checkers (default 1 s); `false` turns it off (tests that
+   * place every replica themselves).
+   */
+  readonly scheduleInterval?: Duration.DurationInput | false | undefined
 }
 
 /**
@@ -73,7 +85,12 @@ export interface SchedulerServerOptions extends ListenOptions, SchedulerOptions 
  * (its bound address: port 0 picks a free one) and the `Scheduler` (admin calls) are outputs.
  */
 export const layerServer = (options: SchedulerServerOptions): Layer.Layer<Scheduler | SocketServer, unknown> =>
-  layerSchedulerRpc.pipe(
+  Layer.mergeAll(
+    layerSchedulerRpc,
+    options.scheduleInterval === false
+      ? Layer.empty
+      : layerCoordinator(options.scheduleInterval ?? Duration.millis(DEFAULT_SCHEDULE_INTERVAL_MS))
+  ).pipe(
     Layer.provideMerge(layerSocketServer(options)),
     Layer.provideMerge(
       layerSchedulerData(options.dataDir, { advertiseAddress: `${options.host}:${options.port}`, ...options })

@@ -59,6 +59,11 @@ function* scanSpace(data: SpaceData, range: ScanRange | undefined): IterableIter
 export interface MemoryEngineOptions {
   /** Keep the state as of the last synced write, for `crash()` (default false). */
   readonly modelSync?: boolean
+  /**
+   * A deliberately broken disk for the simulator's self-test: `sync` is ignored, so nothing written ever
+   * becomes durable and `crash()` loses it all — a store that acknowledges before fsync.
+   */
+  readonly brokenSync?: boolean
 }
 
 /** An in-memory engine whose data survives the layers built over it. */
@@ -71,8 +76,11 @@ export class MemoryEngine {
   /** Writes since the last sync, for tests of the crash model. */
   unsyncedWrites = 0
 
+  private readonly brokenSync: boolean
+
   constructor(options: MemoryEngineOptions = {}) {
-    if (options.modelSync) this.durable = this.freeze()
+    this.brokenSync = options.brokenSync ?? false
+    if (options.modelSync || this.brokenSync) this.durable = this.freeze()
   }
 
   /** Marks the current spaces shared and returns them (copy-on-write keeps them unchanged). */
@@ -89,7 +97,7 @@ export class MemoryEngine {
   writeSynced(ops: ReadonlyArray<WriteOp>, sync: boolean): void {
     this.write(ops)
     if (this.durable === undefined) return
-    if (sync) {
+    if (sync && !this.brokenSync) {
       this.durable = this.freeze()
       this.unsyncedWrites = 0
     } else this.unsyncedWrites++

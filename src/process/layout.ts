@@ -21,6 +21,8 @@ export interface ClusterLayout {
   readonly stores: ReadonlyArray<StoreLayout>
   /** Extra flags given to every store, after the ones the layout implies. */
   readonly storeArgs: ReadonlyArray<string>
+  /** Extra flags given to the scheduler (e.g. `--max-replicas 1`), after the ones the layout implies. */
+  readonly schedulerArgs: ReadonlyArray<string>
 }
 
 export const makeLayout = (options: {
@@ -29,6 +31,7 @@ export const makeLayout = (options: {
   readonly storePorts: ReadonlyArray<number>
   readonly dataDir: string
   readonly storeArgs: ReadonlyArray<string>
+  readonly schedulerArgs?: ReadonlyArray<string> | undefined
 }): ClusterLayout => ({
   scheduler: `${options.host}:${options.schedulerPort}`,
   schedulerDataDir: join(options.dataDir, "scheduler"),
@@ -38,7 +41,8 @@ export const makeLayout = (options: {
     address: `${options.host}:${port}`,
     dataDir: join(options.dataDir, `store-${i + 1}`)
   })),
-  storeArgs: options.storeArgs
+  storeArgs: options.storeArgs,
+  schedulerArgs: options.schedulerArgs ?? []
 })
 
 export const schedulerArgs = (layout: ClusterLayout): ReadonlyArray<string> => [
@@ -46,7 +50,8 @@ export const schedulerArgs = (layout: ClusterLayout): ReadonlyArray<string> => [
   "--addr",
   layout.scheduler,
   "--data",
-  layout.schedulerDataDir
+  layout.schedulerDataDir,
+  ...layout.schedulerArgs
 ]
 
 /** Every store is named in `--initial-stores`, so the first region starts with one peer on each. */

@@ -32,6 +32,8 @@ export interface LocalClusterOptions {
   readonly keepOutput?: boolean | undefined
   /** Extra flags for every store. */
   readonly storeArgs?: ReadonlyArray<string> | undefined
+  /** Extra flags for the scheduler (`--max-replicas`, `--max-store-down-time`, `--schedule-interval`). */
+  readonly schedulerArgs?: ReadonlyArray<string> | undefined
   /** How long each child may take to listen (default 30 s). */
   readonly readyTimeout?: Duration.DurationInput | undefined
   /** How long a stopping child may take after SIGTERM before SIGKILL (default 5 s). */
@@ -80,7 +82,8 @@ const layoutOf = (options: LocalClusterOptions, dataDir: string) =>
       schedulerPort,
       storePorts,
       dataDir,
-      storeArgs: options.storeArgs ?? []
+      storeArgs: options.storeArgs ?? [],
+      schedulerArgs: options.schedulerArgs
     })
   })
 

@@ -74,7 +74,36 @@ export const PutStoreRequest = Schema.Struct({ header: RequestHeader, store: Sto
 export type PutStoreRequest = typeof PutStoreRequest.Type
 export const GetAllStoresRequest = Schema.Struct({ header: RequestHeader, excludeTombstoneStores: Schema.Boolean })
 export type GetAllStoresRequest = typeof GetAllStoresRequest.Type
-export const GetAllStoresResponse = Schema.Struct({ stores: Schema.Array(Store) })
+/**
+ * How the scheduler sees a store now: `Up`; `Disconnected` (no heartbeat for a while, may come
+ * back: not a placement target); `Down` (silent longer than max-store-down-time: its replicas are
+ * replaced); `Offline` (being drained by an admin); `Tombstone` (removed for good).
+ */
+export const StoreStatus = Schema.Literal("Up", "Disconnected", "Down", "Offline", "Tombstone")
+export type StoreStatus = typeof StoreStatus.Type
+
+/** A store with the scheduler's view of it: status, last stats, and counts from the region map. */
+export const StoreDetail = Schema.Struct({
+  store: Store,
+  status: StoreStatus,
+  stats: Schema.optional(StoreStats),
+  /** Clock ms of the last store heartbeat; 0 when none since the scheduler started. */
+  lastHeartbeatMs: U64,
+  regionCount: U64,
+  leaderCount: U64,
+  pendingPeerCount: U64,
+  /** MiB. */
+  regionSize: U64,
+  /** MiB. */
+  leaderSize: U64
+})
+export type StoreDetail = typeof StoreDetail.Type
+
+/** `details` has one entry per store of `stores`, same order (tools read it; stores only need `stores`). */
+export const GetAllStoresResponse = Schema.Struct({
+  stores: Schema.Array(Store),
+  details: Schema.optionalWith(Schema.Array(StoreDetail), { default: () => [] })
+})
 export type GetAllStoresResponse = typeof GetAllStoresResponse.Type
 export const StoreHeartbeatRequest = Schema.Struct({ header: RequestHeader, stats: StoreStats })
 export type StoreHeartbeatRequest = typeof StoreHeartbeatRequest.Type
@@ -117,10 +146,14 @@ export type RegionHeartbeatRequest = typeof RegionHeartbeatRequest.Type
 export const ChangePeer = Schema.Struct({ peer: Peer, changeType: ConfChangeType })
 export const TransferLeader = Schema.Struct({ peer: Peer })
 
-/** At most one of `changePeer` and `transferLeader`: the operator step the leader should take next. */
+/** Split the region at `keys` (empty: at its middle, which the store picks), as TinyKV's `SplitRegion`. */
+export const SplitRegionStep = Schema.Struct({ keys: Schema.Array(Bytes) })
+
+/** At most one of `changePeer`, `transferLeader` and `splitRegion`: the operator step the leader should take next. */
 export const RegionHeartbeatResponse = Schema.Struct({
   changePeer: Schema.optional(ChangePeer),
   transferLeader: Schema.optional(TransferLeader),
+  splitRegion: Schema.optional(SplitRegionStep),
   regionId: RegionId,
   regionEpoch: RegionEpoch,
   targetPeer: Peer
@@ -169,3 +202,72 @@ export const GetOperatorResponse = Schema.Struct({
   kind: Schema.String
 })
 export type GetOperatorResponse = typeof GetOperatorResponse.Type
+
+/** Where an operator came from: an admin, or one of the coordinator's checkers. */
+export const OperatorKind = Schema.Literal("admin", "replica", "balance-region", "balance-leader", "split")
+export type OperatorKind = typeof OperatorKind.Type
+
+export const OperatorStepInfo = Schema.Union(
+  Schema.TaggedStruct("AddPeer", { toStore: StoreId, peerId: PeerId }),
+  Schema.TaggedStruct("RemovePeer", { fromStore: StoreId }),
+  Schema.TaggedStruct("TransferLeader", { fromStore: StoreId, toStore: StoreId }),
+  Schema.TaggedStruct("SplitRegion", { keys: Schema.Array(Bytes) })
+)
+export type OperatorStepInfo = typeof OperatorStepInfo.Type
+
+/** A running or finished operator, for tools. */
+export const OperatorInfo = Schema.Struct({
+  regionId: RegionId,
+  kind: OperatorKind,
+  desc: Schema.String,
+  status: OperatorStatus,
+  steps: Schema.Array(OperatorStepInfo),
+  /** Index of the step being waited for (`steps.length` when finished). */
+  currentStep: U64,
+  /** Clock ms. */
+  createdMs: U64
+})
+export type OperatorInfo = typeof OperatorInfo.Type
+
+/** What an admin may ask of one region (`tinykv ctl operator add …`). */
+export const AdminOperatorKind = Schema.Literal("transfer-leader", "add-peer", "remove-peer")
+export type AdminOperatorKind = typeof AdminOperatorKind.Type
+export const AddOperatorRequest = Schema.Struct({
+  header: RequestHeader,
+  regionId: RegionId,
+  kind: AdminOperatorKind,
+  storeId: StoreId
+})
+export type AddOperatorRequest = typeof AddOperatorRequest.Type
+
+/** Running operators, then the last finished one of each region that has no running one. */
+export const ListOperatorsResponse = Schema.Struct({ operators: Schema.Array(OperatorInfo) })
+export type ListOperatorsResponse = typeof ListOperatorsResponse.Type
+
+/** Asks the region's leader to split it, at `splitKey` or (absent) where the store sees fit. */
+export const SplitRegionRequest = Schema.Struct({
+  header: RequestHeader,
+  regionId: RegionId,
+  splitKey: Schema.optional(Bytes)
+})
+export type SplitRegionRequest = typeof SplitRegionRequest.Type
+
+/** A region with everything its last heartbeat said. */
+export const RegionDetail = Schema.Struct({
+  region: Region,
+  leader: Schema.optional(Peer),
+  pendingPeers: Schema.Array(Peer),
+  /** MiB, at least 1. */
+  approximateSize: U64
+})
+export type RegionDetail = typeof RegionDetail.Type
+export const ScanRegionDetailsResponse = Schema.Struct({ regions: Schema.Array(RegionDetail) })
+export type ScanRegionDetailsResponse = typeof ScanRegionDetailsResponse.Type
+
+/** Admin: Offline drains a store (its replicas move off, then it becomes a Tombstone); Up undoes it. */
+export const SetStoreStateRequest = Schema.Struct({
+  header: RequestHeader,
+  storeId: StoreId,
+  state: Schema.Literal("Up", "Offline", "Tombstone")
+})
+export type SetStoreStateRequest = typeof SetStoreStateRequest.Type

@@ -42,5 +42,15 @@ export class SchedulerRpcs extends RpcGroup.make(
     success: S.GcSafePointResponse,
     error: S.SchedulerError
   }),
-  Rpc.make("GetOperator", { payload: S.GetOperatorRequest, success: S.GetOperatorResponse, error: S.SchedulerError })
+  Rpc.make("GetOperator", { payload: S.GetOperatorRequest, success: S.GetOperatorResponse, error: S.SchedulerError }),
+  // admin (`tinykv ctl`)
+  Rpc.make("AddOperator", { payload: S.AddOperatorRequest, success: S.OperatorInfo, error: S.SchedulerError }),
+  Rpc.make("ListOperators", { payload: header, success: S.ListOperatorsResponse, error: S.SchedulerError }),
+  Rpc.make("SetStoreState", { payload: S.SetStoreStateRequest, error: S.SchedulerError }),
+  Rpc.make("SplitRegion", { payload: S.SplitRegionRequest, success: S.OperatorInfo, error: S.SchedulerError }),
+  Rpc.make("ScanRegionDetails", {
+    payload: S.ScanRegionsRequest,
+    success: S.ScanRegionDetailsResponse,
+    error: S.SchedulerError
+  })
 ) {}

@@ -10,19 +10,38 @@
 import { Either } from "effect"
 import type { PeerId, RegionId, StoreId, Timestamp } from "../protocol/ids.js"
 import type { Cluster, Peer, Region, Store, StoreState } from "../protocol/metapb.js"
-import type { RegionHeartbeatResponse, RequestHeader, StoreStats } from "../protocol/scheduler.js"
+import type {
+  AdminOperatorKind,
+  OperatorInfo,
+  RegionHeartbeatResponse,
+  RequestHeader,
+  StoreDetail,
+  StoreStats
+} from "../protocol/scheduler.js"
+import { type AdminPlan, planAdminOperator, planSplit } from "./adminOperators.js"
 import { checkReportSplit, RaftCluster } from "./cluster.js"
+import { defaultScheduleConfig, type ScheduleConfig } from "./config.js"
 import { fail, notBootstrapped, ok, type Result } from "./errors.js"
 import { IdAllocator } from "./idAllocator.js"
-import { dispatch, type Operator, OPERATOR_TIMEOUT_MS, type OperatorStatus, type OperatorStep } from "./operator.js"
+import { makeOperator, type Operator, type OperatorStep } from "./operator.js"
+import { OperatorController } from "./operatorController.js"
 import { clusterCodec, encodeU64, KEY_CLUSTER, KEY_GC_SAFE_POINT, type PersistedState, WriteLog } from "./persist.js"
 import { type RegionInfo, regionInfo } from "./regionInfo.js"
+import { schedulePass } from "./schedulePass.js"
+import { drainedStores, storeStatus, toStoreDetail } from "./storeState.js"
 import type { StoreInfo } from "./stores.js"
 import { TimestampOracle } from "./tso.js"
+import { buildView, type ClusterView, type Proposal } from "./view.js"
 
-export interface CoreOptions {
-  /** Replicas per region recorded in the cluster meta at bootstrap (TinyKV `MaxReplicas`, default 3). */
-  readonly maxReplicas?: number | undefined
+/** Any of the schedule settings (the rest default, see `config.ts`). */
+export type ScheduleOptions = { readonly [K in keyof ScheduleConfig]?: ScheduleConfig[K] | undefined }
+
+export interface CoreOptions extends ScheduleOptions {
+  /**
+   * Clock ms when the scheduler started: a store not heard from since counts as silent since then
+   * (heartbeat times are not persisted). Default 0.
+   */
+  readonly startedMs?: number | undefined
 }
 
 /** A region heartbeat without its request header. */
@@ -48,16 +67,18 @@ export class SchedulerCore {
   private readonly ids: IdAllocator
   private readonly oracle: TimestampOracle
   private gcSafePoint: bigint
-  private readonly operators = new Map<number, Operator>()
-  private readonly lastOperator = new Map<number, { readonly desc: string; readonly status: OperatorStatus }>()
-  private readonly maxReplicas: number
+  readonly operators = new OperatorController()
+  readonly config: ScheduleConfig
+  private readonly startedMs: number
 
   constructor(
     readonly clusterId: number,
     state: PersistedState,
     options: CoreOptions = {}
   ) {
-    this.maxReplicas = options.maxReplicas ?? 3
+    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+    this.config = { ...defaultScheduleConfig, ...defined }
+    this.startedMs = options.startedMs ?? 0
     this.ids = new IdAllocator(state.allocIdEnd, this.log)
     this.oracle = new TimestampOracle(state.tsoCeilingMs, this.log)
     this.gcSafePoint = state.gcSafePoint
@@ -92,7 +113,7 @@ export class SchedulerCore {
       return fail("UNKNOWN", `bootstrap: region ${region.id} has no peer on store ${store.id}`)
     }
     if (region.peers.some((p) => p.id === 0)) return fail("UNKNOWN", "bootstrap: peer id 0 is invalid")
-    const meta: Cluster = { id: this.clusterId, maxPeerCount: this.maxReplicas }
+    const meta: Cluster = { id: this.clusterId, maxPeerCount: this.config.maxReplicas }
     const cluster = new RaftCluster(meta, this.log)
     const put = cluster.putStore(store)
     if (put._tag === "Left") return put
@@ -173,7 +194,7 @@ export class SchedulerCore {
       }
       const info = regionInfo(hb.region, hb.leader, hb.pendingPeers, hb.approximateSize)
       return Either.map(c.processRegionHeartbeat(info), (outcome) => ({
-        response: this.dispatchOperator(info, nowMs),
+        response: this.operators.dispatch(info, nowMs),
         anomaly: outcome.anomaly
       }))
     })
@@ -214,36 +235,80 @@ export class SchedulerCore {
 
   // --- operators ---
 
-  /** Queues an operator for a region (replacing any running one); its steps go out with the region's heartbeats. */
-  addOperator(regionId: RegionId, desc: string, steps: ReadonlyArray<OperatorStep>, nowMs: number): Result<void> {
+  private plan(
+    regionId: RegionId,
+    nowMs: number,
+    kind: Operator["kind"],
+    f: (c: RaftCluster, info: RegionInfo) => Result<AdminPlan>
+  ): Result<OperatorInfo> {
     return this.withCluster((c) => {
-      if (c.regions.get(regionId) === undefined) return fail("REGION_NOT_FOUND", `region ${regionId} not found`)
-      if (steps.length === 0) return fail("UNKNOWN", "an operator needs at least one step")
-      this.operators.set(regionId, { desc, steps, next: 0, deadlineMs: nowMs + OPERATOR_TIMEOUT_MS })
-      this.lastOperator.set(regionId, { desc, status: "RUNNING" })
-      return ok(undefined)
+      const info = c.regions.get(regionId)
+      if (info === undefined) return fail("REGION_NOT_FOUND", `region ${regionId} not found`)
+      return Either.map(f(c, info), ({ desc, steps }) => {
+        this.operators.add(regionId, makeOperator(kind, desc, steps, info.region.regionEpoch, nowMs))
+        return this.operators.get(regionId)!
+      })
     })
+  }
+
+  /** Queues an admin operator for a region (replacing any running one); its steps go out with the region's heartbeats. */
+  addOperator(regionId: RegionId, desc: string, steps: ReadonlyArray<OperatorStep>, nowMs: number): Result<void> {
+    if (steps.length === 0) return fail("UNKNOWN", "an operator needs at least one step")
+    return Either.map(
+      this.plan(regionId, nowMs, "admin", () => ok({ desc, steps })),
+      () => undefined
+    )
+  }
+
+  /** `tinykv ctl operator add KIND REGION STORE`. */
+  addAdminOperator(regionId: RegionId, kind: AdminOperatorKind, storeId: StoreId, nowMs: number): Result<OperatorInfo> {
+    return this.plan(regionId, nowMs, "admin", (c, info) =>
+      planAdminOperator(info, kind, c.store(storeId), storeId, () => this.ids.alloc() as PeerId)
+    )
+  }
+
+  /** Records a split request; it goes to the region's leader as a split step (executing it is the store's part). */
+  splitRegion(regionId: RegionId, key: Uint8Array | undefined, nowMs: number): Result<OperatorInfo> {
+    return this.plan(regionId, nowMs, "split", (_, info) => planSplit(info, key))
   }
 
   /** The running or last finished operator of a region. */
-  getOperator(regionId: RegionId): Result<{ readonly desc: string; readonly status: OperatorStatus }> {
+  getOperator(regionId: RegionId): Result<OperatorInfo> {
     return this.withCluster(() => {
-      const last = this.lastOperator.get(regionId)
-      return last === undefined ? fail("REGION_NOT_FOUND", `no operator for region ${regionId}`) : ok(last)
+      const op = this.operators.get(regionId)
+      return op === undefined ? fail("REGION_NOT_FOUND", `no operator for region ${regionId}`) : ok(op)
     })
   }
 
-  private dispatchOperator(reported: RegionInfo, nowMs: number): RegionHeartbeatResponse | undefined {
-    const id = reported.region.id
-    const op = this.operators.get(id)
-    if (op === undefined) return undefined
-    const d = dispatch(op, reported, nowMs)
-    if (d._tag === "Finished") {
-      this.operators.delete(id)
-      this.lastOperator.set(id, { desc: op.desc, status: d.status })
-      return undefined
-    }
-    this.operators.set(id, d.operator)
-    return d.response
+  listOperators(): Result<ReadonlyArray<OperatorInfo>> {
+    return this.withCluster(() => ok(this.operators.list()))
+  }
+
+  /** What the checkers see now (tests inspect it). */
+  view(nowMs: number): Result<ClusterView> {
+    return this.withCluster((c) =>
+      ok(buildView(this.config, c.stores(), c.regions.all(), this.operators.operators, nowMs, this.startedMs))
+    )
+  }
+
+  /** One coordinator pass: expire stale operators, then run the checkers; returns what it started. */
+  schedule(nowMs: number): Result<ReadonlyArray<Proposal>> {
+    return this.withCluster((c) => {
+      this.operators.expire(nowMs, (id) => c.regions.get(id as RegionId) !== undefined)
+      for (const id of drainedStores(c.stores(), this.operators.operators.values())) c.setStoreState(id, "Tombstone")
+      const view = () => Either.getOrThrow(this.view(nowMs))
+      const accept = (p: Proposal) => {
+        const info = c.regions.get(p.regionId as RegionId)!
+        this.operators.add(p.regionId, makeOperator(p.kind, p.desc, p.steps, info.region.regionEpoch, nowMs))
+      }
+      return ok(schedulePass(view, accept, () => this.ids.alloc() as PeerId))
+    })
+  }
+
+  /** Every store with its status and counts, for tools. */
+  storeDetails(nowMs: number, excludeTombstones: boolean): Result<ReadonlyArray<StoreDetail>> {
+    return Either.map(this.getAllStores(excludeTombstones), (stores) =>
+      stores.map((s) => toStoreDetail(s, storeStatus(s, nowMs, this.startedMs, this.config)))
+    )
   }
 }

@@ -17,9 +17,10 @@ import * as S from "../protocol/scheduler.js"
 import { Storage } from "../services/Storage.js"
 import { type CoreOptions, SchedulerCore } from "./core.js"
 import { ok, type Result } from "./errors.js"
-import type { OperatorStatus, OperatorStep } from "./operator.js"
+import type { OperatorStep } from "./operator.js"
 import { decodeState, encodeU64, KEY_CLUSTER_ID, PREFIX, PREFIX_END } from "./persist.js"
 import type { RegionInfo } from "./regionInfo.js"
+import type { Proposal } from "./view.js"
 
 type E = S.SchedulerError
 type Header = { readonly header: S.RequestHeader }
@@ -73,6 +74,16 @@ export class Scheduler extends Context.Tag("tinykv/Scheduler")<
     readonly updateGcSafePoint: (req: S.UpdateGcSafePointRequest) => Effect.Effect<S.GcSafePointResponse, E>
     /** The running or last operator of a region. */
     readonly getOperator: (req: S.GetOperatorRequest) => Effect.Effect<S.GetOperatorResponse, E>
+    /** Admin: a transfer-leader / add-peer / remove-peer operator for a region (replaces a running one). */
+    readonly addAdminOperator: (req: S.AddOperatorRequest) => Effect.Effect<S.OperatorInfo, E>
+    /** Running operators, then the last finished one of every other region. */
+    readonly listOperators: (req: Header) => Effect.Effect<S.ListOperatorsResponse, E>
+    /** Admin: records a split request, handed to the region's leader as a split step. */
+    readonly splitRegion: (req: S.SplitRegionRequest) => Effect.Effect<S.OperatorInfo, E>
+    /** Regions intersecting a key range with everything their last heartbeat said. */
+    readonly scanRegionDetails: (req: S.ScanRegionsRequest) => Effect.Effect<S.ScanRegionDetailsResponse, E>
+    /** One coordinator pass (the background loop calls it every interval); what it started. */
+    readonly schedule: Effect.Effect<ReadonlyArray<Proposal>>
     /** Admin: queues an operator whose steps go out with the region's heartbeats. */
     readonly addOperator: (
       regionId: RegionId,
@@ -103,6 +114,9 @@ const toGetRegionResponse = (info: RegionInfo | undefined): S.GetRegionResponse 
 const toRegionWithLeader = ({ region, leader }: RegionInfo): S.RegionWithLeader =>
   leader === undefined ? { region } : { region, leader }
 
+const toRegionDetail = ({ region, leader, pendingPeers, approximateSize }: RegionInfo): S.RegionDetail =>
+  leader === undefined ? { region, pendingPeers, approximateSize } : { region, leader, pendingPeers, approximateSize }
+
 /** Builds the service over the engine in context, loading whatever a previous run persisted. */
 export const makeScheduler = (
   options: SchedulerOptions = {}
@@ -120,7 +134,8 @@ export const makeScheduler = (
       })
     }
     const id = clusterId
-    let core = new SchedulerCore(id, initial, options)
+    const coreOptions = { ...options, startedMs: yield* Clock.currentTimeMillis }
+    let core = new SchedulerCore(id, initial, coreOptions)
     const lock = yield* Effect.makeSemaphore(1)
 
     // --- persistence: drain the core's write log; on failure fall back to what is durable ---
@@ -132,7 +147,7 @@ export const makeScheduler = (
           load.pipe(
             Effect.tap((state) =>
               Effect.sync(() => {
-                core = new SchedulerCore(id, state, options)
+                core = new SchedulerCore(id, state, coreOptions)
               })
             ),
             Effect.orDie,
@@ -167,6 +182,15 @@ export const makeScheduler = (
     /** A call that changes nothing; same path, so it sees a state consistent with the engine. */
     const read = <A>(header: S.RequestHeader, f: (core: SchedulerCore) => Result<A>) => run(header, (c) => f(c))
 
+    /** Every operator started or finished since the last call, as an info line (what an operator watches). */
+    const logOperatorEvents = Effect.suspend(() =>
+      Effect.forEach(core.operators.drainEvents(), (e) =>
+        Effect.logInfo(`operator ${e.status === "RUNNING" ? "started" : e.status}: ${e.op.desc}`).pipe(
+          Effect.annotateLogs({ regionId: e.regionId, kind: e.op.kind })
+        )
+      )
+    )
+
     const member = {
       name: "scheduler",
       memberId: 1,
@@ -190,8 +214,8 @@ export const makeScheduler = (
         ),
       putStore: (req) => run(req.header, (c) => c.putStore(req.store)),
       getAllStores: (req) =>
-        read(req.header, (c) => c.getAllStores(req.excludeTombstoneStores)).pipe(
-          Effect.map((stores) => ({ stores: stores.map((s) => s.store) }))
+        run(req.header, (c, now) => c.storeDetails(now, req.excludeTombstoneStores)).pipe(
+          Effect.map((details) => ({ stores: details.map((d) => d.store), details }))
         ),
       storeHeartbeat: (req) => run(req.header, (c, now) => c.storeHeartbeat(req.stats, now)),
       regionHeartbeat: (req) =>
@@ -203,6 +227,7 @@ export const makeScheduler = (
                 ? Effect.dieMessage(`scheduler (strict): ${anomaly}`)
                 : Effect.logWarning(anomaly)
           ),
+          Effect.tap(logOperatorEvents),
           Effect.map(({ response }) => Option.fromNullable(response)),
           Effect.annotateLogs({ regionId: req.region.id, storeId: req.leader.storeId })
         ),
@@ -225,13 +250,25 @@ export const makeScheduler = (
         run(req.header, (c) => ok({ safePoint: c.updateGcSafePoint(req.safePoint) as Timestamp })),
       getOperator: (req) =>
         read(req.header, (c) => c.getOperator(req.regionId)).pipe(
-          Effect.map((op: { desc: string; status: OperatorStatus }) => ({
-            regionId: req.regionId,
-            desc: op.desc,
-            status: op.status,
-            kind: "admin"
-          }))
+          Effect.map((op) => ({ regionId: req.regionId, desc: op.desc, status: op.status, kind: op.kind }))
         ),
+      addAdminOperator: (req) =>
+        run(req.header, (c, now) => c.addAdminOperator(req.regionId, req.kind, req.storeId, now)).pipe(
+          Effect.tap(logOperatorEvents)
+        ),
+      listOperators: (req) =>
+        read(req.header, (c) => c.listOperators()).pipe(Effect.map((operators) => ({ operators }))),
+      splitRegion: (req) =>
+        run(req.header, (c, now) => c.splitRegion(req.regionId, req.splitKey, now)).pipe(Effect.tap(logOperatorEvents)),
+      scanRegionDetails: (req) =>
+        read(req.header, (c) => c.scanRegions(req.startKey, req.endKey, req.limit)).pipe(
+          Effect.map((infos) => ({ regions: infos.map(toRegionDetail) }))
+        ),
+      schedule: run({ clusterId: 0 }, (c, now) => (c.isBootstrapped() ? c.schedule(now) : ok([]))).pipe(
+        Effect.tap(logOperatorEvents),
+        // the pass itself cannot fail; only persisting its id allocations can, and the next pass retries
+        Effect.catchAll((e) => Effect.as(Effect.logWarning(`scheduler: coordinator pass failed: ${e.message}`), []))
+      ),
       addOperator: (regionId, desc, steps) =>
         run({ clusterId: 0 }, (c, now) => c.addOperator(regionId, desc, steps, now)),
       setStoreState: (storeId, state) => run({ clusterId: 0 }, (c) => c.setStoreState(storeId, state)),

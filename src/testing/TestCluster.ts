@@ -46,6 +46,12 @@ export interface TestClusterOptions {
    * `setImmediate` hop, so every step of the run goes through Effect's scheduler and replays in order.
    */
   readonly deterministic?: boolean
+  /**
+   * Memory engines keep what a disk would after a power loss (the state as of the last synced write), so
+   * `crashStore` can drop every unsynced write: how a test proves nothing acknowledged depended on one.
+   * `"broken"` makes every disk ignore fsync (nothing survives a crash): the simulator's self-test.
+   */
+  readonly modelSync?: boolean | "broken"
 }
 
 const bytes = (k: string | Uint8Array) => (typeof k === "string" ? utf8(k) : k)
@@ -80,7 +86,8 @@ export class TestCluster {
       const network = yield* MemoryNetwork.make({ seed })
       const scheduler = yield* makeScheduler().pipe(Effect.provide(layerMemory))
       const slots: Array<StoreSlot> = []
-      for (let i = 1; i <= options.stores; i++) slots.push(yield* makeSlot(i as StoreId, options.engine ?? "memory"))
+      for (let i = 1; i <= options.stores; i++)
+        slots.push(yield* makeSlot(i as StoreId, options.engine ?? "memory", options.modelSync ?? false))
       const cluster = new TestCluster(config, network, scheduler, slots, seed, options.deterministic ?? false)
       yield* Effect.addFinalizer(() => cluster.shutdown)
       return cluster
@@ -129,6 +136,18 @@ export class TestCluster {
       slot.running = undefined
       yield* Scope.close(scope, Exit.void)
     })
+  }
+
+  /** Stops a store and cuts its power: every write since its last synced one is lost (needs `modelSync`). */
+  crashStore(id: StoreId): Effect.Effect<void> {
+    return Effect.zipRight(
+      this.stopStore(id),
+      Effect.sync(() => {
+        const losePower = this.slot(id).losePower
+        if (losePower === undefined) throw new Error("crashStore needs a TestCluster made with modelSync")
+        losePower()
+      })
+    )
   }
 
   get shutdown(): Effect.Effect<void> {

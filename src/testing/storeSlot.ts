@@ -31,11 +31,17 @@ export interface StoreSlot {
   /** Reads the store's engine directly, running or not (TinyKV's `MustGetCf` on engines). */
   readonly engineGet: (cf: Cf, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
   readonly engineGetSpace: (space: Space, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
+  /** Power loss on a stopped store: drops every write since the last synced one (memory engines with `modelSync`). */
+  readonly losePower?: () => void
   running: RunningStore | undefined
 }
 
 /** A slot whose engine lives as long as the enclosing scope (an lmdb one in a temp dir removed then). */
-export const makeSlot = (id: StoreId, engine: "memory" | "lmdb"): Effect.Effect<StoreSlot, never, Scope.Scope> =>
+export const makeSlot = (
+  id: StoreId,
+  engine: "memory" | "lmdb",
+  modelSync: boolean | "broken" = false
+): Effect.Effect<StoreSlot, never, Scope.Scope> =>
   Effect.gen(function* () {
     if (engine === "lmdb") {
       const dir = mkdtempSync(join(tmpdir(), `tinykv-cluster-s${id}-`))
@@ -44,9 +50,16 @@ export const makeSlot = (id: StoreId, engine: "memory" | "lmdb"): Effect.Effect<
         Effect.scoped(Effect.flatMap(Storage, (s) => s.get(space, key)).pipe(Effect.provide(layerLmdb(dir))))
       return { id, storage: layerLmdb(dir), engineGet: read, engineGetSpace: read, running: undefined }
     }
-    const memory = new MemoryEngine()
+    const memory = new MemoryEngine({ modelSync: modelSync !== false, brokenSync: modelSync === "broken" })
     const read = (space: Space, key: Uint8Array) => Effect.sync(() => memory.get(space, key))
-    return { id, storage: layerMemoryFrom(memory), engineGet: read, engineGetSpace: read, running: undefined }
+    const slot: StoreSlot = {
+      id,
+      storage: layerMemoryFrom(memory),
+      engineGet: read,
+      engineGetSpace: read,
+      running: undefined
+    }
+    return modelSync !== false ? { ...slot, losePower: () => memory.crash() } : slot
   })
 
 /** The address a TestCluster store registers with the scheduler (what the in-process client dials). */

@@ -7,7 +7,9 @@ import { join } from "node:path"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
 import { describeExit, startLocalCluster } from "../../process/index.js"
+import { parseDuration } from "../../cli/ctlDuration.js"
 import { reportErrors, UsageError } from "./common.js"
+import { scheduleOptions } from "./scheduler.js"
 
 const options = {
   stores: Options.integer("stores").pipe(Options.withDefault(3), Options.withDescription("number of stores (1-9)")),
@@ -23,41 +25,52 @@ const options = {
   basePort: Options.integer("base-port").pipe(
     Options.withDefault(20160),
     Options.withDescription("store i listens on base-port + i - 1")
-  )
+  ),
+  maxReplicas: scheduleOptions.maxReplicas,
+  maxStoreDownTime: scheduleOptions.maxStoreDownTime
 }
 
-export const playground = Command.make("playground", options, ({ stores, data, host, schedulerPort, basePort }) =>
-  reportErrors(
-    Effect.gen(function* () {
-      if (stores < 1 || stores > 9) return yield* Effect.fail(new UsageError("--stores must be between 1 and 9"))
-      const logs = join(data, "logs")
-      const seeLogs = (message: string) => new UsageError(`${message}; see the logs in ${logs}`)
-      yield* Console.log(`starting a scheduler and ${stores} store(s)…`)
-      const cluster = yield* startLocalCluster({
-        stores,
-        host,
-        schedulerPort,
-        basePort,
-        dataDir: data,
-        logDir: logs,
-        onExit: (name, status) => Console.error(`playground: ${name} exited (${describeExit(status)})`)
-      }).pipe(Effect.mapError((e) => seeLogs(e.message)))
-      yield* cluster
-        .waitUntilWritable("60 seconds")
-        .pipe(Effect.mapError(() => seeLogs("the cluster did not accept a write within 60 s")))
-      yield* Console.log(
-        [
-          "tinykv playground is up:",
-          `  scheduler  ${cluster.scheduler}`,
-          ...cluster.stores.map((s) => `  store ${s.id}    ${s.address}`),
-          `  data/logs  ${data}`,
-          "try, in another shell:",
-          "  npx tinykv put hello world",
-          "  npx tinykv get hello",
-          "stop with Ctrl-C"
-        ].join("\n")
-      )
-      return yield* Effect.never
-    }).pipe(Effect.scoped)
-  )
+export const playground = Command.make(
+  "playground",
+  options,
+  ({ stores, data, host, schedulerPort, basePort, maxReplicas, maxStoreDownTime }) =>
+    reportErrors(
+      Effect.gen(function* () {
+        if (stores < 1 || stores > 9) return yield* Effect.fail(new UsageError("--stores must be between 1 and 9"))
+        if (parseDuration(maxStoreDownTime) === undefined) {
+          return yield* Effect.fail(
+            new UsageError(`--max-store-down-time "${maxStoreDownTime}" is not a duration like 30s`)
+          )
+        }
+        const logs = join(data, "logs")
+        const seeLogs = (message: string) => new UsageError(`${message}; see the logs in ${logs}`)
+        yield* Console.log(`starting a scheduler and ${stores} store(s)…`)
+        const cluster = yield* startLocalCluster({
+          stores,
+          host,
+          schedulerPort,
+          basePort,
+          dataDir: data,
+          logDir: logs,
+          schedulerArgs: ["--max-replicas", String(maxReplicas), "--max-store-down-time", maxStoreDownTime],
+          onExit: (name, status) => Console.error(`playground: ${name} exited (${describeExit(status)})`)
+        }).pipe(Effect.mapError((e) => seeLogs(e.message)))
+        yield* cluster
+          .waitUntilWritable("60 seconds")
+          .pipe(Effect.mapError(() => seeLogs("the cluster did not accept a write within 60 s")))
+        yield* Console.log(
+          [
+            "tinykv playground is up:",
+            `  scheduler  ${cluster.scheduler}`,
+            ...cluster.stores.map((s) => `  store ${s.id}    ${s.address}`),
+            `  data/logs  ${data}`,
+            "try, in another shell:",
+            "  npx tinykv put hello world",
+            "  npx tinykv get hello",
+            "stop with Ctrl-C"
+          ].join("\n")
+        )
+        return yield* Effect.never
+      }).pipe(Effect.scoped)
+    )
 ).pipe(Command.withDescription("Run a local cluster: a scheduler and N stores on loopback, until Ctrl-C."))

@@ -1,10 +1,49 @@
 /** `tinykv scheduler`: run the scheduler (TinyKV's "PD") until SIGINT/SIGTERM. */
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer } from "effect"
+import { Console, Duration, Effect, Layer } from "effect"
+import { parseDuration } from "../../cli/ctlDuration.js"
 import { parseAddress } from "../../client/storeConnection.js"
 import { layerServer } from "../../layers/schedulerServer.js"
 import { Scheduler } from "../../scheduler/service.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
+
+/** The coordinator's settings; `tinykv playground` passes the same flags through. */
+export const scheduleOptions = {
+  maxReplicas: Options.integer("max-replicas").pipe(
+    Options.withDefault(3),
+    Options.withDescription("replicas per region the replica checker keeps (default 3)")
+  ),
+  maxStoreDownTime: Options.text("max-store-down-time").pipe(
+    Options.withDefault("30m"),
+    Options.withDescription(
+      "a store silent this long is Down and its replicas are replaced elsewhere (default 30m; e.g. 30s, 10m, 1h)"
+    )
+  ),
+  scheduleInterval: Options.text("schedule-interval").pipe(
+    Options.withDefault("1s"),
+    Options.withDescription("how often the coordinator runs its checkers (default 1s; e.g. 500ms); 0 turns it off")
+  )
+}
+
+const checkScheduleOptions = (o: { maxReplicas: number; maxStoreDownTime: string; scheduleInterval: string }) =>
+  Effect.gen(function* () {
+    if (o.maxReplicas < 1) return yield* Effect.fail(new UsageError("--max-replicas must be at least 1"))
+    const down = parseDuration(o.maxStoreDownTime)
+    if (down === undefined || Duration.toMillis(down) <= 0) {
+      return yield* Effect.fail(
+        new UsageError(`--max-store-down-time "${o.maxStoreDownTime}" is not a duration like 30s`)
+      )
+    }
+    const interval = parseDuration(o.scheduleInterval)
+    if (interval === undefined) {
+      return yield* Effect.fail(new UsageError(`--schedule-interval "${o.scheduleInterval}" is not a duration like 1s`))
+    }
+    return {
+      maxReplicas: o.maxReplicas,
+      maxStoreDownTimeMs: Duration.toMillis(down),
+      scheduleInterval: Duration.toMillis(interval) === 0 ? (false as const) : interval
+    }
+  })
 
 const isListenError = (e: unknown): e is { readonly cause?: { readonly code?: string; readonly message?: string } } =>
   typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "SocketServerError"
@@ -22,12 +61,14 @@ export const scheduler = Command.make(
     data: Options.text("data").pipe(
       Options.withDefault("./data/scheduler"),
       Options.withDescription("directory for the scheduler's state (created if missing)")
-    )
+    ),
+    ...scheduleOptions
   },
-  ({ addr, data }) =>
+  ({ addr, data, ...schedule }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
+        const config = yield* checkScheduleOptions(schedule)
         const { host, port } = parseAddress(address)
         const banner = Layer.effectDiscard(
           Effect.gen(function* () {
@@ -41,7 +82,9 @@ export const scheduler = Command.make(
             )
           })
         )
-        return yield* Layer.launch(Layer.provideMerge(banner, layerServer({ host, port, dataDir: data }))).pipe(
+        return yield* Layer.launch(
+          Layer.provideMerge(banner, layerServer({ host, port, dataDir: data, ...config }))
+        ).pipe(
           Effect.mapError((e) =>
             isListenError(e) ? new UsageError(`cannot listen on ${address}: ${listenCause(e)}`) : e
           )

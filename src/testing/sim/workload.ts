@@ -1,0 +1,137 @@
+/**
+ * The simulator's clients: fibers issuing random raw puts, gets, deletes and scans through the real
+ * `TinyKvClient`, each recorded in one history for the linearizability checker.
+ *
+ * Every put writes a value no other put writes (`c<client>.<n>`), so a read names the write it saw and the
+ * checker's verdict is sharp. Keys come from a small set, so clients contend. A write that fails is
+ * recorded as indefinite: it may have been applied (a timeout after the proposal) or not. A read that
+ * fails tells nothing and is dropped.
+ */
+import { Effect } from "effect"
+import { fromUtf8 } from "../../protocol/bytes.js"
+import { TinyKvClient } from "../../client/TinyKvClient.js"
+import type { HistoryRecorder } from "../linearizability/history.js"
+import type { KvInput, KvOutput } from "../linearizability/kvModel.js"
+import type { SimRandom } from "./random.js"
+
+export interface WorkloadOptions {
+  readonly clients: number
+  readonly opsPerClient: number
+  readonly keys: number
+  /** Each client thinks up to this long (virtual time) between operations, so faults land among them. */
+  readonly thinkMs: number
+}
+
+export const keyName = (i: number): string => `k${i}`
+
+/** One client's operation, recorded. */
+const operation = (
+  kv: TinyKvClient["Type"],
+  history: HistoryRecorder<KvInput, KvOutput>,
+  client: number,
+  n: number,
+  random: SimRandom,
+  keys: number
+) => {
+  const key = keyName(random.int(keys))
+  const roll = random.next()
+  if (roll < 0.45) {
+    const value = `c${client}.${n}`
+    const id = history.invoke(client, { kind: "put", key, value })
+    return kv.rawPut(key, value).pipe(
+      Effect.matchEffect({
+        onSuccess: () => Effect.sync(() => history.ok(id, { kind: "done" })),
+        onFailure: () => Effect.sync(() => history.indefinite(id))
+      })
+    )
+  }
+  if (roll < 0.55) {
+    const id = history.invoke(client, { kind: "delete", key })
+    return kv.rawDelete(key).pipe(
+      Effect.matchEffect({
+        onSuccess: () => Effect.sync(() => history.ok(id, { kind: "done" })),
+        onFailure: () => Effect.sync(() => history.indefinite(id))
+      })
+    )
+  }
+  if (roll < 0.9) {
+    const id = history.invoke(client, { kind: "get", key })
+    return kv.rawGet(key).pipe(
+      Effect.matchEffect({
+        onSuccess: (v) =>
+          Effect.sync(() => history.ok(id, { kind: "value", value: v === undefined ? undefined : fromUtf8(v) })),
+        onFailure: () => Effect.sync(() => history.failed(id))
+      })
+    )
+  }
+  const limit = 1 + random.int(keys)
+  const id = history.invoke(client, { kind: "scan", start: "k", end: "l", limit })
+  return kv.rawScan("k", { end: "l", limit }).pipe(
+    Effect.matchEffect({
+      onSuccess: (pairs) =>
+        Effect.sync(() =>
+          history.ok(id, {
+            kind: "pairs",
+            pairs: pairs.map((p) => [fromUtf8(p.key), fromUtf8(p.value)] as const)
+          })
+        ),
+      onFailure: () => Effect.sync(() => history.failed(id))
+    })
+  )
+}
+
+/** Runs every client to completion (each does its operations one after another). */
+export const runClients = (
+  history: HistoryRecorder<KvInput, KvOutput>,
+  random: SimRandom,
+  options: WorkloadOptions
+): Effect.Effect<void, never, TinyKvClient> =>
+  Effect.flatMap(TinyKvClient, (kv) =>
+    Effect.forEach(
+      Array.from({ length: options.clients }, (_, c) => c),
+      (client) => {
+        // each client draws from its own stream: the interleaving must not change what a client does
+        const own = random.fork(client + 1)
+        return Effect.forEach(
+          Array.from({ length: options.opsPerClient }, (_, n) => n),
+          (n) =>
+            Effect.zipRight(
+              Effect.sleep(`${own.int(options.thinkMs + 1)} millis`),
+              operation(kv, history, client, n, own, options.keys)
+            ),
+          { discard: true }
+        )
+      },
+      { concurrency: "unbounded", discard: true }
+    )
+  )
+
+/** After the faults: one read of every key, recorded, so a lost acknowledged write shows as a violation. */
+export const finalReads = (
+  history: HistoryRecorder<KvInput, KvOutput>,
+  keys: number,
+  client: number
+): Effect.Effect<number, never, TinyKvClient> =>
+  Effect.flatMap(TinyKvClient, (kv) =>
+    Effect.reduce(
+      Array.from({ length: keys }, (_, i) => keyName(i)),
+      0,
+      (failed, key) => {
+        const id = history.invoke(client, { kind: "get", key })
+        return kv.rawGet(key).pipe(
+          Effect.matchEffect({
+            onSuccess: (v) =>
+              Effect.sync(() => {
+                history.ok(id, { kind: "value", value: v === undefined ? undefined : fromUtf8(v) })
+                return failed
+              }),
+            onFailure: () =>
+              Effect.sync(() => {
+                history.failed(id)
+                return failed + 1
+              })
+          })
+        )
+      }
+    )
+  )
