@@ -1,20 +1,42 @@
 /**
  * Raft `KvStorage` (TinyKV `RaftStorage`): every write is a command through its region's Raft log,
- * acknowledged once committed and applied; every reader is taken after a `Snap` command applied on
- * the leader, so it reflects every write acknowledged before the read began (linearizable reads
- * through the log). Region errors come back in the error channel for the client to retry.
+ * acknowledged once committed and applied; every reader is the engine snapshot taken in the round that
+ * applied a `Snap` command on the leader (`raftstore/readSnapshot.ts`), so it reflects every write
+ * acknowledged before the read began and nothing written after (linearizable reads through the log).
+ * Region errors come back in the error channel for the client to retry.
+ *
+ * Keys are local to the call's key space; the raftstore stores them as engine keys of that space, and
+ * a reader sees only its space's keys of the region (`protocol/keyspace.ts`).
  */
 import { Effect, Layer } from "effect"
 import { InvalidArgument, ServerIsBusy } from "../protocol/errorpb.js"
+import {
+  clampToRange,
+  inKeyRange,
+  type KeySpace,
+  localRange,
+  physicalKey,
+  physicalOfLocal
+} from "../protocol/keyspace.js"
 import type { Context } from "../protocol/kvrpc.js"
-import type { RaftCmdRequest, Request } from "../protocol/raftCmd.js"
-import { keyInRegion } from "../raftstore/regionUtil.js"
+import type { RaftCmdRequest, RaftCmdResponse, Request } from "../protocol/raftCmd.js"
+import { sendRead } from "../raftstore/readSnapshot.js"
 import { KvStorage, type KvReader } from "../services/KvStorage.js"
 import { Router } from "../services/Router.js"
-import { Storage } from "../services/Storage.js"
+import { stripSpace } from "./kvStorageStandalone.js"
 
 const needContext = new InvalidArgument({
   message: "a replicated store needs the request context (region id, epoch, peer): use the cluster client"
+})
+
+const requestFor = (context: Context, requests: ReadonlyArray<Request>): RaftCmdRequest => ({
+  header: {
+    regionId: context.regionId,
+    peer: context.peer,
+    regionEpoch: context.regionEpoch,
+    term: context.term ?? 0
+  },
+  requests
 })
 
 export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number }) =>
@@ -22,62 +44,45 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
     KvStorage,
     Effect.gen(function* () {
       const router = yield* Router
-      const storage = yield* Storage
-      const command = (context: Context | undefined, requests: ReadonlyArray<Request>) =>
-        Effect.gen(function* () {
-          if (context === undefined) return yield* Effect.fail(needContext)
-          const request: RaftCmdRequest = {
-            header: {
-              regionId: context.regionId,
-              peer: context.peer,
-              regionEpoch: context.regionEpoch,
-              term: context.term ?? 0
-            },
-            requests
-          }
-          const response = yield* router.sendCommand(request).pipe(
-            Effect.timeoutFail({
-              duration: `${options.commandTimeoutMs} millis`,
-              onTimeout: () => new ServerIsBusy({ reason: "the command did not apply in time; retry" })
-            })
-          )
-          if (response.header.error !== undefined) return yield* Effect.fail(response.header.error)
-          return response
-        })
+      const inTime = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        effect.pipe(
+          Effect.timeoutFail({
+            duration: `${options.commandTimeoutMs} millis`,
+            onTimeout: () => new ServerIsBusy({ reason: "the command did not apply in time; retry" })
+          })
+        )
+      const checked = (response: RaftCmdResponse) =>
+        response.header.error !== undefined ? Effect.fail(response.header.error) : Effect.succeed(response)
       return KvStorage.of({
-        write: (context, batch) =>
-          Effect.asVoid(
-            command(
-              context,
-              batch.map(
-                (m): Request =>
-                  m._tag === "Put"
-                    ? { _tag: "Put", cf: m.cf, key: m.key, value: m.value }
-                    : { _tag: "Delete", cf: m.cf, key: m.key }
-              )
-            )
-          ),
-        reader: (context) =>
+        write: (context, space: KeySpace, batch) =>
           Effect.gen(function* () {
-            const response = yield* command(context, [{ _tag: "Snap" }])
+            if (context === undefined) return yield* Effect.fail(needContext)
+            const requests = batch.map(
+              (m): Request =>
+                m._tag === "Put"
+                  ? { _tag: "Put", cf: m.cf, key: m.key, value: m.value, space }
+                  : { _tag: "Delete", cf: m.cf, key: m.key, space }
+            )
+            yield* checked(yield* inTime(router.sendCommand(requestFor(context, requests))))
+          }),
+        reader: (context, space: KeySpace) =>
+          Effect.gen(function* () {
+            if (context === undefined) return yield* Effect.fail(needContext)
+            const { response, reader } = yield* inTime(sendRead(router, requestFor(context, [{ _tag: "Snap" }])))
+            yield* checked(response)
             const snap = response.responses[0]
-            if (snap?._tag !== "Snap") return yield* Effect.die("a Snap command answered without a Snap response")
+            if (snap?._tag !== "Snap" || reader === undefined) {
+              return yield* Effect.die("a Snap command answered without a Snap response and its snapshot")
+            }
             const region = snap.region
-            const reader = yield* storage.snapshot
+            // never read past the region: keys beyond it may belong to another region now
             return {
-              getCF: (cf, key) => (keyInRegion(key, region) ? reader.get(cf, key) : undefined),
-              iterCF: (cf, start, end) => {
-                // never read past the region: keys beyond it may belong to another region now
-                const regionEnd = region.endKey.length > 0 ? region.endKey : undefined
-                const stop =
-                  end === undefined || end.length === 0
-                    ? regionEnd
-                    : regionEnd !== undefined && Buffer.compare(regionEnd, end) < 0
-                      ? regionEnd
-                      : end
-                const from = Buffer.compare(start, region.startKey) < 0 ? region.startKey : start
-                return reader.scan(cf, { start: from, end: stop })
-              }
+              getCF: (cf, key) =>
+                inKeyRange(key, localRange(region, space, cf)) ? reader.get(cf, physicalKey(space, key)) : undefined,
+              iterCF: (cf, start, end) =>
+                stripSpace(
+                  reader.scan(cf, physicalOfLocal(space, clampToRange(localRange(region, space, cf), start, end)))
+                )
             } satisfies KvReader
           })
       })

@@ -1,33 +1,43 @@
 /**
  * Standalone `KvStorage`: the engine directly, no replication (TinyKV project 1). Every write is
- * synced before it is acknowledged. The request context is ignored: one store holds all keys.
+ * synced before it is acknowledged. The request context is ignored: one store holds all keys. Keys are
+ * stored in their key space (`protocol/keyspace.ts`), and a reader sees its own space only.
  */
 import { Effect, Layer } from "effect"
+import { clampToRange, localKeyOf, physicalKey, physicalOfLocal } from "../protocol/keyspace.js"
 import { KvStorage, type KvReader } from "../services/KvStorage.js"
-import { Storage, type WriteOp } from "../services/Storage.js"
+import { type KeyValue, Storage, type WriteOp } from "../services/Storage.js"
 import { layerMemory } from "./storageMemory.js"
+
+const EMPTY = new Uint8Array(0)
+
+/** Engine keys as keys of their space (the engine range already holds that space only). */
+export function* stripSpace(kvs: Iterable<KeyValue>): IterableIterator<KeyValue> {
+  for (const kv of kvs) yield { key: localKeyOf(kv.key), value: kv.value }
+}
 
 export const layerStandalone: Layer.Layer<KvStorage, never, Storage> = Layer.effect(
   KvStorage,
   Effect.gen(function* () {
     const storage = yield* Storage
     return KvStorage.of({
-      write: (_context, batch) =>
+      write: (_context, space, batch) =>
         storage.write(
           batch.map(
             (m): WriteOp =>
               m._tag === "Put"
-                ? { _tag: "Put", space: m.cf, key: m.key, value: m.value }
-                : { _tag: "Delete", space: m.cf, key: m.key }
+                ? { _tag: "Put", space: m.cf, key: physicalKey(space, m.key), value: m.value }
+                : { _tag: "Delete", space: m.cf, key: physicalKey(space, m.key) }
           ),
           { sync: true }
         ),
-      reader: (_context) =>
+      reader: (_context, space) =>
         Effect.map(
           storage.snapshot,
           (snap): KvReader => ({
-            getCF: (cf, key) => snap.get(cf, key),
-            iterCF: (cf, start, end) => snap.scan(cf, { start, end })
+            getCF: (cf, key) => snap.get(cf, physicalKey(space, key)),
+            iterCF: (cf, start, end) =>
+              stripSpace(snap.scan(cf, physicalOfLocal(space, clampToRange({ start: EMPTY, end: EMPTY }, start, end))))
           })
         )
     })

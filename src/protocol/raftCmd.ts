@@ -8,11 +8,17 @@ import { Schema } from "effect"
 import { Bytes, PeerId, RegionId, U64 } from "./ids.js"
 import { ConfChangeType } from "./eraftpb.js"
 import { RegionError } from "./errorpb.js"
+import { KeySpace } from "./keyspace.js"
 import { Peer, Region, RegionEpoch } from "./metapb.js"
 
-export const GetRequest = Schema.TaggedStruct("Get", { cf: Schema.String, key: Bytes })
-export const PutRequest = Schema.TaggedStruct("Put", { cf: Schema.String, key: Bytes, value: Bytes })
-export const DeleteRequest = Schema.TaggedStruct("Delete", { cf: Schema.String, key: Bytes })
+/**
+ * Data requests name a key space (`keyspace.ts`) and carry the key local to it; the raftstore turns it
+ * into the engine key. An absent space is the raw one.
+ */
+const space = Schema.optional(KeySpace)
+export const GetRequest = Schema.TaggedStruct("Get", { cf: Schema.String, key: Bytes, space })
+export const PutRequest = Schema.TaggedStruct("Put", { cf: Schema.String, key: Bytes, value: Bytes, space })
+export const DeleteRequest = Schema.TaggedStruct("Delete", { cf: Schema.String, key: Bytes, space })
 /** Asks for a consistent snapshot of the region's data taken after every earlier entry applied. */
 export const SnapRequest = Schema.TaggedStruct("Snap", {})
 export const Request = Schema.Union(GetRequest, PutRequest, DeleteRequest, SnapRequest)

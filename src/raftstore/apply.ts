@@ -10,6 +10,7 @@
 import { compareBytes, toLatin1 } from "../protocol/bytes.js"
 import type { Entry } from "../protocol/eraftpb.js"
 import { EpochNotMatch } from "../protocol/errorpb.js"
+import { physicalKey } from "../protocol/keyspace.js"
 import type { Region } from "../protocol/metapb.js"
 import type { ChangePeerRequest, RaftCmdRequest, RaftCmdResponse, Response } from "../protocol/raftCmd.js"
 import { decodeConfChange } from "../raft/index.js"
@@ -17,7 +18,7 @@ import { type Cf, type EngineReader, isCf, type WriteOp } from "../services/Stor
 import { RaftCmdCodec, RegionLocalStateCodec } from "./codec.js"
 import { raftLogKey, regionStateKey } from "./keys.js"
 import type { Peer, Reply } from "./peer.js"
-import { checkKeyInRegion, checkRegionEpoch } from "./regionUtil.js"
+import { checkRequestInRegion, checkRegionEpoch } from "./regionUtil.js"
 import { adminResponse, errorResponse, okResponse, staleResponse } from "./responses.js"
 
 /** What applying changed beyond the write batch, for the worker to act on after the write. */
@@ -121,7 +122,7 @@ const applyData = (
   if (epochError) return errorResponse(epochError, peer.term)
   for (const r of req.requests) {
     if (r._tag === "Snap") continue
-    const e = checkKeyInRegion(r.key, region)
+    const e = checkRequestInRegion(r, region)
     if (e) return errorResponse(e, peer.term)
   }
   const responses: Array<Response> = []
@@ -129,22 +130,24 @@ const applyData = (
     switch (r._tag) {
       case "Put": {
         const cf = r.cf as Cf
-        ops.push({ _tag: "Put", space: cf, key: r.key, value: r.value })
-        overlay.put(cf, r.key, r.value)
+        const key = physicalKey(r.space ?? "raw", r.key)
+        ops.push({ _tag: "Put", space: cf, key, value: r.value })
+        overlay.put(cf, key, r.value)
         outcome.bytesWritten += r.key.length + r.value.length
         responses.push({ _tag: "Put" })
         break
       }
       case "Delete": {
         const cf = r.cf as Cf
-        ops.push({ _tag: "Delete", space: cf, key: r.key })
-        overlay.put(cf, r.key, null)
+        const key = physicalKey(r.space ?? "raw", r.key)
+        ops.push({ _tag: "Delete", space: cf, key })
+        overlay.put(cf, key, null)
         outcome.bytesWritten += r.key.length
         responses.push({ _tag: "Delete" })
         break
       }
       case "Get": {
-        const value = overlay.get(r.cf as Cf, r.key)
+        const value = overlay.get(r.cf as Cf, physicalKey(r.space ?? "raw", r.key))
         responses.push(value === undefined ? { _tag: "Get" } : { _tag: "Get", value })
         break
       }

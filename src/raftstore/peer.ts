@@ -17,7 +17,7 @@ import type { RaftMessage } from "../protocol/raftServer.js"
 import { isRaftFailure, mulberry32, RawNode } from "../raft/index.js"
 import { RaftCmdCodec } from "./codec.js"
 import type { PeerStorage } from "./peerStorage.js"
-import { checkKeyInRegion, checkRegionEpoch, isInitialMsg } from "./regionUtil.js"
+import { checkRequestInRegion, checkRegionEpoch, isInitialMsg } from "./regionUtil.js"
 import { adminResponse, errorResponse, staleResponse } from "./responses.js"
 
 export interface Proposal {
@@ -155,7 +155,7 @@ export class Peer {
     }
     for (const r of request.requests) {
       if (r._tag === "Snap") continue
-      const e = checkKeyInRegion(r.key, this.region)
+      const e = checkRequestInRegion(r, this.region)
       if (e) return fail(e)
     }
     const data = RaftCmdCodec.encode(request)

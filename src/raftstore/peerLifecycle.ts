@@ -38,7 +38,7 @@ export const destroyOps = (peer: Peer, ops: Array<WriteOp>): void => {
     key: regionStateKey(peer.regionId),
     value: RegionLocalStateCodec.encode({ state: "Tombstone", region: peer.region })
   })
-  if (isInitialized(peer.region)) ops.push(...clearRangeOps(peer.region.startKey, peer.region.endKey))
+  if (isInitialized(peer.region)) ops.push(...clearRangeOps(peer.region))
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import type { ConfState, Entry, HardState, Snapshot } from "../protocol/eraftpb.js"
 import type { RegionId } from "../protocol/ids.js"
+import { physicalRanges, type UserKeyRange } from "../protocol/keyspace.js"
 import type { Region } from "../protocol/metapb.js"
 import type { RaftApplyState, RaftLocalState } from "../protocol/raftServer.js"
 import {
@@ -22,7 +23,7 @@ import {
   type Unavailable,
   unavailable
 } from "../raft/index.js"
-import { CFS, type EngineReader, type WriteOp } from "../services/Storage.js"
+import type { CFS, EngineReader, WriteOp } from "../services/Storage.js"
 import {
   decodeEntry,
   encodeEntry,
@@ -50,9 +51,12 @@ export interface ApplySnapResult {
 
 export const isInitialized = (region: Region): boolean => region.peers.length > 0
 
-/** Every op that writes a region's data range in all column families out of existence. */
-export const clearRangeOps = (start: Uint8Array, end: Uint8Array): Array<WriteOp> =>
-  CFS.map((cf) => ({ _tag: "DeleteRange", space: cf, start: start.length === 0 ? new Uint8Array([0]) : start, end }))
+/**
+ * Every op that writes a region's data out of existence: its user keys in each column family of both
+ * key spaces (`protocol/keyspace.ts`), and nothing of a neighbour whose keys share a prefix with a bound.
+ */
+export const clearRangeOps = (region: UserKeyRange): Array<WriteOp> =>
+  physicalRanges(region).map(({ cf, start, end }) => ({ _tag: "DeleteRange", space: cf, start, end }))
 
 export class PeerStorage implements RaftStorage {
   /**
@@ -193,10 +197,9 @@ export class PeerStorage implements RaftStorage {
     invariant(typeof t === "number", () => `region ${this.region.id}: no term for applied index ${index}`)
     const term: number = t
     const data: Array<{ cf: string; key: Uint8Array; value: Uint8Array }> = []
-    for (const cf of CFS) {
-      for (const kv of this.engine.scan(cf, { start: this.region.startKey, end: this.region.endKey })) {
-        data.push({ cf, key: kv.key, value: kv.value })
-      }
+    // engine keys, in both key spaces: the receiver writes them as they are
+    for (const { cf, start, end } of physicalRanges(this.region)) {
+      for (const kv of this.engine.scan(cf, { start, end })) data.push({ cf, key: kv.key, value: kv.value })
     }
     const snap: Snapshot = {
       data: SnapshotDataCodec.encode({ region: this.region, fileSize: 0, data }),
@@ -265,14 +268,14 @@ export class PeerStorage implements RaftStorage {
     const data = SnapshotDataCodec.decode(snap.data)
     const prevRegion = this.region
     const { index, term } = snap.metadata
-    if (isInitialized(prevRegion)) ops.push(...clearRangeOps(prevRegion.startKey, prevRegion.endKey))
+    if (isInitialized(prevRegion)) ops.push(...clearRangeOps(prevRegion))
     ops.push({
       _tag: "DeleteRange",
       space: "raft",
       start: raftLogKey(prevRegion.id, 0),
       end: raftLogKey(prevRegion.id, Math.max(this.raftState.lastIndex, index) + 1)
     })
-    ops.push(...clearRangeOps(data.region.startKey, data.region.endKey))
+    ops.push(...clearRangeOps(data.region))
     for (const kv of data.data) {
       ops.push({ _tag: "Put", space: kv.cf as (typeof CFS)[number], key: kv.key, value: kv.value })
     }

@@ -19,6 +19,7 @@ import { type ApplyOutcome, applyEntries, Overlay } from "./apply.js"
 import type { Peer } from "./peer.js"
 import { destroyOps } from "./peerLifecycle.js"
 import type { ApplySnapResult } from "./peerStorage.js"
+import { takeReadSnapshots } from "./readSnapshot.js"
 import { errorResponse } from "./responses.js"
 import type { RoundContext } from "./roundContext.js"
 
@@ -95,6 +96,7 @@ export const processReadies = (
     }
     for (const m of ctx.outbound) out.push(m)
     if (ops.length > 0) yield* storage.write(ops, { sync })
+    yield* takeReadSnapshots(storage, replies)
     for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)
     for (const w of work) ctx.guard(w.peer, () => w.peer.rawNode.advance(w.rd))
     // Last, and interruptible although the round is not: a transport may fork its delivery fibers here, and

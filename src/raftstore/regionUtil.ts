@@ -2,6 +2,7 @@
 import { compareBytes } from "../protocol/bytes.js"
 import type { Message } from "../protocol/eraftpb.js"
 import { EpochNotMatch, KeyNotInRegion } from "../protocol/errorpb.js"
+import { type KeySpace, localKeyInRange, userKeyOf } from "../protocol/keyspace.js"
 import type { Peer, Region, RegionEpoch } from "../protocol/metapb.js"
 import type { RaftCmdRequest } from "../protocol/raftCmd.js"
 import { RAFT_INIT_LOG_TERM } from "./keys.js"
@@ -10,10 +11,25 @@ import { RAFT_INIT_LOG_TERM } from "./keys.js"
 export const keyInRegion = (key: Uint8Array, region: Region): boolean =>
   compareBytes(key, region.startKey) >= 0 && (region.endKey.length === 0 || compareBytes(key, region.endKey) < 0)
 
+/** A user key outside the region's bounds. */
 export const checkKeyInRegion = (key: Uint8Array, region: Region): KeyNotInRegion | undefined =>
   keyInRegion(key, region)
     ? undefined
     : new KeyNotInRegion({ key, regionId: region.id, startKey: region.startKey, endKey: region.endKey })
+
+/**
+ * Whether a data request's key belongs to the region. The key is local to the request's key space and
+ * may be an MVCC key, which never compares with the user-key bounds directly (`protocol/keyspace.ts`).
+ */
+export const checkRequestInRegion = (
+  r: { readonly cf: string; readonly key: Uint8Array; readonly space?: KeySpace | undefined },
+  region: Region
+): KeyNotInRegion | undefined => {
+  const space = r.space ?? "raw"
+  if (localKeyInRange(r.key, region, space, r.cf)) return undefined
+  const key = userKeyOf(r.key, space, r.cf) ?? r.key
+  return new KeyNotInRegion({ key, regionId: region.id, startKey: region.startKey, endKey: region.endKey })
+}
 
 /** Whether `epoch` is older than `check` in either part. */
 export const isEpochStale = (epoch: RegionEpoch, check: RegionEpoch): boolean =>

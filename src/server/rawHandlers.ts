@@ -1,4 +1,7 @@
-/** The raw KV handlers (TinyKV `RawGet/RawPut/RawDelete/RawScan`): validation, then `KvStorage`. */
+/**
+ * The raw KV handlers (TinyKV `RawGet/RawPut/RawDelete/RawScan`): validation, then `KvStorage` in the raw
+ * key space — raw requests never see nor touch transactional data, whatever column family they name.
+ */
 import { Effect } from "effect"
 import type { KvError } from "../protocol/errorpb.js"
 import type * as Kv from "../protocol/kvrpc.js"
@@ -13,7 +16,7 @@ export const makeRawHandlers = Effect.gen(function* () {
       Effect.gen(function* () {
         const cf = yield* validCf(req.cf)
         const key = yield* validKey(req.key)
-        const reader = yield* storage.reader(req.context)
+        const reader = yield* storage.reader(req.context, "raw")
         const value = reader.getCF(cf, key)
         return value === undefined ? { notFound: true } : { value, notFound: false }
       }).pipe(Effect.scoped),
@@ -23,21 +26,21 @@ export const makeRawHandlers = Effect.gen(function* () {
         const cf = yield* validCf(req.cf)
         const key = yield* validKey(req.key)
         const value = yield* validValue(req.value)
-        yield* storage.write(req.context, [{ _tag: "Put", cf, key, value }])
+        yield* storage.write(req.context, "raw", [{ _tag: "Put", cf, key, value }])
       }),
 
     RawDelete: (req: Kv.RawDeleteRequest): Effect.Effect<void, KvError> =>
       Effect.gen(function* () {
         const cf = yield* validCf(req.cf)
         const key = yield* validKey(req.key)
-        yield* storage.write(req.context, [{ _tag: "Delete", cf, key }])
+        yield* storage.write(req.context, "raw", [{ _tag: "Delete", cf, key }])
       }),
 
     RawScan: (req: Kv.RawScanRequest): Effect.Effect<ReadonlyArray<Kv.KvPair>, KvError> =>
       Effect.gen(function* () {
         const cf = yield* validCf(req.cf)
         const limit = yield* validLimit(req.limit)
-        const reader = yield* storage.reader(req.context)
+        const reader = yield* storage.reader(req.context, "raw")
         const pairs: Array<Kv.KvPair> = []
         let bytes = 0
         if (limit === 0) return pairs

@@ -4,9 +4,13 @@
  * Layers: standalone (engine directly, no replication), memory (standalone over the memory engine)
  * and, with the raftstore, raft (every write through the region's Raft log, every reader taken after
  * a `Snap` command applied). The `context` routes to a region; the standalone layers ignore it.
+ *
+ * Every call names a key space (`protocol/keyspace.ts`): raw or transactional. Keys are local to it —
+ * user keys, or MVCC keys in the transactional `default`/`write` CFs — and a reader sees its space only.
  */
 import { Context, type Effect, type Scope } from "effect"
 import type { KvError } from "../protocol/errorpb.js"
+import type { KeySpace } from "../protocol/keyspace.js"
 import type { Context as RequestContext } from "../protocol/kvrpc.js"
 import type { Cf, KeyValue } from "./Storage.js"
 
@@ -26,8 +30,15 @@ export class KvStorage extends Context.Tag("tinykv/KvStorage")<
   KvStorage,
   {
     /** Applies the batch atomically and durably; succeeds only once it is committed (and applied). */
-    readonly write: (context: RequestContext | undefined, batch: ReadonlyArray<Modify>) => Effect.Effect<void, KvError>
-    /** A snapshot reader that reflects every write acknowledged before the call; closed with the scope. */
-    readonly reader: (context: RequestContext | undefined) => Effect.Effect<KvReader, KvError, Scope.Scope>
+    readonly write: (
+      context: RequestContext | undefined,
+      space: KeySpace,
+      batch: ReadonlyArray<Modify>
+    ) => Effect.Effect<void, KvError>
+    /** A snapshot reader of `space` that reflects every write acknowledged before the call; closed with the scope. */
+    readonly reader: (
+      context: RequestContext | undefined,
+      space: KeySpace
+    ) => Effect.Effect<KvReader, KvError, Scope.Scope>
   }
 >() {}

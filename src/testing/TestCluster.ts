@@ -21,13 +21,17 @@ import { makeClientLocal } from "../layers/schedulerClientLocal.js"
 import { MemoryNetwork } from "../layers/transportMemory.js"
 import * as Filters from "../layers/transportFilters.js"
 import { compareBytes, fromUtf8, utf8 } from "../protocol/bytes.js"
+import type { RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer, Region } from "../protocol/metapb.js"
-import type { Request } from "../protocol/raftCmd.js"
+import { clampToRange, localKeyOf, localRange, physicalKey, physicalOfLocal } from "../protocol/keyspace.js"
+import type { RaftCmdRequest, RaftCmdResponse, Request } from "../protocol/raftCmd.js"
 import { type StoreConfig, testConfig } from "../raftstore/config.js"
 import type { RaftStore } from "../layers/raftStore.js"
 import { makeScheduler, type Scheduler } from "../scheduler/service.js"
-import { type Cf, type Space, Storage } from "../services/Storage.js"
+import { sendRead } from "../raftstore/readSnapshot.js"
+import type { Router } from "../services/Router.js"
+import { type Cf, type EngineReader, isCf, type Space, Storage } from "../services/Storage.js"
 import { type InProcessClientOptions, layerInProcessClient } from "./clusterClient.js"
 import { ClusterRequestFailed, requestOn } from "./clusterRequest.js"
 
@@ -227,8 +231,16 @@ export class TestCluster {
    * EpochNotMatch, RegionNotFound and timeouts until `timeoutMs` (TinyKV `Cluster.Request`). Returns the
    * response and the store that answered it: the one whose engine reflects the command.
    */
-  requestOn(key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs = REQUEST_TIMEOUT_MS) {
-    return requestOn(this, key, requests, timeoutMs)
+  requestOn(
+    key: Uint8Array,
+    requests: ReadonlyArray<Request>,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+    send: (router: Router["Type"], command: RaftCmdRequest) => Effect.Effect<RaftCmdResponse, RegionNotFound> = (
+      router,
+      command
+    ) => router.sendCommand(command)
+  ) {
+    return requestOn(this, key, requests, timeoutMs, send)
   }
 
   /** `requestOn`'s response alone. */
@@ -288,34 +300,44 @@ export class TestCluster {
   }
 
   /**
-   * `[start, end)` of the default CF as of a Snap applied on the leader (TinyKV `Cluster.Scan`): read from the
-   * engine of the store that answered the Snap, which holds every write acknowledged before it. (Another
-   * store — even the next leader — may not have applied them yet.)
+   * `[start, end)` of the raw key space's default CF as of a Snap applied on the leader (TinyKV
+   * `Cluster.Scan`), region by region: each read from the engine snapshot taken in the round that applied
+   * the Snap, which holds every write acknowledged before it and nothing that happened after.
    */
   scan(start: string | Uint8Array, end: string | Uint8Array) {
     const self = this
     return Effect.gen(function* () {
+      const scope = yield* Effect.scope
       const to = bytes(end)
       const out: Array<{ key: Uint8Array; value: Uint8Array }> = []
       let from = bytes(start)
+      const readers = new WeakMap<RaftCmdResponse, EngineReader>()
+      const send = (router: Router["Type"], command: RaftCmdRequest) =>
+        Effect.map(Scope.extend(sendRead(router, command), scope), ({ response, reader }) => {
+          if (reader !== undefined) readers.set(response, reader)
+          return response
+        })
       // region by region, as TinyKV walks them by end key
       for (;;) {
-        const { response, storeId } = yield* self.requestOn(from, [{ _tag: "Snap" }])
+        const { response } = yield* self.requestOn(from, [{ _tag: "Snap" }], REQUEST_TIMEOUT_MS, send)
         const snap = response.responses[0]
-        if (snap?._tag !== "Snap") return yield* Effect.die("no Snap response")
+        const reader = readers.get(response)
+        if (snap?._tag !== "Snap" || reader === undefined) return yield* Effect.die("no Snap response")
         const regionEnd = snap.region.endKey
         const last = regionEnd.length === 0 || (to.length > 0 && compareBytes(to, regionEnd) <= 0)
-        const stop = last ? to : regionEnd
-        for (const kv of yield* self.engineScan(storeId, "default", from, stop)) out.push(kv)
+        const range = clampToRange(localRange(snap.region, "raw", "default"), from, last ? to : regionEnd)
+        for (const kv of reader.scan("default", physicalOfLocal("raw", range))) {
+          out.push({ key: localKeyOf(kv.key), value: kv.value })
+        }
         if (last) return out
         from = regionEnd
       }
-    })
+    }).pipe(Effect.scoped)
   }
 
-  /** The value of `key` in store `id`'s engine, whether it runs or not (`undefined` when absent). */
+  /** The value of raw `key` in store `id`'s engine, whether it runs or not (`undefined` when absent). */
   engineGet(id: StoreId, key: string | Uint8Array, cf: Cf = "default") {
-    return this.engineGetSpace(id, cf, bytes(key))
+    return this.engineGetSpace(id, cf, physicalKey("raw", bytes(key)))
   }
 
   /** The engine of store `id` as a `Storage` layer (the same data whether the store runs or not). */
@@ -334,10 +356,18 @@ export class TestCluster {
     return slot.running !== undefined ? slot.running.storage.get(space, key) : slot.engineGetSpace(space, key)
   }
 
-  /** `[start, end)` of one space of store `id`'s engine (e.g. the raft log of a region). */
+  /**
+   * `[start, end)` of one space of store `id`'s engine (e.g. the raft log of a region); in a column family,
+   * of the raw key space (`start`, `end` and the keys returned are raw user keys).
+   */
   engineScan(id: StoreId, space: Space, start: Uint8Array, end: Uint8Array) {
     const slot = this.slot(id)
-    const read = (s: Storage["Type"]) => s.scan(space, { start, end })
+    const read = (s: Storage["Type"]) =>
+      isCf(space)
+        ? Effect.map(s.scan(space, physicalOfLocal("raw", { start, end })), (kvs) =>
+            kvs.map((kv) => ({ key: localKeyOf(kv.key), value: kv.value }))
+          )
+        : s.scan(space, { start, end })
     return slot.running !== undefined
       ? read(slot.running.storage)
       : Effect.scoped(Effect.flatMap(Storage, read).pipe(Effect.provide(slot.storage)))

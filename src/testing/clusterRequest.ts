@@ -3,11 +3,12 @@
  * and re-found through the scheduler and the stores' own view, retried until a deadline.
  */
 import { Clock, Effect } from "effect"
-import type { RegionError } from "../protocol/errorpb.js"
+import type { RegionError, RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer, Region } from "../protocol/metapb.js"
-import type { RaftCmdResponse, Request } from "../protocol/raftCmd.js"
+import type { RaftCmdRequest, RaftCmdResponse, Request } from "../protocol/raftCmd.js"
 import type { RaftStore } from "../layers/raftStore.js"
+import type { Router } from "../services/Router.js"
 
 export class ClusterRequestFailed extends Error {
   readonly _tag = "ClusterRequestFailed"
@@ -23,7 +24,16 @@ export interface RequestTarget {
   readonly describe: () => string
 }
 
-export const requestOn = (self: RequestTarget, key: Uint8Array, requests: ReadonlyArray<Request>, timeoutMs: number) =>
+export const requestOn = (
+  self: RequestTarget,
+  key: Uint8Array,
+  requests: ReadonlyArray<Request>,
+  timeoutMs: number,
+  send: (router: Router["Type"], command: RaftCmdRequest) => Effect.Effect<RaftCmdResponse, RegionNotFound> = (
+    router,
+    command
+  ) => router.sendCommand(command)
+) =>
   Effect.gen(function* () {
     const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
     let hint: Peer | undefined
@@ -44,15 +54,13 @@ export const requestOn = (self: RequestTarget, key: Uint8Array, requests: Readon
         yield* Effect.sleep("20 millis")
         continue
       }
-      const response: RaftCmdResponse | "timeout" | "region not found" = yield* store.router
-        .sendCommand({
-          header: { regionId: region.id, peer: target, regionEpoch: region.regionEpoch, term: 0 },
-          requests
-        })
-        .pipe(
-          Effect.timeoutFail({ duration: "1 second", onTimeout: () => "timeout" as const }),
-          Effect.catchAll((e) => Effect.succeed(e === "timeout" ? e : ("region not found" as const)))
-        )
+      const response: RaftCmdResponse | "timeout" | "region not found" = yield* send(store.router, {
+        header: { regionId: region.id, peer: target, regionEpoch: region.regionEpoch, term: 0 },
+        requests
+      }).pipe(
+        Effect.timeoutFail({ duration: "1 second", onTimeout: () => "timeout" as const }),
+        Effect.catchAll((e) => Effect.succeed(e === "timeout" ? e : ("region not found" as const)))
+      )
       if (typeof response === "string") {
         lastError = response
         roundRobin = true

@@ -72,7 +72,7 @@ export const makeTxnHandlersWith = (options: TxnHandlerOptions = {}): Effect.Eff
     const latches = options.latches ?? (yield* makeLatches)
 
     const withReader = <A>(context: Context | undefined, f: (reader: KvReader) => A): Effect.Effect<A, KvError> =>
-      Effect.scoped(Effect.flatMap(storage.reader(context), (reader) => pure(() => f(reader))))
+      Effect.scoped(Effect.flatMap(storage.reader(context, "txn"), (reader) => pure(() => f(reader))))
 
     const checkLatched = (keys: ReadonlyArray<Uint8Array>, writes: ReadonlyArray<Modify>): Effect.Effect<void> => {
       if (options.validateLatches !== true) return Effect.void
@@ -95,7 +95,7 @@ export const makeTxnHandlersWith = (options: TxnHandlerOptions = {}): Effect.Eff
           const { response, writes } = yield* withReader(context, command)
           if (writes.length > 0) {
             yield* checkLatched(keys, writes)
-            yield* storage.write(context, writes)
+            yield* storage.write(context, "txn", writes)
           }
           return response
         })

@@ -60,6 +60,21 @@ describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {
     assert.match((await txn("get a; commit")).stdout, /^1\nCOMMITTED \(read-only\)\n$/)
   })
 
+  it("raw commands never see or touch transactional data: separate key spaces", async () => {
+    const c = await txn("put ks-a 1; commit")
+    assert.strictEqual(c.code, 0, c.stderr)
+    assert.deepInclude(await tinykv(["put", "ks-raw", "r", "--store", store]), { code: 0 })
+    // before key spaces, the raw scan printed the transaction's MVCC-encoded keys
+    for (const cf of ["default", "lock", "write"]) {
+      const r = await tinykv(["scan", "ks-", "--end", "ks.", "--cf", cf, "--store", store])
+      assert.strictEqual(r.stdout, cf === "default" ? "ks-raw\tr\n" : "", `raw scan of ${cf}`)
+    }
+    assert.strictEqual((await tinykv(["get", "ks-a", "--store", store])).code, 1)
+    // a raw "lock" on the transaction's key is raw data, not a lock
+    assert.deepInclude(await tinykv(["put", "ks-a", "junk", "--cf", "lock", "--store", store]), { code: 0 })
+    assert.match((await txn("get ks-a; put ks-a 2; commit")).stdout, /^1\nCOMMITTED \d+\n$/)
+  })
+
   it("reads the script from stdin, newlines and comments included, with an implicit begin", async () => {
     const input = '# set up two keys\nput s1 "x y"\nput s2 z\n\nget s1\ncommit\nget s2\nrollback\n'
     const r = await tinykv(["txn", "--store", store], { input })

@@ -14,10 +14,14 @@ export const withStore = Effect.gen(function* () {
   const kv = yield* client()
   // the protocol-level backend, to play a transaction that crashes half-way through
   const backend = txnRpcBackend(yield* connectStore(address))
-  /** The keys holding a lock right now (raw reads of the lock column family). */
-  const lockedKeys = Effect.map(kv.rawScan("", { cf: "lock", limit: 10_000 }), (pairs) =>
-    pairs.map((p) => fromUtf8(p.key))
-  )
+  /**
+   * The keys holding a lock right now: a transactional scan at the newest timestamp reports every lock
+   * (raw reads cannot: the lock column family of the raw key space holds raw data only).
+   */
+  const lockedKeys = Effect.gen(function* () {
+    const resp = yield* backend.KvScan({ startKey: new Uint8Array(), limit: 10_000, version: yield* backend.tso })
+    return resp.pairs.filter((p) => p.error?.locked !== undefined).map((p) => fromUtf8(p.key))
+  })
   /** Prewrites `kvs` (the first key is the primary) as a transaction at a fresh timestamp, then stops. */
   const prewriteOnly = (kvs: ReadonlyArray<readonly [string, string]>, lockTtl: number) =>
     Effect.gen(function* () {

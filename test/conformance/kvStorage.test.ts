@@ -71,8 +71,8 @@ const raft = (stores: number) =>
         ? Effect.dieMessage("a replicated store needs a context")
         : Scope.extend(Effect.orDie(storageOf(context.peer.storeId)), scope)
     const storage = KvStorage.of({
-      write: (context, batch) => Effect.flatMap(route(context), (s) => s.write(context, batch)),
-      reader: (context) => Effect.flatMap(route(context), (s) => s.reader(context))
+      write: (context, space, batch) => Effect.flatMap(route(context), (s) => s.write(context, space, batch)),
+      reader: (context, space) => Effect.flatMap(route(context), (s) => s.reader(context, space))
     })
     const context = () =>
       Effect.map(

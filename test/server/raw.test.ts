@@ -35,7 +35,7 @@ for (const [name, make] of Object.entries(engines)) {
     it.effect("TestRawGet1: a value set through storage is read back", () =>
       run((h, s) =>
         Effect.gen(function* () {
-          yield* s.write(undefined, [{ _tag: "Put", cf: "default", key: b(99), value: b(42) }])
+          yield* s.write(undefined, "raw", [{ _tag: "Put", cf: "default", key: b(99), value: b(42) }])
           const r = yield* h.RawGet({ key: b(99), cf: "default" })
           assert.isFalse(r.notFound)
           assert.deepStrictEqual(Array.from(r.value!), [42])
@@ -57,7 +57,7 @@ for (const [name, make] of Object.entries(engines)) {
       run((h, s) =>
         Effect.gen(function* () {
           yield* h.RawPut({ key: b(99), value: b(42), cf: "default" })
-          const reader = yield* s.reader(undefined)
+          const reader = yield* s.reader(undefined, "raw")
           assert.deepStrictEqual(Array.from(reader.getCF("default", b(99))!), [42])
         }).pipe(Effect.scoped)
       )
@@ -87,9 +87,9 @@ for (const [name, make] of Object.entries(engines)) {
     it.effect("TestRawDelete1: after RawDelete a reader gets undefined and no error", () =>
       run((h, s) =>
         Effect.gen(function* () {
-          yield* s.write(undefined, [{ _tag: "Put", cf: "default", key: b(99), value: b(42) }])
+          yield* s.write(undefined, "raw", [{ _tag: "Put", cf: "default", key: b(99), value: b(42) }])
           yield* h.RawDelete({ key: b(99), cf: "default" })
-          const reader = yield* s.reader(undefined)
+          const reader = yield* s.reader(undefined, "raw")
           assert.isUndefined(reader.getCF("default", b(99)))
         }).pipe(Effect.scoped)
       )
@@ -100,6 +100,7 @@ for (const [name, make] of Object.entries(engines)) {
         Effect.gen(function* () {
           yield* s.write(
             undefined,
+            "raw",
             [1, 2, 3, 4, 5].map((i) => ({ _tag: "Put" as const, cf: "default" as const, key: b(i), value: b(232 + i) }))
           )
           const pairs = yield* h.RawScan({ startKey: b(1), limit: 3, cf: "default" })
@@ -120,6 +121,7 @@ for (const [name, make] of Object.entries(engines)) {
         Effect.gen(function* () {
           yield* s.write(
             undefined,
+            "raw",
             [1, 2, 3, 4].map((i) => ({ _tag: "Put" as const, cf: "default" as const, key: b(i), value: b(i) }))
           )
           yield* h.RawPut({ key: b(5), value: b(5), cf: "default" })
@@ -137,6 +139,7 @@ for (const [name, make] of Object.entries(engines)) {
         Effect.gen(function* () {
           yield* s.write(
             undefined,
+            "raw",
             [1, 2, 3, 4].map((i) => ({ _tag: "Put" as const, cf: "default" as const, key: b(i), value: b(i) }))
           )
           yield* h.RawDelete({ key: b(3), cf: "default" })
@@ -154,7 +157,7 @@ for (const [name, make] of Object.entries(engines)) {
         Effect.gen(function* () {
           yield* h.RawPut({ key: b(1), value: b(1), cf: "default" })
           yield* h.RawPut({ key: b(2), value: b(2), cf: "default" })
-          const reader = yield* s.reader(undefined)
+          const reader = yield* s.reader(undefined, "raw")
           const it = reader.iterCF("default", b(1))
           yield* h.RawDelete({ key: b(1), cf: "default" })
           assert.deepStrictEqual(

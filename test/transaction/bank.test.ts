@@ -144,7 +144,7 @@ const runBank = (plan: ReadonlyArray<ReadonlyArray<Transfer>>) =>
     yield* audit(0)
     yield* audit(1)
     const locks = yield* Effect.scoped(
-      Effect.map(storage.reader(undefined), (r) => Array.from(r.iterCF(CF_LOCK, new Uint8Array(0))).length)
+      Effect.map(storage.reader(undefined, "txn"), (r) => Array.from(r.iterCF(CF_LOCK, new Uint8Array(0))).length)
     )
     assert.strictEqual(locks, 0, `locks left behind ${where}`)
     const done = yield* Ref.get(committed)

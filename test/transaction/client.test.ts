@@ -21,7 +21,7 @@ const makeEnv: Effect.Effect<Env> = Effect.gen(function* () {
   const handlers = yield* makeTxnHandlers
   const tso = yield* makeLocalTso
   const lockCount = Effect.scoped(
-    Effect.map(storage.reader(undefined), (r) => Array.from(r.iterCF(CF_LOCK, new Uint8Array(0))).length)
+    Effect.map(storage.reader(undefined, "txn"), (r) => Array.from(r.iterCF(CF_LOCK, new Uint8Array(0))).length)
   ).pipe(Effect.orDie)
   return { backend: backendFromHandlers(handlers, tso.next), handlers, lockCount }
 }).pipe(Effect.provide(layerKvMemory))

@@ -10,6 +10,7 @@ import { assert } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { bytesEqual, toHex } from "../../src/protocol/bytes.js"
 import { type Timestamp, timestamp } from "../../src/protocol/ids.js"
+import { physicalKey } from "../../src/protocol/keyspace.js"
 import type * as Kv from "../../src/protocol/kvrpc.js"
 import { layerStandalone } from "../../src/layers/kvStorageStandalone.js"
 import { layerMemoryFrom, MemoryEngine } from "../../src/layers/storageMemory.js"
@@ -58,7 +59,8 @@ export class Builder {
 
   private storedKey(kv: KvSpec): Uint8Array {
     const ts = kv.ts === undefined || BigInt(kv.ts) === 0n ? this.prevTs : BigInt(kv.ts)
-    return kv.cf === CF_LOCK ? bytes(kv.key) : encodeKey(bytes(kv.key), ts)
+    // the engine key: in the transactional key space
+    return physicalKey("txn", kv.cf === CF_LOCK ? bytes(kv.key) : encodeKey(bytes(kv.key), ts))
   }
 
   init(kvs: ReadonlyArray<KvSpec>): void {

@@ -10,6 +10,9 @@
  * - A batch is atomic for readers: none sees part of one.
  * - Concurrent writes are all applied; the caller's buffers may be reused once `write` returns.
  *
+ * The suite writes and reads the raw key space (`protocol/keyspace.ts`), and checks that the transactional
+ * one stays apart from it.
+ *
  * The caller provides a `KvStorageSubject`: the storage and the request context to use for a key (the
  * region, epoch and leader peer for a replicated store; `undefined` where the context is ignored). All
  * keys the suite writes start with "conf-" and lie in one region. Region errors are retried with a fresh
@@ -18,6 +21,7 @@
 import { Effect, Fiber, Schedule, type Scope } from "effect"
 import { fromUtf8, utf8 } from "../../protocol/bytes.js"
 import { isRegionError } from "../../protocol/errorpb.js"
+import type { KeySpace } from "../../protocol/keyspace.js"
 import type { Context as RequestContext } from "../../protocol/kvrpc.js"
 import type { KvReader, KvStorage, Modify } from "../../services/KvStorage.js"
 import type { Cf } from "../../services/Storage.js"
@@ -63,16 +67,38 @@ export const kvStorageConformance = (
         schedule: Schedule.intersect(Schedule.recurs(100), Schedule.spaced("50 millis")),
         while: isRegionError
       })
-      return {
+      const inSpace = (space: KeySpace) => ({
         write: (batch: ReadonlyArray<Modify>) =>
-          Effect.flatMap(context(batch[0]?.key ?? anyKey), (ctx) => storage.write(ctx, batch)).pipe(retryRegionErrors),
-        reader: Effect.flatMap(context(anyKey), (ctx) => storage.reader(ctx)).pipe(retryRegionErrors) as Effect.Effect<
-          KvReader,
-          unknown,
-          Scope.Scope
-        >
-      }
+          Effect.flatMap(context(batch[0]?.key ?? anyKey), (ctx) => storage.write(ctx, space, batch)).pipe(
+            retryRegionErrors
+          ),
+        reader: Effect.flatMap(context(anyKey), (ctx) => storage.reader(ctx, space)).pipe(
+          retryRegionErrors
+        ) as Effect.Effect<KvReader, unknown, Scope.Scope>
+      })
+      return { ...inSpace("raw"), txn: inSpace("txn") }
     })
+
+    it.scopedLive(
+      "key spaces are apart: the same key and CF in the raw and the transactional space never meet",
+      () =>
+        Effect.gen(function* () {
+          const s = yield* setup
+          yield* s.write([put("lock", "conf-s", "raw"), put("default", "conf-s1", "raw only")])
+          yield* s.txn.write([put("lock", "conf-s", "txn"), put("write", "conf-s", "txn only")])
+          const raw = yield* s.reader
+          const txn = yield* s.txn.reader
+          assert.strictEqual(str(raw.getCF("lock", utf8("conf-s"))), "raw")
+          assert.strictEqual(str(txn.getCF("lock", utf8("conf-s"))), "txn")
+          assert.isUndefined(raw.getCF("write", utf8("conf-s")))
+          assert.isUndefined(txn.getCF("default", utf8("conf-s1")))
+          assert.deepStrictEqual(keysOf(txn.iterCF("default", utf8("conf-"))), [])
+          assert.deepStrictEqual(keysOf(raw.iterCF("write", utf8("conf-"))), [])
+          yield* s.txn.write([del("lock", "conf-s")])
+          assert.strictEqual(str((yield* s.reader).getCF("lock", utf8("conf-s"))), "raw")
+        }),
+      timeout
+    )
 
     it.scopedLive(
       "a write is seen by a reader taken after it, per column family",

@@ -11,7 +11,8 @@
 import { SocketServer } from "@effect/platform/SocketServer"
 import { createServer, type AddressInfo } from "node:net"
 import { Context, Effect, Layer, type Scope } from "effect"
-import { compareBytes, inRange, utf8 } from "../../../src/protocol/bytes.js"
+import { inRange, utf8 } from "../../../src/protocol/bytes.js"
+import { clampToRange, inKeyRange, localRange } from "../../../src/protocol/keyspace.js"
 import {
   EpochNotMatch,
   InvalidArgument,
@@ -34,7 +35,6 @@ import { layerRpcServer, layerSocketServer } from "../../../src/server/serve.js"
 import { KvStorage, type KvReader } from "../../../src/services/KvStorage.js"
 import type { SchedulerClient } from "../../../src/services/SchedulerClient.js"
 import { Tso } from "../../../src/services/Tso.js"
-import { encodeBytes } from "../../../src/transaction/codec.js"
 import { makeTxnHandlers } from "../../../src/transaction/handlers.js"
 
 const bytes = (k: string | Uint8Array) => (typeof k === "string" ? utf8(k) : k)
@@ -165,26 +165,23 @@ const check = (
   return undefined
 }
 
-const maxKey = (a: Uint8Array, b: Uint8Array) => (compareBytes(a, b) >= 0 ? a : b)
-const minEnd = (a: Uint8Array | undefined, b: Uint8Array | undefined) =>
-  a === undefined || a.length === 0 ? b : b === undefined || b.length === 0 ? a : compareBytes(a, b) <= 0 ? a : b
-
 /**
- * The shared engine seen through one region, like the raft reader: scans stop at the region's
- * bounds. MVCC keys (`default`/`write` written by transactions) are compared with the encoded bounds,
- * which order exactly like the user keys they encode.
+ * The shared engine seen through one region, like the raft reader: reads stop at the region's bounds,
+ * translated into the key space's keys of each CF (`protocol/keyspace.ts`: MVCC keys compare with the
+ * encoded bounds).
  */
-const regionView = (t: Topology, base: KvStorage["Type"], mvcc: boolean): KvStorage["Type"] => ({
+const regionView = (t: Topology, base: KvStorage["Type"]): KvStorage["Type"] => ({
   write: base.write,
-  reader: (context) =>
-    Effect.map(base.reader(context), (reader): KvReader => {
+  reader: (context, space) =>
+    Effect.map(base.reader(context, space), (reader): KvReader => {
       const region = context === undefined ? undefined : t.regions.get(context.regionId)?.region
       if (region === undefined) return reader
-      const bound = (cf: string, k: Uint8Array) => (mvcc && cf !== "lock" && k.length > 0 ? encodeBytes(k) : k)
       return {
-        getCF: reader.getCF,
-        iterCF: (cf, start, end) =>
-          reader.iterCF(cf, maxKey(start, bound(cf, region.startKey)), minEnd(end, bound(cf, region.endKey)))
+        getCF: (cf, key) => (inKeyRange(key, localRange(region, space, cf)) ? reader.getCF(cf, key) : undefined),
+        iterCF: (cf, start, end) => {
+          const r = clampToRange(localRange(region, space, cf), start, end)
+          return reader.iterCF(cf, r.start, r.end)
+        }
       }
     })
 })
@@ -203,8 +200,8 @@ export const makeShared: Effect.Effect<Shared, never, Scope.Scope> = Effect.gen(
 const handlersFor = (t: Topology, store: number, shared: Shared) =>
   TinyKvRpcs.toLayer(
     Effect.gen(function* () {
-      const raw = yield* Effect.provideService(makeRawHandlers, KvStorage, regionView(t, shared.storage, false))
-      const txn = yield* Effect.provideService(makeTxnHandlers, KvStorage, regionView(t, shared.storage, true))
+      const raw = yield* Effect.provideService(makeRawHandlers, KvStorage, regionView(t, shared.storage))
+      const txn = yield* Effect.provideService(makeTxnHandlers, KvStorage, regionView(t, shared.storage))
       const guarded =
         <Req extends { readonly context?: RequestContext | undefined }, A>(
           method: string,

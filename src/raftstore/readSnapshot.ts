@@ -1,0 +1,72 @@
+/**
+ * Engine snapshots for reads, taken in the round that applies their `Snap` command and handed over with
+ * the reply (TiKV hands the snapshot back in the read's callback the same way).
+ *
+ * Why in the round: the reply is completed after the round's write, and the reader runs later still. An
+ * engine snapshot opened by the reader once it has the reply could see whatever the RaftWorker wrote in
+ * between — a peer destroyed, a snapshot installed, a range cleared, later writes. Opened right after the
+ * write that applied the `Snap`, before any other write, it holds exactly the state the `Snap` vouches for.
+ *
+ * The reply is a `Deferred` the worker completes; the slot rides beside it, keyed by that `Deferred`, so
+ * the command path (Router, proposals, apply) stays as it is. The snapshot joins the reader's scope: a
+ * reader that gave up (timed out) has closed its scope, and the snapshot is released as soon as it opens.
+ */
+import { Deferred, Effect, Scope } from "effect"
+import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
+import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import type { Router } from "../services/Router.js"
+import type { EngineReader, Storage } from "../services/Storage.js"
+import type { Reply } from "./peer.js"
+
+interface Slot {
+  readonly scope: Scope.Scope
+  reader: EngineReader | undefined
+}
+
+// Weak: a reply the worker never reaches (its peer destroyed, its store closed) takes its slot with it.
+const slots = new WeakMap<Deferred.Deferred<RaftCmdResponse>, Slot>()
+
+const answersSnap = (r: RaftCmdResponse): boolean =>
+  r.header.error === undefined && r.responses.some((x) => x._tag === "Snap")
+
+/**
+ * For every reply that answers a `Snap`, opens an engine snapshot into its reader's scope. The round runs
+ * this right after its write and before it completes the replies.
+ */
+export const takeReadSnapshots = (
+  storage: Storage["Type"],
+  replies: ReadonlyArray<Reply>
+): Effect.Effect<void, StorageError> =>
+  Effect.gen(function* () {
+    for (const [deferred, response] of replies) {
+      const slot = slots.get(deferred)
+      if (slot === undefined) continue
+      slots.delete(deferred)
+      if (answersSnap(response)) slot.reader = yield* Scope.extend(storage.snapshot, slot.scope)
+    }
+  })
+
+/**
+ * Sends a command holding a `Snap` to its region's peer and waits for the reply. With a successful `Snap`
+ * response comes the engine snapshot taken when it applied, open until the caller's scope closes.
+ */
+export const sendRead = (
+  router: Router["Type"],
+  request: RaftCmdRequest
+): Effect.Effect<
+  { readonly response: RaftCmdResponse; readonly reader: EngineReader | undefined },
+  RegionNotFound,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const reply = yield* Deferred.make<RaftCmdResponse>()
+    const slot: Slot = { scope, reader: undefined }
+    slots.set(reply, slot)
+    const regionId = request.header.regionId
+    yield* router
+      .send(regionId, { _tag: "RaftCommand", request, reply })
+      .pipe(Effect.mapError(() => new RegionNotFound({ regionId })))
+    const response = yield* Deferred.await(reply)
+    return { response, reader: answersSnap(response) ? slot.reader : undefined }
+  })
