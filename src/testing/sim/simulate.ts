@@ -8,7 +8,7 @@
  * client's retry jitter (Effect's `Random`, seeded here) — and time is virtual, advanced in fixed steps,
  * so a seed replays exactly.
  */
-import { Effect, Fiber, Option, Random, TestClock, TestContext } from "effect"
+import { Effect, Fiber, Logger, LogLevel, Option, Random, TestClock, TestContext } from "effect"
 import type { StoreId } from "../../protocol/ids.js"
 import { checkLinearizable } from "../linearizability/checker.js"
 import { HistoryRecorder } from "../linearizability/history.js"
@@ -125,6 +125,8 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     } satisfies SimResult
   }).pipe(
     Effect.withRandom(Random.make(options.seed)),
+    // thousands of runs: the stores' info logs (peers created, snapshots applied) would drown the report
+    Logger.withMinimumLogLevel(LogLevel.Warning),
     Effect.provide(TestContext.TestContext),
     Effect.catchAllCause((cause) =>
       Effect.succeed({
