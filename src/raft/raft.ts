@@ -20,6 +20,7 @@ import { Progress } from "./progress.js"
 import { committedIndex } from "./quorum.js"
 import { RaftLog } from "./raftLog.js"
 import { mulberry32, type Rng, randomInt } from "./rng.js"
+import { checkNodeInvariants } from "./nodeInvariants.js"
 import { handleAppendEntries, handleHeartbeat, handleSnapshot } from "./receive.js"
 import { sendAppend } from "./replicate.js"
 import { stepCandidate, stepFollower } from "./stepFollower.js"
@@ -409,20 +410,6 @@ export class Raft implements RaftNode {
 
   /** Throws `RaftInvariantError` if the node's state is inconsistent. Cheap; the safety suite calls it every step. */
   checkInvariants(): void {
-    this.raftLog.checkInvariants()
-    const last = this.raftLog.lastIndex()
-    if (this.state === "Leader") {
-      invariant(this.lead === this.id, () => `leader ${this.id} thinks the leader is ${this.lead}`)
-      invariant(this.vote === this.id, () => `leader ${this.id} voted for ${this.vote} in its own term`)
-      for (const [id, pr] of this.prs) {
-        invariant(
-          pr.match <= last && pr.next <= last + 1 && pr.next >= pr.match + 1,
-          () => `progress of ${id}: match ${pr.match} next ${pr.next} last ${last}`
-        )
-      }
-    }
-    if (this.state === "Candidate") {
-      invariant(this.vote === this.id, () => `candidate ${this.id} voted for ${this.vote}`)
-    }
+    checkNodeInvariants(this)
   }
 }
