@@ -8,7 +8,17 @@ import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { genericTest, genericTimeout, testSeed } from "./generic.js"
-import { REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
+import { neverWithin, REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
+
+/** A violation for `neverWithin`: a store in `ids` whose k1 is not `want` (absent for `undefined`), or `false`. */
+const holdsK1 = (cluster: TestCluster, ids: ReadonlyArray<StoreId>, want?: string) =>
+  Effect.map(
+    Effect.forEach(ids, (id) => Effect.map(cluster.engineGet(id, "k1"), (v) => [id, v && fromUtf8(v)] as const)),
+    (got) => {
+      const wrong = got.find(([, v]) => v !== want)
+      return wrong === undefined ? false : `store ${wrong[0]} has k1=${wrong[1]}`
+    }
+  )
 
 describe("raftstore 2B", () => {
   it.live("TestBasic2B", () => genericTest({ clients: 1 }), genericTimeout())
@@ -38,8 +48,11 @@ describe("raftstore 2B", () => {
         const v1 = yield* cluster.get("k1")
         assert.strictEqual(v1 && fromUtf8(v1), "v1", `seed ${seed}`)
         for (const id of s2) yield* cluster.mustEngineHave(id, "k1", undefined)
-        yield* Effect.sleep("300 millis")
-        for (const id of s2) yield* cluster.mustEngineHave(id, "k1", undefined)
+        // the minority never getting k1 is an absence, which no condition signals: watch it for a bounded window
+        yield* neverWithin(holdsK1(cluster, s2), {
+          what: `seed ${seed}: the cut-off stores stay without k1`,
+          window: "300 millis"
+        })
         yield* cluster.clearFilters
 
         // the leader and one follower in the minority now: a new leader is elected on the other side. (The
@@ -50,7 +63,9 @@ describe("raftstore 2B", () => {
         const minority = [old.storeId, cluster.storeIds.find((id) => id !== old.storeId)!]
         const majority = cluster.storeIds.filter((id) => !minority.includes(id))
         yield* cluster.partition(minority, majority)
-        // messages sent before the partition are still in flight: let them land
+        // messages sent before the partition are still in flight: let them land and be handled. No observable
+        // condition marks "every pre-partition message handled", so this sleep stays (the assertions below would
+        // only get flaky, not weaker, if it were too short)
         yield* Effect.sleep("100 millis")
         // the old leader (and its one follower) must not commit anything: a write sent to it is never acknowledged
         const oldPeer = cluster.store(old.storeId)!.peers.get(REGION_1)!
@@ -72,8 +87,11 @@ describe("raftstore 2B", () => {
         const newLeader = yield* waitLeader(cluster, REGION_1, majority)
         assert.include(majority, newLeader.storeId)
         for (const id of minority) yield* cluster.mustEngineHave(id, "k1", "v1")
-        yield* Effect.sleep("300 millis")
-        for (const id of minority) yield* cluster.mustEngineHave(id, "k1", "v1")
+        // the minority never getting "changed" is an absence, which no condition signals: watch it for a bounded window
+        yield* neverWithin(holdsK1(cluster, minority, "v1"), {
+          what: `seed ${seed}: the minority keeps k1=v1`,
+          window: "300 millis"
+        })
         yield* cluster.clearFilters
 
         // healed: the old minority catches up

@@ -30,6 +30,7 @@ const run = (seed: number) =>
         yield* cluster.isolate(1)
         for (let i = 10; i < 15; i++) yield* cluster.mustPut(`k${i}`, `v${i}`)
         yield* cluster.clearFilters
+        // under the TestClock: this sleep drives one second of virtual time (store 1 catches up), it is not a wait
         yield* Effect.sleep("1 second")
         const peers = cluster.storeIds.map((id) => cluster.store(id)!.peers.get(REGION_1)!)
         const values = yield* cluster.scan("k", "l")

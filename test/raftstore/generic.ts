@@ -24,7 +24,9 @@ import { mulberry32 } from "../../src/raft/index.js"
 import { RaftApplyStateCodec } from "../../src/raftstore/codec.js"
 import { applyStateKey } from "../../src/raftstore/keys.js"
 import { allocPeer, mustAddPeer, mustRemovePeer, randomRegion } from "../../src/testing/clusterAdmin.js"
+import { eventually } from "../../src/testing/eventually.js"
 import { REQUEST_TIMEOUT_MS, TestCluster } from "../../src/testing/TestCluster.js"
+import { waitLeader } from "./helpers.js"
 
 export interface GenericOptions {
   readonly clients: number
@@ -73,7 +75,7 @@ export const genericTest = (o: GenericOptions) =>
       if (d.message.message.msgType === "MsgSnapshot") snapshots++
     })
     yield* cluster.start
-    yield* Effect.sleep(`${2 * ELECTION_MS} millis`)
+    yield* waitLeader(cluster)
     // what each client has appended, across iterations
     const expected: Array<Array<string>> = Array.from({ length: o.clients }, () => [])
     let puts = 0
@@ -118,6 +120,7 @@ export const genericTest = (o: GenericOptions) =>
         o.unreliable || o.partitions
           ? yield* Effect.fork(
               Effect.gen(function* () {
+                // pacing only: the clients get going before the first fault (no assertion depends on it)
                 yield* Effect.sleep("300 millis")
                 while (!(yield* Ref.get(done))) {
                   if (o.partitions) {
@@ -127,6 +130,7 @@ export const genericTest = (o: GenericOptions) =>
                     yield* cluster.partition(ids.slice(0, cut), ids.slice(cut))
                   }
                   if (o.unreliable) yield* cluster.dropRate(0.1)
+                  // pacing only: how long each fault lasts (no assertion depends on it)
                   yield* Effect.sleep(`${ELECTION_MS + Math.floor(rand() * 200)} millis`)
                 }
               })
@@ -146,11 +150,13 @@ export const genericTest = (o: GenericOptions) =>
                   yield* mustRemovePeer(cluster, region.id, p)
                   confChanges++
                 }
+                // pacing only: spaces the conf changes (no assertion depends on it)
                 yield* Effect.sleep(`${Math.floor(rand() * 200)} millis`)
               }
             })
           )
         : undefined
+      // pacing only: how long the workload runs (no assertion depends on it)
       yield* Effect.sleep(`${SECONDS} seconds`)
       yield* Ref.set(done, true)
       if (chaos) {
@@ -158,12 +164,13 @@ export const genericTest = (o: GenericOptions) =>
         // heal BEFORE waiting for the clients, as TinyKV does: a client may be stuck in a request sent into a
         // minority or into a network that drops most messages, and it returns only once the network recovers
         yield* cluster.clearFilters
-        yield* Effect.sleep(`${ELECTION_MS} millis`)
+        yield* waitLeader(cluster)
       }
       for (const f of clients) yield* Fiber.join(f)
       if (changer) yield* Fiber.join(changer)
       if (o.crash) {
         for (const id of cluster.storeIds) yield* cluster.stopStore(id)
+        // pacing only: the stores stay down a while, as TinyKV's crash does (no assertion depends on it)
         yield* Effect.sleep(`${ELECTION_MS} millis`)
         for (const id of cluster.storeIds) yield* cluster.startStore(id)
       }
@@ -186,16 +193,19 @@ export const genericTest = (o: GenericOptions) =>
     )
 
     if (maxRaftLog > 0) {
-      yield* Effect.sleep("1 second")
-      for (const id of cluster.storeIds) {
-        const raw = yield* cluster.engineMeta(id as StoreId, applyStateKey(1 as RegionId))
-        if (raw === undefined) continue
-        const s = RaftApplyStateCodec.decode(raw)
-        assert.isAtMost(
-          s.appliedIndex - s.truncatedState.index,
-          2 * maxRaftLog,
-          `seed ${seed}: store ${id} keeps ${s.appliedIndex - s.truncatedState.index} entries (limit ${maxRaftLog})`
-        )
-      }
+      yield* eventually(
+        Effect.forEach(cluster.storeIds, (id) =>
+          Effect.map(cluster.engineMeta(id as StoreId, applyStateKey(1 as RegionId)), (raw) => {
+            if (raw === undefined) return
+            const s = RaftApplyStateCodec.decode(raw)
+            assert.isAtMost(
+              s.appliedIndex - s.truncatedState.index,
+              2 * maxRaftLog,
+              `seed ${seed}: store ${id} keeps ${s.appliedIndex - s.truncatedState.index} entries (limit ${maxRaftLog})`
+            )
+          })
+        ),
+        { what: "every store to garbage-collect its raft log", interval: "50 millis" }
+      )
     }
   }).pipe(Effect.scoped)

@@ -1,53 +1,80 @@
 /** Small helpers shared by the raftstore scenario tests. */
-import { Clock, Effect } from "effect"
+import { assert } from "@effect/vitest"
+import { Cause, type Duration, Effect, Option } from "effect"
 import { fromUtf8 } from "../../src/protocol/bytes.js"
 import type { RegionId, StoreId } from "../../src/protocol/ids.js"
 import type { Peer } from "../../src/protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse, Request } from "../../src/protocol/raftCmd.js"
+import { eventually } from "../../src/testing/eventually.js"
 import type { TestCluster } from "../../src/testing/TestCluster.js"
 
 export const REGION_1 = 1 as RegionId
 
-/** Polls until one of `among` (default: every store) leads `regionId`, up to `timeoutMs`. */
+/** Waits (`eventually`) until one of `among` (default: every store) leads `regionId`, up to `timeoutMs`; dies otherwise. */
 export const waitLeader = (
   cluster: TestCluster,
   regionId: RegionId = REGION_1,
   among: ReadonlyArray<number> = cluster.storeIds,
   timeoutMs = 5_000
 ) =>
-  Effect.gen(function* () {
-    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-    while ((yield* Clock.currentTimeMillis) < deadline) {
+  eventually(
+    () => {
       for (const id of among) {
         const peer = cluster.store(id as StoreId)?.peers.get(regionId)
         if (peer?.isLeader) return peer.meta
       }
-      yield* Effect.sleep("20 millis")
+      return false
+    },
+    {
+      what: `a leader of region ${regionId} among stores ${among.join(",")}`,
+      timeout: `${timeoutMs} millis`,
+      interval: "20 millis"
     }
-    return yield* Effect.dieMessage(`no leader of region ${regionId} among stores ${among.join(",")}`)
-  })
+  ).pipe(Effect.orDie)
 
 /**
- * Polls until region 1 has a settled leader: every running store's peer is in the leader's term and follows
- * it. A test that partitions "the leader" must not race an election (a store that was cut off campaigns
- * with ever higher terms and, once it hears from the others again, deposes the leader).
+ * Waits (`eventually`) until region 1 has a settled leader: every running store's peer is in the leader's term
+ * and follows it. A test that partitions "the leader" must not race an election (a store that was cut off
+ * campaigns with ever higher terms and, once it hears from the others again, deposes the leader).
  */
 export const waitStableLeader = (cluster: TestCluster, timeoutMs = 10_000) =>
-  Effect.gen(function* () {
-    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-    while ((yield* Clock.currentTimeMillis) < deadline) {
+  eventually(
+    () => {
       const peers = cluster.storeIds.flatMap((id) => {
         const p = cluster.store(id as StoreId)?.peers.get(REGION_1)
         return p === undefined ? [] : [p]
       })
       const leaders = peers.filter((p) => p.isLeader)
       const leader = leaders[0]
-      if (leaders.length === 1 && leader && peers.every((p) => p.term === leader.term && p.leaderId === leader.id)) {
-        return leader.meta
-      }
-      yield* Effect.sleep("20 millis")
-    }
-    return yield* Effect.dieMessage("region 1 has no settled leader")
+      return leaders.length === 1 &&
+        leader !== undefined &&
+        peers.every((p) => p.term === leader.term && p.leaderId === leader.id)
+        ? leader.meta
+        : false
+    },
+    { what: "a settled leader of region 1", timeout: `${timeoutMs} millis`, interval: "20 millis" }
+  ).pipe(Effect.orDie)
+
+/**
+ * Asserts that something does NOT happen during `window`: `violation` describes what it sees going wrong, or
+ * returns `false` while all is well. An absence has no event to wait for, so unlike `eventually` this needs a
+ * bounded observation window; it polls through the whole window and fails on the first violation it observes
+ * (a check that fails or dies counts as a violation).
+ */
+export const neverWithin = <E, R>(
+  violation: Effect.Effect<string | false, E, R>,
+  options: {
+    readonly what: string
+    readonly window: Duration.DurationInput
+    readonly interval?: Duration.DurationInput
+  }
+) =>
+  Effect.gen(function* () {
+    const seen = yield* eventually(
+      violation.pipe(Effect.catchAllCause((cause) => Effect.succeed(`the check failed: ${Cause.pretty(cause)}`))),
+      { what: options.what, timeout: options.window, interval: options.interval ?? "20 millis" }
+    ).pipe(Effect.option)
+    if (Option.isSome(seen)) assert.fail(`${options.what}: ${seen.value}`)
   })
 
 /** A command addressed to `peer` (on its store) for region 1, with the region's current epoch on that store. */

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { decodeEntry, RaftApplyStateCodec } from "../../src/raftstore/codec.js"
 import { applyStateKey, raftLogIndex, raftLogKey } from "../../src/raftstore/keys.js"
+import { eventually } from "../../src/testing/eventually.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { testSeed } from "./generic.js"
 import { REGION_1 } from "./helpers.js"
@@ -26,12 +27,16 @@ describe("raft log GC", () => {
           cluster.engineMeta(id, applyStateKey(REGION_1)),
           (raw) => RaftApplyStateCodec.decode(raw!).truncatedState.index
         )
-      for (let attempt = 0; ; attempt++) {
-        const truncated = yield* Effect.forEach(cluster.storeIds, truncatedOnDisk)
-        if (truncated.every((t) => t > 5 + limit)) break
-        if (attempt > 250) assert.fail(`seed ${seed}: truncated indexes ${truncated.join(",")}`)
-        yield* Effect.sleep("20 millis")
-      }
+      yield* eventually(
+        Effect.gen(function* () {
+          const truncated = yield* Effect.forEach(cluster.storeIds, truncatedOnDisk)
+          assert.isTrue(
+            truncated.every((t) => t > 5 + limit),
+            `seed ${seed}: truncated indexes ${truncated.join(",")}`
+          )
+        }),
+        { what: `every replica to truncate its log past ${5 + limit}`, interval: "20 millis" }
+      )
       for (const id of cluster.storeIds as Array<StoreId>) {
         const s = RaftApplyStateCodec.decode((yield* cluster.engineMeta(id, applyStateKey(REGION_1)))!)
         const truncated = s.truncatedState.index

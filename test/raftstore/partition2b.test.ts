@@ -8,7 +8,7 @@ import { Effect, Either, Fiber, Option } from "effect"
 import { utf8 } from "../../src/protocol/bytes.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { genericTest, genericTimeout, testSeed } from "./generic.js"
-import { getValue, REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
+import { getValue, neverWithin, REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
 
 describe("raftstore 2B partitions", () => {
   it.live("TestManyPartitionsOneClient2B", () => genericTest({ clients: 1, partitions: true }), genericTimeout())
@@ -44,7 +44,11 @@ describe("raftstore 2B partitions", () => {
         const staleRead = yield* Effect.fork(
           sendTo(cluster, oldLeader, [{ _tag: "Get", cf: "default", key: utf8("k") }], 10_000)
         )
-        yield* Effect.sleep("1500 millis")
+        // "never answered" is an absence, which no condition signals: watch the read for a bounded window
+        yield* neverWithin(
+          Effect.map(Fiber.poll(staleRead), (done) => (Option.isNone(done) ? false : `answered ${String(done.value)}`)),
+          { what: `seed ${seed}: the deposed leader leaves the read unanswered`, window: "1500 millis" }
+        )
         assert.isTrue(Option.isNone(yield* Fiber.poll(staleRead)), `seed ${seed}: the deposed leader answered a read`)
 
         const fresh = yield* sendTo(cluster, newLeader, [{ _tag: "Get", cf: "default", key: utf8("k") }], 5_000)

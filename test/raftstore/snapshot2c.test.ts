@@ -10,6 +10,7 @@ import type { StoreId } from "../../src/protocol/ids.js"
 import { mulberry32 } from "../../src/raft/index.js"
 import { RaftApplyStateCodec } from "../../src/raftstore/codec.js"
 import { applyStateKey, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from "../../src/raftstore/keys.js"
+import { eventually } from "../../src/testing/eventually.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { genericTest, genericTimeout, testSeed } from "./generic.js"
 import { REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
@@ -46,12 +47,20 @@ describe("raftstore 2C snapshots", () => {
         // enough writes that the others compact their log past what store 1 has
         for (let i = 100; i < 115; i++) yield* cluster.mustPut(`k${i}`, `v${i}`, "lock")
         yield* cluster.mustDelete("k2", "lock")
-        yield* Effect.sleep("500 millis")
+        // wait for the others to compact (a raft-log GC tick after the writes apply)
+        yield* eventually(
+          Effect.forEach([2, 3] as Array<StoreId>, (id) =>
+            Effect.map(applyState(cluster, id), (s) =>
+              assert.isAbove(
+                s.truncatedState.index,
+                RAFT_INIT_LOG_INDEX + 2,
+                `seed ${seed}: store ${id} did not compact`
+              )
+            )
+          ),
+          { what: "stores 2 and 3 to compact their log" }
+        )
         yield* cluster.mustEngineHave(1 as StoreId, "k100", undefined, "lock")
-        for (const id of [2, 3] as Array<StoreId>) {
-          const s = yield* applyState(cluster, id)
-          assert.isAbove(s.truncatedState.index, RAFT_INIT_LOG_INDEX + 2, `seed ${seed}: store ${id} did not compact`)
-        }
 
         let snapshotsToStore1 = 0
         yield* cluster.observe((d) => {
@@ -103,29 +112,49 @@ describe("raftstore 2C snapshots", () => {
         const writers = yield* Effect.forEach([0, 1, 2], (w) => Effect.fork(writer(w)))
         // each store in turn misses more than a log's worth of writes, then must catch up by snapshot
         for (let round = 0; round < 5; round++) {
-          yield* cluster.isolate(1 + Math.floor(rand() * 5))
+          const isolated = (1 + Math.floor(rand() * 5)) as StoreId
+          yield* cluster.isolate(isolated)
           // wait for more than a log's worth of writes (not a fixed time: a loaded machine writes slowly),
-          // and for the majority to compact past them, so the isolated store can only catch up by snapshot
+          // and for the majority to compact past what the isolated store applied, so it can only catch up by snapshot
           const before = expected.length
-          for (let waited = 0; expected.length - before < 4 * 10 && waited < 10_000; waited += 50) {
-            yield* Effect.sleep("50 millis")
-          }
-          yield* Effect.sleep("200 millis")
+          yield* eventually(() => expected.length - before >= 4 * 10, {
+            what: `seed ${seed}: 40 writes while store ${isolated} is cut off`,
+            interval: "50 millis"
+          })
+          const appliedWhenCut = (yield* applyState(cluster, isolated)).appliedIndex
+          const majority = cluster.storeIds.filter((id) => id !== isolated) as Array<StoreId>
+          yield* eventually(
+            Effect.forEach(majority, (id) =>
+              Effect.map(applyState(cluster, id), (s) =>
+                assert.isAbove(s.truncatedState.index, appliedWhenCut, `store ${id} has not compacted past it`)
+              )
+            ),
+            { what: `seed ${seed}: the majority to compact past store ${isolated}'s applied index` }
+          )
           yield* cluster.clearFilters
-          yield* Effect.sleep("300 millis")
+          // healed: wait for the isolated store to catch up past the majority's compacted log before the next round
+          const compacted = (yield* applyState(cluster, majority[0]!)).truncatedState.index
+          yield* eventually(
+            Effect.map(applyState(cluster, isolated), (s) =>
+              assert.isAtLeast(s.appliedIndex, compacted, `store ${isolated} applied ${s.appliedIndex}`)
+            ),
+            { what: `seed ${seed}: store ${isolated} to catch up to index ${compacted}` }
+          )
         }
         yield* Ref.set(done, true)
         for (const f of writers) yield* Fiber.join(f)
         expected.sort()
         for (const id of cluster.storeIds) {
-          let got: Array<string> = []
-          for (let attempt = 0; attempt < 250; attempt++) {
-            const kvs = yield* cluster.engineScan(id, "default", utf8("w"), utf8("x"))
-            got = kvs.map((kv) => `${fromUtf8(kv.key)}=${fromUtf8(kv.value)}`)
-            if (got.length >= expected.length) break
-            yield* Effect.sleep("20 millis")
-          }
-          assert.deepStrictEqual(got, expected, `seed ${seed}: store ${id}`)
+          yield* eventually(
+            Effect.map(cluster.engineScan(id, "default", utf8("w"), utf8("x")), (kvs) =>
+              assert.deepStrictEqual(
+                kvs.map((kv) => `${fromUtf8(kv.key)}=${fromUtf8(kv.value)}`),
+                expected,
+                `seed ${seed}: store ${id}`
+              )
+            ),
+            { what: `store ${id} to hold exactly the acknowledged writes`, interval: "20 millis" }
+          )
         }
         assert.isAbove(expected.length, 50, `seed ${seed}: too few writes to need snapshots`)
         assert.isAtLeast(snapshots, 1, `seed ${seed}: no store caught up by snapshot`)

@@ -2,7 +2,7 @@
  * One raftstore on a memory engine, outside a TestCluster: for tests that talk to its Router and
  * StoreWorker directly. Messages it sends go to the memory network, where a test may register fake stores.
  */
-import { Clock, Context, Effect, Exit, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { makeClientLocal } from "../../src/layers/schedulerClientLocal.js"
 import { layerMemory, layerMemoryFrom, type MemoryEngine } from "../../src/layers/storageMemory.js"
 import { layerTransportMemory, type MemoryNetwork } from "../../src/layers/transportMemory.js"
@@ -15,6 +15,7 @@ import { RaftWorker } from "../../src/services/RaftWorker.js"
 import { Router } from "../../src/services/Router.js"
 import { SchedulerClient } from "../../src/services/SchedulerClient.js"
 import { StoreWorker } from "../../src/services/StoreWorker.js"
+import { eventually as eventuallyShared } from "../../src/testing/eventually.js"
 
 /**
  * Starts store `storeId` on `engine` in a scope of its own (`stop` closes it). Besides the store's public
@@ -48,12 +49,9 @@ export const runStore = (engine: MemoryEngine, network: MemoryNetwork, storeId: 
     }
   })
 
-/** Polls `cond` every 10 ms until it holds, up to `timeoutMs`; dies with `what` otherwise. */
+/** Waits (the shared `eventually`, every 10 ms) until `cond` holds, up to `timeoutMs`; dies naming `what` otherwise. */
 export const eventually = (what: string, cond: () => boolean, timeoutMs = 3_000) =>
-  Effect.gen(function* () {
-    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-    while (!cond()) {
-      if ((yield* Clock.currentTimeMillis) > deadline) return yield* Effect.dieMessage(`timed out waiting: ${what}`)
-      yield* Effect.sleep("10 millis")
-    }
-  })
+  eventuallyShared(cond, { what, timeout: `${timeoutMs} millis`, interval: "10 millis" }).pipe(
+    Effect.asVoid,
+    Effect.orDie
+  )

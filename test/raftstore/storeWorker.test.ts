@@ -16,6 +16,7 @@ import type { RaftMessage } from "../../src/protocol/raftServer.js"
 import { newMessage } from "../../src/raft/index.js"
 import { RegionLocalStateCodec, SnapshotDataCodec } from "../../src/raftstore/codec.js"
 import { regionStateKey } from "../../src/raftstore/keys.js"
+import { neverWithin } from "./helpers.js"
 import { eventually, runStore } from "./storeHarness.js"
 
 const S1 = 1 as StoreId
@@ -171,8 +172,7 @@ describe("StoreWorker", () => {
       }
       // proposed, never committed: it waits in the peer's proposals
       const pending = yield* Effect.fork(store.router.sendCommand(command))
-      yield* Effect.sleep("300 millis")
-      assert.strictEqual(peer.proposals.length, 1)
+      yield* eventually("the command waits in the peer's proposals", () => peer.proposals.length === 1)
       const before = yield* network.stats()
       assert.isAbove(before.sent, 0)
 
@@ -181,8 +181,17 @@ describe("StoreWorker", () => {
       const answer = yield* Fiber.join(pending).pipe(Effect.timeout("1 second"))
       assert.strictEqual(answer.header.error?._tag, "RegionNotFound")
       // after the stop no ticker, worker or heartbeat sends anything, and commands fail at once
+      // "nothing is sent" is an absence, which no condition can signal: watch the network for a bounded window
+      // (longer than a tick, a heartbeat and a StoreWorker round) and fail on any traffic observed in it
       const after = yield* network.stats()
-      yield* Effect.sleep("600 millis")
+      yield* neverWithin(
+        Effect.map(network.stats(), (now) =>
+          JSON.stringify(now) === JSON.stringify(after)
+            ? false
+            : `stats ${JSON.stringify(after)} became ${JSON.stringify(now)}`
+        ),
+        { what: "nothing was sent after the stop", window: "600 millis", interval: "10 millis" }
+      )
       assert.deepStrictEqual(yield* network.stats(), after, "nothing was sent after the stop")
       const refused = yield* Effect.flip(store.router.sendCommand(command))
       assert.strictEqual(refused._tag, "RegionNotFound")

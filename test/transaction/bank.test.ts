@@ -127,6 +127,7 @@ const runBank = (plan: ReadonlyArray<ReadonlyArray<Transfer>>) =>
           Effect.gen(function* () {
             for (let n = k; ; n += 2) {
               yield* audit(n)
+              // pacing only: spaces the audits (no assertion depends on it)
               yield* Effect.sleep("1 millis")
             }
           }),

@@ -13,6 +13,7 @@ import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
 import type { RegionId, StoreId } from "../../src/protocol/ids.js"
 import { layerKvStorageRaft } from "../../src/layers/kvStorageRaft.js"
 import { Router } from "../../src/services/Router.js"
+import { eventually } from "../../src/testing/eventually.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { makeTxnHandlers, type TxnHandlers } from "../../src/transaction/handlers.js"
 import { makeLocalTso } from "../../src/transaction/localTso.js"
@@ -52,26 +53,26 @@ describe("bank on a replicated cluster", () => {
           ) =>
           (req: Req): Effect.Effect<Res, KvError> =>
             Effect.gen(function* () {
-              for (let attempt = 0; attempt < 200; attempt++) {
-                const { region } = yield* cluster.getRegion(new Uint8Array()).pipe(Effect.orDie)
-                const leader = cluster.leaderOf(region.id as RegionId)
-                if (leader === undefined) {
-                  yield* Effect.sleep("30 millis")
-                  continue
-                }
-                const h = yield* Effect.either(handlers(leader.storeId))
-                if (h._tag === "Left") {
-                  handlersOf.delete(leader.storeId)
-                  yield* Effect.sleep("30 millis")
-                  continue
-                }
-                const context = { regionId: region.id, regionEpoch: region.regionEpoch, peer: leader }
-                const r = yield* Effect.either(pick(h.right)({ ...req, context }))
-                if (r._tag === "Right") return r.right
-                if (!isRegionError(r.left)) return yield* Effect.fail(r.left)
-                yield* Effect.sleep("30 millis")
-              }
-              return yield* Effect.dieMessage("no leader answered in 200 attempts")
+              // retried (every 30 ms) until the region's leader answers with anything but a region error; the
+              // check succeeds with that answer, so a non-region error reaches the caller unretried
+              const answer = yield* eventually(
+                Effect.gen(function* () {
+                  const { region } = yield* cluster.getRegion(new Uint8Array()).pipe(Effect.orDie)
+                  const leader = cluster.leaderOf(region.id as RegionId)
+                  if (leader === undefined) return yield* Effect.fail("no leader")
+                  const h = yield* Effect.either(handlers(leader.storeId))
+                  if (h._tag === "Left") {
+                    handlersOf.delete(leader.storeId)
+                    return yield* Effect.fail(`store ${leader.storeId} is down`)
+                  }
+                  const context = { regionId: region.id, regionEpoch: region.regionEpoch, peer: leader }
+                  const r = yield* Effect.either(pick(h.right)({ ...req, context }))
+                  if (r._tag === "Left" && isRegionError(r.left)) return yield* Effect.fail(r.left)
+                  return r
+                }),
+                { what: "the region's leader to answer", timeout: "10 seconds", interval: "30 millis" }
+              ).pipe(Effect.orDie)
+              return yield* answer
             })
         const backend: TxnBackend = {
           tso: tso.next,
@@ -127,11 +128,13 @@ describe("bank on a replicated cluster", () => {
             const t = yield* begin(backend)
             assert.strictEqual(yield* total(t), ACCOUNTS * INITIAL, "a snapshot saw a different total")
             yield* t.rollback
+            // pacing only: audits every 100 ms (no assertion depends on it)
             yield* Effect.sleep("100 millis")
           }
         })
         const fibers = yield* Effect.forEach([0, 1, 2, 3], (w) => Effect.fork(worker(w)))
         const audit = yield* Effect.fork(auditor)
+        // pacing only, here and below: how long each phase of the workload runs (no assertion depends on it)
         yield* Effect.sleep("1500 millis")
         yield* cluster.stopStore(2 as StoreId)
         handlersOf.delete(2 as StoreId)

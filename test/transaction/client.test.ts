@@ -8,6 +8,7 @@ import { KvStorage } from "../../src/services/KvStorage.js"
 import { CF_LOCK } from "../../src/services/Storage.js"
 import { makeTxnHandlers, type TxnHandlers } from "../../src/transaction/handlers.js"
 import { makeLocalTso } from "../../src/transaction/localTso.js"
+import { eventually } from "../../src/testing/eventually.js"
 
 interface Env {
   readonly backend: TxnBackend
@@ -295,9 +296,15 @@ describe("lock resolution", () => {
     Effect.gen(function* () {
       const env = yield* makeEnv
       const { startVersion } = yield* crashAfterPrewrite(env, { k: "v" }, 60_000)
-      const reader = yield* begin(env.backend, { backoffBaseMs: 5, backoffMaxMs: 10 })
+      // count the reader's answered Gets: once one is answered the reader has its start ts and met the lock
+      let getsAnswered = 0
+      const counted: TxnBackend = {
+        ...env.backend,
+        KvGet: (req) => Effect.tap(env.backend.KvGet(req), () => Effect.sync(() => void getsAnswered++))
+      }
+      const reader = yield* begin(counted, { backoffBaseMs: 5, backoffMaxMs: 10 })
       const read = yield* Effect.fork(reader.get(utf8("k")))
-      yield* Effect.sleep("15 millis")
+      yield* eventually(() => getsAnswered >= 1, { what: "the reader to meet the lock" })
       const commitVersion = yield* env.backend.tso
       // committed after the reader started: the reader must not see it
       yield* env.handlers.KvCommit({ startVersion, keys: [utf8("k")], commitVersion })

@@ -98,6 +98,7 @@ describe("Latches", () => {
           i % 2 === 0 ? keys : [...keys].reverse(),
           Effect.gen(function* () {
             const before = yield* Ref.get(counter)
+            // pacing only: holds the latches across a yield so overlapping jobs would interleave (no wait on a condition)
             yield* Effect.sleep("1 millis")
             yield* Ref.set(counter, before + 1) // a lost update would show if two ran at once
           })
