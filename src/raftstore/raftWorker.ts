@@ -19,7 +19,7 @@ import { type ApplyOutcome, applyEntries, Overlay } from "./apply.js"
 import type { Peer } from "./peer.js"
 import { destroyOps } from "./peerLifecycle.js"
 import type { ApplySnapResult } from "./peerStorage.js"
-import { takeReadSnapshots } from "./readSnapshot.js"
+import { refuseReads, takeReadSnapshots } from "./readSnapshot.js"
 import { errorResponse } from "./responses.js"
 import type { RoundContext } from "./roundContext.js"
 
@@ -77,6 +77,8 @@ export const processReadies = (
         peer.toRaftMessages(rd.messages, out)
         const outcome = applyEntries(peer, rd.committedEntries, overlay, ops, replies)
         if (outcome.destroySelf) {
+          // its reads applied before the removal cannot be served from a snapshot taken after this write
+          refuseReads(replies, mark.replies, errorResponse(new RegionNotFound({ regionId: peer.regionId }), peer.term))
           // atomic with the apply of its own RemoveNode: one write, so a crash cannot split them
           destroyOps(peer, ops)
           ctx.toDestroy.add(peer)

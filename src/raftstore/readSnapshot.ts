@@ -5,7 +5,9 @@
  * Why in the round: the reply is completed after the round's write, and the reader runs later still. An
  * engine snapshot opened by the reader once it has the reply could see whatever the RaftWorker wrote in
  * between — a peer destroyed, a snapshot installed, a range cleared, later writes. Opened right after the
- * write that applied the `Snap`, before any other write, it holds exactly the state the `Snap` vouches for.
+ * write that applied the `Snap`, before any other write, it holds exactly the state the `Snap` vouches for —
+ * unless that same write also destroyed the peer (it applied its own removal after the `Snap`) and so cleared
+ * the region's data: such reads are refused instead (`refuseReads`).
  *
  * The reply is a `Deferred` the worker completes; the slot rides beside it, keyed by that `Deferred`, so
  * the command path (Router, proposals, apply) stays as it is. The snapshot joins the reader's scope: a
@@ -45,6 +47,18 @@ export const takeReadSnapshots = (
       if (answersSnap(response)) slot.reader = yield* Scope.extend(storage.snapshot, slot.scope)
     }
   })
+
+/**
+ * Answers `refusal` instead, from index `from` of `replies` on, every reply that answers a `Snap`: those of a
+ * peer whose destruction is in the round's write. Their snapshots would be taken after that write, which
+ * clears the region's data, and show it empty; the reader retries with a live peer of the region.
+ */
+export const refuseReads = (replies: Array<Reply>, from: number, refusal: RaftCmdResponse): void => {
+  for (let i = from; i < replies.length; i++) {
+    const [deferred, response] = replies[i]!
+    if (answersSnap(response)) replies[i] = [deferred, refusal]
+  }
+}
 
 /**
  * Sends a command holding a `Snap` to its region's peer and waits for the reply. With a successful `Snap`
