@@ -1,5 +1,5 @@
 /**
- * The raftstore's meta keys (TinyKV `kv/raftstore/meta/keys.go`, reference §3.3), with region ids and
+ * The raftstore's meta keys (TinyKV `kv/raftstore/meta/keys.go`), with region ids and
  * log indexes as 8-byte big-endian so that a region's keys sort together and its log sorts by index.
  *
  * Spaces (see services/Storage.ts): log entries and raft state live in `raft`; apply state, region

@@ -240,7 +240,7 @@ export class PeerStorage implements RaftStorage {
 
   /**
    * Appends entries, deleting every persisted entry after the new last index (a truncated conflicting
-   * suffix must not survive a restart, TinyKV pitfall §6.5.4). Entries below the first index are skipped.
+   * suffix must not survive a restart, a known TinyKV pitfall). Entries below the first index are skipped.
    */
   append(entries: ReadonlyArray<Entry>, ops: Array<WriteOp>): void {
     if (entries.length === 0) return

@@ -113,7 +113,7 @@ export class RaftCluster {
   // --- regions ---
 
   /**
-   * Applies a region heartbeat (TinyKV `processRegionHeartbeat`, §6.4): rejected when the reported
+   * Applies a region heartbeat (TinyKV `processRegionHeartbeat`): rejected when the reported
    * epoch is older — Version OR ConfVer lower — than that of the stored region with the same id or of
    * any stored region its range overlaps; otherwise it replaces them all, and the statistics of every
    * store of the new and the replaced regions follow.

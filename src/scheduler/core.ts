@@ -1,6 +1,6 @@
 /**
  * The scheduler's whole state and the semantics of every RPC (TinyKV `scheduler/server/server.go` +
- * `grpc_service.go`, §2.11), as a plain synchronous object: the Effect service around it
+ * `grpc_service.go`), as a plain synchronous object: the Effect service around it
  * (`service.ts`) only serializes calls, supplies the clock and persists `log`'s writes.
  *
  * Works before bootstrap: AllocId (a store allocates its own ids before it bootstraps), Tso,

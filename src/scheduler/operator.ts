@@ -1,7 +1,7 @@
 /**
  * Operators: the steps the scheduler wants a region to take, handed out one at a time in the answers
  * to the region's heartbeats (TinyKV `schedule/operator`). A step is re-sent on every heartbeat until
- * the reported region shows it done (stores must treat duplicates as no-ops, §6.5 item 6), then the
+ * the reported region shows it done (stores must treat duplicates as no-ops), then the
  * next step follows. An operator that does not finish in time is dropped (TIMEOUT), and one whose
  * region changed under it in a way its own steps do not explain is cancelled (CANCEL).
  */

@@ -26,7 +26,7 @@ export const regionInfo = (
   approximateSizeBytes = 0
 ): RegionInfo => ({ region, leader, pendingPeers, approximateSize: sizeInMiB(approximateSizeBytes) })
 
-/** True when `epoch` is older than `than` in either dimension (§6.4: Version OR ConfVer lower). */
+/** True when `epoch` is older than `than` in either dimension (Version OR ConfVer lower). */
 export const isEpochStale = (epoch: RegionEpoch, than: RegionEpoch): boolean =>
   epoch.version < than.version || epoch.confVer < than.confVer
 
@@ -53,7 +53,7 @@ export const sameInfo = (a: RegionInfo, b: RegionInfo): boolean =>
 /**
  * A report that no correct store can produce, or `undefined`: one conf change adds or removes exactly
  * one peer and bumps ConfVer by one, and peers never change without a ConfVer bump. TinyKV's mock
- * scheduler panics on these (§6.5 item 12); we log them, or fail hard in strict mode (tests).
+ * scheduler panics on these; we log them, or fail hard in strict mode (tests).
  */
 export const confChangeAnomaly = (origin: Region, region: Region): string | undefined => {
   const before = new Set(origin.peers.map((p) => p.id))

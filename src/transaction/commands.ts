@@ -1,6 +1,6 @@
 /**
  * The transactional commands as pure functions: `(reader, request) → { response, writes }`
- * (TinyKV `kv/server/server.go` Kv* handlers, semantics in tinykv.md §6.3).
+ * (TinyKV `kv/server/server.go` Kv* handlers).
  *
  * Each command reads one snapshot and returns the response plus the modifications to apply
  * atomically. A command that reports a key error returns NO writes: prewrite is all-or-nothing and
@@ -135,7 +135,7 @@ const commitKeys = (txn: MvccTxn, keys: ReadonlyArray<Uint8Array>, commitTs: Tim
     if (lock !== undefined) {
       return { retryable: `key is locked by transaction ${lock.ts}, not ${txn.startTs}` }
     }
-    // no lock and no write: the prewrite was lost; committing nothing is correct (§6.5 item 13)
+    // no lock and no write: the prewrite was lost; committing nothing is correct
   }
   return undefined
 }

@@ -1,5 +1,5 @@
 /**
- * Lock records: the `lock` column family's values (TinyKV `mvcc/lock.go`, tinykv.md §3.4).
+ * Lock records: the `lock` column family's values (TinyKV `mvcc/lock.go`).
  *
  * Stored at the raw user key, the value is `primary ‖ kind (1 byte) ‖ startTs (8 BE) ‖ ttl (8 BE)`.
  * A lock says "transaction `ts` has prewritten this key; its fate is decided by the lock (or write)

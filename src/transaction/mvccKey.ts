@@ -1,5 +1,5 @@
 /**
- * MVCC keys for the `default` and `write` column families (TinyKV `mvcc.EncodeKey`, tinykv.md §3.4).
+ * MVCC keys for the `default` and `write` column families (TinyKV `mvcc.EncodeKey`).
  *
  * `encodeKey(k, ts) = encodeBytes(k) ++ BE64(^ts)`: ascending by user key, then DESCENDING by
  * timestamp, so a seek to `encodeKey(k, ts)` lands on the newest version of `k` at or before `ts`.

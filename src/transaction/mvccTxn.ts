@@ -99,7 +99,7 @@ export class MvccTxn {
 
   /**
    * The value of `key` visible at `startTs`: the newest write with commit ts <= startTs decides —
-   * Put ⇒ its value, Delete ⇒ none; Rollback records are skipped (TiKV semantics, §6.3).
+   * Put ⇒ its value, Delete ⇒ none; Rollback records are skipped (TiKV semantics).
    */
   getValue(key: Uint8Array): Uint8Array | undefined {
     for (const { write } of writeVersions(this.reader, key, this.startTs)) {

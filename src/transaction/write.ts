@@ -1,5 +1,5 @@
 /**
- * Write records: the `write` column family's values (TinyKV `mvcc/write.go`, tinykv.md §3.4).
+ * Write records: the `write` column family's values (TinyKV `mvcc/write.go`).
  *
  * Stored at `encodeKey(userKey, commitTs)` (a rollback at `encodeKey(userKey, startTs)`), the value
  * is `kind (1 byte) ‖ startTs (8 bytes BE)`: it says which prewrite's value became visible at

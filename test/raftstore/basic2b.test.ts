@@ -1,5 +1,5 @@
 /**
- * TinyKV 2B basics (reference §4.3): replication with one and many clients, an unreliable network,
+ * TinyKV 2B basics: replication with one and many clients, an unreliable network,
  * and TestOnePartition2B — a minority partition serves nothing.
  */
 import { assert, describe, it } from "@effect/vitest"

@@ -1,5 +1,5 @@
 /**
- * Bootstrapping (TinyKV `bootstrap_test.go`, reference §4.4): a store's ident is written once and binds
+ * Bootstrapping (TinyKV `bootstrap_test.go`): a store's ident is written once and binds
  * the engine to that store; the first region is prepared on every initial store at log 5/5.
  */
 import { assert, describe, it } from "@effect/vitest"

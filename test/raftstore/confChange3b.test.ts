@@ -1,5 +1,5 @@
 /**
- * TinyKV 3B (reference §4.3): leader transfer and membership changes through the Raft log, driven by
+ * TinyKV 3B: leader transfer and membership changes through the Raft log, driven by
  * scheduler operators as TinyKV's harness drives them (`src/testing/clusterAdmin.ts`).
  */
 import { assert, describe, it } from "@effect/vitest"

@@ -1,5 +1,5 @@
 /**
- * TinyKV 3B (reference §4.3): the generic scenarios with a conf changer adding and removing peers at random
+ * TinyKV 3B: the generic scenarios with a conf changer adding and removing peers at random
  * while clients append and scan, with crashes, message loss, partitions and log compaction. (The split
  * scenarios are the region split's.)
  */

@@ -1,5 +1,5 @@
 /**
- * TinyKV's `GenericTest` (reference §4.3) on our TestCluster: client fibers append keys and check
+ * TinyKV's `GenericTest` on our TestCluster: client fibers append keys and check
  * with scans that they read every acknowledged write in order; a chaos fiber partitions and drops
  * messages; stores crash and restart between iterations; at the end every client's keys must be
  * there exactly once and in order, and (with log GC) the raft log must have been compacted.

@@ -1,5 +1,5 @@
 /**
- * Raft log GC (TinyKV `onRaftGCLogTick` + `RaftLogGCTask`, reference §4.4 TestGcRaftLog): once a CompactLog
+ * Raft log GC (TinyKV `onRaftGCLogTick` + `RaftLogGCTask`, TestGcRaftLog): once a CompactLog
  * applies, every replica's log keys at or below the truncated index are gone from its engine, the ones
  * above it are intact, and the raft state and apply state agree.
  */

@@ -1,5 +1,5 @@
 /**
- * TinyKV 2B partitions (reference §4.3) and linearizable reads: a leader deposed into a minority must not
+ * TinyKV 2B partitions and linearizable reads: a leader deposed into a minority must not
  * answer a read with a value the majority has since overwritten — reads go through the log, so its read
  * can never commit — while the new leader serves the new value.
  */

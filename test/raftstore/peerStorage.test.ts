@@ -1,5 +1,5 @@
 /**
- * PeerStorage (TinyKV `peer_storage_test.go`, reference §4.4): a region's log over a memory engine with
+ * PeerStorage (TinyKV `peer_storage_test.go`): a region's log over a memory engine with
  * truncated state (3,3) and entries (4,4), (5,5).
  */
 import { assert, describe, it } from "@effect/vitest"

@@ -1,4 +1,4 @@
-/** TinyKV 2B persistence (reference §4.3): every store crashes and restarts between iterations. */
+/** TinyKV 2B persistence: every store crashes and restarts between iterations. */
 import { describe, it } from "@effect/vitest"
 import { genericTest, genericTimeout } from "./generic.js"
 

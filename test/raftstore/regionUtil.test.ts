@@ -1,4 +1,4 @@
-/** Region helpers (TinyKV `kv/raftstore/util/util_test.go`, reference §4.4). */
+/** Region helpers (TinyKV `kv/raftstore/util/util_test.go`). */
 import { assert, describe, it } from "@effect/vitest"
 import { utf8 } from "../../src/protocol/bytes.js"
 import type { Message, MessageType } from "../../src/protocol/eraftpb.js"

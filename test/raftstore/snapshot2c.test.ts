@@ -1,5 +1,5 @@
 /**
- * TinyKV 2C (reference §4.3): log GC and snapshots. TestOneSnapshot2C isolates a store while the others
+ * TinyKV 2C: log GC and snapshots. TestOneSnapshot2C isolates a store while the others
  * compact their log past it, so it can only catch up through a snapshot — which must carry the lock CF
  * and the deletion made meanwhile.
  */

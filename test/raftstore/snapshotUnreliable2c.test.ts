@@ -1,4 +1,4 @@
-/** TinyKV 2C (reference §4.3): log GC and snapshots under message loss, crashes and partitions. */
+/** TinyKV 2C: log GC and snapshots under message loss, crashes and partitions. */
 import { describe, it } from "@effect/vitest"
 import { genericTest, genericTimeout } from "./generic.js"
 

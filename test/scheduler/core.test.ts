@@ -1,4 +1,4 @@
-/** The RPC semantics of §2.11 on the pure core: bootstrap, ids, stores, splits, operators. */
+/** The scheduler RPC semantics on the pure core: bootstrap, ids, stores, splits, operators. */
 import { assert, describe, it } from "@effect/vitest"
 import { SchedulerCore } from "../../src/scheduler/core.js"
 import type { Result } from "../../src/scheduler/errors.js"
@@ -251,7 +251,7 @@ describe("operators", () => {
   })
 })
 
-describe("conf change anomalies (§6.5 item 12)", () => {
+describe("conf change anomalies", () => {
   const base = region(1, "", "", { peers: [peer(1, 1), peer(2, 2)], confVer: 2 })
   it("one peer per ConfVer step, and no peer change without one", () => {
     assert.isUndefined(

@@ -1,5 +1,5 @@
 /**
- * Region heartbeats (TinyKV 3C `cluster_test.go`): the §6.4 staleness rules, the region tree after
+ * Region heartbeats (TinyKV 3C `cluster_test.go`): TinyKV's staleness rules, the region tree after
  * out-of-order split/merge reports, and per-store statistics kept in step with the tree.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -84,7 +84,7 @@ const bump = (info: RegionInfo, confVer: number, version: number, change: Partia
   region: withEpoch(change.region ?? info.region, confVer, version)
 })
 
-describe("region heartbeat staleness (§6.4)", () => {
+describe("region heartbeat staleness", () => {
   it("re-sending the same heartbeat changes nothing", () => {
     const { c, regions } = setUp()
     for (const r of regions) assert.isFalse(get(c.processRegionHeartbeat(r)).changed)

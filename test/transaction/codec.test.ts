@@ -1,4 +1,4 @@
-/** Memcomparable codec, MVCC key encoding and record layouts (tinykv.md §3.4; TinyKV `TestEncodeKey`/`TestDecodeKey`). */
+/** Memcomparable codec, MVCC key encoding and record layouts (TinyKV `TestEncodeKey`/`TestDecodeKey`). */
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
 import { compareBytes } from "../../src/protocol/bytes.js"
