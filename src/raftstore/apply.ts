@@ -32,6 +32,8 @@ export interface ApplyOutcome {
   regionChanged: boolean
   /** Bytes written by data commands (for the split checker). */
   bytesWritten: number
+  /** The raft log was compacted up to this index (for the operator's log). */
+  compactedTo: number | undefined
 }
 
 /**
@@ -72,7 +74,7 @@ export const applyEntries = (
   ops: Array<WriteOp>,
   replies: Array<Reply>
 ): ApplyOutcome => {
-  const outcome: ApplyOutcome = { destroySelf: false, regionChanged: false, bytesWritten: 0 }
+  const outcome: ApplyOutcome = { destroySelf: false, regionChanged: false, bytesWritten: 0, compactedTo: undefined }
   const storage = peer.storage
   let applied = storage.applyState
   for (const e of entries) {
@@ -93,6 +95,7 @@ export const applyEntries = (
             end: raftLogKey(peer.regionId, compactIndex + 1)
           })
           applied = { ...applied, truncatedState: { index: compactIndex, term: compactTerm } }
+          outcome.compactedTo = compactIndex
         }
         response = adminResponse({ _tag: "CompactLog" }, peer.term)
       } else {

@@ -90,9 +90,15 @@ export const runRound = (
       // a new leader, or a leader whose membership just changed, reports at once (the scheduler's operator
       // waits on the region it reports)
       if (w.rd.softState?.raftState === "Leader" || w.outcome.regionChanged) ctx.heartbeats.push(w.peer)
+      const annotations = { regionId: w.peer.regionId, peerId: w.peer.id }
       if (w.snapResult !== undefined) {
         yield* Effect.logInfo(`applied a snapshot at index ${w.peer.storage.appliedIndex}`).pipe(
-          Effect.annotateLogs({ regionId: w.peer.regionId, peerId: w.peer.id })
+          Effect.annotateLogs(annotations)
+        )
+      }
+      if (w.outcome.compactedTo !== undefined) {
+        yield* Effect.logInfo(`compacted the raft log up to index ${w.outcome.compactedTo}`).pipe(
+          Effect.annotateLogs(annotations)
         )
       }
     }

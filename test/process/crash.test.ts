@@ -44,8 +44,9 @@ describe("a cluster of real processes", () => {
 
   it("kill -9 of the leader store: service is back within 3 s; restarted, the store catches up by snapshot", async () => {
     assertBuilt()
-    cluster = await startProcessCluster({ stores: 3, extraStoreArgs: ["--raft-log-gc-limit", "20"] })
-    const kv = await connect({ scheduler: cluster.scheduler, deadline: "20 seconds" })
+    const started = await startProcessCluster({ stores: 3, extraStoreArgs: ["--raft-log-gc-limit", "20"] })
+    cluster = started
+    const kv = await connect({ scheduler: started.scheduler, deadline: "20 seconds" })
     try {
       await eventuallyAsync("the cluster to take a write", () => kv.put("warmup", "1"), 30_000)
       for (let i = 0; i < 30; i++) await kv.put(`before-${i}`, `v${i}`)
@@ -60,11 +61,21 @@ describe("a cluster of real processes", () => {
         10_000
       )
       assert.isBelow(recovered, 3_000)
-      // the survivors compact their logs past what the dead store has
+      // the survivors compact their logs past what the dead store has: wait until each logs a compaction
+      // that came after the writes it missed
+      const survivors = started.stores.map((s) => s.id).filter((id) => id !== leader)
+      const compactions = (id: number) => (started.output(`store-${id}`).match(/compacted the raft log/g) ?? []).length
+      const before = new Map(survivors.map((id) => [id, compactions(id)]))
       for (let i = 0; i < 100; i++) await kv.put(`while-down-${i}`, `w${i}`)
-      // pacing: the survivors' log GC runs on its ticks; the snapshot the restarted store must apply (checked
-      // next) shows it compacted past what that store has
-      await new Promise((r) => setTimeout(r, 2_500))
+      await eventuallyAsync(
+        "every surviving store to compact its raft log after the writes",
+        async () => {
+          for (const id of survivors) {
+            if (compactions(id) <= before.get(id)!) throw new Error(`store ${id} has not compacted yet`)
+          }
+        },
+        15_000
+      )
       await cluster.startStore(leader)
       const outputOf = cluster.output
       await eventuallyAsync(
