@@ -15,17 +15,18 @@ import type { Config } from "./config.js"
 import { validateConfig } from "./config.js"
 import { invariant, isRaftFailure, RaftInvariantError, type StepError } from "./errors.js"
 import type { RaftNode } from "./node.js"
-import { campaign, handleVoteRequest, ignoresVoteRequest, quorumActive } from "./election.js"
+import { campaign, handleVoteRequest, quorumActive } from "./election.js"
 import { Progress } from "./progress.js"
 import { committedIndex } from "./quorum.js"
 import { RaftLog } from "./raftLog.js"
 import { mulberry32, type Rng, randomInt } from "./rng.js"
 import { checkNodeInvariants } from "./nodeInvariants.js"
 import { handleAppendEntries, handleHeartbeat, handleSnapshot } from "./receive.js"
+import { admitTerm } from "./termRules.js"
 import { sendAppend } from "./replicate.js"
 import { stepCandidate, stepFollower } from "./stepFollower.js"
 import { stepLeader } from "./stepLeader.js"
-import { EMPTY_DATA, isTermlessMsg, type MessageInit, newMessage, None, type StateType } from "./util.js"
+import { EMPTY_DATA, type MessageInit, newMessage, None, type StateType } from "./util.js"
 
 export interface SoftState {
   readonly lead: number
@@ -250,30 +251,7 @@ export class Raft implements RaftNode {
    * appended. Throws `RaftInvariantError` on a broken invariant.
    */
   step(m: Message): StepError | undefined {
-    if (m.term !== 0 && !isTermlessMsg(m.msgType)) {
-      const isVoteRequest = m.msgType === "MsgRequestVote" || m.msgType === "MsgPreVote"
-      if (m.term > this.term) {
-        // CheckQuorum's lease: a node that hears from its leader does not help depose it.
-        if (isVoteRequest && ignoresVoteRequest(this, m)) return undefined
-        // A pre-vote (or its grant) carries a term nobody has campaigned at yet: it must not move ours.
-        const future = m.msgType === "MsgPreVote" || (m.msgType === "MsgPreVoteResponse" && !m.reject)
-        if (!future) {
-          // §5.1: a higher term always wins. Only messages that only a leader sends tell us who leads.
-          const fromLeader = m.msgType === "MsgAppend" || m.msgType === "MsgHeartbeat" || m.msgType === "MsgSnapshot"
-          this.becomeFollower(m.term, fromLeader ? m.from : None)
-        }
-      } else if (m.term < this.term) {
-        // A stale sender. Answer with our term so a deposed leader or an old candidate steps down
-        // (TestDisruptiveFollower2AA); otherwise ignore the message. The append reply acknowledges index 0, which a
-        // leader ignores (the sender may by now lead our term: a rejection would make it back off for nothing).
-        if (m.msgType === "MsgAppend") this.send({ msgType: "MsgAppendResponse", to: m.from })
-        else if (m.msgType === "MsgHeartbeat") this.send({ msgType: "MsgHeartbeatResponse", to: m.from })
-        else if (m.msgType === "MsgRequestVote")
-          this.send({ msgType: "MsgRequestVoteResponse", to: m.from, reject: true })
-        else if (m.msgType === "MsgPreVote") this.send({ msgType: "MsgPreVoteResponse", to: m.from, reject: true })
-        return undefined
-      }
-    }
+    if (!admitTerm(this, m)) return undefined
     switch (m.msgType) {
       case "MsgHup":
         if (this.state !== "Leader") this.campaign()

@@ -24,16 +24,15 @@ import { compareBytes, fromUtf8, utf8 } from "../protocol/bytes.js"
 import type { RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer, Region } from "../protocol/metapb.js"
-import { clampToRange, localKeyOf, localRange, physicalKey, physicalOfLocal } from "../protocol/keyspace.js"
+import { localKeyOf, physicalKey, physicalOfLocal } from "../protocol/keyspace.js"
 import type { RaftCmdRequest, RaftCmdResponse, Request } from "../protocol/raftCmd.js"
 import { type StoreConfig, testConfig } from "../raftstore/config.js"
 import type { RaftStore } from "../layers/raftStore.js"
 import { makeScheduler, type Scheduler } from "../scheduler/service.js"
-import { sendRead } from "../raftstore/readSnapshot.js"
 import type { Router } from "../services/Router.js"
-import { type Cf, type EngineReader, isCf, type Space, Storage } from "../services/Storage.js"
+import { type Cf, isCf, type Space, Storage } from "../services/Storage.js"
 import { type InProcessClientOptions, layerInProcessClient } from "./clusterClient.js"
-import { ClusterRequestFailed, requestOn } from "./clusterRequest.js"
+import { ClusterRequestFailed, requestOn, scanRange } from "./clusterRequest.js"
 
 export { ClusterRequestFailed } from "./clusterRequest.js"
 import { makeSlot, type StoreSlot, startSlot, storeAddress } from "./storeSlot.js"
@@ -305,34 +304,7 @@ export class TestCluster {
    * the Snap, which holds every write acknowledged before it and nothing that happened after.
    */
   scan(start: string | Uint8Array, end: string | Uint8Array) {
-    const self = this
-    return Effect.gen(function* () {
-      const scope = yield* Effect.scope
-      const to = bytes(end)
-      const out: Array<{ key: Uint8Array; value: Uint8Array }> = []
-      let from = bytes(start)
-      const readers = new WeakMap<RaftCmdResponse, EngineReader>()
-      const send = (router: Router["Type"], command: RaftCmdRequest) =>
-        Effect.map(Scope.extend(sendRead(router, command), scope), ({ response, reader }) => {
-          if (reader !== undefined) readers.set(response, reader)
-          return response
-        })
-      // region by region, as TinyKV walks them by end key
-      for (;;) {
-        const { response } = yield* self.requestOn(from, [{ _tag: "Snap" }], REQUEST_TIMEOUT_MS, send)
-        const snap = response.responses[0]
-        const reader = readers.get(response)
-        if (snap?._tag !== "Snap" || reader === undefined) return yield* Effect.die("no Snap response")
-        const regionEnd = snap.region.endKey
-        const last = regionEnd.length === 0 || (to.length > 0 && compareBytes(to, regionEnd) <= 0)
-        const range = clampToRange(localRange(snap.region, "raw", "default"), from, last ? to : regionEnd)
-        for (const kv of reader.scan("default", physicalOfLocal("raw", range))) {
-          out.push({ key: localKeyOf(kv.key), value: kv.value })
-        }
-        if (last) return out
-        from = regionEnd
-      }
-    }).pipe(Effect.scoped)
+    return scanRange(this, bytes(start), bytes(end), REQUEST_TIMEOUT_MS)
   }
 
   /** The value of raw `key` in store `id`'s engine, whether it runs or not (`undefined` when absent). */

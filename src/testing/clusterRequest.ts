@@ -2,7 +2,11 @@
  * TinyKV's `Cluster.Request` for `TestCluster`: a command sent straight to a region leader's Router, found
  * and re-found through the scheduler and the stores' own view, retried until a deadline.
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Scope } from "effect"
+import { compareBytes } from "../protocol/bytes.js"
+import { clampToRange, localKeyOf, localRange, physicalOfLocal } from "../protocol/keyspace.js"
+import { sendRead } from "../raftstore/readSnapshot.js"
+import type { EngineReader } from "../services/Storage.js"
 import type { RegionError, RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer, Region } from "../protocol/metapb.js"
@@ -83,3 +87,35 @@ export const requestOn = (
       )
     )
   })
+
+/**
+ * `[start, end)` of the raw default CF as of a Snap applied on each region's leader, region by region
+ * (TinyKV `Cluster.Scan`), read from the engine snapshot taken in the round that applied the Snap.
+ */
+export const scanRange = (self: RequestTarget, start: Uint8Array, to: Uint8Array, timeoutMs: number) =>
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const out: Array<{ key: Uint8Array; value: Uint8Array }> = []
+    let from = start
+    const readers = new WeakMap<RaftCmdResponse, EngineReader>()
+    const send = (router: Router["Type"], command: RaftCmdRequest) =>
+      Effect.map(Scope.extend(sendRead(router, command), scope), ({ response, reader }) => {
+        if (reader !== undefined) readers.set(response, reader)
+        return response
+      })
+    // region by region, as TinyKV walks them by end key
+    for (;;) {
+      const { response } = yield* requestOn(self, from, [{ _tag: "Snap" }], timeoutMs, send)
+      const snap = response.responses[0]
+      const reader = readers.get(response)
+      if (snap?._tag !== "Snap" || reader === undefined) return yield* Effect.die("no Snap response")
+      const regionEnd = snap.region.endKey
+      const last = regionEnd.length === 0 || (to.length > 0 && compareBytes(to, regionEnd) <= 0)
+      const range = clampToRange(localRange(snap.region, "raw", "default"), from, last ? to : regionEnd)
+      for (const kv of reader.scan("default", physicalOfLocal("raw", range))) {
+        out.push({ key: localKeyOf(kv.key), value: kv.value })
+      }
+      if (last) return out
+      from = regionEnd
+    }
+  }).pipe(Effect.scoped)

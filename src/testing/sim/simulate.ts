@@ -90,6 +90,16 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     ...input
   }
   const log: NemesisLog = { faults: [] }
+  const stuck = (virtualMs: number, report: string): SimResult => ({
+    seed: options.seed,
+    verdict: "Stuck",
+    operations: 0,
+    indefinite: 0,
+    faults: log.faults,
+    unreadKeys: 0,
+    virtualMs,
+    report
+  })
   return Effect.gen(function* () {
     const fiber = yield* Effect.fork(scenario(options, log))
     let virtualMs = 0
@@ -100,15 +110,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     const done = yield* Fiber.poll(fiber)
     if (Option.isNone(done)) {
       yield* Fiber.interrupt(fiber)
-      return {
-        seed: options.seed,
-        verdict: "Stuck",
-        operations: 0,
-        indefinite: 0,
-        faults: log.faults,
-        unreadKeys: 0,
-        virtualMs
-      } as const
+      return stuck(virtualMs, `not finished after ${virtualMs} ms of virtual time`)
     }
     const { history, unreadKeys } = yield* Fiber.join(fiber)
     const ops = history.operations()
@@ -128,18 +130,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     // thousands of runs: the stores' info logs (peers created, snapshots applied) would drown the report
     Logger.withMinimumLogLevel(LogLevel.Warning),
     Effect.provide(TestContext.TestContext),
-    Effect.catchAllCause((cause) =>
-      Effect.succeed({
-        seed: options.seed,
-        verdict: "Stuck" as const,
-        operations: 0,
-        indefinite: 0,
-        faults: log.faults,
-        unreadKeys: 0,
-        virtualMs: 0,
-        report: `the run failed: ${cause}`
-      })
-    )
+    Effect.catchAllCause((cause) => Effect.succeed(stuck(0, `the run failed: ${cause}`)))
   )
 }
 

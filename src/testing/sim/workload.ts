@@ -24,6 +24,15 @@ export interface WorkloadOptions {
 
 export const keyName = (i: number): string => `k${i}`
 
+/** A write's outcome: done, or indefinite when it failed (it may still have been applied). */
+const recordWrite = <E>(history: HistoryRecorder<KvInput, KvOutput>, id: number, write: Effect.Effect<void, E>) =>
+  write.pipe(
+    Effect.matchEffect({
+      onSuccess: () => Effect.sync(() => history.ok(id, { kind: "done" })),
+      onFailure: () => Effect.sync(() => history.indefinite(id))
+    })
+  )
+
 /** One client's operation, recorded. */
 const operation = (
   kv: TinyKvClient["Type"],
@@ -37,22 +46,10 @@ const operation = (
   const roll = random.next()
   if (roll < 0.45) {
     const value = `c${client}.${n}`
-    const id = history.invoke(client, { kind: "put", key, value })
-    return kv.rawPut(key, value).pipe(
-      Effect.matchEffect({
-        onSuccess: () => Effect.sync(() => history.ok(id, { kind: "done" })),
-        onFailure: () => Effect.sync(() => history.indefinite(id))
-      })
-    )
+    return recordWrite(history, history.invoke(client, { kind: "put", key, value }), kv.rawPut(key, value))
   }
   if (roll < 0.55) {
-    const id = history.invoke(client, { kind: "delete", key })
-    return kv.rawDelete(key).pipe(
-      Effect.matchEffect({
-        onSuccess: () => Effect.sync(() => history.ok(id, { kind: "done" })),
-        onFailure: () => Effect.sync(() => history.indefinite(id))
-      })
-    )
+    return recordWrite(history, history.invoke(client, { kind: "delete", key }), kv.rawDelete(key))
   }
   if (roll < 0.9) {
     const id = history.invoke(client, { kind: "get", key })
