@@ -58,7 +58,12 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
         isClosed: () => closed,
         raftMailbox,
         storeMailbox,
-        register: (peer) => void peers.set(peer.regionId, peer),
+        register: (peer) => {
+          const live = peers.get(peer.regionId)
+          if (live !== undefined && !live.stopped) return false
+          peers.set(peer.regionId, peer)
+          return true
+        },
         remove: (peer) => {
           peer.stopped = true
           peers.delete(peer.regionId)

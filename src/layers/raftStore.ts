@@ -62,7 +62,7 @@ export const layerRaftStore = (
 > => {
   const problem = validateConfig(options.config)
   if (problem !== undefined) return Layer.die(new InvalidStoreConfig(`invalid store config: ${problem}`))
-  return layerRaftWorker(options.config).pipe(
+  return layerRaftWorker(options).pipe(
     Layer.provideMerge(layerStoreWorker(options)),
     Layer.provideMerge(layerRouter),
     Layer.provideMerge(layerPeerRegistry(options))

@@ -5,7 +5,7 @@
  */
 import { Cause, Deferred, Effect, Exit, Layer, Queue, Schedule } from "effect"
 import { RaftInvariantError } from "../raft/index.js"
-import type { StoreConfig } from "../raftstore/config.js"
+import type { PeerFactoryOptions } from "../raftstore/peerLoader.js"
 import { reportFailedPeer } from "../raftstore/peerLifecycle.js"
 import { type RoundDeps, runRound, type WorkerState } from "../raftstore/round.js"
 import { RoundYield } from "../raftstore/roundYield.js"
@@ -19,13 +19,15 @@ import { Transport } from "../services/Transport.js"
 /** Envelopes taken per round at most: bounds a round's write and its latency. */
 const MAX_BATCH = 4096
 
-export const layerRaftWorker = (config: StoreConfig) =>
+export const layerRaftWorker = (factory: PeerFactoryOptions) =>
   Layer.scoped(
     RaftWorker,
     Effect.gen(function* () {
       const registry = yield* PeerRegistry
+      const config = factory.config
       const deps: RoundDeps = {
         config,
+        factory,
         registry,
         router: yield* Router,
         storage: yield* Storage,

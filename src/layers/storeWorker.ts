@@ -32,7 +32,8 @@ export const layerStoreWorker = (options: PeerFactoryOptions) =>
           if (initOps.length > 0) yield* storage.write(initOps, { sync: true })
           const peer = newPeer(options, m.toPeer, ps)
           peer.insertPeerCache(m.fromPeer)
-          registry.register(peer)
+          // a split may have made this region's peer while the write above was in flight: that one stays
+          if (!registry.register(peer)) return
           yield* Effect.logInfo("created a peer for a new region").pipe(
             Effect.annotateLogs({ regionId: region.id, peerId: m.toPeer.id })
           )

@@ -19,6 +19,7 @@ import { RaftCmdCodec, RegionLocalStateCodec } from "./codec.js"
 import { raftLogKey, regionStateKey } from "./keys.js"
 import type { Peer, Reply } from "./peer.js"
 import { checkRequestInRegion, checkRegionEpoch } from "./regionUtil.js"
+import { applySplit, type SplitOutcome } from "./split.js"
 import { adminResponse, errorResponse, okResponse, staleResponse } from "./responses.js"
 
 /** What applying changed beyond the write batch, for the worker to act on after the write. */
@@ -32,6 +33,8 @@ export interface ApplyOutcome {
   regionChanged: boolean
   /** Bytes written by data commands (for the split checker). */
   bytesWritten: number
+  /** Splits applied: the parent is already the left half; the right half's peer is the caller's to make. */
+  splits: Array<SplitOutcome>
   /** The raft log was compacted up to this index (for the operator's log). */
   compactedTo: number | undefined
 }
@@ -74,7 +77,13 @@ export const applyEntries = (
   ops: Array<WriteOp>,
   replies: Array<Reply>
 ): ApplyOutcome => {
-  const outcome: ApplyOutcome = { destroySelf: false, regionChanged: false, bytesWritten: 0, compactedTo: undefined }
+  const outcome: ApplyOutcome = {
+    destroySelf: false,
+    regionChanged: false,
+    bytesWritten: 0,
+    splits: [],
+    compactedTo: undefined
+  }
   const storage = peer.storage
   let applied = storage.applyState
   for (const e of entries) {
@@ -98,6 +107,13 @@ export const applyEntries = (
           outcome.compactedTo = compactIndex
         }
         response = adminResponse({ _tag: "CompactLog" }, peer.term)
+      } else if (req.adminRequest?._tag === "Split") {
+        const split = applySplit(peer, req, req.adminRequest, ops)
+        response = split.response
+        if (split.outcome !== undefined) {
+          outcome.splits.push(split.outcome)
+          outcome.regionChanged = true
+        }
       } else {
         response = applyData(peer, req, overlay, ops, outcome)
       }
@@ -106,6 +122,7 @@ export const applyEntries = (
     answerProposals(peer, e, response, replies)
     if (outcome.destroySelf) break
   }
+  peer.sizeDiffHint += outcome.bytesWritten
   // a peer that removed itself gets no apply state: its destruction deletes it in this same batch
   if (applied !== storage.applyState && !outcome.destroySelf) storage.setApplyState(applied, ops)
   return outcome
@@ -122,7 +139,7 @@ const applyData = (
 ): RaftCmdResponse => {
   const region = peer.region
   const epochError = checkRegionEpoch(req, region)
-  if (epochError) return errorResponse(epochError, peer.term)
+  if (epochError) return errorResponse(peer.withSibling(epochError), peer.term)
   for (const r of req.requests) {
     if (r._tag === "Snap") continue
     const e = checkRequestInRegion(r, region)

@@ -17,7 +17,15 @@ export interface StoreConfig {
   readonly storeHeartbeatTicks: number
   /** How long a client command may wait for its entry to apply before the store answers ServerIsBusy. */
   readonly commandTimeoutMs: number
+  /** How often a leader considers measuring its region for a split (when enough was written since). */
+  readonly splitCheckTicks: number
+  /** A region that is split is cut into pieces of about this many bytes (keys + values, every CF). */
+  readonly regionSplitSize: number
+  /** A region is split once it holds more than this many bytes. */
+  readonly regionMaxSize: number
 }
+
+const MiB = 1024 * 1024
 
 export const defaultConfig: StoreConfig = {
   // 50 ms ticks: elections time out after 0.5–1 s, so a dead leader is replaced well within 3 s
@@ -28,7 +36,12 @@ export const defaultConfig: StoreConfig = {
   raftLogGcCountLimit: 10_000,
   regionHeartbeatTicks: 10,
   storeHeartbeatTicks: 50,
-  commandTimeoutMs: 5_000
+  commandTimeoutMs: 5_000,
+  // TiKV's: 10 s between checks, split into 96 MiB pieces once past 144 MiB (a region's snapshot is then
+  // a few seconds of transfer, and there are few enough regions for per-region work to stay cheap)
+  splitCheckTicks: 200,
+  regionSplitSize: 96 * MiB,
+  regionMaxSize: 144 * MiB
 }
 
 export const testConfig: StoreConfig = {
@@ -39,12 +52,18 @@ export const testConfig: StoreConfig = {
   raftLogGcCountLimit: 128_000,
   regionHeartbeatTicks: 2,
   storeHeartbeatTicks: 10,
-  commandTimeoutMs: 2_000
+  commandTimeoutMs: 2_000,
+  splitCheckTicks: 2,
+  regionSplitSize: 96 * MiB,
+  regionMaxSize: 144 * MiB
 }
 
 export const validateConfig = (c: StoreConfig): string | undefined => {
   if (c.heartbeatTicks <= 0) return "heartbeat ticks must be positive"
   if (c.electionTicks <= c.heartbeatTicks) return "election ticks must exceed heartbeat ticks"
   if (c.baseTickMs <= 0) return "the base tick must be positive"
+  if (c.splitCheckTicks <= 0) return "split check ticks must be positive"
+  if (c.regionSplitSize <= 0) return "the region split size must be positive"
+  if (c.regionMaxSize < c.regionSplitSize) return "the region max size must be at least the split size"
   return undefined
 }

@@ -1,7 +1,7 @@
 /**
  * Talking to the scheduler (TinyKV `onSchedulerHeartbeatTick` / `onSchedulerStoreHeartbeatTick`): a
- * leader reports its region, and the operator step the scheduler answers with (a conf change or a leader
- * transfer) goes through the Router to the region's peer as an ordinary admin command. The store reports
+ * leader reports its region, and the operator step the scheduler answers with (a conf change, a leader
+ * transfer or a split) goes through the Router to the region's peer as an ordinary admin command. The store reports
  * its stats. Both are calls over the network: the RaftWorker forks them (see `forkBackground`) so that a
  * slow scheduler never holds a round, and a failed call is only logged — the next tick reports again.
  */
@@ -9,9 +9,11 @@ import { Deferred, Effect, Option, type Scope } from "effect"
 import type { StoreId } from "../protocol/ids.js"
 import type { AdminRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RegionHeartbeatResponse } from "../protocol/scheduler.js"
-import type { MailboxClosed, PeerNotFound, Router } from "../services/Router.js"
+import type { MailboxClosed, PeerNotFound } from "../services/Router.js"
 import type { SchedulerClient } from "../services/SchedulerClient.js"
+import type { Region } from "../protocol/metapb.js"
 import type { Peer } from "./peer.js"
+import { proposeSplit, runSplitCheck, type SplitDeps } from "./splitCheckRunner.js"
 
 /** The admin command carrying an operator step, or `undefined` for a step this store does not run. */
 const operatorCommand = (op: RegionHeartbeatResponse): AdminRequest | undefined =>
@@ -21,15 +23,26 @@ const operatorCommand = (op: RegionHeartbeatResponse): AdminRequest | undefined 
       ? { _tag: "TransferLeader", peer: op.transferLeader.peer }
       : undefined
 
-/** Sends an operator step to its region's peer. Nobody waits for the answer: the next heartbeat shows it. */
+/**
+ * Runs an operator step on its region's peer. Nobody waits for the answer: the next heartbeat shows it.
+ * A split step runs like a split check's own split: at the key it names, or (none) where a measure of
+ * the region puts its middle.
+ */
 const dispatchOperator = (
-  router: Router["Type"],
+  deps: SplitDeps,
+  region: Region,
   op: RegionHeartbeatResponse
 ): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
+  if (op.splitRegion !== undefined) {
+    const key = op.splitRegion.keys[0]
+    return key !== undefined
+      ? proposeSplit(deps, region, op.targetPeer, key)
+      : runSplitCheck(deps, { region, leader: op.targetPeer, policy: { _tag: "Half" } })
+  }
   const adminRequest = operatorCommand(op)
   if (adminRequest === undefined) return Effect.void
   return Effect.flatMap(Deferred.make<RaftCmdResponse>(), (reply) =>
-    router.send(op.regionId, {
+    deps.router.send(op.regionId, {
       _tag: "RaftCommand",
       request: {
         header: { regionId: op.regionId, peer: op.targetPeer, regionEpoch: op.regionEpoch, term: 0 },
@@ -43,16 +56,18 @@ const dispatchOperator = (
 
 /**
  * Reports a leader's region to the scheduler and runs the operator step it answers with. The region,
- * leader and pending peers are read now, in the round: the peer is the RaftWorker's alone.
+ * leader, pending peers and size are read now, in the round: the peer is the RaftWorker's alone.
  */
-export const regionHeartbeat = (
-  scheduler: SchedulerClient["Type"],
-  router: Router["Type"],
-  peer: Peer
-): Effect.Effect<void> => {
-  const heartbeat = { region: peer.region, leader: peer.meta, pendingPeers: peer.pendingPeers(), approximateSize: 0 }
-  return scheduler.regionHeartbeat(heartbeat).pipe(
-    Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: (op) => dispatchOperator(router, op) })),
+export const regionHeartbeat = (deps: SplitDeps, peer: Peer): Effect.Effect<void> => {
+  const region = peer.region
+  const heartbeat = {
+    region,
+    leader: peer.meta,
+    pendingPeers: peer.pendingPeers(),
+    approximateSize: peer.approximateSize ?? 0
+  }
+  return deps.scheduler.regionHeartbeat(heartbeat).pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: (op) => dispatchOperator(deps, region, op) })),
     Effect.catchAll((e) => Effect.logDebug("region heartbeat failed", e))
   )
 }

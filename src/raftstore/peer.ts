@@ -9,7 +9,7 @@
  */
 import type { Deferred } from "effect"
 import type { ConfChange, Message } from "../protocol/eraftpb.js"
-import { NotLeader, RegionNotFound, StoreNotMatch } from "../protocol/errorpb.js"
+import { EpochNotMatch, NotLeader, RegionNotFound, StoreNotMatch } from "../protocol/errorpb.js"
 import type { PeerId, RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer as PeerMeta, Region } from "../protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
@@ -17,7 +17,7 @@ import type { RaftMessage } from "../protocol/raftServer.js"
 import { isRaftFailure, mulberry32, RawNode } from "../raft/index.js"
 import { RaftCmdCodec } from "./codec.js"
 import type { PeerStorage } from "./peerStorage.js"
-import { checkRequestInRegion, checkRegionEpoch, isInitialMsg } from "./regionUtil.js"
+import { checkRequestInRegion, checkRegionEpoch, checkSplit, isInitialMsg } from "./regionUtil.js"
 import { adminResponse, errorResponse, staleResponse } from "./responses.js"
 
 export interface Proposal {
@@ -52,6 +52,19 @@ export class Peer {
    * once apply has moved on, so a leader cut off in a minority does not append one per tick.
    */
   compactProposedAt = 0
+  /** The region's size as last measured (`undefined`: not yet, or not since a split changed it). */
+  approximateSize: number | undefined
+  approximateKeys: number | undefined
+  /** Bytes written by applied commands since the last split check was decided (TinyKV `SizeDiffHint`). */
+  sizeDiffHint = 0
+  ticksSinceSplitCheck = 0
+  /** A split check of this region runs in the background: no second one until it reports. */
+  splitCheckInFlight = false
+  /**
+   * The right half of this region's last split, as this peer made it: a command still addressed to the
+   * old epoch learns both halves from its EpochNotMatch (TiKV adds the new regions the same way).
+   */
+  splitSibling: Region | undefined
 
   constructor(
     readonly storeId: StoreId,
@@ -128,7 +141,7 @@ export class Peer {
     if (header.peer.id !== this.meta.id) return fail(new RegionNotFound({ regionId: this.regionId }))
     if (header.term !== 0 && this.term > header.term + 1) return staleResponse(this.term)
     const epochError = checkRegionEpoch(request, this.region)
-    if (epochError) return fail(epochError)
+    if (epochError) return fail(this.withSibling(epochError))
 
     const admin = request.adminRequest
     if (admin?._tag === "TransferLeader") {
@@ -151,7 +164,9 @@ export class Peer {
       return undefined
     }
     if (admin?._tag === "Split") {
-      return fail(new RegionNotFound({ regionId: this.regionId })) // TODO(raftstore): region split (roadmap 1)
+      // checked again when it applies, where the region may have changed meanwhile
+      const refusal = checkSplit(request, admin, this.region)
+      if (refusal !== undefined) return fail(refusal)
     }
     for (const r of request.requests) {
       if (r._tag === "Snap") continue
@@ -219,6 +234,21 @@ export class Peer {
       const p = this.proposals.shift()!
       if (p.reply) replies.push([p.reply, staleResponse(this.term)])
     }
+  }
+
+  /** The parent of a split applied its half: remember the sibling, and measure the region afresh. */
+  splitApplied(right: Region): void {
+    this.splitSibling = right
+    this.approximateSize = undefined
+    this.approximateKeys = undefined
+    this.sizeDiffHint = 0
+  }
+
+  /** `e`, with the sibling of this region's last split added when the request predates that split. */
+  withSibling(e: EpochNotMatch): EpochNotMatch {
+    const sibling = this.splitSibling
+    if (sibling === undefined || e.currentRegions.some((r) => r.id === sibling.id)) return e
+    return new EpochNotMatch({ currentRegions: [...e.currentRegions, sibling] })
   }
 
   /** Answers every waiting proposal with RegionNotFound (the peer is being destroyed). */

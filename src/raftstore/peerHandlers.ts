@@ -8,6 +8,7 @@ import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RegionEpoch } from "../protocol/metapb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import type { Deferred } from "effect"
+import type { PeerMsg } from "../services/Router.js"
 import { SnapshotDataCodec } from "./codec.js"
 import type { StoreConfig } from "./config.js"
 import type { Peer } from "./peer.js"
@@ -90,6 +91,16 @@ export const onTick = (ctx: RoundContext, config: StoreConfig, peer: Peer): void
       }
     }
   }
+  if (++peer.ticksSinceSplitCheck >= config.splitCheckTicks) {
+    peer.ticksSinceSplitCheck = 0
+    // measure a region never measured, or one written to enough since (TinyKV: an eighth of the split size)
+    const due = peer.approximateSize === undefined || peer.sizeDiffHint >= config.regionSplitSize / 8
+    if (due && !peer.splitCheckInFlight) {
+      peer.splitCheckInFlight = true
+      peer.sizeDiffHint = 0
+      ctx.splitChecks.push(peer)
+    }
+  }
   if (++peer.ticksSinceHeartbeat >= config.regionHeartbeatTicks) {
     peer.ticksSinceHeartbeat = 0
     ctx.heartbeats.push(peer)
@@ -99,3 +110,11 @@ export const onTick = (ctx: RoundContext, config: StoreConfig, peer: Peer): void
 /** A client command: proposed, or answered at once through `peer.replies` (see `Peer.propose`). */
 export const onCommand = (peer: Peer, request: RaftCmdRequest, reply: Deferred.Deferred<RaftCmdResponse>): void =>
   peer.propose(request, reply)
+
+/** A background split check ended: the region's size, unless it was measured before a split changed it. */
+export const onSplitCheckResult = (peer: Peer, msg: Extract<PeerMsg, { _tag: "SplitCheckResult" }>): void => {
+  peer.splitCheckInFlight = false
+  if (msg.size === undefined || msg.version !== peer.region.regionEpoch.version) return
+  peer.approximateSize = msg.size
+  peer.approximateKeys = msg.keys
+}

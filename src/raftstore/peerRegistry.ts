@@ -5,8 +5,9 @@
  *
  * Who writes what (everything else only reads):
  * - `peers`: filled from disk when the registry is built; then the StoreWorker `register`s the peers it
- *   creates, and the RaftWorker `remove`s the peers it destroys and `markFailed`s the peers that broke a
- *   Raft invariant. Only the RaftWorker touches a peer's Raft state; the Router reads `stopped` only.
+ *   creates for new regions, the RaftWorker `register`s the peers its splits create, `remove`s the peers it
+ *   destroys (or replaces by a split's) and `markFailed`s the peers that broke a Raft invariant. `register`
+ *   never replaces a live peer: the StoreWorker may have decided to create one while a split made it. Only the RaftWorker touches a peer's Raft state; the Router reads `stopped` only.
  * - `failed`: the RaftWorker (`markFailed`), and the loader for a peer that cannot even be loaded.
  * - `closed` and the mailboxes' draining: `close` only — on shutdown (the registry's finalizer, after every
  *   worker stopped) or when a worker dies. The Router enqueues; each worker takes from its own mailbox.
@@ -40,8 +41,8 @@ export class PeerRegistry extends Context.Tag("tinykv/raftstore/PeerRegistry")<
     readonly isClosed: () => boolean
     readonly raftMailbox: Queue.Queue<Envelope>
     readonly storeMailbox: Queue.Queue<StoreMsg>
-    /** StoreWorker: a new peer joins. */
-    readonly register: (peer: Peer) => void
+    /** A new peer joins; refused (false) when its region already has a live peer. */
+    readonly register: (peer: Peer) => boolean
     /** RaftWorker: the peer is destroyed; stopped and unregistered at once, so the Router refuses it. */
     readonly remove: (peer: Peer) => void
     /**

@@ -120,6 +120,44 @@ export class PeerStorage implements RaftStorage {
     return { storage: new PeerStorage(engine, region, raftState, applyState), initOps: ops }
   }
 
+  /**
+   * The storage of a region a split just created on this store, with the ops that record it: the region,
+   * and its log at 5/5 (TinyKV's initial raft and apply state), all in the split's own write. `carried` is
+   * the hard state of an uninitialized peer of the region that lived here before (created by the new
+   * region's first messages): its term and vote are kept, so the peer never votes twice in a term.
+   */
+  static forSplit(
+    engine: EngineReader,
+    region: Region,
+    carried: HardState | undefined
+  ): { storage: PeerStorage; ops: Array<WriteOp> } {
+    const keep = carried !== undefined && carried.term > RAFT_INIT_LOG_TERM
+    const raftState: RaftLocalState = {
+      hardState: {
+        term: keep ? carried.term : RAFT_INIT_LOG_TERM,
+        vote: keep ? carried.vote : 0,
+        commit: RAFT_INIT_LOG_INDEX
+      },
+      lastIndex: RAFT_INIT_LOG_INDEX,
+      lastTerm: RAFT_INIT_LOG_TERM
+    }
+    const applyState: RaftApplyState = {
+      appliedIndex: RAFT_INIT_LOG_INDEX,
+      truncatedState: { index: RAFT_INIT_LOG_INDEX, term: RAFT_INIT_LOG_TERM }
+    }
+    const ops: Array<WriteOp> = [
+      {
+        _tag: "Put",
+        space: "meta",
+        key: regionStateKey(region.id),
+        value: RegionLocalStateCodec.encode({ state: "Normal", region })
+      },
+      { _tag: "Put", space: "raft", key: raftStateKey(region.id), value: RaftLocalStateCodec.encode(raftState) },
+      { _tag: "Put", space: "meta", key: applyStateKey(region.id), value: RaftApplyStateCodec.encode(applyState) }
+    ]
+    return { storage: new PeerStorage(engine, region, raftState, applyState), ops }
+  }
+
   get regionId(): RegionId {
     return this.region.id
   }

@@ -18,9 +18,11 @@ import type { Transport } from "../services/Transport.js"
 import { type ApplyOutcome, applyEntries, Overlay } from "./apply.js"
 import type { Peer } from "./peer.js"
 import { destroyOps } from "./peerLifecycle.js"
+import type { PeerFactoryOptions } from "./peerLoader.js"
 import type { ApplySnapResult } from "./peerStorage.js"
 import { refuseReads, takeReadSnapshots } from "./readSnapshot.js"
 import { errorResponse } from "./responses.js"
+import { createSplitPeer } from "./split.js"
 import type { RoundContext } from "./roundContext.js"
 
 export interface ReadyWork {
@@ -28,6 +30,8 @@ export interface ReadyWork {
   readonly rd: Ready
   readonly snapResult: ApplySnapResult | undefined
   readonly outcome: ApplyOutcome
+  /** Peers of the right halves of the splits this peer applied, registered already (see below). */
+  readonly created: ReadonlyArray<Peer>
 }
 
 /**
@@ -43,7 +47,8 @@ export interface ReadyWork {
 export const processReadies = (
   ctx: RoundContext,
   storage: Storage["Type"],
-  transport: Transport["Type"]
+  transport: Transport["Type"],
+  factory: PeerFactoryOptions
 ): Effect.Effect<ReadonlyArray<ReadyWork>, StorageError> =>
   Effect.gen(function* () {
     const ops: Array<WriteOp> = []
@@ -83,9 +88,22 @@ export const processReadies = (
           destroyOps(peer, ops)
           ctx.toDestroy.add(peer)
         }
+        const made: Array<{ readonly peer: Peer; readonly replaces: Peer | undefined }> = []
+        for (const split of outcome.splits) {
+          const m = createSplitPeer(ctx.registry, storage.latest, factory, split.right, ops)
+          if (m !== undefined) made.push(m)
+        }
         // a reply to a client promises durability; so does any persisted raft state
         if (rd.mustSync || rd.committedEntries.length > 0) sync = true
-        work.push({ peer, rd, snapResult, outcome })
+        // Registered now, before the write, and last in this peer's step (nothing after it can fail and cut
+        // its ops): the new peer takes no mail before the next round, which starts after this write, and the
+        // StoreWorker — which runs while this round waits on its write — sees the region has a peer instead of
+        // creating an empty one of its own.
+        for (const m of made) {
+          if (m.replaces !== undefined) ctx.registry.remove(m.replaces)
+          ctx.registry.register(m.peer)
+        }
+        work.push({ peer, rd, snapResult, outcome, created: made.map((m) => m.peer) })
       } catch (e) {
         if (!(e instanceof RaftInvariantError)) throw e
         ops.length = mark.ops

@@ -1,10 +1,10 @@
 /** Region helpers (TinyKV `kv/raftstore/util`): key ranges, epochs, initial messages. */
 import { compareBytes } from "../protocol/bytes.js"
 import type { Message } from "../protocol/eraftpb.js"
-import { EpochNotMatch, KeyNotInRegion } from "../protocol/errorpb.js"
+import { EpochNotMatch, KeyNotInRegion, type RegionError } from "../protocol/errorpb.js"
 import { type KeySpace, localKeyInRange, userKeyOf } from "../protocol/keyspace.js"
 import type { Peer, Region, RegionEpoch } from "../protocol/metapb.js"
-import type { RaftCmdRequest } from "../protocol/raftCmd.js"
+import type { RaftCmdRequest, SplitRequest } from "../protocol/raftCmd.js"
 import { RAFT_INIT_LOG_TERM } from "./keys.js"
 
 /** `start <= key < end`, with an empty end meaning unbounded. */
@@ -69,3 +69,27 @@ export const findPeer = (region: Region, storeId: number): Peer | undefined =>
 export const rangesOverlap = (a: Region, b: { startKey: Uint8Array; endKey: Uint8Array }): boolean =>
   (a.endKey.length === 0 || compareBytes(b.startKey, a.endKey) < 0) &&
   (b.endKey.length === 0 || compareBytes(a.startKey, b.endKey) < 0)
+
+/**
+ * Why a Split must not cut `region` (TinyKV `validateSplitRegion` and the apply-time checks), or
+ * `undefined`: it was proposed under another epoch, its key is not strictly inside the region, or it does
+ * not name one new peer per member.
+ */
+export const checkSplit = (
+  req: RaftCmdRequest,
+  split: typeof SplitRequest.Type,
+  region: Region
+): RegionError | undefined => {
+  const epochError = checkRegionEpoch(req, region)
+  if (epochError !== undefined) return epochError
+  if (!keyInRegion(split.splitKey, region) || compareBytes(split.splitKey, region.startKey) <= 0) {
+    return new KeyNotInRegion({
+      key: split.splitKey,
+      regionId: region.id,
+      startKey: region.startKey,
+      endKey: region.endKey
+    })
+  }
+  if (split.newPeerIds.length !== region.peers.length) return new EpochNotMatch({ currentRegions: [region] })
+  return undefined
+}

@@ -19,15 +19,19 @@ import type { Storage } from "../services/Storage.js"
 import type { Transport } from "../services/Transport.js"
 import type { StoreConfig } from "./config.js"
 import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
-import { onCommand, onRaftMessage, onTick } from "./peerHandlers.js"
+import { onCommand, onRaftMessage, onSplitCheckResult, onTick } from "./peerHandlers.js"
 import { finishDestroy, reportFailedPeer } from "./peerLifecycle.js"
+import type { PeerFactoryOptions } from "./peerLoader.js"
 import { processReadies } from "./raftWorker.js"
 import { errorResponse } from "./responses.js"
 import { RoundContext } from "./roundContext.js"
+import { runSplitCheck } from "./splitCheckRunner.js"
 
 /** What a round works with; all of it is the RaftWorker's (the registry shared as `PeerRegistry` says). */
 export interface RoundDeps {
   readonly config: StoreConfig
+  /** How the peers a split creates are made (the same constructor as every other peer's). */
+  readonly factory: PeerFactoryOptions
   readonly registry: PeerRegistry["Type"]
   readonly router: Router["Type"]
   readonly storage: Storage["Type"]
@@ -62,11 +66,14 @@ const dispatch = (deps: RoundDeps, ctx: RoundContext, batch: Iterable<Envelope>)
       if (peer === undefined || peer.stopped) {
         if (msg._tag === "RaftCommand") {
           yield* Deferred.succeed(msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId })))
-        } else ctx.reroute.push(msg.message)
+        } else if (msg._tag === "RaftMessage") ctx.reroute.push(msg.message)
         continue
       }
       if (msg._tag === "RaftMessage") {
         ctx.guard(peer, () => onRaftMessage(ctx, registry.peers.values(), peer, msg.message))
+      } else if (msg._tag === "SplitCheckResult") {
+        onSplitCheckResult(peer, msg)
+        continue
       } else {
         ctx.guard(peer, () => onCommand(peer, msg.request, msg.reply))
         // a proposal that broke the peer was neither queued nor answered
@@ -85,8 +92,16 @@ export const runRound = (
   const { registry, storage, router, scheduler, scope, config } = deps
   return Effect.gen(function* () {
     yield* dispatch(deps, ctx, batch)
-    const work = yield* processReadies(ctx, storage, deps.transport)
+    const work = yield* processReadies(ctx, storage, deps.transport, deps.factory)
     for (const w of work) {
+      for (const created of w.created) {
+        // the new region's leader is elected where the parent's was, at once (TiKV): the other replicas
+        // may not have applied the split yet, and would otherwise wait out an election timeout
+        if (w.peer.isLeader) ctx.guard(created, () => created.rawNode.campaign())
+        yield* Effect.logInfo(
+          `split: region ${w.peer.regionId} now ends where new region ${created.regionId} starts`
+        ).pipe(Effect.annotateLogs({ regionId: w.peer.regionId, peerId: w.peer.id }))
+      }
       // a new leader, or a leader whose membership just changed, reports at once (the scheduler's operator
       // waits on the region it reports)
       if (w.rd.softState?.raftState === "Leader" || w.outcome.regionChanged) ctx.heartbeats.push(w.peer)
@@ -105,8 +120,23 @@ export const runRound = (
     for (const { peer, error } of ctx.failed) yield* reportFailedPeer(peer, error)
     for (const peer of ctx.toDestroy) yield* finishDestroy(registry, peer)
     for (const m of ctx.reroute) yield* router.sendStore({ _tag: "RaftMessage", message: m })
+    const background = {
+      storage,
+      router,
+      scheduler,
+      commandTimeoutMs: config.commandTimeoutMs
+    }
     for (const peer of new Set(ctx.heartbeats)) {
-      if (!peer.stopped && peer.isLeader) yield* forkBackground(scope, regionHeartbeat(scheduler, router, peer))
+      if (!peer.stopped && peer.isLeader) yield* forkBackground(scope, regionHeartbeat(background, peer))
+    }
+    for (const peer of ctx.splitChecks) {
+      if (peer.stopped) continue
+      const job = {
+        region: peer.region,
+        leader: peer.meta,
+        policy: { _tag: "BySize", splitSize: config.regionSplitSize, maxSize: config.regionMaxSize } as const
+      }
+      yield* forkBackground(scope, runSplitCheck(background, job))
     }
     state.ticksSinceStoreHeartbeat += ctx.ticks
     if (state.ticksSinceStoreHeartbeat >= config.storeHeartbeatTicks) {

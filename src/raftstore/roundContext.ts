@@ -22,6 +22,8 @@ export class RoundContext {
   readonly outbound: Array<RaftMessage> = []
   /** Messages for a newer peer than the one here: back to the StoreWorker after the stale one is gone. */
   readonly reroute: Array<RaftMessage> = []
+  /** Leaders due to measure their region for a split (run in the background after the round's write). */
+  readonly splitChecks: Array<Peer> = []
   /** Leaders due to report their region to the scheduler. */
   readonly heartbeats: Array<Peer> = []
   /** Peers stopped during the round for breaking a Raft invariant, with what they broke. */
@@ -31,7 +33,7 @@ export class RoundContext {
   /** Ticks taken in this round (the worker adds them up for the store heartbeat). */
   ticks = 0
 
-  constructor(private readonly registry: PeerRegistry["Type"]) {}
+  constructor(readonly registry: PeerRegistry["Type"]) {}
 
   /** Stops `peer` for the rest of its life on this store; the other peers of the round go on. */
   fail(peer: Peer, error: RaftInvariantError): void {

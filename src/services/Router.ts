@@ -33,6 +33,17 @@ export type PeerMsg =
       readonly request: RaftCmdRequest
       readonly reply: Deferred.Deferred<RaftCmdResponse>
     }
+  /**
+   * The end of a background split check of the region: its measured size (absent when the check failed),
+   * for the scheduler's heartbeats and the next check's decision.
+   */
+  | {
+      readonly _tag: "SplitCheckResult"
+      /** The region's epoch version when measured: a size from before a split is not the region's now. */
+      readonly version: number
+      readonly size: number | undefined
+      readonly keys: number | undefined
+    }
 
 export type StoreMsg =
   /** A Raft message for a region that has no peer here. */

@@ -34,18 +34,22 @@ export const allocPeer = (cluster: TestCluster, storeId: StoreId): Effect.Effect
     Effect.orDie
   )
 
-/** One of the regions the scheduler knows, chosen by `rand` (TinyKV `GetRandomRegion`). */
-export const randomRegion = (cluster: TestCluster, rand: () => number): Effect.Effect<Region> =>
+/** Every region the scheduler knows, in key order, with its leader if reported. */
+export const schedulerRegions = (cluster: TestCluster) =>
   cluster.scheduler
     .scanRegions({ header: header(cluster), startKey: new Uint8Array(), endKey: new Uint8Array(), limit: 0 })
     .pipe(
-      Effect.orDie,
-      Effect.flatMap(({ regions }) =>
-        regions.length === 0
-          ? Effect.dieMessage("the scheduler knows no region")
-          : Effect.succeed(regions[Math.floor(rand() * regions.length)]!.region)
-      )
+      Effect.map((r) => r.regions),
+      Effect.orDie
     )
+
+/** One of the regions the scheduler knows, chosen by `rand` (TinyKV `GetRandomRegion`). */
+export const randomRegion = (cluster: TestCluster, rand: () => number): Effect.Effect<Region> =>
+  Effect.flatMap(schedulerRegions(cluster), (regions) =>
+    regions.length === 0
+      ? Effect.dieMessage("the scheduler knows no region")
+      : Effect.succeed(regions[Math.floor(rand() * regions.length)]!.region)
+  )
 
 const hasPeer = (region: Region | undefined, peer: Peer): boolean =>
   region?.peers.some((p) => p.storeId === peer.storeId && p.id === peer.id) ?? false

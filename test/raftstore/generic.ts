@@ -23,7 +23,13 @@ import type { RegionId, StoreId } from "../../src/protocol/ids.js"
 import { mulberry32 } from "../../src/raft/index.js"
 import { RaftApplyStateCodec } from "../../src/raftstore/codec.js"
 import { applyStateKey } from "../../src/raftstore/keys.js"
-import { allocPeer, mustAddPeer, mustRemovePeer, randomRegion } from "../../src/testing/clusterAdmin.js"
+import {
+  allocPeer,
+  mustAddPeer,
+  mustRemovePeer,
+  randomRegion,
+  schedulerRegions
+} from "../../src/testing/clusterAdmin.js"
 import { eventually } from "../../src/testing/eventually.js"
 import { REQUEST_TIMEOUT_MS, TestCluster } from "../../src/testing/TestCluster.js"
 import { waitLeader } from "./helpers.js"
@@ -42,6 +48,11 @@ export interface GenericOptions {
    * that leaves at least one), else adds a new peer there; pauses up to 200 ms; again.
    */
   readonly confchange?: boolean
+  /**
+   * Tiny regions (TinyKV: split past 300 bytes into pieces of 200), so the clients' keys end up spread over
+   * many regions that split while they are written, scanned, moved and crashed.
+   */
+  readonly split?: boolean
 }
 
 export const SECONDS = Number(process.env.RAFTSTORE_TEST_SECONDS ?? 2)
@@ -68,7 +79,10 @@ export const genericTest = (o: GenericOptions) =>
       stores: o.stores ?? 5,
       seed,
       engine: o.engine ?? "memory",
-      config: maxRaftLog > 0 ? { raftLogGcCountLimit: maxRaftLog } : {}
+      config: {
+        ...(maxRaftLog > 0 ? { raftLogGcCountLimit: maxRaftLog } : {}),
+        ...(o.split ? { regionMaxSize: 300, regionSplitSize: 200 } : {})
+      }
     })
     let snapshots = 0
     yield* cluster.observe((d) => {
@@ -191,6 +205,13 @@ export const genericTest = (o: GenericOptions) =>
     yield* Effect.logInfo(
       `generic test done: seed ${seed}, ${puts} puts, ${scans} scans, ${confChanges} conf changes, ${snapshots} snapshots delivered`
     )
+
+    if (o.split) {
+      // the first region split at least once: it no longer reaches the end of the key space
+      const { region } = yield* cluster.getRegion(new Uint8Array())
+      assert.isAbove(region.endKey.length, 0, `seed ${seed}: the first region never split`)
+      yield* Effect.logInfo(`seed ${seed}: ${(yield* schedulerRegions(cluster)).length} regions after the run`)
+    }
 
     if (maxRaftLog > 0) {
       yield* eventually(

@@ -95,7 +95,12 @@ describe("read snapshots", () => {
       })
       const ctx = new RoundContext({} as PeerRegistry["Type"])
       ctx.touched.add(peer)
-      yield* processReadies(ctx, storage, { send: () => Effect.void })
+      yield* processReadies(
+        ctx,
+        storage,
+        { send: () => Effect.void },
+        { storeId: 1 as StoreId, config: testConfig, seed: 1 }
+      )
 
       assert.isTrue(ctx.toDestroy.has(peer), "the peer applied its own removal")
       assert.isUndefined(engine.get("default", KEY), "its data went with it")
