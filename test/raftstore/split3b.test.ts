@@ -88,8 +88,7 @@ describe("raftstore 3B split", () => {
   )
   it.live(
     "TestSplitConfChangeSnapshotUnreliableRecover3B",
-    () =>
-      genericTest({ clients: 5, unreliable: true, crash: true, maxRaftLog: 100, confchange: true, split: true }),
+    () => genericTest({ clients: 5, unreliable: true, crash: true, maxRaftLog: 100, confchange: true, split: true }),
     genericTimeout()
   )
   it.live(
