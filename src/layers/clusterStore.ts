@@ -5,12 +5,13 @@
  * Router.
  */
 import { join } from "node:path"
-import { Duration, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
 import type { StoreId } from "../protocol/ids.js"
 import type { StoreConfig } from "../raftstore/config.js"
 import { layerHandlersWith } from "../server/handlers.js"
 import { makeRaftHandlers } from "../server/raftHandlers.js"
 import { layerRpcServer, layerSocketServer } from "../server/serve.js"
+import { Health } from "../services/Health.js"
 import { Router } from "../services/Router.js"
 import { SchedulerClient } from "../services/SchedulerClient.js"
 import { Storage } from "../services/Storage.js"
@@ -18,6 +19,8 @@ import { layerKvStorageRaft } from "./kvStorageRaft.js"
 import { startRaftStore } from "./raftStore.js"
 import { layerClientRpc } from "./schedulerClientRpc.js"
 import { layerLmdb } from "./storageLmdb.js"
+import { layerStorageMetered } from "./storageMetered.js"
+import { makeStoreHealth } from "./storeHealth.js"
 import { layerTransportRpc } from "./transportRpc.js"
 import { layerTsoScheduler } from "./tsoScheduler.js"
 import { readStoreIdent } from "../raftstore/bootstrap.js"
@@ -27,6 +30,8 @@ export interface ClusterStoreOptions {
   readonly port: number
   /** What other stores and clients dial; defaults to `host:port`. */
   readonly advertise?: string | undefined
+  /** `HOST:PORT` of this store's status listener, registered with the scheduler (for the dashboard). */
+  readonly statusAddress?: string | undefined
   readonly dataDir: string
   readonly scheduler: string
   /** This store's id; when absent, the id recorded in the data dir, else a fresh one from the scheduler. */
@@ -59,10 +64,10 @@ const layerTransport = Layer.unwrapEffect(
 
 export const layerClusterStore = (options: ClusterStoreOptions) => {
   const address = options.advertise ?? `${options.host}:${options.port}`
-  const storage = layerLmdb(join(options.dataDir, "engine"))
+  const storage = layerStorageMetered(layerLmdb(join(options.dataDir, "engine")))
   const scheduler = layerClientRpc({ address: options.scheduler })
-  const router = Layer.scoped(
-    Router,
+  // the Router for the handlers, and the store's Health for its status listener
+  const router = Layer.scopedContext(
     Effect.gen(function* () {
       const engine = yield* Storage
       const client = yield* SchedulerClient
@@ -71,11 +76,12 @@ export const layerClusterStore = (options: ClusterStoreOptions) => {
       const store = yield* startRaftStore({
         storeId,
         address,
+        statusAddress: options.statusAddress,
         initialStores: options.initialStores as ReadonlyArray<StoreId>,
         config: options.config,
         seed: Date.now() ^ (storeId * 2654435761)
-      })
-      return store.router
+      }).pipe(Effect.annotateLogs({ storeId }))
+      return Context.make(Router, store.router).pipe(Context.add(Health, makeStoreHealth(store)))
     })
   ).pipe(Layer.provide(layerTransport))
   const handlers = layerHandlersWith(Effect.flatMap(Router, (r) => makeRaftHandlers(r.sendRaftMessage)))

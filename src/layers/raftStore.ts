@@ -46,6 +46,8 @@ export interface RaftStore {
   readonly router: Router["Type"]
   /** The live peers, by region (read-only view for tests and status). */
   readonly peers: ReadonlyMap<RegionId, Peer>
+  /** True once the store closed (shut down, or its RaftWorker died): it serves nothing any more. */
+  readonly isClosed: () => boolean
 }
 
 export class InvalidStoreConfig extends Error {
@@ -76,13 +78,16 @@ export const makeRaftStore = (
   Effect.map(Layer.build(layerRaftStore(options)), (ctx) => ({
     storeId: options.storeId,
     router: Context.get(ctx, Router),
-    peers: Context.get(ctx, PeerRegistry).peers
+    peers: Context.get(ctx, PeerRegistry).peers,
+    isClosed: Context.get(ctx, PeerRegistry).isClosed
   }))
 
 export interface RaftStoreOptions {
   readonly storeId: StoreId
   /** `HOST:PORT` other stores and clients reach this store at. */
   readonly address: string
+  /** `HOST:PORT` of the store's status listener, registered so the dashboard can reach it. */
+  readonly statusAddress?: string | undefined
   /** The stores of the cluster's first region (peer id = store id); empty to join an existing cluster. */
   readonly initialStores: ReadonlyArray<StoreId>
   readonly config: StoreConfig
@@ -107,7 +112,12 @@ export const startRaftStore = (
         new StoreIdentMismatch(`the data directory belongs to store ${ident.storeId}, not ${storeId}`)
       )
     }
-    const store = { id: storeId, address: options.address, state: "Up" as const }
+    const store = {
+      id: storeId,
+      address: options.address,
+      state: "Up" as const,
+      ...(options.statusAddress === undefined ? {} : { statusAddress: options.statusAddress })
+    }
     if (options.initialStores.includes(storeId)) {
       const region = firstRegion(options.initialStores)
       if (!hasRegions(storage.latest)) yield* storage.write(prepareRegionOps(region), { sync: true })

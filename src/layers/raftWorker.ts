@@ -3,8 +3,9 @@
  * the ticker feeding its mailbox, and the first campaign of single-member regions. See
  * `src/services/RaftWorker.ts` for what it owns and what happens when it fails.
  */
-import { Cause, Deferred, Effect, Exit, Layer, Queue, Schedule } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Layer, Queue, Schedule } from "effect"
 import { RaftInvariantError } from "../raft/index.js"
+import { recordRound } from "../raftstore/metrics.js"
 import type { PeerFactoryOptions } from "../raftstore/peerLoader.js"
 import { reportFailedPeer } from "../raftstore/peerLifecycle.js"
 import { type RoundDeps, runRound, type WorkerState } from "../raftstore/round.js"
@@ -40,7 +41,10 @@ export const layerRaftWorker = (factory: PeerFactoryOptions) =>
       const stopped = yield* Deferred.make<void>()
 
       const round = Effect.flatMap(Queue.takeBetween(registry.raftMailbox, 1, MAX_BATCH), (batch) =>
-        runRound(deps, state, batch)
+        runRound(deps, state, batch).pipe(
+          Effect.timed,
+          Effect.map(([took]) => recordRound(registry.storeId, Duration.toSeconds(took)))
+        )
       )
       // However the worker ends, nothing may wait on it: closing the store answers every command queued or
       // waiting for its entry, and makes the Router refuse everything from then on.

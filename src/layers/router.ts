@@ -10,6 +10,7 @@ import { RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId } from "../protocol/ids.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import { PeerRegistry } from "../raftstore/peerRegistry.js"
+import { commandReplied, traceCommand } from "../raftstore/tracing.js"
 import { MailboxClosed, type PeerMsg, PeerNotFound, Router, type StoreMsg } from "../services/Router.js"
 
 export const makeRouter = (registry: PeerRegistry["Type"]): Router["Type"] => {
@@ -36,10 +37,12 @@ export const makeRouter = (registry: PeerRegistry["Type"]): Router["Type"] => {
     sendCommand: (request: RaftCmdRequest) =>
       Effect.gen(function* () {
         const reply = yield* Deferred.make<RaftCmdResponse>()
-        yield* send(request.header.regionId, { _tag: "RaftCommand", request, reply }).pipe(
-          Effect.mapError(() => new RegionNotFound({ regionId: request.header.regionId }))
+        yield* traceCommand(reply)
+        return yield* send(request.header.regionId, { _tag: "RaftCommand", request, reply }).pipe(
+          Effect.mapError(() => new RegionNotFound({ regionId: request.header.regionId })),
+          Effect.zipRight(Deferred.await(reply)),
+          Effect.onExit((exit) => Effect.sync(() => commandReplied(reply, exit)))
         )
-        return yield* Deferred.await(reply)
       })
   })
 }

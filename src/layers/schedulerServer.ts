@@ -10,6 +10,8 @@ import { DEFAULT_SCHEDULE_INTERVAL_MS } from "../scheduler/config.js"
 import { layerCoordinator } from "../scheduler/coordinator.js"
 import type { StorageError } from "../protocol/errorpb.js"
 import { SchedulerRpcs } from "../protocol/schedulerRpcs.js"
+import { makeRequestMetrics } from "../rpc/requestMetrics.js"
+import { rpcTracingEnabled } from "../rpc/tracing.js"
 import { makeScheduler, Scheduler, type SchedulerOptions } from "../scheduler/service.js"
 import { layerLoggedMsgPack, layerSocketServer, type ListenOptions } from "../server/serve.js"
 import type { Storage } from "../services/Storage.js"
@@ -27,10 +29,13 @@ export const layerSchedulerData = (
 ): Layer.Layer<Scheduler, StorageError> =>
   layerScheduler(options).pipe(Layer.provide(dataDir === undefined ? layerMemory : layerLmdb(dataDir)))
 
+/** The scheduler's request metrics (`tinykv_scheduler_requests_total`, heartbeats and TSO calls among them). */
+const schedulerRequests = makeRequestMetrics("tinykv_scheduler", "scheduler requests")
+
 /** The RPC handlers: each call goes straight to the service. */
 export const layerSchedulerHandlers = SchedulerRpcs.toLayer(
   Effect.map(Scheduler, (s) =>
-    SchedulerRpcs.of({
+    schedulerRequests.instrument({
       GetMembers: () => s.getMembers,
       Tso: (req) => s.tso(req),
       Bootstrap: (req) => s.bootstrap(req),
@@ -57,15 +62,16 @@ export const layerSchedulerHandlers = SchedulerRpcs.toLayer(
       SplitRegion: (req) => s.splitRegion(req),
       SetStoreState: (req) => s.setStoreState(req.storeId, req.state),
       ScanRegionDetails: (req) => s.scanRegionDetails(req)
-    })
+    } satisfies Parameters<typeof SchedulerRpcs.of>[0])
   )
 )
 
 /** Serves the `Scheduler` in context on an existing `SocketServer` (so tests can bind port 0). */
-export const layerSchedulerRpc: Layer.Layer<never, never, Scheduler | SocketServer> = RpcServer.layer(SchedulerRpcs, {
-  disableTracing: true,
-  concurrency: "unbounded"
-}).pipe(
+export const layerSchedulerRpc: Layer.Layer<never, never, Scheduler | SocketServer> = Layer.unwrapEffect(
+  Effect.map(rpcTracingEnabled, (tracing) =>
+    RpcServer.layer(SchedulerRpcs, { disableTracing: !tracing, concurrency: "unbounded" })
+  )
+).pipe(
   Layer.provide(layerSchedulerHandlers),
   Layer.provide(RpcServer.layerProtocolSocketServer),
   Layer.provide(layerLoggedMsgPack)

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
+import { recordSnapshot } from "../raftstore/metrics.js"
 import type { StoreConnection } from "../rpc/storeConnection.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 
@@ -38,6 +39,7 @@ export const sendSnapshot = (connection: StoreConnection, m: RaftMessage, pieceB
       }
       yield* connection.call("Snapshot", (c) => c.Snapshot(seq === 0 ? { ...piece, message: first } : piece))
     }
+    recordSnapshot(m.fromPeer.storeId, "sent")
   }).pipe(
     Effect.catchAll((error) =>
       Effect.logDebug("transport: snapshot transfer abandoned").pipe(

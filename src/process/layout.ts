@@ -11,12 +11,16 @@ export interface StoreLayout {
   readonly name: string
   /** `HOST:PORT` the store serves on. */
   readonly address: string
+  /** `HOST:PORT` of its status listener (`/metrics`, `/health`, `/ready`). */
+  readonly statusAddress: string
   readonly dataDir: string
 }
 
 export interface ClusterLayout {
   /** `HOST:PORT` of the scheduler. */
   readonly scheduler: string
+  /** `HOST:PORT` of the scheduler's status listener (and its `/dashboard`). */
+  readonly schedulerStatus: string
   readonly schedulerDataDir: string
   readonly stores: ReadonlyArray<StoreLayout>
   /** Extra flags given to every store, after the ones the layout implies. */
@@ -28,17 +32,21 @@ export interface ClusterLayout {
 export const makeLayout = (options: {
   readonly host: string
   readonly schedulerPort: number
+  readonly schedulerStatusPort: number
   readonly storePorts: ReadonlyArray<number>
+  readonly storeStatusPorts: ReadonlyArray<number>
   readonly dataDir: string
   readonly storeArgs: ReadonlyArray<string>
   readonly schedulerArgs?: ReadonlyArray<string> | undefined
 }): ClusterLayout => ({
   scheduler: `${options.host}:${options.schedulerPort}`,
+  schedulerStatus: `${options.host}:${options.schedulerStatusPort}`,
   schedulerDataDir: join(options.dataDir, "scheduler"),
   stores: options.storePorts.map((port, i) => ({
     id: i + 1,
     name: `store-${i + 1}`,
     address: `${options.host}:${port}`,
+    statusAddress: `${options.host}:${options.storeStatusPorts[i]}`,
     dataDir: join(options.dataDir, `store-${i + 1}`)
   })),
   storeArgs: options.storeArgs,
@@ -49,6 +57,8 @@ export const schedulerArgs = (layout: ClusterLayout): ReadonlyArray<string> => [
   "scheduler",
   "--addr",
   layout.scheduler,
+  "--status-addr",
+  layout.schedulerStatus,
   "--data",
   layout.schedulerDataDir,
   ...layout.schedulerArgs
@@ -59,6 +69,8 @@ export const storeArgs = (layout: ClusterLayout, store: StoreLayout): ReadonlyAr
   "server",
   "--addr",
   store.address,
+  "--status-addr",
+  store.statusAddress,
   "--scheduler",
   layout.scheduler,
   "--data",

@@ -24,6 +24,10 @@ export interface LocalClusterOptions {
   readonly schedulerPort?: number | undefined
   /** Store i listens on `basePort + i - 1`; default: a free port for each store. */
   readonly basePort?: number | undefined
+  /** The scheduler's status listener (and dashboard); default: a free port. */
+  readonly statusPort?: number | undefined
+  /** Store i's status listener is on `statusBasePort + i - 1`; default: a free port for each store. */
+  readonly statusBasePort?: number | undefined
   /** Holds `scheduler/` and `store-<id>/`; default: a temporary directory, removed when the scope closes. */
   readonly dataDir?: string | undefined
   /** Each child appends its output to `<logDir>/<name>.log`; default: no log files. */
@@ -45,6 +49,8 @@ export interface LocalClusterOptions {
 export interface LocalCluster {
   /** `HOST:PORT` of the scheduler. */
   readonly scheduler: string
+  /** `HOST:PORT` of the scheduler's status listener; the dashboard is at `/dashboard`. */
+  readonly schedulerStatus: string
   readonly stores: ReadonlyArray<StoreLayout>
   readonly dataDir: string
   /** (Re)starts the scheduler with the same address and data; waits until it listens. */
@@ -73,14 +79,20 @@ interface Running {
 const layoutOf = (options: LocalClusterOptions, dataDir: string) =>
   Effect.gen(function* () {
     const schedulerPort = options.schedulerPort ?? (yield* freePort)
-    const storePorts = yield* Effect.forEach(
-      Array.from({ length: options.stores }, (_, i) => i),
-      (i) => (options.basePort === undefined ? freePort : Effect.succeed(options.basePort + i))
-    )
+    const ports = (base: number | undefined) =>
+      Effect.forEach(
+        Array.from({ length: options.stores }, (_, i) => i),
+        (i) => (base === undefined ? freePort : Effect.succeed(base + i))
+      )
+    const storePorts = yield* ports(options.basePort)
+    const storeStatusPorts = yield* ports(options.statusBasePort)
+    const schedulerStatusPort = options.statusPort ?? (yield* freePort)
     return makeLayout({
       host: options.host ?? "127.0.0.1",
       schedulerPort,
+      schedulerStatusPort,
       storePorts,
+      storeStatusPorts,
       dataDir,
       storeArgs: options.storeArgs ?? [],
       schedulerArgs: options.schedulerArgs
@@ -151,6 +163,7 @@ export const startLocalCluster = (
 
     const cluster: LocalCluster = {
       scheduler: layout.scheduler,
+      schedulerStatus: layout.schedulerStatus,
       stores: layout.stores,
       dataDir,
       startScheduler: start("scheduler", schedulerArgs(layout)),

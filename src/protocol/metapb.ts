@@ -8,7 +8,13 @@ export type Cluster = typeof Cluster.Type
 export const StoreState = Schema.Literal("Up", "Offline", "Tombstone")
 export type StoreState = typeof StoreState.Type
 
-export const Store = Schema.Struct({ id: StoreId, address: Schema.String, state: StoreState })
+/** `statusAddress`: where the store's status listener (`/metrics`, `/health`) is, when it runs one. */
+export const Store = Schema.Struct({
+  id: StoreId,
+  address: Schema.String,
+  state: StoreState,
+  statusAddress: Schema.optional(Schema.String)
+})
 export type Store = typeof Store.Type
 
 /** `confVer` grows on every membership change, `version` on every split or merge. */

@@ -21,6 +21,7 @@ import type { Peer, Reply } from "./peer.js"
 import { checkRequestInRegion, checkRegionEpoch } from "./regionUtil.js"
 import { applySplit, type SplitOutcome } from "./split.js"
 import { adminResponse, errorResponse, okResponse, staleResponse } from "./responses.js"
+import { commandApplied } from "./tracing.js"
 
 /** What applying changed beyond the write batch, for the worker to act on after the write. */
 export interface ApplyOutcome {
@@ -243,6 +244,7 @@ const answerProposals = (peer: Peer, e: Entry, response: RaftCmdResponse | undef
     if (p.index > e.index) return
     peer.proposals.shift()
     if (p.reply === undefined) continue
+    commandApplied(p.reply)
     if (p.index === e.index && p.term === e.term && response !== undefined) replies.push([p.reply, response])
     else replies.push([p.reply, staleResponse(peer.term)])
   }

@@ -16,6 +16,8 @@ import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { isRaftFailure, mulberry32, RawNode } from "../raft/index.js"
 import { RaftCmdCodec } from "./codec.js"
+import { recordProposal } from "./metrics.js"
+import { commandProposed } from "./tracing.js"
 import type { PeerStorage } from "./peerStorage.js"
 import { checkRequestInRegion, checkRegionEpoch, checkSplit, isInitialMsg } from "./regionUtil.js"
 import { adminResponse, errorResponse, staleResponse } from "./responses.js"
@@ -221,6 +223,8 @@ export class Peer {
       ])
       return
     }
+    recordProposal(this.meta.storeId)
+    commandProposed(reply)
     this.proposals.push({ index, term, reply })
   }
 

@@ -22,6 +22,7 @@ import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
 import { onCommand, onRaftMessage, onSplitCheckResult, onTick } from "./peerHandlers.js"
 import { finishDestroy, reportFailedPeer } from "./peerLifecycle.js"
 import type { PeerFactoryOptions } from "./peerLoader.js"
+import { recordSnapshot } from "./metrics.js"
 import { processReadies } from "./raftWorker.js"
 import { errorResponse } from "./responses.js"
 import { RoundContext } from "./roundContext.js"
@@ -107,6 +108,7 @@ export const runRound = (
       if (w.rd.softState?.raftState === "Leader" || w.outcome.regionChanged) ctx.heartbeats.push(w.peer)
       const annotations = { regionId: w.peer.regionId, peerId: w.peer.id }
       if (w.snapResult !== undefined) {
+        recordSnapshot(registry.storeId, "applied")
         yield* Effect.logInfo(`applied a snapshot at index ${w.peer.storage.appliedIndex}`).pipe(
           Effect.annotateLogs(annotations)
         )

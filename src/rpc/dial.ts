@@ -8,6 +8,7 @@ import { type Rpc, RpcClient, type RpcClientError, type RpcGroup } from "@effect
 import { Effect, Layer, type Schedule, type Scope } from "effect"
 import { parseAddress } from "./address.js"
 import { layerFramedMsgPack } from "./framedMsgPack.js"
+import { rpcTracingEnabled } from "./tracing.js"
 
 export interface DialOptions {
   /** How a dropped socket reconnects in the background (@effect/rpc's default otherwise). */
@@ -30,9 +31,10 @@ export const dialRpc = <Rpcs extends Rpc.Any>(
     ).pipe(Layer.provide(NodeSocket.layerNet({ host, port, noDelay: true })), Layer.provide(layerFramedMsgPack))
     // NB: build the protocol in the caller's scope; `Effect.provide` on `make` alone would close the socket at once
     const context = yield* Layer.build(protocol)
+    const tracing = yield* rpcTracingEnabled
     // the groups dialled here declare no client middleware
     return yield* (
-      RpcClient.make(group, { disableTracing: true }) as Effect.Effect<
+      RpcClient.make(group, { disableTracing: !tracing }) as Effect.Effect<
         RpcClient.RpcClient<Rpcs, RpcClientError.RpcClientError>,
         never,
         RpcClient.Protocol | Scope.Scope

@@ -82,7 +82,16 @@ export class RaftCluster {
         }
       }
     }
-    const next: Store = existing === undefined ? store : { ...existing.store, address: store.address }
+    // a re-registering store brings its current addresses; a status listener it no longer runs is forgotten
+    const { statusAddress: _old, ...kept } = existing?.store ?? store
+    const next: Store =
+      existing === undefined
+        ? store
+        : {
+            ...kept,
+            address: store.address,
+            ...(store.statusAddress === undefined ? {} : { statusAddress: store.statusAddress })
+          }
     this.storeEntries.set(store.id, { stats: undefined, lastHeartbeatMs: 0, ...existing, store: next })
     this.log.put(storeKey(store.id), storeCodec.encode(next), true)
     return ok(undefined)

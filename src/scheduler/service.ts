@@ -17,6 +17,7 @@ import * as S from "../protocol/scheduler.js"
 import { Storage } from "../services/Storage.js"
 import { type CoreOptions, SchedulerCore } from "./core.js"
 import { ok, type Result } from "./errors.js"
+import { recordOperatorEvent, recordTimestamps } from "./metrics.js"
 import type { OperatorStep } from "./operator.js"
 import { decodeState, encodeU64, KEY_CLUSTER_ID, PREFIX, PREFIX_END } from "./persist.js"
 import type { RegionInfo } from "./regionInfo.js"
@@ -186,7 +187,8 @@ export const makeScheduler = (
     const logOperatorEvents = Effect.suspend(() =>
       Effect.forEach(core.operators.drainEvents(), (e) =>
         Effect.logInfo(`operator ${e.status === "RUNNING" ? "started" : e.status}: ${e.op.desc}`).pipe(
-          Effect.annotateLogs({ regionId: e.regionId, kind: e.op.kind })
+          Effect.annotateLogs({ regionId: e.regionId, kind: e.op.kind }),
+          Effect.zipLeft(Effect.sync(() => recordOperatorEvent(e.op.kind, e.status)))
         )
       )
     )
@@ -203,7 +205,10 @@ export const makeScheduler = (
       getMembers: Effect.succeed({ header: { clusterId: id }, members: [member], leader: member }),
       tso: (req) =>
         run(req.header, (c, now) => c.tso(req.count, now)).pipe(
-          Effect.map((timestamp: Timestamp) => ({ count: req.count, timestamp }))
+          Effect.map((timestamp: Timestamp) => {
+            recordTimestamps(req.count)
+            return { count: req.count, timestamp }
+          })
         ),
       bootstrap: (req) => run(req.header, (c) => c.bootstrap(req.store, req.region)),
       isBootstrapped: (req) => read(req.header, (c) => ok({ bootstrapped: c.isBootstrapped() })),

@@ -5,6 +5,7 @@ import type { StoreCalls } from "../protocol/rpcCalls.js"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { Tso } from "../services/Tso.js"
 import { makeTxnHandlers } from "../transaction/handlers.js"
+import { storeRequests } from "./metrics.js"
 import { makeRawHandlers } from "./rawHandlers.js"
 
 /** The store-to-store handlers: a replicated store routes them to its peers; a standalone one refuses. */
@@ -26,12 +27,13 @@ export const layerHandlersWith = <E, R>(raft: Effect.Effect<RaftHandlers, E, R>)
       const txn = yield* makeTxnHandlers
       const raftHandlers = yield* raft
       const tso = yield* Tso
-      return {
+      return storeRequests.instrument({
         ...raw,
         ...txn,
         ...raftHandlers,
-        Tso: ({ count }) => Effect.map(tso.next(count), (timestamp) => ({ count, timestamp }))
-      }
+        Tso: ({ count }: { readonly count: number }) =>
+          Effect.map(tso.next(count), (timestamp) => ({ count, timestamp }))
+      })
     })
   )
 

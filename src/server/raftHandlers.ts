@@ -17,6 +17,7 @@
 import { Clock, Duration, Effect, Queue, type Scope } from "effect"
 import { InvalidArgument, type KvError, ServerIsBusy } from "../protocol/errorpb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
+import { recordSnapshot } from "../raftstore/metrics.js"
 import type { Deliver } from "../services/Transport.js"
 import type { RaftHandlers } from "./handlers.js"
 
@@ -121,6 +122,7 @@ export const makeRaftHandlers = (
       t.touchedAt = now
       if (!piece.last) return Effect.void
       transfers.delete(transferId)
+      recordSnapshot(t.message.toPeer.storeId, "received")
       return enqueue([withSnapshotData(t.message, concat(t.pieces, t.bytes))])
     }
 

@@ -12,6 +12,7 @@ import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rp
 import { Effect, Layer, Runtime } from "effect"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { makeFramedMsgPack } from "../rpc/framedMsgPack.js"
+import { rpcTracingEnabled } from "../rpc/tracing.js"
 
 /** The framed msgpack serialization, logging every frame it refuses (the connection is told as before). */
 export const layerLoggedMsgPack: Layer.Layer<RpcSerialization.RpcSerialization> = Layer.effect(
@@ -75,8 +76,8 @@ export const layerSocketServer = (options: ListenOptions): Layer.Layer<SocketSer
 
 /** Serves `TinyKvRpcs` with the given handlers on an existing `SocketServer`. */
 export const layerRpcServer = <E, R>(handlers: Layer.Layer<Rpc.ToHandler<RpcGroup.Rpcs<typeof TinyKvRpcs>>, E, R>) =>
-  RpcServer.layer(TinyKvRpcs, { disableTracing: true, concurrency: "unbounded" }).pipe(
-    Layer.provide(handlers),
-    Layer.provide(layerLoggedProtocol),
-    Layer.provide(layerLoggedMsgPack)
-  )
+  Layer.unwrapEffect(
+    Effect.map(rpcTracingEnabled, (tracing) =>
+      RpcServer.layer(TinyKvRpcs, { disableTracing: !tracing, concurrency: "unbounded" })
+    )
+  ).pipe(Layer.provide(handlers), Layer.provide(layerLoggedProtocol), Layer.provide(layerLoggedMsgPack))

@@ -5,10 +5,11 @@
  */
 import { join } from "node:path"
 import { Command, Options } from "@effect/cli"
-import { Console, Effect } from "effect"
+import { Console, Effect, Option } from "effect"
 import { describeExit, startLocalCluster } from "../../process/index.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { reportErrors, UsageError } from "./common.js"
+import { logFormatOption, withObservability } from "./observability.js"
 import { scheduleOptions } from "./scheduler.js"
 
 const options = {
@@ -26,14 +27,34 @@ const options = {
     Options.withDefault(20160),
     Options.withDescription("store i listens on base-port + i - 1")
   ),
+  statusPort: Options.integer("status-port").pipe(
+    Options.withDefault(2381),
+    Options.withDescription("port of the scheduler's status listener and dashboard")
+  ),
+  statusBasePort: Options.integer("status-base-port").pipe(
+    Options.withDefault(20180),
+    Options.withDescription("store i's status listener (/metrics, /health, /ready) is on status-base-port + i - 1")
+  ),
   maxReplicas: scheduleOptions.maxReplicas,
-  maxStoreDownTime: scheduleOptions.maxStoreDownTime
+  maxStoreDownTime: scheduleOptions.maxStoreDownTime,
+  logFormat: logFormatOption
 }
 
 export const playground = Command.make(
   "playground",
   options,
-  ({ stores, data, host, schedulerPort, basePort, maxReplicas, maxStoreDownTime }) =>
+  ({
+    stores,
+    data,
+    host,
+    schedulerPort,
+    basePort,
+    statusPort,
+    statusBasePort,
+    maxReplicas,
+    maxStoreDownTime,
+    logFormat
+  }) =>
     reportErrors(
       Effect.gen(function* () {
         if (stores < 1 || stores > 9) return yield* Effect.fail(new UsageError("--stores must be between 1 and 9"))
@@ -50,9 +71,19 @@ export const playground = Command.make(
           host,
           schedulerPort,
           basePort,
+          statusPort,
+          statusBasePort,
           dataDir: data,
           logDir: logs,
-          schedulerArgs: ["--max-replicas", String(maxReplicas), "--max-store-down-time", maxStoreDownTime],
+          // the children's own default (not a terminal: json) unless a format is asked for
+          storeArgs: Option.match(logFormat, { onNone: () => [], onSome: (f) => ["--log-format", f] }),
+          schedulerArgs: [
+            "--max-replicas",
+            String(maxReplicas),
+            "--max-store-down-time",
+            maxStoreDownTime,
+            ...Option.match(logFormat, { onNone: () => [], onSome: (f) => ["--log-format", f] })
+          ],
           onExit: (name, status) => Console.error(`playground: ${name} exited (${describeExit(status)})`)
         }).pipe(Effect.mapError((e) => seeLogs(e.message)))
         yield* cluster
@@ -61,8 +92,10 @@ export const playground = Command.make(
         yield* Console.log(
           [
             "tinykv playground is up:",
-            `  scheduler  ${cluster.scheduler}`,
-            ...cluster.stores.map((s) => `  store ${s.id}    ${s.address}`),
+            `  scheduler  ${cluster.scheduler}    status http://${cluster.schedulerStatus}`,
+            ...cluster.stores.map((s) => `  store ${s.id}    ${s.address}  status http://${s.statusAddress}`),
+            `  dashboard  http://${cluster.schedulerStatus}/dashboard`,
+            `  metrics    http://${cluster.schedulerStatus}/metrics (each process has /metrics, /health, /ready)`,
             `  data/logs  ${data}`,
             "try, in another shell:",
             "  npx tinykv put hello world",
@@ -71,6 +104,6 @@ export const playground = Command.make(
           ].join("\n")
         )
         return yield* Effect.never
-      }).pipe(Effect.scoped)
+      }).pipe(Effect.scoped, withObservability(logFormat, "tinykv-playground"))
     )
 ).pipe(Command.withDescription("Run a local cluster: a scheduler and N stores on loopback, until Ctrl-C."))

@@ -1,11 +1,14 @@
 /** `tinykv scheduler`: run the scheduler (TinyKV's "PD") until SIGINT/SIGTERM. */
 import { Command, Options } from "@effect/cli"
-import { Console, Duration, Effect, Layer } from "effect"
+import { Console, Duration, Effect, Layer, Option } from "effect"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { parseAddress } from "../../client/storeConnection.js"
+import { layerSchedulerHealth } from "../../layers/schedulerHealth.js"
 import { layerServer } from "../../layers/schedulerServer.js"
+import { dashboardRoutes } from "../../status/dashboard.js"
 import { Scheduler } from "../../scheduler/service.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
+import { logFormatOption, statusAddrOption, statusAddress, withObservability, withStatus } from "./observability.js"
 
 /** The coordinator's settings; `tinykv playground` passes the same flags through. */
 export const scheduleOptions = {
@@ -62,12 +65,15 @@ export const scheduler = Command.make(
       Options.withDefault("./data/scheduler"),
       Options.withDescription("directory for the scheduler's state (created if missing)")
     ),
-    ...scheduleOptions
+    ...scheduleOptions,
+    statusAddr: statusAddrOption,
+    logFormat: logFormatOption
   },
-  ({ addr, data, ...schedule }) =>
+  ({ addr, data, statusAddr, logFormat, ...schedule }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
+        const status = yield* statusAddress(statusAddr)
         const config = yield* checkScheduleOptions(schedule)
         const { host, port } = parseAddress(address)
         const banner = Layer.effectDiscard(
@@ -77,19 +83,27 @@ export const scheduler = Command.make(
               [
                 `tinykv scheduler listening on ${address} (cluster ${clusterId}, data in ${data})`,
                 `stores reach it with --scheduler ${address}`,
+                ...Option.match(status, {
+                  onNone: () => [],
+                  onSome: (s) => [
+                    `status on http://${s} (/metrics, /health, /ready)`,
+                    `dashboard at http://${s}/dashboard`
+                  ]
+                }),
                 "stop with Ctrl-C"
               ].join("\n")
             )
           })
         )
+        const server = Layer.provideMerge(layerSchedulerHealth, layerServer({ host, port, dataDir: data, ...config }))
         return yield* Layer.launch(
-          Layer.provideMerge(banner, layerServer({ host, port, dataDir: data, ...config }))
+          Layer.provideMerge(banner, withStatus(server, status, "tinykv-scheduler", dashboardRoutes))
         ).pipe(
           Effect.mapError((e) =>
             isListenError(e) ? new UsageError(`cannot listen on ${address}: ${listenCause(e)}`) : e
           )
         )
-      })
+      }).pipe(withObservability(logFormat, "tinykv-scheduler"))
     )
 ).pipe(
   Command.withDescription("Run the scheduler: cluster metadata, region routing, ids and timestamps for the stores.")

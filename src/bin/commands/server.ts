@@ -5,7 +5,9 @@ import { parseAddress } from "../../rpc/address.js"
 import { layerClusterStore } from "../../layers/clusterStore.js"
 import { layerStandaloneStore } from "../../layers/standaloneStore.js"
 import { defaultConfig } from "../../raftstore/config.js"
+import { layerStandaloneHealth } from "../../layers/storeHealth.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
+import { logFormatOption, statusAddrOption, statusAddress, withObservability, withStatus } from "./observability.js"
 
 export const addrOption = Options.text("addr").pipe(
   Options.withDefault("127.0.0.1:20160"),
@@ -55,18 +57,26 @@ export const server = Command.make(
     advertise: Options.text("advertise").pipe(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
-    )
+    ),
+    statusAddr: statusAddrOption,
+    logFormat: logFormatOption
   },
-  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs }) =>
+  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, statusAddr, logFormat }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
         const { host, port } = parseAddress(address)
+        const status = yield* statusAddress(statusAddr)
+        const statusLine = Option.match(status, {
+          onNone: () => [],
+          onSome: (s) => [`status on http://${s} (/metrics, /health, /ready)`]
+        })
         if (standalone) {
           const banner = Layer.effectDiscard(
             Console.log(
               [
                 `tinykv standalone store listening on ${address} (data in ${data})`,
+                ...statusLine,
                 "try, in another shell:",
                 `  npx tinykv put hello world --store ${address}`,
                 `  npx tinykv get hello --store ${address}`,
@@ -74,7 +84,8 @@ export const server = Command.make(
               ].join("\n")
             )
           )
-          return yield* Layer.launch(Layer.provideMerge(banner, layerStandaloneStore({ host, port, dataDir: data })))
+          const store = Layer.merge(layerStandaloneStore({ host, port, dataDir: data }), layerStandaloneHealth)
+          return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store")))
         }
         const schedulerAddress = yield* checkAddress(scheduler)
         const initial = parseIds(initialStores)
@@ -90,6 +101,7 @@ export const server = Command.make(
           host,
           port,
           advertise: Option.getOrUndefined(advertise),
+          statusAddress: Option.getOrUndefined(status),
           dataDir: data,
           scheduler: schedulerAddress,
           storeId: id,
@@ -97,10 +109,15 @@ export const server = Command.make(
           config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs }
         })
         const banner = Layer.effectDiscard(
-          Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data})`)
+          Console.log(
+            [
+              `tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data})`,
+              ...statusLine
+            ].join("\n")
+          )
         )
-        return yield* Layer.launch(Layer.provideMerge(banner, store))
-      })
+        return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store")))
+      }).pipe(withObservability(logFormat, "tinykv-store"))
     )
 ).pipe(
   Command.withDescription(

@@ -1,0 +1,23 @@
+/**
+ * The scheduler's dashboard on its status listener: `/dashboard` (the page), `/api/cluster` (the JSON it
+ * polls: `dashboardView.ts`), and `/` redirecting to the page.
+ */
+import { FetchHttpClient, HttpRouter, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { clusterSnapshot } from "../scheduler/clusterSnapshot.js"
+import { Scheduler } from "../scheduler/service.js"
+import { DASHBOARD_HTML } from "./dashboardPage.js"
+import { dashboardView } from "./dashboardView.js"
+
+export const dashboardRoutes = HttpRouter.empty.pipe(
+  HttpRouter.get("/", Effect.succeed(HttpServerResponse.redirect("/dashboard"))),
+  HttpRouter.get("/dashboard", Effect.succeed(HttpServerResponse.html(DASHBOARD_HTML))),
+  HttpRouter.get(
+    "/api/cluster",
+    Effect.gen(function* () {
+      const snapshot = yield* clusterSnapshot(yield* Scheduler)
+      const view = yield* dashboardView(snapshot).pipe(Effect.provide(FetchHttpClient.layer))
+      return HttpServerResponse.unsafeJson(view, { headers: { "cache-control": "no-store" } })
+    })
+  )
+)
