@@ -8,7 +8,9 @@ import { ChildNotReady, type LocalCluster, startLocalCluster } from "../../src/p
 
 export interface ProcessCluster {
   readonly scheduler: string
-  readonly stores: ReadonlyArray<{ readonly id: number; readonly address: string }>
+  /** The scheduler's status listener (`/metrics`, `/health`, `/ready`, `/dashboard`). */
+  readonly schedulerStatus: string
+  readonly stores: ReadonlyArray<{ readonly id: number; readonly address: string; readonly statusAddress: string }>
   /** Starts (or restarts) store `id` with the same data directory and flags. */
   readonly startStore: (id: number) => Promise<void>
   readonly startScheduler: () => Promise<void>
@@ -30,6 +32,7 @@ const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
 export const startProcessCluster = async (options: {
   readonly stores: number
   readonly extraStoreArgs?: ReadonlyArray<string>
+  readonly schedulerArgs?: ReadonlyArray<string>
 }): Promise<ProcessCluster> => {
   const scope = Effect.runSync(Scope.make())
   let cluster: LocalCluster
@@ -38,6 +41,7 @@ export const startProcessCluster = async (options: {
       startLocalCluster({
         stores: options.stores,
         storeArgs: options.extraStoreArgs,
+        schedulerArgs: options.schedulerArgs,
         keepOutput: true,
         readyTimeout: "20 seconds"
       }).pipe(Scope.extend(scope), Effect.provide(NodeContext.layer))
@@ -48,6 +52,7 @@ export const startProcessCluster = async (options: {
   }
   return {
     scheduler: cluster.scheduler,
+    schedulerStatus: cluster.schedulerStatus,
     stores: cluster.stores,
     startStore: (id) => run(cluster.startStore(id)),
     startScheduler: () => run(cluster.startScheduler),
