@@ -20,14 +20,33 @@ describe("tinykv playground", () => {
     const data = mkdtempSync(join(tmpdir(), "tinykv-playground-"))
     const schedulerPort = await freePort()
     const basePort = await freePort()
+    const statusPort = await freePort()
+    const statusBasePort = await freePort()
     const scheduler = `127.0.0.1:${schedulerPort}`
     const pg = await startTinykv(
-      ["playground", "--data", data, "--scheduler-port", String(schedulerPort), "--base-port", String(basePort)],
+      [
+        "playground",
+        "--data",
+        data,
+        "--scheduler-port",
+        String(schedulerPort),
+        "--base-port",
+        String(basePort),
+        "--status-port",
+        String(statusPort),
+        "--status-base-port",
+        String(statusBasePort)
+      ],
       /playground is up/,
       60_000
     )
     try {
       assert.include(pg.output(), `scheduler  ${scheduler}`)
+      // the dashboard's URL and each store's status listener are printed, and answer
+      assert.include(pg.output(), `dashboard  http://127.0.0.1:${statusPort}/dashboard`)
+      assert.include(pg.output(), `status http://127.0.0.1:${statusBasePort}`)
+      assert.strictEqual((await fetch(`http://127.0.0.1:${statusPort}/dashboard`)).status, 200)
+      assert.strictEqual((await fetch(`http://127.0.0.1:${statusBasePort}/health`)).status, 200)
       assert.deepInclude(await tinykv(["put", "k", "v", "--scheduler", scheduler]), { code: 0, stdout: "OK\n" })
       assert.deepInclude(await tinykv(["get", "k", "--scheduler", scheduler]), { code: 0, stdout: "v\n" })
       const txn = await tinykv(["txn", "put a 1; get a; commit", "--scheduler", scheduler])

@@ -65,10 +65,10 @@ describe("the dashboard in a headless browser", () => {
       },
       20_000
     )
-    assert.match(await page.locator("#stores-up").innerText(), /^3 \/ 3$/)
+    assert.match((await page.locator("#stores-up").textContent()) ?? "", /^3 \/ 3$/)
 
     // the page refreshes itself: the requests counter grows after writes made outside the page
-    const served = async () => Number(await page.locator("#total-requests").innerText())
+    const served = async () => Number(await page.locator("#total-requests").textContent())
     await until(
       "the requests counter to show a number",
       async () => assert.isFalse(Number.isNaN(await served())),
