@@ -9,7 +9,8 @@ import { Console, Effect, Option } from "effect"
 import { describeExit, startLocalCluster } from "../../process/index.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { reportErrors, UsageError } from "./common.js"
-import { logFormatOption, withObservability } from "./observability.js"
+import { withObservability } from "../../status/compose.js"
+import { logFormatOption } from "./observability.js"
 import { scheduleOptions } from "./scheduler.js"
 
 const options = {

@@ -8,7 +8,8 @@ import { layerServer } from "../../layers/schedulerServer.js"
 import { dashboardRoutes } from "../../status/dashboard.js"
 import { Scheduler } from "../../scheduler/service.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
-import { logFormatOption, statusAddrOption, statusAddress, withObservability, withStatus } from "./observability.js"
+import { withObservability, withStatus } from "../../status/compose.js"
+import { logFormatOption, statusAddrOption, statusAddress } from "./observability.js"
 
 /** The coordinator's settings; `tinykv playground` passes the same flags through. */
 export const scheduleOptions = {

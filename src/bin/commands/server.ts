@@ -7,7 +7,8 @@ import { layerStandaloneStore } from "../../layers/standaloneStore.js"
 import { defaultConfig } from "../../raftstore/config.js"
 import { layerStandaloneHealth } from "../../layers/storeHealth.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
-import { logFormatOption, statusAddrOption, statusAddress, withObservability, withStatus } from "./observability.js"
+import { withObservability, withStatus } from "../../status/compose.js"
+import { logFormatOption, statusAddrOption, statusAddress } from "./observability.js"
 
 export const addrOption = Options.text("addr").pipe(
   Options.withDefault("127.0.0.1:20160"),
