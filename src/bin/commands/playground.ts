@@ -10,6 +10,7 @@ import { describeExit, startLocalCluster } from "../../process/index.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { reportErrors, UsageError } from "./common.js"
 import { scheduleOptions } from "./scheduler.js"
+import { checkSplitSizes, splitOptions } from "./server.js"
 
 const options = {
   stores: Options.integer("stores").pipe(Options.withDefault(3), Options.withDescription("number of stores (1-9)")),
@@ -27,13 +28,14 @@ const options = {
     Options.withDescription("store i listens on base-port + i - 1")
   ),
   maxReplicas: scheduleOptions.maxReplicas,
-  maxStoreDownTime: scheduleOptions.maxStoreDownTime
+  maxStoreDownTime: scheduleOptions.maxStoreDownTime,
+  ...splitOptions
 }
 
 export const playground = Command.make(
   "playground",
   options,
-  ({ stores, data, host, schedulerPort, basePort, maxReplicas, maxStoreDownTime }) =>
+  ({ stores, data, host, schedulerPort, basePort, maxReplicas, maxStoreDownTime, ...sizes }) =>
     reportErrors(
       Effect.gen(function* () {
         if (stores < 1 || stores > 9) return yield* Effect.fail(new UsageError("--stores must be between 1 and 9"))
@@ -42,6 +44,7 @@ export const playground = Command.make(
             new UsageError(`--max-store-down-time "${maxStoreDownTime}" is not a duration like 30s`)
           )
         }
+        const split = yield* checkSplitSizes(sizes)
         const logs = join(data, "logs")
         const seeLogs = (message: string) => new UsageError(`${message}; see the logs in ${logs}`)
         yield* Console.log(`starting a scheduler and ${stores} store(s)…`)
@@ -52,6 +55,14 @@ export const playground = Command.make(
           basePort,
           dataDir: data,
           logDir: logs,
+          storeArgs: [
+            "--region-split-size",
+            String(split.regionSplitSize),
+            "--region-max-size",
+            String(split.regionMaxSize),
+            "--split-check-interval",
+            sizes.splitCheckInterval
+          ],
           schedulerArgs: ["--max-replicas", String(maxReplicas), "--max-store-down-time", maxStoreDownTime],
           onExit: (name, status) => Console.error(`playground: ${name} exited (${describeExit(status)})`)
         }).pipe(Effect.mapError((e) => seeLogs(e.message)))

@@ -1,10 +1,12 @@
 /** `tinykv server`: run a store process (replicated, or `--standalone`). */
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option } from "effect"
+import { Console, Duration, Effect, Layer, Option } from "effect"
 import { parseAddress } from "../../rpc/address.js"
 import { layerClusterStore } from "../../layers/clusterStore.js"
 import { layerStandaloneStore } from "../../layers/standaloneStore.js"
 import { defaultConfig } from "../../raftstore/config.js"
+import { parseByteSize } from "../../cli/byteSize.js"
+import { parseDuration } from "../../cli/ctlDuration.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
 
 export const addrOption = Options.text("addr").pipe(
@@ -15,6 +17,49 @@ export const dataOption = Options.text("data").pipe(
   Options.withDefault("./data"),
   Options.withDescription("directory for the store's data (created if missing)")
 )
+
+/** Region split thresholds, shared with `tinykv playground` (which passes them to every store). */
+export const splitOptions = {
+  regionSplitSize: Options.text("region-split-size").pipe(
+    Options.withDefault("96MiB"),
+    Options.withDescription("split a region that grew past --region-max-size into pieces about this large (e.g. 96MiB)")
+  ),
+  regionMaxSize: Options.text("region-max-size").pipe(
+    Options.withDefault("144MiB"),
+    Options.withDescription("split a region once it holds more than this many bytes (e.g. 144MiB)")
+  ),
+  splitCheckInterval: Options.text("split-check-interval").pipe(
+    Options.withDefault("10s"),
+    Options.withDescription("how often a region that was written to is measured for a split (e.g. 10s)")
+  )
+}
+
+/** The two sizes in bytes, or a UsageError naming the flag that is wrong. */
+export const checkSplitSizes = (o: {
+  readonly regionSplitSize: string
+  readonly regionMaxSize: string
+  readonly splitCheckInterval: string
+}) =>
+  Effect.gen(function* () {
+    const interval = parseDuration(o.splitCheckInterval)
+    if (interval === undefined || Duration.toMillis(interval) <= 0) {
+      return yield* Effect.fail(
+        new UsageError(`--split-check-interval "${o.splitCheckInterval}" is not a duration like 10s`)
+      )
+    }
+    const split = parseByteSize(o.regionSplitSize)
+    if (split === undefined) {
+      return yield* Effect.fail(new UsageError(`--region-split-size "${o.regionSplitSize}" is not a size like 96MiB`))
+    }
+    const max = parseByteSize(o.regionMaxSize)
+    if (max === undefined) {
+      return yield* Effect.fail(new UsageError(`--region-max-size "${o.regionMaxSize}" is not a size like 144MiB`))
+    }
+    if (max < split) {
+      return yield* Effect.fail(new UsageError("--region-max-size must be at least --region-split-size"))
+    }
+    return { regionSplitSize: split, regionMaxSize: max, splitCheckMs: Duration.toMillis(interval) }
+  })
 
 const parseIds = (text: string): ReadonlyArray<number> | undefined => {
   if (text.trim() === "") return []
@@ -55,9 +100,10 @@ export const server = Command.make(
     advertise: Options.text("advertise").pipe(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
-    )
+    ),
+    ...splitOptions
   },
-  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs }) =>
+  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, ...sizes }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
@@ -84,6 +130,8 @@ export const server = Command.make(
         if (gcLimit < 1 || tickMs < 1) {
           return yield* Effect.fail(new UsageError("--raft-log-gc-limit and --raft-tick-ms must be positive"))
         }
+        const { splitCheckMs, ...split } = yield* checkSplitSizes(sizes)
+        const splitCheckTicks = Math.max(1, Math.round(splitCheckMs / tickMs))
         const id = Option.getOrUndefined(storeId)
         if (id !== undefined && id <= 0) return yield* Effect.fail(new UsageError("--store-id must be positive"))
         const store = layerClusterStore({
@@ -94,7 +142,7 @@ export const server = Command.make(
           scheduler: schedulerAddress,
           storeId: id,
           initialStores: initial,
-          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs }
+          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs, ...split, splitCheckTicks }
         })
         const banner = Layer.effectDiscard(
           Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data})`)
