@@ -146,7 +146,9 @@ describe("multi-raft on real processes", () => {
 
       // every acknowledged write is there, by point reads and by a scan across every region
       for (const key of written) assert.strictEqual(await kv.getString(key), `${value}${key}`, key)
-      const scanned = (await kv.scan("user/", { end: "user0", limit: 1000 })).map((p) => new TextDecoder().decode(p.key))
+      const scanned = (await kv.scan("user/", { end: "user0", limit: 1000 })).map((p) =>
+        new TextDecoder().decode(p.key)
+      )
       const twice = scanned.filter((k, i) => scanned.indexOf(k) !== i)
       const missing = written.filter((k) => !scanned.includes(k))
       const extra = scanned.filter((k) => !written.includes(k))

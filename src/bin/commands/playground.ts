@@ -10,7 +10,7 @@ import { describeExit, startLocalCluster } from "../../process/index.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { reportErrors, UsageError } from "./common.js"
 import { scheduleOptions } from "./scheduler.js"
-import { checkSplitSizes, splitOptions } from "./server.js"
+import { checkSplitSizes, makeSplitOptions } from "./server.js"
 
 const options = {
   stores: Options.integer("stores").pipe(Options.withDefault(3), Options.withDescription("number of stores (1-9)")),
@@ -29,7 +29,7 @@ const options = {
   ),
   maxReplicas: scheduleOptions.maxReplicas,
   maxStoreDownTime: scheduleOptions.maxStoreDownTime,
-  ...splitOptions
+  ...makeSplitOptions({ split: "256KiB", max: "384KiB", interval: "2s" })
 }
 
 export const playground = Command.make(

@@ -18,21 +18,24 @@ export const dataOption = Options.text("data").pipe(
   Options.withDescription("directory for the store's data (created if missing)")
 )
 
-/** Region split thresholds, shared with `tinykv playground` (which passes them to every store). */
-export const splitOptions = {
+/**
+ * Region split thresholds. A store's defaults are TiKV's (96MiB / 144MiB, checked every 10s); the
+ * playground passes smaller ones, so that a few MB written on a laptop show many regions.
+ */
+export const makeSplitOptions = (defaults: { split: string; max: string; interval: string }) => ({
   regionSplitSize: Options.text("region-split-size").pipe(
-    Options.withDefault("96MiB"),
+    Options.withDefault(defaults.split),
     Options.withDescription("split a region that grew past --region-max-size into pieces about this large (e.g. 96MiB)")
   ),
   regionMaxSize: Options.text("region-max-size").pipe(
-    Options.withDefault("144MiB"),
+    Options.withDefault(defaults.max),
     Options.withDescription("split a region once it holds more than this many bytes (e.g. 144MiB)")
   ),
   splitCheckInterval: Options.text("split-check-interval").pipe(
-    Options.withDefault("10s"),
+    Options.withDefault(defaults.interval),
     Options.withDescription("how often a region that was written to is measured for a split (e.g. 10s)")
   )
-}
+})
 
 /** The two sizes in bytes, or a UsageError naming the flag that is wrong. */
 export const checkSplitSizes = (o: {
@@ -101,7 +104,7 @@ export const server = Command.make(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
     ),
-    ...splitOptions
+    ...makeSplitOptions({ split: "96MiB", max: "144MiB", interval: "10s" })
   },
   ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, ...sizes }) =>
     reportErrors(
