@@ -6,6 +6,10 @@
  */
 import { Effect } from "effect"
 import { afterEach, assert, describe, it } from "@effect/vitest"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { freePort, startProcess } from "../../bench/standalone.js"
 import { connect } from "../../src/client/promise.js"
 import { eventually } from "../../src/testing/eventually.js"
 import { assertBuilt, tinykv } from "../support/cli.js"
@@ -21,6 +25,7 @@ interface RegionRow {
 interface StoreRow {
   readonly id: number
   readonly state: string
+  readonly regionCount: number
   readonly capacity: number
   readonly available: number
 }
@@ -56,7 +61,7 @@ describe("multi-raft on real processes", () => {
     cluster = undefined
   })
 
-  it("5 stores, small split size: many regions spread over the stores; a store lost for good is replaced, no write lost", async () => {
+  it("5 stores, small split size: many regions spread over the stores; a store lost for good is replaced, a new store gets replicas, no write lost", async () => {
     assertBuilt()
     const started = await startProcessCluster({
       stores: 5,
@@ -143,6 +148,30 @@ describe("multi-raft on real processes", () => {
       )
       const after = await ctlJson<Array<StoreRow>>(started, "stores")
       assert.strictEqual(after.find((s) => s.id === victim)?.state, "Down")
+
+      // a store started later with nothing but --scheduler joins and receives replicas (balance-region)
+      const joinDir = mkdtempSync(join(tmpdir(), "tinykv-join-"))
+      const joinPort = await freePort()
+      const joined = await startProcess(
+        ["server", "--addr", `127.0.0.1:${joinPort}`, "--scheduler", started.scheduler, "--data", joinDir],
+        /listening/
+      )
+      try {
+        await waitFor(
+          "the new store to hold replicas",
+          async () => {
+            const now = await ctlJson<Array<StoreRow>>(started, "stores")
+            const fresh = now.find((s) => s.id > 5)
+            if (fresh === undefined || fresh.state !== "Up" || fresh.regionCount === 0) {
+              throw new Error(`new store: ${JSON.stringify(fresh)}`)
+            }
+          },
+          120_000
+        )
+      } finally {
+        await joined.stop()
+        rmSync(joinDir, { recursive: true, force: true })
+      }
 
       // every acknowledged write is there, by point reads and by a scan across every region
       for (const key of written) assert.strictEqual(await kv.getString(key), `${value}${key}`, key)
