@@ -12,7 +12,7 @@ const bin = join(root, "bin/tinykv.mjs")
 export const freePort = (): Promise<number> => Effect.runPromise(freePortEffect)
 
 export const assertBuilt = () => {
-  if (!existsSync(join(root, "dist/bin/main.js"))) throw new Error("dist/ is missing: run `npm run build` first")
+  if (!existsSync(join(root, "dist/bundle/main.js"))) throw new Error("dist/ is missing: run `npm run build` first")
 }
 
 export interface CliResult {
