@@ -105,7 +105,9 @@ describe("tinykv data commands", { timeout: T }, () => {
 
   it("load: JSON lines and CSV, with a final rate; a bad line names its number", async () => {
     const jsonl = join(dir, "pairs.jsonl")
-    const lines = Array.from({ length: 600 }, (_, i) => JSON.stringify({ key: `l/${String(i).padStart(3, "0")}`, value: `${i}` }))
+    const lines = Array.from({ length: 600 }, (_, i) =>
+      JSON.stringify({ key: `l/${String(i).padStart(3, "0")}`, value: `${i}` })
+    )
     lines.push(JSON.stringify({ keyBase64: Buffer.from("l/bin").toString("base64"), valueBase64: "AAE=" }))
     lines.push(JSON.stringify({ key: "l/obj", value: { a: 1 } }))
     writeFileSync(jsonl, `${lines.join("\n")}\n`)

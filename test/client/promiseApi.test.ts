@@ -21,7 +21,9 @@ describe("Promise client additions", () => {
       const { address } = yield* startStandalone()
       yield* Effect.promise(async () => {
         await using kv = await connect({ store: address })
-        await kv.batchPut(Array.from({ length: 1500 }, (_, i) => ({ key: `n/${String(i).padStart(4, "0")}`, value: `${i}` })))
+        await kv.batchPut(
+          Array.from({ length: 1500 }, (_, i) => ({ key: `n/${String(i).padStart(4, "0")}`, value: `${i}` }))
+        )
         await kv.batchPut([
           { key: "a", value: "1" },
           { key: "tab\tkey", value: "line\nvalue" }

@@ -25,22 +25,27 @@ const setup = Effect.gen(function* () {
 const keys = (pairs: ReadonlyArray<{ key: Uint8Array }>) => pairs.map((p) => fromUtf8(p.key))
 
 describe("raw batch calls over three regions", () => {
-  it.scopedLive("batchPut sends one request per region; batchGet answers in the order asked, absent keys left out", () =>
-    Effect.gen(function* () {
-      const { t, kv } = yield* setup
-      yield* kv.rawBatchPut(["a", "q", "h", "b"].map((k) => ({ key: k, value: `v-${k}` })))
-      assert.deepStrictEqual(
-        t.callsTo("RawBatchPut").map((c) => c.context?.regionId).sort(),
-        [1, 2, 3]
-      )
-      const got = yield* kv.rawBatchGet(["q", "zz", "a", "h"])
-      assert.deepStrictEqual(
-        got.map((p) => `${fromUtf8(p.key)}=${fromUtf8(p.value)}`),
-        ["q=v-q", "a=v-a", "h=v-h"]
-      )
-      yield* kv.rawBatchDelete(["a", "q"])
-      assert.deepStrictEqual(keys(yield* kv.rawScan("")), ["b", "h"])
-    })
+  it.scopedLive(
+    "batchPut sends one request per region; batchGet answers in the order asked, absent keys left out",
+    () =>
+      Effect.gen(function* () {
+        const { t, kv } = yield* setup
+        yield* kv.rawBatchPut(["a", "q", "h", "b"].map((k) => ({ key: k, value: `v-${k}` })))
+        assert.deepStrictEqual(
+          t
+            .callsTo("RawBatchPut")
+            .map((c): number | undefined => c.context?.regionId)
+            .sort(),
+          [1, 2, 3]
+        )
+        const got = yield* kv.rawBatchGet(["q", "zz", "a", "h"])
+        assert.deepStrictEqual(
+          got.map((p) => `${fromUtf8(p.key)}=${fromUtf8(p.value)}`),
+          ["q=v-q", "a=v-a", "h=v-h"]
+        )
+        yield* kv.rawBatchDelete(["a", "q"])
+        assert.deepStrictEqual(keys(yield* kv.rawScan("")), ["b", "h"])
+      })
   )
 
   it.scopedLive("deleteRange deletes across regions, in chunks, and counts what it deleted", () =>
