@@ -30,7 +30,7 @@ describe("the tinykv bundle", () => {
     const files = staticGraph()
     const code = files.map((f) => readFileSync(join(dir, f), "utf8")).join("\n")
     // service tags are strings a bundler keeps as they are
-    for (const tag of ["tinykv/TinyKvClient", "tinykv/RaftWorker", "tinykv/Storage", "tinykv/SchedulerClient"]) {
+    for (const tag of ["tinykv/TinyKvClient", "tinykv/Router", "tinykv/Storage", "tinykv/SchedulerClient"]) {
       assert.notInclude(code, tag, `${tag} is loaded at startup`)
     }
     // …yet they are in the bundle, in the chunks the commands load
@@ -38,7 +38,7 @@ describe("the tinykv bundle", () => {
       .filter((f) => f.endsWith(".js"))
       .map((f) => readFileSync(join(dir, f), "utf8"))
       .join("\n")
-    for (const tag of ["tinykv/TinyKvClient", "tinykv/RaftWorker"]) assert.include(everything, tag)
+    for (const tag of ["tinykv/TinyKvClient", "tinykv/Router"]) assert.include(everything, tag)
     assert.include(
       readFileSync(join(dir, "main.js"), "utf8"),
       "import(",
