@@ -15,6 +15,13 @@ export const makeStandaloneClient = (
   Effect.map(connectStore(options.store, { timeout: options.timeout }), (conn) =>
     makeClientService(
       (_key, method, call) => conn.call(method, (rpc) => call(rpc, undefined, WHOLE_KEY_SPACE)),
+      (items, _keyOf, method, call) =>
+        items.length === 0
+          ? Effect.succeed([])
+          : Effect.map(
+              conn.call(method, (rpc) => call(items)(rpc, undefined, WHOLE_KEY_SPACE)),
+              (a) => [a]
+            ),
       txnRpcBackend(conn)
     )
   )

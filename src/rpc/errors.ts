@@ -17,7 +17,11 @@ export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
   readonly address: string
   readonly method: string
   readonly timeoutMs: number
-}> {}
+}> {
+  override get message(): string {
+    return `${this.method} to ${this.address} timed out after ${this.timeoutMs} ms`
+  }
+}
 
 export const isRpcClientError = (e: unknown): e is RpcClientError.RpcClientError =>
   typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "RpcClientError"

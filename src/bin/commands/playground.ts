@@ -6,7 +6,6 @@
 import { join } from "node:path"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
-import { describeExit, startLocalCluster } from "../../process/index.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { reportErrors, UsageError } from "./common.js"
 import { scheduleOptions } from "./scheduler.js"
@@ -45,6 +44,8 @@ export const playground = Command.make(
           )
         }
         const split = yield* checkSplitSizes(sizes)
+        // loaded here, not at the top: other commands start without the process supervisor's code
+        const { describeExit, startLocalCluster } = yield* Effect.promise(() => import("../../process/index.js"))
         const logs = join(data, "logs")
         const seeLogs = (message: string) => new UsageError(`${message}; see the logs in ${logs}`)
         yield* Console.log(`starting a scheduler and ${stores} store(s)…`)

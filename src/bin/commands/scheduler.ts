@@ -2,9 +2,7 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Duration, Effect, Layer } from "effect"
 import { parseDuration } from "../../cli/ctlDuration.js"
-import { parseAddress } from "../../client/storeConnection.js"
-import { layerServer } from "../../layers/schedulerServer.js"
-import { Scheduler } from "../../scheduler/service.js"
+import { parseAddress } from "../../rpc/address.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
 
 /** The coordinator's settings; `tinykv playground` passes the same flags through. */
@@ -70,6 +68,9 @@ export const scheduler = Command.make(
         const address = yield* checkAddress(addr)
         const config = yield* checkScheduleOptions(schedule)
         const { host, port } = parseAddress(address)
+        // loaded here, not at the top: other commands start without the scheduler's code
+        const { layerServer } = yield* Effect.promise(() => import("../../layers/schedulerServer.js"))
+        const { Scheduler } = yield* Effect.promise(() => import("../../scheduler/service.js"))
         const banner = Layer.effectDiscard(
           Effect.gen(function* () {
             const { clusterId } = yield* Scheduler

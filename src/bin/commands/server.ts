@@ -2,8 +2,6 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Duration, Effect, Layer, Option } from "effect"
 import { parseAddress } from "../../rpc/address.js"
-import { layerClusterStore } from "../../layers/clusterStore.js"
-import { layerStandaloneStore } from "../../layers/standaloneStore.js"
 import { defaultConfig } from "../../raftstore/config.js"
 import { parseByteSize } from "../../cli/byteSize.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
@@ -111,6 +109,9 @@ export const server = Command.make(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
         const { host, port } = parseAddress(address)
+        // loaded here, not at the top: other commands start without the store's code
+        const { layerClusterStore } = yield* Effect.promise(() => import("../../layers/clusterStore.js"))
+        const { layerStandaloneStore } = yield* Effect.promise(() => import("../../layers/standaloneStore.js"))
         if (standalone) {
           const banner = Layer.effectDiscard(
             Console.log(

@@ -31,8 +31,10 @@ import type { TxnBackend } from "../txnBackend.js"
 import type { ClusterOptions, RawApi, TinyKvClientService } from "../types.js"
 import { makeRawApi } from "../rawApi.js"
 import { makeClusterTxnBackend } from "./clusterTxnBackend.js"
+import { sendToKeys } from "./perRegion.js"
 import { type Connect, makeConnectionPool } from "./connectionPool.js"
 import { makeRegionCache } from "./regionCache.js"
+import { failoverScheduler, schedulerAddresses } from "./schedulerFailover.js"
 import { defaultRouterTiming, makeRegionRouter, type RegionRouter, sendToKey } from "./regionRouter.js"
 import { toClientError } from "./routeErrors.js"
 import { makeStoreAddresses } from "./storeAddresses.js"
@@ -71,15 +73,20 @@ export const makeClusterRouting = (
     const timeout = options.timeout ?? "2 seconds"
     const connect = options.connect ?? ((address: string) => connectStore(address, { timeout }))
     const pool = yield* makeConnectionPool(connect, { idleTimeToLive: options.idleTimeToLive })
+    const schedulerName = schedulerAddresses(options.scheduler).join(",")
     const router = makeRegionRouter(makeRegionCache(scheduler), makeStoreAddresses(scheduler), pool, {
-      scheduler: options.scheduler,
+      scheduler: schedulerName,
       deadlineMs: millis(options.deadline, defaultRouterTiming.deadlineMs),
       backoffBaseMs: millis(options.backoffBase, defaultRouterTiming.backoffBaseMs),
       backoffMaxMs: millis(options.backoffMax, defaultRouterTiming.backoffMaxMs)
     })
     // the scheduler client retries on its own, up to its deadline
-    const tso = Effect.mapError(scheduler.tso(1), (e) => toClientError(e, options.scheduler))
-    return { router, raw: makeRawApi(sendToKey(router)), backend: makeClusterTxnBackend(router, tso) }
+    const tso = Effect.mapError(scheduler.tso(1), (e) => toClientError(e, schedulerName))
+    return {
+      router,
+      raw: makeRawApi(sendToKey(router), sendToKeys(router)),
+      backend: makeClusterTxnBackend(router, tso)
+    }
   })
 
 /** The `TinyKvClient` service over `scheduler` (an existing scheduler client). */
@@ -88,7 +95,7 @@ export const makeClusterClientWith = (
   options: ClusterRoutingOptions
 ): Effect.Effect<TinyKvClientService, never, Scope.Scope> =>
   Effect.map(makeClusterRouting(scheduler, options), ({ router, backend }) =>
-    makeClientService(sendToKey(router), backend)
+    makeClientService(sendToKey(router), sendToKeys(router), backend)
   )
 
 /**
@@ -99,9 +106,18 @@ export const makeClusterClient = (
   options: ClusterClientOptions
 ): Effect.Effect<TinyKvClientService, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function* () {
-    const scheduler = yield* connectScheduler({
-      address: options.scheduler,
-      ...(options.deadline !== undefined ? { deadline: options.deadline } : {})
-    }).pipe(Effect.mapError((e) => new StoreUnavailable({ address: e.address, message: `scheduler: ${e.message}` })))
-    return yield* makeClusterClientWith(scheduler, options)
+    const addresses = schedulerAddresses(options.scheduler)
+    if (addresses.length === 0) {
+      return yield* Effect.fail(new StoreUnavailable({ address: "", message: "no scheduler address given" }))
+    }
+    // with several schedulers, give up on one after an attempt's timeout and ask the next
+    const perScheduler = addresses.length > 1 ? (options.timeout ?? "2 seconds") : options.deadline
+    const schedulers = yield* Effect.forEach(addresses, (address) =>
+      connectScheduler({
+        address,
+        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+        ...(perScheduler !== undefined ? { deadline: perScheduler } : {})
+      }).pipe(Effect.mapError((e) => new StoreUnavailable({ address: e.address, message: `scheduler: ${e.message}` })))
+    )
+    return yield* makeClusterClientWith(failoverScheduler(schedulers), options)
   })
