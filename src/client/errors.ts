@@ -17,6 +17,8 @@ export const describeError = (e: unknown): string => {
       return `cannot reach the store at ${err.address}: ${err.message}`
     case "RequestTimeout":
       return `${err.method} to ${err.address} timed out after ${err.timeoutMs} ms`
+    case "TlsConfigError":
+      return `TLS: ${err.message}`
     case "InvalidArgument":
       return `invalid argument: ${err.message}`
     case "StorageError":

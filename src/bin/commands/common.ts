@@ -6,12 +6,13 @@ import { TinyKvClient } from "../../client/TinyKvClient.js"
 import { isValidAddress } from "../../rpc/address.js"
 import { UsageError } from "../../cli/usage.js"
 import { fromUtf8, toHex } from "../../protocol/bytes.js"
+import { type TlsFlags, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
 export { parseBytes, UsageError } from "../../cli/usage.js"
 
 /**
  * Where a client command goes: a cluster through its scheduler (the default, 127.0.0.1:2379), or one
- * standalone store with `--store HOST:PORT`.
+ * standalone store with `--store HOST:PORT`; and how: plain TCP, or mutual TLS with the TLS flags.
  */
 export const storeOption = Options.all({
   store: Options.text("store").pipe(
@@ -21,20 +22,23 @@ export const storeOption = Options.all({
   scheduler: Options.text("scheduler").pipe(
     Options.withDefault("127.0.0.1:2379"),
     Options.withDescription("address HOST:PORT of the cluster's scheduler")
-  )
+  ),
+  ...tlsFileOptions
 })
 
-export type Target = { readonly store: Option.Option<string>; readonly scheduler: string }
+export type Target = { readonly store: Option.Option<string>; readonly scheduler: string } & TlsFlags
 
-/** The client layer for a command's target, after checking the address. */
+/** The client layer for a command's target, after checking the address and the TLS flags. */
 export const clientLayer = (target: Target) =>
-  Effect.map(
-    Option.isSome(target.store) ? checkAddress(target.store.value) : checkAddress(target.scheduler),
-    (address) =>
-      Option.isSome(target.store)
-        ? TinyKvClient.layer({ store: address, timeout: "5 seconds" })
-        : TinyKvClient.layer({ scheduler: address, timeout: "2 seconds", deadline: "10 seconds" })
-  )
+  Effect.gen(function* () {
+    const address = yield* Option.isSome(target.store)
+      ? checkAddress(target.store.value)
+      : checkAddress(target.scheduler)
+    const tls = yield* tlsFromFlags(target)
+    return Option.isSome(target.store)
+      ? TinyKvClient.layer({ store: address, timeout: "5 seconds", tls })
+      : TinyKvClient.layer({ scheduler: address, timeout: "2 seconds", deadline: "10 seconds", tls })
+  })
 export const cfOption = Options.choice("cf", ["default", "lock", "write"]).pipe(
   Options.withDefault("default" as const),
   Options.withDescription("column family")

@@ -13,18 +13,30 @@ import {
 } from "../../cli/ctlFormat.js"
 import { regionId, storeId } from "../../protocol/ids.js"
 import type { AdminOperatorKind } from "../../protocol/scheduler.js"
+import { loadTlsCredentials } from "../../rpc/tlsCredentials.js"
 import { checkAddress, hexOption, parseBytes, reportErrors, UsageError } from "./common.js"
+import { type TlsFlags, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
-const schedulerOption = Options.text("scheduler").pipe(
-  Options.withDefault("127.0.0.1:2379"),
-  Options.withDescription("address HOST:PORT of the cluster's scheduler")
-)
+/** The scheduler's address, and how to reach it (plain TCP, or mutual TLS with the TLS flags). */
+const schedulerOption = Options.all({
+  address: Options.text("scheduler").pipe(
+    Options.withDefault("127.0.0.1:2379"),
+    Options.withDescription("address HOST:PORT of the cluster's scheduler")
+  ),
+  ...tlsFileOptions
+})
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("print JSON instead of a table"))
 
-const withCtl = <A>(scheduler: string, f: (c: CtlClient) => Effect.Effect<A, UsageError>) =>
+const withCtl = <A>(
+  scheduler: { readonly address: string } & TlsFlags,
+  f: (c: CtlClient) => Effect.Effect<A, UsageError>
+) =>
   reportErrors(
     Effect.gen(function* () {
-      const client = yield* makeCtlClient(yield* checkAddress(scheduler))
+      const address = yield* checkAddress(scheduler.address)
+      const tls = yield* tlsFromFlags(scheduler)
+      const credentials = tls === undefined ? undefined : yield* loadTlsCredentials(tls)
+      const client = yield* makeCtlClient(address, undefined, credentials)
       return yield* f(client)
     }).pipe(Effect.scoped)
   )

@@ -6,6 +6,7 @@ import { layerClusterStore } from "../../layers/clusterStore.js"
 import { layerStandaloneStore } from "../../layers/standaloneStore.js"
 import { defaultConfig } from "../../raftstore/config.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
+import { tlsAllowedCnOption, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
 export const addrOption = Options.text("addr").pipe(
   Options.withDefault("127.0.0.1:20160"),
@@ -55,18 +56,22 @@ export const server = Command.make(
     advertise: Options.text("advertise").pipe(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
-    )
+    ),
+    ...tlsFileOptions,
+    tlsAllowedCn: tlsAllowedCnOption
   },
-  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs }) =>
+  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, ...tlsFlags }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
+        const tls = yield* tlsFromFlags(tlsFlags, tlsFlags.tlsAllowedCn)
+        const tlsNote = tls === undefined ? "" : ", mutual TLS"
         const { host, port } = parseAddress(address)
         if (standalone) {
           const banner = Layer.effectDiscard(
             Console.log(
               [
-                `tinykv standalone store listening on ${address} (data in ${data})`,
+                `tinykv standalone store listening on ${address} (data in ${data}${tlsNote})`,
                 "try, in another shell:",
                 `  npx tinykv put hello world --store ${address}`,
                 `  npx tinykv get hello --store ${address}`,
@@ -74,7 +79,9 @@ export const server = Command.make(
               ].join("\n")
             )
           )
-          return yield* Layer.launch(Layer.provideMerge(banner, layerStandaloneStore({ host, port, dataDir: data })))
+          return yield* Layer.launch(
+            Layer.provideMerge(banner, layerStandaloneStore({ host, port, dataDir: data, tls }))
+          )
         }
         const schedulerAddress = yield* checkAddress(scheduler)
         const initial = parseIds(initialStores)
@@ -94,10 +101,11 @@ export const server = Command.make(
           scheduler: schedulerAddress,
           storeId: id,
           initialStores: initial,
-          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs }
+          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs },
+          tls
         })
         const banner = Layer.effectDiscard(
-          Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data})`)
+          Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data}${tlsNote})`)
         )
         return yield* Layer.launch(Layer.provideMerge(banner, store))
       })

@@ -24,6 +24,7 @@ import { Duration, Effect, type Scope } from "effect"
 import { StoreUnavailable } from "../../rpc/errors.js"
 import { connectScheduler } from "../../rpc/schedulerConnection.js"
 import { connectStore } from "../../rpc/storeConnection.js"
+import { loadTlsCredentials, type TlsConfigError, type TlsCredentials } from "../../rpc/tlsCredentials.js"
 import type { SchedulerClient } from "../../services/SchedulerClient.js"
 import type { ClientError } from "../errors.js"
 import { makeClientService } from "../service.js"
@@ -50,6 +51,8 @@ export interface ClusterRoutingOptions extends ClusterClientOptions {
   readonly connect?: Connect | undefined
   /** A store connection no request used for this long is closed (default 1 minute). */
   readonly idleTimeToLive?: Duration.DurationInput | undefined
+  /** Loaded credentials for the default `connect` (instead of loading `tls` again). */
+  readonly credentials?: TlsCredentials | undefined
 }
 
 /** The pieces of a cluster client, for callers that need more than the service (diagnostics, tests). */
@@ -69,7 +72,8 @@ export const makeClusterRouting = (
 ): Effect.Effect<ClusterRouting, never, Scope.Scope> =>
   Effect.gen(function* () {
     const timeout = options.timeout ?? "2 seconds"
-    const connect = options.connect ?? ((address: string) => connectStore(address, { timeout }))
+    const tls = options.credentials
+    const connect = options.connect ?? ((address: string) => connectStore(address, { timeout, tls }))
     const pool = yield* makeConnectionPool(connect, { idleTimeToLive: options.idleTimeToLive })
     const router = makeRegionRouter(makeRegionCache(scheduler), makeStoreAddresses(scheduler), pool, {
       scheduler: options.scheduler,
@@ -97,11 +101,13 @@ export const makeClusterClientWith = (
  */
 export const makeClusterClient = (
   options: ClusterClientOptions
-): Effect.Effect<TinyKvClientService, StoreUnavailable, Scope.Scope> =>
+): Effect.Effect<TinyKvClientService, StoreUnavailable | TlsConfigError, Scope.Scope> =>
   Effect.gen(function* () {
+    const credentials = options.tls === undefined ? undefined : yield* loadTlsCredentials(options.tls)
     const scheduler = yield* connectScheduler({
       address: options.scheduler,
+      tls: credentials,
       ...(options.deadline !== undefined ? { deadline: options.deadline } : {})
     }).pipe(Effect.mapError((e) => new StoreUnavailable({ address: e.address, message: `scheduler: ${e.message}` })))
-    return yield* makeClusterClientWith(scheduler, options)
+    return yield* makeClusterClientWith(scheduler, { ...options, credentials })
   })
