@@ -66,9 +66,8 @@ const openTls = (
         const read = reader.push(chunk)
         if (read !== undefined) {
           if (read.admission._tag === "Refused") {
-            return fail(
-              new TlsDialError(`TLS: the listener at ${address} refused this client: ${read.admission.message}`)
-            )
+            const reason = read.admission.message.replace(/^refused by the listener: /, "")
+            return fail(new TlsDialError(`TLS: the listener at ${address} refused this client: ${reason}`))
           }
           // the listener says nothing more before our first request; keep whatever did follow
           if (read.rest.length > 0) socket.unshift(Buffer.from(read.rest))

@@ -93,4 +93,12 @@ describe("TLS refusals (in-process standalone store)", () => {
     },
     60_000
   )
+
+  it.scopedLive("a TLS client dialling a plain-TCP store is told the store does not speak TLS", () =>
+    Effect.gen(function* () {
+      const { address } = yield* startStandalone()
+      const outcome = yield* tryPut(address, certs.client, "key-tls-to-plain")
+      assert.match(outcome, /closed the connection during the handshake \(is it serving without TLS\?\)/)
+    })
+  )
 })
