@@ -21,9 +21,16 @@ export interface CliResult {
   readonly stderr: string
 }
 
-export const tinykv = (args: ReadonlyArray<string>, options: { input?: string; timeoutMs?: number } = {}) =>
+export const tinykv = (
+  args: ReadonlyArray<string>,
+  options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}
+) =>
   new Promise<CliResult>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: root,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ...options.env }
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
