@@ -6,9 +6,11 @@
 import { Effect, Option } from "effect"
 import { TinyKvClient } from "../client/TinyKvClient.js"
 import type { StoreUnavailable } from "../rpc/errors.js"
+import type { TlsConfigError } from "../rpc/tlsCredentials.js"
+import { type TlsFlags, tlsFromFlags } from "./tlsFlags.js"
 import { checkAddress, UsageError } from "./usage.js"
 
-export interface Target {
+export interface Target extends Partial<TlsFlags> {
   readonly store: Option.Option<string>
   /** One address, or several separated by commas (tried in turn). */
   readonly scheduler: string
@@ -25,17 +27,28 @@ export const checkAddresses = (list: string): Effect.Effect<ReadonlyArray<string
     : Effect.forEach(addresses, checkAddress)
 }
 
-/** The client layer for a command's target, after checking the address(es). */
+/** The client layer for a command's target, after checking the address(es) and the TLS flags. */
 export const clientLayer = (target: Target) =>
-  Option.isSome(target.store)
-    ? Effect.map(checkAddress(target.store.value), (store) => TinyKvClient.layer({ store, timeout: "5 seconds" }))
-    : Effect.map(checkAddresses(target.scheduler), (scheduler) =>
-        TinyKvClient.layer({ scheduler, timeout: "2 seconds", deadline: "10 seconds" })
-      )
+  Effect.gen(function* () {
+    const tls = yield* tlsFromFlags({
+      tlsCa: target.tlsCa ?? Option.none(),
+      tlsCert: target.tlsCert ?? Option.none(),
+      tlsKey: target.tlsKey ?? Option.none()
+    })
+    const secure = tls === undefined ? {} : { tls }
+    return Option.isSome(target.store)
+      ? TinyKvClient.layer({ store: yield* checkAddress(target.store.value), timeout: "5 seconds", ...secure })
+      : TinyKvClient.layer({
+          scheduler: yield* checkAddresses(target.scheduler),
+          timeout: "2 seconds",
+          deadline: "10 seconds",
+          ...secure
+        })
+  })
 
 /** Runs `f` with a client for `target`. */
 export const withClient = <A, E>(
   target: Target,
   f: (client: TinyKvClient["Type"]) => Effect.Effect<A, E>
-): Effect.Effect<A, E | UsageError | StoreUnavailable> =>
+): Effect.Effect<A, E | UsageError | StoreUnavailable | TlsConfigError> =>
   Effect.flatMap(clientLayer(target), (layer) => Effect.flatMap(TinyKvClient, f).pipe(Effect.provide(layer)))

@@ -15,10 +15,12 @@
  */
 import { Config, type ConfigError, Context, Effect, Layer, Option } from "effect"
 import type { StoreUnavailable } from "../rpc/errors.js"
+import type { TlsConfigError } from "../rpc/tlsCredentials.js"
 import { makeClusterClient } from "./cluster/clusterClient.js"
 import { makeStandaloneClient } from "./standalone.js"
 import type { ClusterOptions, StandaloneOptions, TinyKvClientService } from "./types.js"
 
+export type { TlsConfigError, TlsOptions } from "../rpc/tlsCredentials.js"
 export { type Bytesish, toBytes } from "./bytes.js"
 export type { ClientError } from "./errors.js"
 export type {
@@ -46,8 +48,14 @@ export const clientOptionsConfig: Config.Config<StandaloneOptions | ClusterOptio
 )
 
 export class TinyKvClient extends Context.Tag("tinykv/TinyKvClient")<TinyKvClient, TinyKvClientService>() {
-  /** A client for one standalone store (`{ store }`) or for a cluster (`{ scheduler }`). */
-  static layer(options: StandaloneOptions | ClusterOptions): Layer.Layer<TinyKvClient, StoreUnavailable> {
+  /**
+   * A client for one standalone store (`{ store }`) or for a cluster (`{ scheduler }`); with
+   * `tls: { ca, cert, key }` every connection is mutual TLS (fails with `TlsConfigError` when the
+   * files do not load).
+   */
+  static layer(
+    options: StandaloneOptions | ClusterOptions
+  ): Layer.Layer<TinyKvClient, StoreUnavailable | TlsConfigError> {
     return "store" in options
       ? Layer.scoped(TinyKvClient, makeStandaloneClient(options))
       : Layer.scoped(TinyKvClient, makeClusterClient(options))
@@ -56,7 +64,7 @@ export class TinyKvClient extends Context.Tag("tinykv/TinyKvClient")<TinyKvClien
   /** `layer` with the options read from `config` (default: the environment, see `clientOptionsConfig`). */
   static layerConfig(
     config: Config.Config<StandaloneOptions | ClusterOptions> = clientOptionsConfig
-  ): Layer.Layer<TinyKvClient, StoreUnavailable | ConfigError.ConfigError> {
+  ): Layer.Layer<TinyKvClient, StoreUnavailable | TlsConfigError | ConfigError.ConfigError> {
     return Layer.unwrapEffect(Effect.map(config, (options) => TinyKvClient.layer(options)))
   }
 }

@@ -18,6 +18,8 @@ export const describeError = (e: unknown): string => {
   switch (err._tag) {
     case "StoreUnavailable":
       return `cannot reach the store at ${err.address}: ${err.message}`
+    case "TlsConfigError":
+      return `TLS: ${err.message}`
     case "InvalidArgument":
       return `invalid argument: ${err.message}`
     case "StorageError":

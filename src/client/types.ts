@@ -3,6 +3,7 @@
  * the cluster clients build this shape, and the tag's module picks one of them.
  */
 import type { Duration, Effect, Stream } from "effect"
+import type { TlsOptions } from "../rpc/tlsCredentials.js"
 import type { Bytesish } from "./bytes.js"
 import type { ClientError } from "./errors.js"
 import type { Transaction, TransactionOptions, TransactOptions, TxnError } from "./transaction.js"
@@ -92,6 +93,8 @@ export interface StandaloneOptions {
   readonly store: string
   /** Deadline of each call (default 10 s). */
   readonly timeout?: Duration.DurationInput
+  /** Connect with mutual TLS: the cluster's CA, this client's certificate and key (PEM files; reloaded when they change). */
+  readonly tls?: TlsOptions | undefined
 }
 
 /**
@@ -105,4 +108,6 @@ export interface ClusterOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** Deadline of a whole operation, retries included (default 10 s); a scan has one per page. */
   readonly deadline?: Duration.DurationInput | undefined
+  /** Connect with mutual TLS: the cluster's CA, this client's certificate and key (PEM files; reloaded when they change). */
+  readonly tls?: TlsOptions | undefined
 }

@@ -7,6 +7,7 @@ import { Options } from "@effect/cli"
 import { Config, Console, Effect } from "effect"
 import { describeError } from "../../client/errors.js"
 import { UsageError } from "../../cli/usage.js"
+import { tlsFileOptions } from "./tlsOptions.js"
 
 export { checkAddress, parseBytes, UsageError } from "../../cli/usage.js"
 
@@ -17,7 +18,7 @@ export const lazy = <M, A, E, R>(load: () => Promise<M>, run: (module: M) => Eff
 /**
  * Where a data command goes: a cluster through its scheduler (the default, 127.0.0.1:2379), or one
  * standalone store with `--store HOST:PORT`; the environment's `TINYKV_SCHEDULER` / `TINYKV_STORE`
- * stand in for absent flags.
+ * stand in for absent flags; with the TLS flags, every connection is mutual TLS.
  */
 export const storeOption = Options.all({
   store: Options.text("store").pipe(
@@ -31,7 +32,8 @@ export const storeOption = Options.all({
     Options.withDescription(
       "address HOST:PORT of the cluster's scheduler (several: comma-separated, tried in turn); env TINYKV_SCHEDULER"
     )
-  )
+  ),
+  ...tlsFileOptions
 })
 
 export const cfOption = Options.choice("cf", ["default", "lock", "write"]).pipe(

@@ -15,20 +15,31 @@ import {
 import type { RegionId, StoreId } from "../../protocol/ids.js"
 import type { AdminOperatorKind } from "../../protocol/scheduler.js"
 import { checkAddress, formatOption, hexOption, lazy, parseBytes, reportErrors, UsageError } from "./common.js"
+import { type TlsFlags, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
-const schedulerOption = Options.text("scheduler").pipe(
-  Options.withDefault("127.0.0.1:2379"),
-  Options.withFallbackConfig(Config.string("TINYKV_SCHEDULER")),
-  Options.withDescription("address HOST:PORT of the cluster's scheduler; env TINYKV_SCHEDULER")
-)
+/** The scheduler's address, and how to reach it (plain TCP, or mutual TLS with the TLS flags). */
+const schedulerOption = Options.all({
+  address: Options.text("scheduler").pipe(
+    Options.withDefault("127.0.0.1:2379"),
+    Options.withFallbackConfig(Config.string("TINYKV_SCHEDULER")),
+    Options.withDescription("address HOST:PORT of the cluster's scheduler; env TINYKV_SCHEDULER")
+  ),
+  ...tlsFileOptions
+})
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("print JSON instead of a table"))
 
-const withCtl = <A>(scheduler: string, f: (c: CtlClient) => Effect.Effect<A, UsageError>) =>
+const withCtl = <A>(
+  scheduler: { readonly address: string } & TlsFlags,
+  f: (c: CtlClient) => Effect.Effect<A, UsageError>
+) =>
   reportErrors(
     Effect.gen(function* () {
-      const address = yield* checkAddress(scheduler)
+      const address = yield* checkAddress(scheduler.address)
+      const tls = yield* tlsFromFlags(scheduler)
       const { makeCtlClient } = yield* Effect.promise(() => import("../../cli/ctlClient.js"))
-      return yield* f(yield* makeCtlClient(address))
+      const { loadTlsCredentials } = yield* Effect.promise(() => import("../../rpc/tlsCredentials.js"))
+      const credentials = tls === undefined ? undefined : yield* loadTlsCredentials(tls)
+      return yield* f(yield* makeCtlClient(address, undefined, credentials))
     }).pipe(Effect.scoped)
   )
 
@@ -156,7 +167,7 @@ const storeCommand = Command.make("store").pipe(
 
 const health = Command.make("health", { scheduler: schedulerOption, format: formatOption }, ({ scheduler, format }) =>
   reportErrors(
-    Effect.flatMap(checkAddress(scheduler), (address) =>
+    Effect.flatMap(checkAddress(scheduler.address), (address) =>
       lazy(
         () => import("../../cli/health.js"),
         (m) => m.health(address, format)

@@ -4,6 +4,7 @@ import { Console, Duration, Effect, Layer } from "effect"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { parseAddress } from "../../rpc/address.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
+import { tlsAllowedCnOption, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
 /** The coordinator's settings; `tinykv playground` passes the same flags through. */
 export const scheduleOptions = {
@@ -60,12 +61,15 @@ export const scheduler = Command.make(
       Options.withDefault("./data/scheduler"),
       Options.withDescription("directory for the scheduler's state (created if missing)")
     ),
-    ...scheduleOptions
+    ...scheduleOptions,
+    ...tlsFileOptions,
+    tlsAllowedCn: tlsAllowedCnOption
   },
-  ({ addr, data, ...schedule }) =>
+  ({ addr, data, tlsCa, tlsCert, tlsKey, tlsAllowedCn, ...schedule }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
+        const tls = yield* tlsFromFlags({ tlsCa, tlsCert, tlsKey }, tlsAllowedCn)
         const config = yield* checkScheduleOptions(schedule)
         const { host, port } = parseAddress(address)
         // loaded here, not at the top: other commands start without the scheduler's code
@@ -76,7 +80,7 @@ export const scheduler = Command.make(
             const { clusterId } = yield* Scheduler
             yield* Console.log(
               [
-                `tinykv scheduler listening on ${address} (cluster ${clusterId}, data in ${data})`,
+                `tinykv scheduler listening on ${address} (cluster ${clusterId}, data in ${data}${tls === undefined ? "" : ", mutual TLS"})`,
                 `stores reach it with --scheduler ${address}`,
                 "stop with Ctrl-C"
               ].join("\n")
@@ -84,7 +88,7 @@ export const scheduler = Command.make(
           })
         )
         return yield* Layer.launch(
-          Layer.provideMerge(banner, layerServer({ host, port, dataDir: data, ...config }))
+          Layer.provideMerge(banner, layerServer({ host, port, dataDir: data, ...config, tls }))
         ).pipe(
           Effect.mapError((e) =>
             isListenError(e) ? new UsageError(`cannot listen on ${address}: ${listenCause(e)}`) : e

@@ -6,6 +6,7 @@ import { defaultConfig } from "../../raftstore/config.js"
 import { parseByteSize } from "../../cli/byteSize.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
+import { tlsAllowedCnOption, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
 export const addrOption = Options.text("addr").pipe(
   Options.withDefault("127.0.0.1:20160"),
@@ -102,12 +103,16 @@ export const server = Command.make(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
     ),
-    ...makeSplitOptions({ split: "96MiB", max: "144MiB", interval: "10s" })
+    ...makeSplitOptions({ split: "96MiB", max: "144MiB", interval: "10s" }),
+    ...tlsFileOptions,
+    tlsAllowedCn: tlsAllowedCnOption
   },
-  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, ...sizes }) =>
+  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, ...rest }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
+        const tls = yield* tlsFromFlags(rest, rest.tlsAllowedCn)
+        const tlsNote = tls === undefined ? "" : ", mutual TLS"
         const { host, port } = parseAddress(address)
         // loaded here, not at the top: other commands start without the store's code
         const { layerClusterStore } = yield* Effect.promise(() => import("../../layers/clusterStore.js"))
@@ -116,7 +121,7 @@ export const server = Command.make(
           const banner = Layer.effectDiscard(
             Console.log(
               [
-                `tinykv standalone store listening on ${address} (data in ${data})`,
+                `tinykv standalone store listening on ${address} (data in ${data}${tlsNote})`,
                 "try, in another shell:",
                 `  npx tinykv put hello world --store ${address}`,
                 `  npx tinykv get hello --store ${address}`,
@@ -124,7 +129,9 @@ export const server = Command.make(
               ].join("\n")
             )
           )
-          return yield* Layer.launch(Layer.provideMerge(banner, layerStandaloneStore({ host, port, dataDir: data })))
+          return yield* Layer.launch(
+            Layer.provideMerge(banner, layerStandaloneStore({ host, port, dataDir: data, tls }))
+          )
         }
         const schedulerAddress = yield* checkAddress(scheduler)
         const initial = parseIds(initialStores)
@@ -134,7 +141,7 @@ export const server = Command.make(
         if (gcLimit < 1 || tickMs < 1) {
           return yield* Effect.fail(new UsageError("--raft-log-gc-limit and --raft-tick-ms must be positive"))
         }
-        const { splitCheckMs, ...split } = yield* checkSplitSizes(sizes)
+        const { splitCheckMs, ...split } = yield* checkSplitSizes(rest)
         const splitCheckTicks = Math.max(1, Math.round(splitCheckMs / tickMs))
         const id = Option.getOrUndefined(storeId)
         if (id !== undefined && id <= 0) return yield* Effect.fail(new UsageError("--store-id must be positive"))
@@ -146,10 +153,11 @@ export const server = Command.make(
           scheduler: schedulerAddress,
           storeId: id,
           initialStores: initial,
-          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs, ...split, splitCheckTicks }
+          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs, ...split, splitCheckTicks },
+          tls
         })
         const banner = Layer.effectDiscard(
-          Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data})`)
+          Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data}${tlsNote})`)
         )
         return yield* Layer.launch(Layer.provideMerge(banner, store))
       })

@@ -24,6 +24,7 @@ import { Duration, Effect, type Scope } from "effect"
 import { StoreUnavailable } from "../../rpc/errors.js"
 import { connectScheduler } from "../../rpc/schedulerConnection.js"
 import { connectStore } from "../../rpc/storeConnection.js"
+import { loadTlsCredentials, type TlsConfigError, type TlsCredentials } from "../../rpc/tlsCredentials.js"
 import type { SchedulerClient } from "../../services/SchedulerClient.js"
 import type { ClientError } from "../errors.js"
 import { makeClientService } from "../service.js"
@@ -52,6 +53,8 @@ export interface ClusterRoutingOptions extends ClusterClientOptions {
   readonly connect?: Connect | undefined
   /** A store connection no request used for this long is closed (default 1 minute). */
   readonly idleTimeToLive?: Duration.DurationInput | undefined
+  /** Loaded credentials for the default `connect` (instead of loading `tls` again). */
+  readonly credentials?: TlsCredentials | undefined
 }
 
 /** The pieces of a cluster client, for callers that need more than the service (diagnostics, tests). */
@@ -71,7 +74,8 @@ export const makeClusterRouting = (
 ): Effect.Effect<ClusterRouting, never, Scope.Scope> =>
   Effect.gen(function* () {
     const timeout = options.timeout ?? "2 seconds"
-    const connect = options.connect ?? ((address: string) => connectStore(address, { timeout }))
+    const tls = options.credentials
+    const connect = options.connect ?? ((address: string) => connectStore(address, { timeout, tls }))
     const pool = yield* makeConnectionPool(connect, { idleTimeToLive: options.idleTimeToLive })
     const schedulerName = schedulerAddresses(options.scheduler).join(",")
     const router = makeRegionRouter(makeRegionCache(scheduler), makeStoreAddresses(scheduler), pool, {
@@ -104,20 +108,22 @@ export const makeClusterClientWith = (
  */
 export const makeClusterClient = (
   options: ClusterClientOptions
-): Effect.Effect<TinyKvClientService, StoreUnavailable, Scope.Scope> =>
+): Effect.Effect<TinyKvClientService, StoreUnavailable | TlsConfigError, Scope.Scope> =>
   Effect.gen(function* () {
     const addresses = schedulerAddresses(options.scheduler)
     if (addresses.length === 0) {
       return yield* Effect.fail(new StoreUnavailable({ address: "", message: "no scheduler address given" }))
     }
+    const credentials = options.tls === undefined ? undefined : yield* loadTlsCredentials(options.tls)
     // with several schedulers, give up on one after an attempt's timeout and ask the next
     const perScheduler = addresses.length > 1 ? (options.timeout ?? "2 seconds") : options.deadline
     const schedulers = yield* Effect.forEach(addresses, (address) =>
       connectScheduler({
         address,
+        tls: credentials,
         ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
         ...(perScheduler !== undefined ? { deadline: perScheduler } : {})
       }).pipe(Effect.mapError((e) => new StoreUnavailable({ address: e.address, message: `scheduler: ${e.message}` })))
     )
-    return yield* makeClusterClientWith(failoverScheduler(schedulers), options)
+    return yield* makeClusterClientWith(failoverScheduler(schedulers), { ...options, credentials })
   })
