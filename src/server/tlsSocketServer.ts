@@ -56,6 +56,7 @@ export const makeTlsSocketServer = (
       socket.setTimeout(5_000, () => socket.destroy())
     }
 
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
     const loaded = credentials.current()
     const tlsServer = tls.createServer({
       ca: loaded.ca,
@@ -64,7 +65,7 @@ export const makeTlsSocketServer = (
       requestCert: true,
       // NB: verified after the handshake by checkPeerCertificate, so a refusal can say which check failed
       rejectUnauthorized: false,
-      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000
+      handshakeTimeout: handshakeTimeoutMs
     })
     tlsServer.on("secureConnection", (socket: tls.TLSSocket) => {
       socket.on("error", () => {})
@@ -87,7 +88,10 @@ export const makeTlsSocketServer = (
 
     const server = net.createServer({ noDelay: true }, (conn) => {
       conn.on("error", () => {})
+      // a connection that never says anything is not kept; the TLS server times the rest of the handshake
+      conn.setTimeout(handshakeTimeoutMs, () => conn.destroy())
       conn.once("data", (chunk: Buffer) => {
+        conn.setTimeout(0)
         const remote = remoteOf(conn)
         if (chunk[0] !== TLS_HANDSHAKE) {
           return refuse(conn, remote, "it connected in plain TCP, and this port requires TLS")
