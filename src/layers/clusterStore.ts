@@ -33,29 +33,34 @@ export interface ClusterStoreOptions {
   readonly storeId?: number | undefined
   /** The stores of the first region when bootstrapping a new cluster (peer id = store id). */
   readonly initialStores: ReadonlyArray<number>
+  /** Stores dialled at these addresses instead of the scheduler's (a fault-injecting proxy per link). */
+  readonly peerAddresses?: ReadonlyMap<number, string> | undefined
   readonly config: StoreConfig
 }
 
 /** Store addresses change rarely; TinyKV caches them for 60 s. */
 const ADDRESS_TTL = Duration.seconds(60)
 
-const layerTransport = Layer.unwrapEffect(
-  Effect.map(SchedulerClient, (scheduler) => {
-    const cache = new Map<StoreId, { address: string; at: number }>()
-    return layerTransportRpc({
-      resolve: (storeId) =>
-        Effect.gen(function* () {
-          const hit = cache.get(storeId)
-          const now = Date.now()
-          if (hit && now - hit.at < Duration.toMillis(ADDRESS_TTL)) return hit.address
-          const store = yield* scheduler.getStore(storeId).pipe(Effect.orElseSucceed(() => undefined))
-          if (store === undefined || store.state === "Tombstone") return undefined
-          cache.set(storeId, { address: store.address, at: now })
-          return store.address
-        })
+const layerTransport = (overrides: ReadonlyMap<number, string>) =>
+  Layer.unwrapEffect(
+    Effect.map(SchedulerClient, (scheduler) => {
+      const cache = new Map<StoreId, { address: string; at: number }>()
+      return layerTransportRpc({
+        resolve: (storeId) =>
+          Effect.gen(function* () {
+            const override = overrides.get(storeId)
+            if (override !== undefined) return override
+            const hit = cache.get(storeId)
+            const now = Date.now()
+            if (hit && now - hit.at < Duration.toMillis(ADDRESS_TTL)) return hit.address
+            const store = yield* scheduler.getStore(storeId).pipe(Effect.orElseSucceed(() => undefined))
+            if (store === undefined || store.state === "Tombstone") return undefined
+            cache.set(storeId, { address: store.address, at: now })
+            return store.address
+          })
+      })
     })
-  })
-)
+  )
 
 export const layerClusterStore = (options: ClusterStoreOptions) => {
   const address = options.advertise ?? `${options.host}:${options.port}`
@@ -77,7 +82,7 @@ export const layerClusterStore = (options: ClusterStoreOptions) => {
       })
       return store.router
     })
-  ).pipe(Layer.provide(layerTransport))
+  ).pipe(Layer.provide(layerTransport(options.peerAddresses ?? new Map())))
   const handlers = layerHandlersWith(Effect.flatMap(Router, (r) => makeRaftHandlers(r.sendRaftMessage)))
   return layerRpcServer(handlers).pipe(
     Layer.provide(layerKvStorageRaft({ commandTimeoutMs: options.config.commandTimeoutMs })),

@@ -5,6 +5,7 @@ import { parseAddress } from "../../rpc/address.js"
 import { layerClusterStore } from "../../layers/clusterStore.js"
 import { layerStandaloneStore } from "../../layers/standaloneStore.js"
 import { defaultConfig } from "../../raftstore/config.js"
+import { parsePeerAddresses } from "../../cli/peerAddresses.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
 
 export const addrOption = Options.text("addr").pipe(
@@ -55,9 +56,15 @@ export const server = Command.make(
     advertise: Options.text("advertise").pipe(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
+    ),
+    peerAddresses: Options.text("peer-addresses").pipe(
+      Options.withDefault(""),
+      Options.withDescription(
+        "dial these stores here instead of where the scheduler says, e.g. 2=127.0.0.1:7002,3=127.0.0.1:7003 (fault-injecting proxies)"
+      )
     )
   },
-  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs }) =>
+  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, peerAddresses }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
@@ -84,6 +91,8 @@ export const server = Command.make(
         if (gcLimit < 1 || tickMs < 1) {
           return yield* Effect.fail(new UsageError("--raft-log-gc-limit and --raft-tick-ms must be positive"))
         }
+        const peers = parsePeerAddresses(peerAddresses)
+        if (peers instanceof UsageError) return yield* Effect.fail(peers)
         const id = Option.getOrUndefined(storeId)
         if (id !== undefined && id <= 0) return yield* Effect.fail(new UsageError("--store-id must be positive"))
         const store = layerClusterStore({
@@ -94,6 +103,7 @@ export const server = Command.make(
           scheduler: schedulerAddress,
           storeId: id,
           initialStores: initial,
+          peerAddresses: peers,
           config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs }
         })
         const banner = Layer.effectDiscard(
