@@ -164,7 +164,10 @@ export const runClients = (
     )
   })
 
-/** After the faults: one read of every key used, so an acknowledged write that was lost shows as a violation. */
+/**
+ * After the faults: one read of every key used, so an acknowledged write that was lost shows as a violation.
+ * The reads share one deadline: a cluster that does not recover is reported (as unread keys), not waited on.
+ */
 export const finalReads = (
   history: History,
   stats: ClientStats,
@@ -190,6 +193,7 @@ export const finalReads = (
       )
     })
   ).pipe(
-    Effect.provide(TinyKvClient.layer({ scheduler, timeout: "2 seconds", deadline: "60 seconds" })),
+    Effect.provide(TinyKvClient.layer({ scheduler, timeout: "2 seconds", deadline: "10 seconds" })),
+    Effect.timeout("60 seconds"),
     Effect.orElseSucceed(() => stats.keys.size)
   )
