@@ -21,6 +21,7 @@ import { layerLmdb } from "./storageLmdb.js"
 import { layerTransportRpc } from "./transportRpc.js"
 import { layerTsoScheduler } from "./tsoScheduler.js"
 import { readStoreIdent } from "../raftstore/bootstrap.js"
+import { layerWithTls, type TlsCredentials, type TlsOptions } from "../rpc/tlsCredentials.js"
 
 export interface ClusterStoreOptions {
   readonly host: string
@@ -36,16 +37,22 @@ export interface ClusterStoreOptions {
   /** Stores dialled at these addresses instead of the scheduler's (a fault-injecting proxy per link). */
   readonly peerAddresses?: ReadonlyMap<number, string> | undefined
   readonly config: StoreConfig
+  /**
+   * Mutual TLS on every link of the store — its listener (clients and other stores), its dials to
+   * other stores and to the scheduler — with these files (reloaded when they change).
+   */
+  readonly tls?: TlsOptions | undefined
 }
 
 /** Store addresses change rarely; TinyKV caches them for 60 s. */
 const ADDRESS_TTL = Duration.seconds(60)
 
-const layerTransport = (overrides: ReadonlyMap<number, string>) =>
+const layerTransport = (tls: TlsCredentials | undefined, overrides: ReadonlyMap<number, string>) =>
   Layer.unwrapEffect(
     Effect.map(SchedulerClient, (scheduler) => {
       const cache = new Map<StoreId, { address: string; at: number }>()
       return layerTransportRpc({
+        tls,
         resolve: (storeId) =>
           Effect.gen(function* () {
             const override = overrides.get(storeId)
@@ -62,10 +69,10 @@ const layerTransport = (overrides: ReadonlyMap<number, string>) =>
     })
   )
 
-export const layerClusterStore = (options: ClusterStoreOptions) => {
+const layerClusterStoreWith = (options: ClusterStoreOptions, tls: TlsCredentials | undefined) => {
   const address = options.advertise ?? `${options.host}:${options.port}`
   const storage = layerLmdb(join(options.dataDir, "engine"))
-  const scheduler = layerClientRpc({ address: options.scheduler })
+  const scheduler = layerClientRpc({ address: options.scheduler, tls })
   const router = Layer.scoped(
     Router,
     Effect.gen(function* () {
@@ -82,13 +89,16 @@ export const layerClusterStore = (options: ClusterStoreOptions) => {
       })
       return store.router
     })
-  ).pipe(Layer.provide(layerTransport(options.peerAddresses ?? new Map())))
+  ).pipe(Layer.provide(layerTransport(tls, options.peerAddresses ?? new Map())))
   const handlers = layerHandlersWith(Effect.flatMap(Router, (r) => makeRaftHandlers(r.sendRaftMessage)))
   return layerRpcServer(handlers).pipe(
     Layer.provide(layerKvStorageRaft({ commandTimeoutMs: options.config.commandTimeoutMs })),
     Layer.provide(layerTsoScheduler),
     Layer.provideMerge(router),
     Layer.provide(Layer.merge(storage, scheduler)),
-    Layer.provide(layerSocketServer({ host: options.host, port: options.port }))
+    Layer.provide(layerSocketServer({ host: options.host, port: options.port }, tls))
   )
 }
+
+export const layerClusterStore = (options: ClusterStoreOptions) =>
+  layerWithTls(options.tls, (tls) => layerClusterStoreWith(options, tls))

@@ -30,6 +30,7 @@ const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
 export const startProcessCluster = async (options: {
   readonly stores: number
   readonly extraStoreArgs?: ReadonlyArray<string>
+  readonly extraSchedulerArgs?: ReadonlyArray<string>
 }): Promise<ProcessCluster> => {
   const scope = Effect.runSync(Scope.make())
   let cluster: LocalCluster
@@ -38,6 +39,7 @@ export const startProcessCluster = async (options: {
       startLocalCluster({
         stores: options.stores,
         storeArgs: options.extraStoreArgs,
+        schedulerArgs: options.extraSchedulerArgs,
         keepOutput: true,
         readyTimeout: "20 seconds"
       }).pipe(Scope.extend(scope), Effect.provide(NodeContext.layer))

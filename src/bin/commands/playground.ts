@@ -6,10 +6,12 @@
 import { join } from "node:path"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"
-import { describeExit, startLocalCluster } from "../../process/index.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { reportErrors, UsageError } from "./common.js"
 import { scheduleOptions } from "./scheduler.js"
+import { checkSplitSizes, makeSplitOptions } from "./server.js"
+import type { ClusterTls } from "../../process/index.js"
+import { tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
 const options = {
   stores: Options.integer("stores").pipe(Options.withDefault(3), Options.withDescription("number of stores (1-9)")),
@@ -27,13 +29,34 @@ const options = {
     Options.withDescription("store i listens on base-port + i - 1")
   ),
   maxReplicas: scheduleOptions.maxReplicas,
-  maxStoreDownTime: scheduleOptions.maxStoreDownTime
+  maxStoreDownTime: scheduleOptions.maxStoreDownTime,
+  ...makeSplitOptions({ split: "256KiB", max: "384KiB", interval: "2s" }),
+  tls: Options.boolean("tls").pipe(
+    Options.withDescription(
+      "mutual TLS on every link, with a throwaway CA and certificates made by the system's openssl in --data/tls"
+    )
+  ),
+  ...tlsFileOptions
+}
+
+/** The files given with --tls-ca/--tls-cert/--tls-key serve every process and the clients. */
+const sharedTls = (files: { ca: string; cert: string; key: string }, stores: number): ClusterTls => {
+  const names = ["scheduler", "client", ...Array.from({ length: stores }, (_, i) => `store-${i + 1}`)]
+  return { ca: files.ca, certificates: new Map(names.map((n) => [n, { cert: files.cert, key: files.key }])) }
+}
+
+/** How a client command reaches this cluster: the TLS flags, when there is TLS. */
+const clientFlags = (tls: ClusterTls | undefined): string => {
+  const client = tls?.certificates.get("client")
+  return tls === undefined || client === undefined
+    ? ""
+    : ` --tls-ca ${tls.ca} --tls-cert ${client.cert} --tls-key ${client.key}`
 }
 
 export const playground = Command.make(
   "playground",
   options,
-  ({ stores, data, host, schedulerPort, basePort, maxReplicas, maxStoreDownTime }) =>
+  ({ stores, data, host, schedulerPort, basePort, maxReplicas, maxStoreDownTime, tls, ...rest }) =>
     reportErrors(
       Effect.gen(function* () {
         if (stores < 1 || stores > 9) return yield* Effect.fail(new UsageError("--stores must be between 1 and 9"))
@@ -42,9 +65,23 @@ export const playground = Command.make(
             new UsageError(`--max-store-down-time "${maxStoreDownTime}" is not a duration like 30s`)
           )
         }
+        const files = yield* tlsFromFlags(rest)
+        if (tls && files !== undefined) {
+          return yield* Effect.fail(
+            new UsageError("--tls makes its own certificates: give it or the TLS files, not both")
+          )
+        }
+        const clusterTls = tls ? ("generate" as const) : files === undefined ? undefined : sharedTls(files, stores)
+        const split = yield* checkSplitSizes(rest)
+        // loaded here, not at the top: other commands start without the process supervisor's code
+        const { CertificateError, describeExit, startLocalCluster } = yield* Effect.promise(
+          () => import("../../process/index.js")
+        )
         const logs = join(data, "logs")
         const seeLogs = (message: string) => new UsageError(`${message}; see the logs in ${logs}`)
-        yield* Console.log(`starting a scheduler and ${stores} store(s)…`)
+        yield* Console.log(
+          `starting a scheduler and ${stores} store(s)${tls ? ` (making TLS certificates in ${join(data, "tls")})` : ""}…`
+        )
         const cluster = yield* startLocalCluster({
           stores,
           host,
@@ -52,21 +89,41 @@ export const playground = Command.make(
           basePort,
           dataDir: data,
           logDir: logs,
+          storeArgs: [
+            "--region-split-size",
+            String(split.regionSplitSize),
+            "--region-max-size",
+            String(split.regionMaxSize),
+            "--split-check-interval",
+            rest.splitCheckInterval
+          ],
           schedulerArgs: ["--max-replicas", String(maxReplicas), "--max-store-down-time", maxStoreDownTime],
-          onExit: (name, status) => Console.error(`playground: ${name} exited (${describeExit(status)})`)
-        }).pipe(Effect.mapError((e) => seeLogs(e.message)))
+          onExit: (name, status) => Console.error(`playground: ${name} exited (${describeExit(status)})`),
+          tls: clusterTls
+        }).pipe(
+          Effect.mapError((e) => (e instanceof CertificateError ? new UsageError(e.message) : seeLogs(e.message)))
+        )
         yield* cluster
           .waitUntilWritable("60 seconds")
           .pipe(Effect.mapError(() => seeLogs("the cluster did not accept a write within 60 s")))
+        const flags = clientFlags(cluster.tls)
+        const client = cluster.tls?.certificates.get("client")
         yield* Console.log(
           [
             "tinykv playground is up:",
             `  scheduler  ${cluster.scheduler}`,
             ...cluster.stores.map((s) => `  store ${s.id}    ${s.address}`),
             `  data/logs  ${data}`,
+            ...(cluster.tls === undefined || client === undefined
+              ? []
+              : [
+                  "  TLS        mutual TLS on every link; clients need the CA, a certificate and its key:",
+                  `    --tls-ca ${cluster.tls.ca} --tls-cert ${client.cert} --tls-key ${client.key}`,
+                  `    (or TINYKV_TLS_CA=${cluster.tls.ca} TINYKV_TLS_CERT=${client.cert} TINYKV_TLS_KEY=${client.key})`
+                ]),
             "try, in another shell:",
-            "  npx tinykv put hello world",
-            "  npx tinykv get hello",
+            `  npx tinykv put hello world${flags}`,
+            `  npx tinykv get hello${flags}`,
             "stop with Ctrl-C"
           ].join("\n")
         )

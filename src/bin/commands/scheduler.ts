@@ -2,10 +2,9 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Duration, Effect, Layer } from "effect"
 import { parseDuration } from "../../cli/ctlDuration.js"
-import { parseAddress } from "../../client/storeConnection.js"
-import { layerServer } from "../../layers/schedulerServer.js"
-import { Scheduler } from "../../scheduler/service.js"
+import { parseAddress } from "../../rpc/address.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
+import { tlsAllowedCnOption, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
 /** The coordinator's settings; `tinykv playground` passes the same flags through. */
 export const scheduleOptions = {
@@ -62,20 +61,26 @@ export const scheduler = Command.make(
       Options.withDefault("./data/scheduler"),
       Options.withDescription("directory for the scheduler's state (created if missing)")
     ),
-    ...scheduleOptions
+    ...scheduleOptions,
+    ...tlsFileOptions,
+    tlsAllowedCn: tlsAllowedCnOption
   },
-  ({ addr, data, ...schedule }) =>
+  ({ addr, data, tlsCa, tlsCert, tlsKey, tlsAllowedCn, ...schedule }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
+        const tls = yield* tlsFromFlags({ tlsCa, tlsCert, tlsKey }, tlsAllowedCn)
         const config = yield* checkScheduleOptions(schedule)
         const { host, port } = parseAddress(address)
+        // loaded here, not at the top: other commands start without the scheduler's code
+        const { layerServer } = yield* Effect.promise(() => import("../../layers/schedulerServer.js"))
+        const { Scheduler } = yield* Effect.promise(() => import("../../scheduler/service.js"))
         const banner = Layer.effectDiscard(
           Effect.gen(function* () {
             const { clusterId } = yield* Scheduler
             yield* Console.log(
               [
-                `tinykv scheduler listening on ${address} (cluster ${clusterId}, data in ${data})`,
+                `tinykv scheduler listening on ${address} (cluster ${clusterId}, data in ${data}${tls === undefined ? "" : ", mutual TLS"})`,
                 `stores reach it with --scheduler ${address}`,
                 "stop with Ctrl-C"
               ].join("\n")
@@ -83,7 +88,7 @@ export const scheduler = Command.make(
           })
         )
         return yield* Layer.launch(
-          Layer.provideMerge(banner, layerServer({ host, port, dataDir: data, ...config }))
+          Layer.provideMerge(banner, layerServer({ host, port, dataDir: data, ...config, tls }))
         ).pipe(
           Effect.mapError((e) =>
             isListenError(e) ? new UsageError(`cannot listen on ${address}: ${listenCause(e)}`) : e

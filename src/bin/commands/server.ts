@@ -1,12 +1,13 @@
 /** `tinykv server`: run a store process (replicated, or `--standalone`). */
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option } from "effect"
+import { Console, Duration, Effect, Layer, Option } from "effect"
 import { parseAddress } from "../../rpc/address.js"
-import { layerClusterStore } from "../../layers/clusterStore.js"
-import { layerStandaloneStore } from "../../layers/standaloneStore.js"
 import { defaultConfig } from "../../raftstore/config.js"
 import { parsePeerAddresses } from "../../cli/peerAddresses.js"
+import { parseByteSize } from "../../cli/byteSize.js"
+import { parseDuration } from "../../cli/ctlDuration.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
+import { tlsAllowedCnOption, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
 export const addrOption = Options.text("addr").pipe(
   Options.withDefault("127.0.0.1:20160"),
@@ -16,6 +17,52 @@ export const dataOption = Options.text("data").pipe(
   Options.withDefault("./data"),
   Options.withDescription("directory for the store's data (created if missing)")
 )
+
+/**
+ * Region split thresholds. A store's defaults are TiKV's (96MiB / 144MiB, checked every 10s); the
+ * playground passes smaller ones, so that a few MB written on a laptop show many regions.
+ */
+export const makeSplitOptions = (defaults: { split: string; max: string; interval: string }) => ({
+  regionSplitSize: Options.text("region-split-size").pipe(
+    Options.withDefault(defaults.split),
+    Options.withDescription("split a region that grew past --region-max-size into pieces about this large (e.g. 96MiB)")
+  ),
+  regionMaxSize: Options.text("region-max-size").pipe(
+    Options.withDefault(defaults.max),
+    Options.withDescription("split a region once it holds more than this many bytes (e.g. 144MiB)")
+  ),
+  splitCheckInterval: Options.text("split-check-interval").pipe(
+    Options.withDefault(defaults.interval),
+    Options.withDescription("how often a region that was written to is measured for a split (e.g. 10s)")
+  )
+})
+
+/** The two sizes in bytes, or a UsageError naming the flag that is wrong. */
+export const checkSplitSizes = (o: {
+  readonly regionSplitSize: string
+  readonly regionMaxSize: string
+  readonly splitCheckInterval: string
+}) =>
+  Effect.gen(function* () {
+    const interval = parseDuration(o.splitCheckInterval)
+    if (interval === undefined || Duration.toMillis(interval) <= 0) {
+      return yield* Effect.fail(
+        new UsageError(`--split-check-interval "${o.splitCheckInterval}" is not a duration like 10s`)
+      )
+    }
+    const split = parseByteSize(o.regionSplitSize)
+    if (split === undefined) {
+      return yield* Effect.fail(new UsageError(`--region-split-size "${o.regionSplitSize}" is not a size like 96MiB`))
+    }
+    const max = parseByteSize(o.regionMaxSize)
+    if (max === undefined) {
+      return yield* Effect.fail(new UsageError(`--region-max-size "${o.regionMaxSize}" is not a size like 144MiB`))
+    }
+    if (max < split) {
+      return yield* Effect.fail(new UsageError("--region-max-size must be at least --region-split-size"))
+    }
+    return { regionSplitSize: split, regionMaxSize: max, splitCheckMs: Duration.toMillis(interval) }
+  })
 
 const parseIds = (text: string): ReadonlyArray<number> | undefined => {
   if (text.trim() === "") return []
@@ -57,6 +104,9 @@ export const server = Command.make(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
     ),
+    ...makeSplitOptions({ split: "96MiB", max: "144MiB", interval: "10s" }),
+    ...tlsFileOptions,
+    tlsAllowedCn: tlsAllowedCnOption,
     peerAddresses: Options.text("peer-addresses").pipe(
       Options.withDefault(""),
       Options.withDescription(
@@ -64,16 +114,21 @@ export const server = Command.make(
       )
     )
   },
-  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, peerAddresses }) =>
+  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, peerAddresses, ...rest }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
+        const tls = yield* tlsFromFlags(rest, rest.tlsAllowedCn)
+        const tlsNote = tls === undefined ? "" : ", mutual TLS"
         const { host, port } = parseAddress(address)
+        // loaded here, not at the top: other commands start without the store's code
+        const { layerClusterStore } = yield* Effect.promise(() => import("../../layers/clusterStore.js"))
+        const { layerStandaloneStore } = yield* Effect.promise(() => import("../../layers/standaloneStore.js"))
         if (standalone) {
           const banner = Layer.effectDiscard(
             Console.log(
               [
-                `tinykv standalone store listening on ${address} (data in ${data})`,
+                `tinykv standalone store listening on ${address} (data in ${data}${tlsNote})`,
                 "try, in another shell:",
                 `  npx tinykv put hello world --store ${address}`,
                 `  npx tinykv get hello --store ${address}`,
@@ -81,7 +136,9 @@ export const server = Command.make(
               ].join("\n")
             )
           )
-          return yield* Layer.launch(Layer.provideMerge(banner, layerStandaloneStore({ host, port, dataDir: data })))
+          return yield* Layer.launch(
+            Layer.provideMerge(banner, layerStandaloneStore({ host, port, dataDir: data, tls }))
+          )
         }
         const schedulerAddress = yield* checkAddress(scheduler)
         const initial = parseIds(initialStores)
@@ -93,6 +150,8 @@ export const server = Command.make(
         }
         const peers = parsePeerAddresses(peerAddresses)
         if (peers instanceof UsageError) return yield* Effect.fail(peers)
+        const { splitCheckMs, ...split } = yield* checkSplitSizes(rest)
+        const splitCheckTicks = Math.max(1, Math.round(splitCheckMs / tickMs))
         const id = Option.getOrUndefined(storeId)
         if (id !== undefined && id <= 0) return yield* Effect.fail(new UsageError("--store-id must be positive"))
         const store = layerClusterStore({
@@ -104,10 +163,11 @@ export const server = Command.make(
           storeId: id,
           initialStores: initial,
           peerAddresses: peers,
-          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs }
+          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs, ...split, splitCheckTicks },
+          tls
         })
         const banner = Layer.effectDiscard(
-          Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data})`)
+          Console.log(`tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data}${tlsNote})`)
         )
         return yield* Layer.launch(Layer.provideMerge(banner, store))
       })
