@@ -5,18 +5,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect } from "effect"
 import { withPlainConsole } from "../cli/plainText.js"
 import { usageHint } from "../cli/usageHint.js"
-import { ctl } from "./commands/ctl.js"
-import { kvCommands } from "./commands/kv.js"
-import { load } from "./commands/load.js"
-import { playground } from "./commands/playground.js"
-import { scheduler } from "./commands/scheduler.js"
-import { server } from "./commands/server.js"
-import { txn } from "./commands/txn.js"
-
-const tinykv = Command.make("tinykv").pipe(
-  Command.withDescription("TinyKV-TS: a distributed, transactional key-value store."),
-  Command.withSubcommands([playground, scheduler, server, ...kvCommands, load, txn, ctl])
-)
+import { tinykv } from "./tinykv.js"
 
 const cli = Command.run(tinykv, { name: "tinykv", version: "0.1.0" })
 

@@ -34,6 +34,8 @@ export interface ClusterStoreOptions {
   readonly storeId?: number | undefined
   /** The stores of the first region when bootstrapping a new cluster (peer id = store id). */
   readonly initialStores: ReadonlyArray<number>
+  /** Stores dialled at these addresses instead of the scheduler's (a fault-injecting proxy per link). */
+  readonly peerAddresses?: ReadonlyMap<number, string> | undefined
   readonly config: StoreConfig
   /**
    * Mutual TLS on every link of the store — its listener (clients and other stores), its dials to
@@ -45,7 +47,7 @@ export interface ClusterStoreOptions {
 /** Store addresses change rarely; TinyKV caches them for 60 s. */
 const ADDRESS_TTL = Duration.seconds(60)
 
-const layerTransport = (tls: TlsCredentials | undefined) =>
+const layerTransport = (tls: TlsCredentials | undefined, overrides: ReadonlyMap<number, string>) =>
   Layer.unwrapEffect(
     Effect.map(SchedulerClient, (scheduler) => {
       const cache = new Map<StoreId, { address: string; at: number }>()
@@ -53,6 +55,8 @@ const layerTransport = (tls: TlsCredentials | undefined) =>
         tls,
         resolve: (storeId) =>
           Effect.gen(function* () {
+            const override = overrides.get(storeId)
+            if (override !== undefined) return override
             const hit = cache.get(storeId)
             const now = Date.now()
             if (hit && now - hit.at < Duration.toMillis(ADDRESS_TTL)) return hit.address
@@ -85,7 +89,7 @@ const layerClusterStoreWith = (options: ClusterStoreOptions, tls: TlsCredentials
       })
       return store.router
     })
-  ).pipe(Layer.provide(layerTransport(tls)))
+  ).pipe(Layer.provide(layerTransport(tls, options.peerAddresses ?? new Map())))
   const handlers = layerHandlersWith(Effect.flatMap(Router, (r) => makeRaftHandlers(r.sendRaftMessage)))
   return layerRpcServer(handlers).pipe(
     Layer.provide(layerKvStorageRaft({ commandTimeoutMs: options.config.commandTimeoutMs })),

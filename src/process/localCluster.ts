@@ -40,6 +40,8 @@ export interface LocalClusterOptions {
   readonly keepOutput?: boolean | undefined
   /** Extra flags for every store. */
   readonly storeArgs?: ReadonlyArray<string> | undefined
+  /** Extra flags for one store, after `storeArgs` (e.g. where it dials each peer). */
+  readonly storeArgsFor?: ((store: StoreLayout, layout: ClusterLayout) => ReadonlyArray<string>) | undefined
   /** Extra flags for the scheduler (`--max-replicas`, `--max-store-down-time`, `--schedule-interval`). */
   readonly schedulerArgs?: ReadonlyArray<string> | undefined
   /** How long each child may take to listen (default 30 s). */
@@ -68,6 +70,11 @@ export interface LocalCluster {
   readonly stop: (name: string) => Effect.Effect<void>
   /** Sends `signal` (default SIGKILL: no shutdown, no flush) to one process and waits until it is gone. */
   readonly kill: (name: string, signal?: CommandExecutor.Signal) => Effect.Effect<void>
+  /**
+   * Sends `signal` to one process and returns at once: for `SIGSTOP` / `SIGCONT`, which pause and resume it
+   * (a process that is not running is left alone).
+   */
+  readonly signal: (name: string, signal: "SIGSTOP" | "SIGCONT") => Effect.Effect<void>
   /** `kill -9` of store `id`. */
   readonly killStore: (id: number) => Effect.Effect<void>
   /** `kill -9` of every process at once. */
@@ -182,9 +189,21 @@ export const startLocalCluster = (
       stores: layout.stores,
       dataDir,
       startScheduler: start("scheduler", schedulerArgs(layout)),
-      startStore: (id) => Effect.flatMap(storeNamed(id), (s) => start(s.name, storeArgs(layout, s))),
+      startStore: (id) =>
+        Effect.flatMap(storeNamed(id), (s) =>
+          start(s.name, [...storeArgs(layout, s), ...(options.storeArgsFor?.(s, layout) ?? [])])
+        ),
       stop,
       kill,
+      signal: (name, signal) =>
+        Effect.flatMap(current(name), (p) =>
+          p?.child === undefined
+            ? Effect.void
+            : Effect.whenEffect(
+                Effect.try(() => process.kill(p.child!.pid, signal)).pipe(Effect.ignore),
+                p.child.isRunning
+              )
+        ),
       killStore: (id) => Effect.flatMap(storeNamed(id), (s) => kill(s.name)),
       killAll: Effect.flatMap(Ref.get(processes), (all) =>
         Effect.forEach(all.keys(), (name) => kill(name), { concurrency: "unbounded", discard: true })

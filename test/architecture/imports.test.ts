@@ -12,6 +12,7 @@
  *   client                                    the client (standalone and cluster)
  *   testing, process, cli, index.ts           the test cluster; local clusters of processes; the command
  *                                             line's languages; the package's entry point
+ *   nemesis                                   faults on a local cluster of processes, checked histories
  *   bin                                       the command line
  *
  * `src/raft` is pure: at runtime it imports nothing outside itself, not even a package.
@@ -28,6 +29,7 @@ const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["layers"],
   ["client"],
   ["testing", "process", "cli", "index.ts"],
+  ["nemesis"],
   ["bin"]
 ]
 

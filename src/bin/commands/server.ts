@@ -3,6 +3,7 @@ import { Command, Options } from "@effect/cli"
 import { Console, Duration, Effect, Layer, Option } from "effect"
 import { parseAddress } from "../../rpc/address.js"
 import { defaultConfig } from "../../raftstore/config.js"
+import { parsePeerAddresses } from "../../cli/peerAddresses.js"
 import { parseByteSize } from "../../cli/byteSize.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
 import { checkAddress, reportErrors, UsageError } from "./common.js"
@@ -105,9 +106,15 @@ export const server = Command.make(
     ),
     ...makeSplitOptions({ split: "96MiB", max: "144MiB", interval: "10s" }),
     ...tlsFileOptions,
-    tlsAllowedCn: tlsAllowedCnOption
+    tlsAllowedCn: tlsAllowedCnOption,
+    peerAddresses: Options.text("peer-addresses").pipe(
+      Options.withDefault(""),
+      Options.withDescription(
+        "dial these stores here instead of where the scheduler says, e.g. 2=127.0.0.1:7002,3=127.0.0.1:7003 (fault-injecting proxies)"
+      )
+    )
   },
-  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, ...rest }) =>
+  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, peerAddresses, ...rest }) =>
     reportErrors(
       Effect.gen(function* () {
         const address = yield* checkAddress(addr)
@@ -141,6 +148,8 @@ export const server = Command.make(
         if (gcLimit < 1 || tickMs < 1) {
           return yield* Effect.fail(new UsageError("--raft-log-gc-limit and --raft-tick-ms must be positive"))
         }
+        const peers = parsePeerAddresses(peerAddresses)
+        if (peers instanceof UsageError) return yield* Effect.fail(peers)
         const { splitCheckMs, ...split } = yield* checkSplitSizes(rest)
         const splitCheckTicks = Math.max(1, Math.round(splitCheckMs / tickMs))
         const id = Option.getOrUndefined(storeId)
@@ -153,6 +162,7 @@ export const server = Command.make(
           scheduler: schedulerAddress,
           storeId: id,
           initialStores: initial,
+          peerAddresses: peers,
           config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs, ...split, splitCheckTicks },
           tls
         })
