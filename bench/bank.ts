@@ -8,6 +8,7 @@
  * every 100 ms. Snapshot isolation means every audit, and the end state, sees exactly the initial
  * total; if one does not, the run throws (a non-zero exit) after printing what it saw.
  */
+import { progressBar } from "../src/cli/progress.js"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -134,7 +135,19 @@ export const run = async (args: ReadonlyArray<string>) => {
       }
     }
 
+    // a time-based run: the bar follows the seconds, with the transfers so far
+    const bar = progressBar({
+      total: seconds,
+      format: "bank {bar} {value}/{total} s | {committed} committed | {aborted} aborted",
+      payload: { committed: 0, aborted: 0 }
+    })
+    const ticker = setInterval(
+      () => bar.update(Math.min(seconds, Math.round((Date.now() - started) / 1000)), { committed, aborted }),
+      250
+    )
     await Promise.all([...conns.slice(0, clients).map((kv, i) => transfers(kv, rng(seed * 1009 + i))), auditor()])
+    clearInterval(ticker)
+    bar.stop()
     const elapsedSec = (Date.now() - started) / 1000
     const finalOk = await audit(auditConn)
     const totalOk = finalOk && badAudits.length === 0

@@ -1,27 +1,52 @@
 /**
  * W1/W2/W3 against a 3-replica cluster: a scheduler and 3 stores as child processes on loopback
  * (what `tinykv playground` runs, started the same way), driven through the cluster client (64
- * connections, one per client). `npm run bench -- cluster [--workloads W1,W2,W3] [--seed 42]`
+ * connections, one per client). `npm run bench -- cluster [--workloads W1,W2,W3] [--seed 42] [--tls]`;
+ * `--tls` runs every link in mutual TLS (a throwaway CA made with openssl, as `tinykv playground --tls`).
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
 import { connect } from "../src/client/promise.js"
-import { startLocalCluster } from "../src/process/index.js"
-import { type KvConn, runWorkload, type WorkloadId, type WorkloadResult } from "./workloads.js"
+import type { TlsOptions } from "../src/client/index.js"
+import { type LocalCluster, startLocalCluster } from "../src/process/index.js"
+import { type KvConn, runWorkload, WORKLOADS, type WorkloadId, type WorkloadResult } from "./workloads.js"
 
-const runWorkloads = async (scheduler: string, workloads: ReadonlyArray<WorkloadId>, seed: number) => {
+export interface ClusterRunOptions {
+  /** The client's TLS files, on a TLS cluster. */
+  readonly tls?: TlsOptions | undefined
+  /** Runs each workload with this fraction of its operations (default 1). */
+  readonly opsScale?: number | undefined
+  readonly system?: string | undefined
+}
+
+/** The client's TLS files of a cluster started with TLS. */
+export const clientTlsOf = (cluster: LocalCluster): TlsOptions | undefined => {
+  const client = cluster.tls?.certificates.get("client")
+  return cluster.tls === undefined || client === undefined ? undefined : { ca: cluster.tls.ca, ...client }
+}
+
+export const runWorkloads = async (
+  scheduler: string,
+  workloads: ReadonlyArray<WorkloadId>,
+  seed: number,
+  options: ClusterRunOptions = {}
+) => {
   const results: Array<WorkloadResult & { system: string }> = []
   const conns: Array<KvConn> = await Promise.all(
     Array.from({ length: 64 }, async () => {
-      const kv = await connect({ scheduler, deadline: "30 seconds" })
+      const kv = await connect({ scheduler, deadline: "30 seconds", tls: options.tls })
       await kv.get("warmup-nonexistent") // fills this connection's region cache
       return { put: (k: string, v: Uint8Array) => kv.put(k, v), get: (k: string) => kv.get(k), close: kv.close }
     })
   )
   try {
     for (const w of workloads) {
-      const r = await runWorkload(w, conns, { seed })
-      results.push({ system: "tinykv-ts, 3 stores (lmdb, fsync per round), reads through the Raft log", ...r })
+      const ops = Math.max(1, Math.round(WORKLOADS[w].ops * (options.opsScale ?? 1)))
+      const r = await runWorkload(w, conns, { seed, ops })
+      const system =
+        options.system ??
+        `tinykv-ts, 3 stores (lmdb, fsync per round), reads through the Raft log${options.tls ? ", mutual TLS" : ""}`
+      results.push({ system, ...r })
       process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`)
     }
   } finally {
@@ -37,11 +62,12 @@ export const run = async (args: ReadonlyArray<string>) => {
   }
   const workloads = (flag("workloads") ?? "W1,W2,W3").split(",") as Array<WorkloadId>
   const seed = Number(flag("seed") ?? 42)
+  const tls = args.includes("--tls")
   // the cluster (and its temporary data directory) lives until the workloads are done
   const results = await Effect.gen(function* () {
-    const cluster = yield* startLocalCluster({ stores: 3 })
+    const cluster = yield* startLocalCluster({ stores: 3, tls: tls ? "generate" : undefined })
     yield* cluster.waitUntilWritable("60 seconds")
-    return yield* Effect.promise(() => runWorkloads(cluster.scheduler, workloads, seed))
+    return yield* Effect.promise(() => runWorkloads(cluster.scheduler, workloads, seed, { tls: clientTlsOf(cluster) }))
   }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)
-  return { bench: "cluster", seed, results }
+  return { bench: "cluster", seed, tls, results }
 }

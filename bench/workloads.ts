@@ -1,8 +1,11 @@
 /**
  * The W1/W2/W3 workload shapes the team compares etcd and redis with (closed-loop clients, `key%08d` keys uniform over
  * 100,000, 128-byte values), a seeded key/value stream, and the closed-loop runner that measures
- * them. Any system with `put`/`get` can be driven; results are JSON-serialisable.
+ * them. Any system with `put`/`get` can be driven; results are JSON-serialisable. On a terminal, a
+ * progress bar on stderr follows each workload (`src/cli/progress.ts`).
  */
+import { progressBar } from "../src/cli/progress.js"
+
 export interface KvConn {
   readonly put: (key: string, value: Uint8Array) => Promise<void>
   readonly get: (key: string) => Promise<Uint8Array | undefined>
@@ -83,6 +86,11 @@ export const runWorkload = async (
   let misses = 0
   let firstError: string | undefined
   const started = performance.now()
+  const bar = progressBar({
+    total: ops,
+    format: `${id} {bar} {percentage}% | {value}/{total} ops | {rate} ops/s | ETA {eta_formatted}`,
+    payload: { rate: 0 }
+  })
   const loop = async (conn: KvConn) => {
     for (let i = next++; i < ops; i = next++) {
       const t0 = performance.now()
@@ -97,9 +105,11 @@ export const runWorkload = async (
         errors++
         firstError ??= JSON.stringify(e)
       }
+      bar.update(ok + errors, { rate: Math.round(ok / Math.max((performance.now() - started) / 1000, 0.001)) })
     }
   }
   await Promise.all(conns.slice(0, clients).map(loop))
+  bar.stop()
   const wall = (performance.now() - started) / 1000
   const sorted = latencies.subarray(0, ok).sort()
   return {

@@ -1,20 +1,29 @@
 /** The `tinykv` command line: parses arguments and composes layers; the work happens in src/. */
-import { Command } from "@effect/cli"
+import { Command, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect } from "effect"
-import { ctl } from "./commands/ctl.js"
-import { kvCommands } from "./commands/kv.js"
-import { playground } from "./commands/playground.js"
-import { scheduler } from "./commands/scheduler.js"
-import { server } from "./commands/server.js"
-import { txn } from "./commands/txn.js"
-
-const tinykv = Command.make("tinykv").pipe(
-  Command.withDescription("TinyKV-TS: a distributed, transactional key-value store."),
-  Command.withSubcommands([playground, scheduler, server, ...kvCommands, txn, ctl])
-)
+import { Console, Effect } from "effect"
+import { withPlainConsole } from "../cli/plainText.js"
+import { usageHint } from "../cli/usageHint.js"
+import { tinykv } from "./tinykv.js"
 
 const cli = Command.run(tinykv, { name: "tinykv", version: "0.1.0" })
 
-cli(process.argv).pipe(Effect.scoped, Effect.provide(NodeContext.layer), NodeRuntime.runMain)
+// `tinykv scan | head` closes the pipe early: that is the reader's choice, not an error
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0)
+  throw e
+})
+
+cli(process.argv).pipe(
+  // @effect/cli has printed why the arguments are wrong; add the usage, exit 2
+  Effect.catchIf(ValidationError.isValidationError, () =>
+    Console.error(usageHint(tinykv.descriptor, "tinykv", process.argv.slice(2))).pipe(
+      Effect.zipRight(Effect.sync(() => (process.exitCode = 2)))
+    )
+  ),
+  withPlainConsole,
+  Effect.scoped,
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain
+)

@@ -11,6 +11,8 @@ import { parseAddress } from "../client/storeConnection.js"
 import type { SchedulerError } from "../protocol/scheduler.js"
 import { SchedulerRpcs } from "../protocol/schedulerRpcs.js"
 import { layerFramedMsgPack } from "../rpc/framedMsgPack.js"
+import type { TlsCredentials } from "../rpc/tlsCredentials.js"
+import { layerTlsSocket } from "../rpc/tlsDial.js"
 import { UsageError } from "./usage.js"
 
 export type CtlRpcs = RpcClient.FromGroup<typeof SchedulerRpcs, RpcClientError.RpcClientError>
@@ -35,15 +37,21 @@ const describe = (e: RpcClientError.RpcClientError): string => {
 const isSchedulerError = (e: unknown): e is SchedulerError =>
   typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "SchedulerError"
 
-/** Connects to `address` for the scope's lifetime; calls time out after `timeout` (default 5 s). */
+/**
+ * Connects to `address` for the scope's lifetime (in mutual TLS with `tls`); calls time out after
+ * `timeout` (default 5 s).
+ */
 export const makeCtlClient = (
   address: string,
-  timeout: Duration.DurationInput = "5 seconds"
+  timeout: Duration.DurationInput = "5 seconds",
+  tls?: TlsCredentials
 ): Effect.Effect<CtlClient, UsageError, Scope.Scope> =>
   Effect.gen(function* () {
     const { host, port } = parseAddress(address)
     const protocol = RpcClient.layerProtocolSocket({ retrySchedule: Schedule.spaced("100 millis") }).pipe(
-      Layer.provide(NodeSocket.layerNet({ host, port, noDelay: true })),
+      Layer.provide(
+        tls === undefined ? NodeSocket.layerNet({ host, port, noDelay: true }) : layerTlsSocket(host, port, tls)
+      ),
       Layer.provide(layerFramedMsgPack)
     )
     const context = yield* Layer.build(protocol).pipe(

@@ -1,6 +1,7 @@
-/** What the command line's parsers share: the user-facing error and bytes from text. */
+/** What the command line's parsers share: the user-facing error, bytes from text, addresses. */
 import { Effect } from "effect"
 import { fromHex, utf8 } from "../protocol/bytes.js"
+import { isValidAddress } from "../rpc/address.js"
 
 /** A user-facing failure: printed as `error: …`, exit code 1. */
 export class UsageError {
@@ -13,3 +14,6 @@ export const parseBytes = (text: string, hex: boolean, what: string): Effect.Eff
   const b = fromHex(text)
   return b === undefined ? Effect.fail(new UsageError(`${what} "${text}" is not valid hex`)) : Effect.succeed(b)
 }
+
+export const checkAddress = (address: string): Effect.Effect<string, UsageError> =>
+  isValidAddress(address) ? Effect.succeed(address) : Effect.fail(new UsageError(`"${address}" is not HOST:PORT`))

@@ -1,6 +1,8 @@
 /** Keys and values as the client takes them, and the key arithmetic of paging through a range. */
 import { utf8 } from "../protocol/bytes.js"
 
+export { prefixEnd, successor } from "../protocol/bytes.js"
+
 /** Bytes, or a string taken as its UTF-8 encoding. */
 export type Bytesish = Uint8Array | string
 
@@ -8,13 +10,6 @@ export const toBytes = (b: Bytesish): Uint8Array => (typeof b === "string" ? utf
 
 /** The column family a raw call names: `default` unless the caller chose one. */
 export const cfOf = (o?: { readonly cf?: string | undefined }): string => o?.cf ?? "default"
-
-/** The smallest key after `key` (`key` with a zero byte appended). */
-export const successor = (key: Uint8Array): Uint8Array => {
-  const next = new Uint8Array(key.length + 1)
-  next.set(key)
-  return next
-}
 
 /** A scan's exclusive end: absent or empty (like a region's empty end key) means the end of the key space. */
 export const rangeEnd = (end: Bytesish | undefined): Uint8Array | undefined => {

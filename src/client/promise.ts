@@ -8,11 +8,12 @@
  *     const n = Number((await txn.getString("counter")) ?? "0")
  *     await txn.set("counter", String(n + 1))
  *   })
- *   await kv.close()
+ *   await kv.close()                              // or: await using kv = await connect(…)
  *
- * Errors reject with the same tagged error objects the Effect API fails with (`e._tag`).
+ * Errors reject with the same tagged error objects the Effect API fails with (`e._tag`), each with a
+ * `message` that says what happened.
  */
-import { Cause, Effect, type Layer, ManagedRuntime, Option } from "effect"
+import { Cause, Effect, type Layer, ManagedRuntime, Option, Stream } from "effect"
 import { compareBytes, fromUtf8 } from "../protocol/bytes.js"
 import { transactSchedule } from "./backoff.js"
 import { type Bytesish, toBytes } from "./bytes.js"
@@ -20,7 +21,15 @@ import type { ClientError } from "./errors.js"
 import { TinyKvClient } from "./TinyKvClient.js"
 import type { Transaction, TransactionOptions, TransactOptions } from "./transaction.js"
 import { isRetryable } from "./txnErrors.js"
-import type { ClusterOptions, KvPair, ScanOptions, StandaloneOptions } from "./types.js"
+import type {
+  CfOption,
+  ClusterOptions,
+  KvInput,
+  KvPair,
+  RangeOptions,
+  ScanOptions,
+  StandaloneOptions
+} from "./types.js"
 
 /** `{ scheduler: "HOST:PORT" }` for a cluster, or `{ store: "HOST:PORT" }` for one standalone store. */
 export type ConnectOptions = StandaloneOptions | ClusterOptions
@@ -31,6 +40,20 @@ export interface KvConnection {
   readonly put: (key: Bytesish, value: Bytesish, options?: { cf?: string }) => Promise<void>
   readonly delete: (key: Bytesish, options?: { cf?: string }) => Promise<void>
   readonly scan: (start: Bytesish, options?: ScanOptions) => Promise<ReadonlyArray<KvPair>>
+  /**
+   * The pairs from `start` (to `end`, or the end of the key space) in key order, fetched page by page,
+   * region after region, as the loop asks: `for await (const { key, value } of kv.scanIterable("user/"))`.
+   * No limit unless `limit` is given; breaking out of the loop stops the fetching.
+   */
+  readonly scanIterable: (start: Bytesish, options?: ScanOptions) => AsyncIterable<KvPair>
+  /** The pairs found among `keys`, in the order asked (absent keys are left out). */
+  readonly batchGet: (keys: ReadonlyArray<Bytesish>, options?: CfOption) => Promise<ReadonlyArray<KvPair>>
+  /** Writes every pair durably (one atomic write per region). */
+  readonly batchPut: (pairs: ReadonlyArray<KvInput>, options?: CfOption) => Promise<void>
+  /** Deletes every key (one atomic write per region). */
+  readonly batchDelete: (keys: ReadonlyArray<Bytesish>, options?: CfOption) => Promise<void>
+  /** Deletes every key with `start <= key < end` (no `end`: to the end of the key space); how many were deleted. */
+  readonly deleteRange: (start: Bytesish, options?: RangeOptions) => Promise<number>
   /** Starts a transaction (snapshot isolation); finish it with `commit()` or `rollback()`. */
   readonly begin: (options?: TransactionOptions) => Promise<KvTransaction>
   /**
@@ -41,6 +64,8 @@ export interface KvConnection {
    */
   readonly transact: <A>(body: (txn: KvTransaction) => Promise<A>, options?: TransactOptions) => Promise<A>
   readonly close: () => Promise<void>
+  /** `close`, for `await using kv = await connect(…)`. */
+  readonly [Symbol.asyncDispose]: () => Promise<void>
 }
 
 export interface TxnScanOptions {
@@ -79,6 +104,7 @@ export const connectWith = async (layer: Layer.Layer<TinyKvClient, unknown>): Pr
     await runtime.dispose()
     throw e
   })
+  const runtimeOf = await runtime.runtime()
   const run = <A>(effect: Effect.Effect<A, unknown>) =>
     runtime.runPromiseExit(effect).then((exit) => {
       if (exit._tag === "Success") return exit.value
@@ -92,6 +118,12 @@ export const connectWith = async (layer: Layer.Layer<TinyKvClient, unknown>): Pr
     put: (key, value, o) => run(client.rawPut(key, value, o)),
     delete: (key, o) => run(client.rawDelete(key, o)),
     scan: (start, o) => run(client.rawScan(start, o)),
+    // a failure rejects the loop's `next()` with the typed error itself, like every other method
+    scanIterable: (start, o) => Stream.toAsyncIterableRuntime(client.rawScanStream(start, o), runtimeOf),
+    batchGet: (keys, o) => run(client.rawBatchGet(keys, o)),
+    batchPut: (pairs, o) => run(client.rawBatchPut(pairs, o)),
+    batchDelete: (keys, o) => run(client.rawBatchDelete(keys, o)),
+    deleteRange: (start, o) => run(client.rawDeleteRange(start, o)),
     begin: (o) => run(client.begin(o)).then((txn) => wrapTransaction(txn, run)),
     transact: <A>(body: (txn: KvTransaction) => Promise<A>, o: TransactOptions = {}): Promise<A> => {
       // one attempt fails with whatever `begin`, `body` or the commit threw, after rolling back
@@ -108,7 +140,8 @@ export const connectWith = async (layer: Layer.Layer<TinyKvClient, unknown>): Pr
       })
       return run(Effect.retry(attempt, { schedule: transactSchedule(o.retries ?? 10), while: isRetryable }))
     },
-    close: () => runtime.dispose()
+    close: () => runtime.dispose(),
+    [Symbol.asyncDispose]: () => runtime.dispose()
   }
 }
 

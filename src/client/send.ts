@@ -22,6 +22,18 @@ export type KeyCall<A> = (
 /** Runs `call` on the store serving `key` (routing and retries are the sender's). */
 export type SendToKey = <A>(key: Uint8Array, method: string, call: KeyCall<A>) => Effect.Effect<A, ClientError>
 
+/**
+ * Runs `call` once per region on the items whose keys that region holds (one call with all of them
+ * for a standalone store); the answers, one per call. Routing, regrouping after splits and retries are
+ * the sender's.
+ */
+export type SendToKeys = <T, A>(
+  items: ReadonlyArray<T>,
+  keyOf: (item: T) => Uint8Array,
+  method: string,
+  call: (items: ReadonlyArray<T>) => KeyCall<A>
+) => Effect.Effect<ReadonlyArray<A>, ClientError>
+
 /** The request field naming the context, left out when there is none. */
 export const contextField = (context: Context | undefined): { readonly context?: Context } =>
   context === undefined ? {} : { context }

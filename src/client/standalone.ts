@@ -2,6 +2,7 @@
 import { Effect, type Scope } from "effect"
 import type { StoreUnavailable } from "../rpc/errors.js"
 import { connectStore } from "../rpc/storeConnection.js"
+import { loadTlsCredentials, type TlsConfigError } from "../rpc/tlsCredentials.js"
 import { makeClientService } from "./service.js"
 import { txnRpcBackend } from "./txnRpcBackend.js"
 import type { StandaloneOptions, TinyKvClientService } from "./types.js"
@@ -11,10 +12,19 @@ const WHOLE_KEY_SPACE = new Uint8Array(0)
 
 export const makeStandaloneClient = (
   options: StandaloneOptions
-): Effect.Effect<TinyKvClientService, StoreUnavailable, Scope.Scope> =>
-  Effect.map(connectStore(options.store, { timeout: options.timeout }), (conn) =>
-    makeClientService(
+): Effect.Effect<TinyKvClientService, StoreUnavailable | TlsConfigError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const tls = options.tls === undefined ? undefined : yield* loadTlsCredentials(options.tls)
+    const conn = yield* connectStore(options.store, { timeout: options.timeout, tls })
+    return makeClientService(
       (_key, method, call) => conn.call(method, (rpc) => call(rpc, undefined, WHOLE_KEY_SPACE)),
+      (items, _keyOf, method, call) =>
+        items.length === 0
+          ? Effect.succeed([])
+          : Effect.map(
+              conn.call(method, (rpc) => call(items)(rpc, undefined, WHOLE_KEY_SPACE)),
+              (a) => [a]
+            ),
       txnRpcBackend(conn)
     )
-  )
+  })

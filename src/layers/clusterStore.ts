@@ -24,6 +24,7 @@ import { makeStoreHealth } from "./storeHealth.js"
 import { layerTransportRpc } from "./transportRpc.js"
 import { layerTsoScheduler } from "./tsoScheduler.js"
 import { readStoreIdent } from "../raftstore/bootstrap.js"
+import { layerWithTls, type TlsCredentials, type TlsOptions } from "../rpc/tlsCredentials.js"
 
 export interface ClusterStoreOptions {
   readonly host: string
@@ -38,34 +39,45 @@ export interface ClusterStoreOptions {
   readonly storeId?: number | undefined
   /** The stores of the first region when bootstrapping a new cluster (peer id = store id). */
   readonly initialStores: ReadonlyArray<number>
+  /** Stores dialled at these addresses instead of the scheduler's (a fault-injecting proxy per link). */
+  readonly peerAddresses?: ReadonlyMap<number, string> | undefined
   readonly config: StoreConfig
+  /**
+   * Mutual TLS on every link of the store — its listener (clients and other stores), its dials to
+   * other stores and to the scheduler — with these files (reloaded when they change).
+   */
+  readonly tls?: TlsOptions | undefined
 }
 
 /** Store addresses change rarely; TinyKV caches them for 60 s. */
 const ADDRESS_TTL = Duration.seconds(60)
 
-const layerTransport = Layer.unwrapEffect(
-  Effect.map(SchedulerClient, (scheduler) => {
-    const cache = new Map<StoreId, { address: string; at: number }>()
-    return layerTransportRpc({
-      resolve: (storeId) =>
-        Effect.gen(function* () {
-          const hit = cache.get(storeId)
-          const now = Date.now()
-          if (hit && now - hit.at < Duration.toMillis(ADDRESS_TTL)) return hit.address
-          const store = yield* scheduler.getStore(storeId).pipe(Effect.orElseSucceed(() => undefined))
-          if (store === undefined || store.state === "Tombstone") return undefined
-          cache.set(storeId, { address: store.address, at: now })
-          return store.address
-        })
+const layerTransport = (tls: TlsCredentials | undefined, overrides: ReadonlyMap<number, string>) =>
+  Layer.unwrapEffect(
+    Effect.map(SchedulerClient, (scheduler) => {
+      const cache = new Map<StoreId, { address: string; at: number }>()
+      return layerTransportRpc({
+        tls,
+        resolve: (storeId) =>
+          Effect.gen(function* () {
+            const override = overrides.get(storeId)
+            if (override !== undefined) return override
+            const hit = cache.get(storeId)
+            const now = Date.now()
+            if (hit && now - hit.at < Duration.toMillis(ADDRESS_TTL)) return hit.address
+            const store = yield* scheduler.getStore(storeId).pipe(Effect.orElseSucceed(() => undefined))
+            if (store === undefined || store.state === "Tombstone") return undefined
+            cache.set(storeId, { address: store.address, at: now })
+            return store.address
+          })
+      })
     })
-  })
-)
+  )
 
-export const layerClusterStore = (options: ClusterStoreOptions) => {
+const layerClusterStoreWith = (options: ClusterStoreOptions, tls: TlsCredentials | undefined) => {
   const address = options.advertise ?? `${options.host}:${options.port}`
   const storage = layerStorageMetered(layerLmdb(join(options.dataDir, "engine")))
-  const scheduler = layerClientRpc({ address: options.scheduler })
+  const scheduler = layerClientRpc({ address: options.scheduler, tls })
   // the Router for the handlers, and the store's Health for its status listener
   const router = Layer.scopedContext(
     Effect.gen(function* () {
@@ -83,13 +95,16 @@ export const layerClusterStore = (options: ClusterStoreOptions) => {
       }).pipe(Effect.annotateLogs({ storeId }))
       return Context.make(Router, store.router).pipe(Context.add(Health, makeStoreHealth(store)))
     })
-  ).pipe(Layer.provide(layerTransport))
+  ).pipe(Layer.provide(layerTransport(tls, options.peerAddresses ?? new Map())))
   const handlers = layerHandlersWith(Effect.flatMap(Router, (r) => makeRaftHandlers(r.sendRaftMessage)))
   return layerRpcServer(handlers).pipe(
     Layer.provide(layerKvStorageRaft({ commandTimeoutMs: options.config.commandTimeoutMs })),
     Layer.provide(layerTsoScheduler),
     Layer.provideMerge(router),
     Layer.provide(Layer.merge(storage, scheduler)),
-    Layer.provide(layerSocketServer({ host: options.host, port: options.port }))
+    Layer.provide(layerSocketServer({ host: options.host, port: options.port }, tls))
   )
 }
+
+export const layerClusterStore = (options: ClusterStoreOptions) =>
+  layerWithTls(options.tls, (tls) => layerClusterStoreWith(options, tls))

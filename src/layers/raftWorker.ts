@@ -37,7 +37,9 @@ export const layerRaftWorker = (factory: PeerFactoryOptions) =>
         scope: yield* Effect.scope
       }
       const roundYield = yield* RoundYield
-      const state: WorkerState = { ticksSinceStoreHeartbeat: 0, rounds: 0 }
+      // the first tick sends a store heartbeat: a store is Up for the scheduler from its start, not only
+      // after a heartbeat interval (a short --max-store-down-time would otherwise judge it Down)
+      const state: WorkerState = { ticksSinceStoreHeartbeat: deps.config.storeHeartbeatTicks, rounds: 0 }
       const stopped = yield* Deferred.make<void>()
 
       const round = Effect.flatMap(Queue.takeBetween(registry.raftMailbox, 1, MAX_BATCH), (batch) =>

@@ -17,6 +17,7 @@ import { layerLoggedMsgPack, layerSocketServer, type ListenOptions } from "../se
 import type { Storage } from "../services/Storage.js"
 import { layerLmdb } from "./storageLmdb.js"
 import { layerMemory } from "./storageMemory.js"
+import { layerWithTls, type TlsOptions } from "../rpc/tlsCredentials.js"
 
 /** The scheduler service over the engine in context. */
 export const layerScheduler = (options: SchedulerOptions = {}): Layer.Layer<Scheduler, StorageError, Storage> =>
@@ -84,6 +85,8 @@ export interface SchedulerServerOptions extends ListenOptions, SchedulerOptions 
    * place every replica themselves).
    */
   readonly scheduleInterval?: Duration.DurationInput | false | undefined
+  /** Serve mutual TLS only, with these files (reloaded when they change). */
+  readonly tls?: TlsOptions | undefined
 }
 
 /**
@@ -97,7 +100,7 @@ export const layerServer = (options: SchedulerServerOptions): Layer.Layer<Schedu
       ? Layer.empty
       : layerCoordinator(options.scheduleInterval ?? Duration.millis(DEFAULT_SCHEDULE_INTERVAL_MS))
   ).pipe(
-    Layer.provideMerge(layerSocketServer(options)),
+    Layer.provideMerge(layerWithTls(options.tls, (tls) => layerSocketServer(options, tls))),
     Layer.provideMerge(
       layerSchedulerData(options.dataDir, { advertiseAddress: `${options.host}:${options.port}`, ...options })
     )

@@ -4,6 +4,7 @@
  * when `dataDir` is undefined (tests).
  */
 import { Layer } from "effect"
+import { layerWithTls, type TlsOptions } from "../rpc/tlsCredentials.js"
 import { layerHandlers } from "../server/handlers.js"
 import { layerRpcServer, layerSocketServer, type ListenOptions } from "../server/serve.js"
 import { layerStandalone } from "./kvStorageStandalone.js"
@@ -13,6 +14,8 @@ import { layerTsoLocal } from "./tsoLocal.js"
 
 export interface StandaloneOptions extends ListenOptions {
   readonly dataDir: string | undefined
+  /** Serve mutual TLS only, with these files (reloaded when they change). */
+  readonly tls?: TlsOptions | undefined
 }
 
 /** The RPC server of a standalone store, over an existing `SocketServer` (so tests can bind port 0). */
@@ -25,4 +28,6 @@ export const layerStandaloneRpc = (dataDir: string | undefined) => {
 }
 
 export const layerStandaloneStore = (options: StandaloneOptions) =>
-  layerStandaloneRpc(options.dataDir).pipe(Layer.provide(layerSocketServer(options)))
+  layerStandaloneRpc(options.dataDir).pipe(
+    Layer.provide(layerWithTls(options.tls, (tls) => layerSocketServer(options, tls)))
+  )

@@ -47,7 +47,15 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
         Effect.try({
           try: () => {
             mkdirSync(path, { recursive: true })
-            return open<Buffer, Buffer>({ path, maxDbs: 8, keyEncoding: "binary", encoding: "binary" })
+            // every read in flight holds a snapshot (a read transaction, one reader slot) until its reply
+            // is used; LMDB's default of 126 slots ran out under 64 concurrent clients
+            return open<Buffer, Buffer>({
+              path,
+              maxDbs: 8,
+              maxReaders: 1024,
+              keyEncoding: "binary",
+              encoding: "binary"
+            })
           },
           catch: fail(`cannot open the lmdb environment at ${path}`)
         }),

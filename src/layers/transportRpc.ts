@@ -19,6 +19,7 @@
 import { Duration, Effect, ExecutionStrategy, Exit, Layer, Queue, Schedule, Scope } from "effect"
 import { isValidAddress } from "../rpc/address.js"
 import { connectStore, type StoreConnection } from "../rpc/storeConnection.js"
+import type { TlsCredentials } from "../rpc/tlsCredentials.js"
 import type { StoreId } from "../protocol/ids.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { type ResolveStore, Transport } from "../services/Transport.js"
@@ -27,6 +28,8 @@ import { hasSnapshot, sendSnapshot } from "./transportSnapshot.js"
 
 export interface TransportRpcOptions {
   readonly resolve: ResolveStore
+  /** Dial other stores with mutual TLS, presenting these credentials. */
+  readonly tls?: TlsCredentials | undefined
   /** Messages waiting per destination store; more are dropped. */
   readonly queueCapacity?: number
   /** Most messages in one `Raft` call. */
@@ -56,7 +59,7 @@ const defaults = {
   sendTimeout: "10 seconds",
   backoffInitial: "100 millis",
   backoffMax: "3 seconds"
-} satisfies Omit<Required<TransportRpcOptions>, "resolve">
+} satisfies Omit<Required<TransportRpcOptions>, "resolve" | "tls">
 
 interface Connection {
   readonly connection: StoreConnection
@@ -90,7 +93,7 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
             return undefined
           }
           const scope = yield* Scope.fork(linksScope, ExecutionStrategy.sequential)
-          const proved = yield* connectStore(address, { timeout: config.sendTimeout }).pipe(
+          const proved = yield* connectStore(address, { timeout: config.sendTimeout, tls: config.tls }).pipe(
             Scope.extend(scope),
             // a typed answer (even a refusal) proves the connection; only transport failures do not
             Effect.flatMap((connection) =>

@@ -4,6 +4,33 @@
  * layout and the flag that passes it, so the playground, the tests and the benchmark all get it.
  */
 import { join } from "node:path"
+import type { CertificateFiles } from "./certificates.js"
+
+/** TLS for every process of a local cluster: the CA, and the certificate each process presents. */
+export interface ClusterTls {
+  /** The CA certificate file. */
+  readonly ca: string
+  /** By process name (`scheduler`, `store-<id>`), and `client` for clients of the cluster (its own probe). */
+  readonly certificates: ReadonlyMap<string, CertificateFiles>
+  /** Passed to every process as `--tls-allowed-cn`. */
+  readonly allowedCn?: ReadonlyArray<string> | undefined
+}
+
+/** The flags that give process `name` its TLS files (none without TLS). */
+export const tlsArgs = (tls: ClusterTls | undefined, name: string): ReadonlyArray<string> => {
+  if (tls === undefined) return []
+  const files = tls.certificates.get(name)
+  if (files === undefined) throw new Error(`no TLS certificate for ${name}`)
+  return [
+    "--tls-ca",
+    tls.ca,
+    "--tls-cert",
+    files.cert,
+    "--tls-key",
+    files.key,
+    ...(tls.allowedCn === undefined ? [] : ["--tls-allowed-cn", tls.allowedCn.join(",")])
+  ]
+}
 
 export interface StoreLayout {
   readonly id: number
@@ -27,6 +54,7 @@ export interface ClusterLayout {
   readonly storeArgs: ReadonlyArray<string>
   /** Extra flags given to the scheduler (e.g. `--max-replicas 1`), after the ones the layout implies. */
   readonly schedulerArgs: ReadonlyArray<string>
+  readonly tls?: ClusterTls | undefined
 }
 
 export const makeLayout = (options: {
@@ -38,7 +66,9 @@ export const makeLayout = (options: {
   readonly dataDir: string
   readonly storeArgs: ReadonlyArray<string>
   readonly schedulerArgs?: ReadonlyArray<string> | undefined
+  readonly tls?: ClusterTls | undefined
 }): ClusterLayout => ({
+  tls: options.tls,
   scheduler: `${options.host}:${options.schedulerPort}`,
   schedulerStatus: `${options.host}:${options.schedulerStatusPort}`,
   schedulerDataDir: join(options.dataDir, "scheduler"),
@@ -61,6 +91,7 @@ export const schedulerArgs = (layout: ClusterLayout): ReadonlyArray<string> => [
   layout.schedulerStatus,
   "--data",
   layout.schedulerDataDir,
+  ...tlsArgs(layout.tls, "scheduler"),
   ...layout.schedulerArgs
 ]
 
@@ -79,5 +110,6 @@ export const storeArgs = (layout: ClusterLayout, store: StoreLayout): ReadonlyAr
   String(store.id),
   "--initial-stores",
   layout.stores.map((s) => s.id).join(","),
+  ...tlsArgs(layout.tls, store.name),
   ...layout.storeArgs
 ]

@@ -12,7 +12,15 @@ import type { PlatformError } from "@effect/platform/Error"
 import { type Duration, Effect, Exit, Ref, Scope } from "effect"
 import { type Child, type ExitStatus, startChild } from "./child.js"
 import type { ChildNotReady, ClusterNotWritable } from "./errors.js"
-import { type ClusterLayout, makeLayout, type StoreLayout, schedulerArgs, storeArgs } from "./layout.js"
+import { type CertificateError, makeLocalCertificates } from "./certificates.js"
+import {
+  type ClusterLayout,
+  type ClusterTls,
+  makeLayout,
+  type StoreLayout,
+  schedulerArgs,
+  storeArgs
+} from "./layout.js"
 import { freePort } from "./ports.js"
 import { waitUntilWritable } from "./readiness.js"
 
@@ -36,6 +44,8 @@ export interface LocalClusterOptions {
   readonly keepOutput?: boolean | undefined
   /** Extra flags for every store. */
   readonly storeArgs?: ReadonlyArray<string> | undefined
+  /** Extra flags for one store, after `storeArgs` (e.g. where it dials each peer). */
+  readonly storeArgsFor?: ((store: StoreLayout, layout: ClusterLayout) => ReadonlyArray<string>) | undefined
   /** Extra flags for the scheduler (`--max-replicas`, `--max-store-down-time`, `--schedule-interval`). */
   readonly schedulerArgs?: ReadonlyArray<string> | undefined
   /** How long each child may take to listen (default 30 s). */
@@ -44,6 +54,11 @@ export interface LocalClusterOptions {
   readonly stopGrace?: Duration.DurationInput | undefined
   /** Called when a child exits that nobody asked to stop. */
   readonly onExit?: ((name: string, status: ExitStatus) => Effect.Effect<void>) | undefined
+  /**
+   * Mutual TLS on every link: these files, or `"generate"` for a throwaway CA and one certificate per
+   * process (and one for clients, `client`) made with the system's openssl in `<dataDir>/tls`.
+   */
+  readonly tls?: ClusterTls | "generate" | undefined
 }
 
 export interface LocalCluster {
@@ -61,6 +76,11 @@ export interface LocalCluster {
   readonly stop: (name: string) => Effect.Effect<void>
   /** Sends `signal` (default SIGKILL: no shutdown, no flush) to one process and waits until it is gone. */
   readonly kill: (name: string, signal?: CommandExecutor.Signal) => Effect.Effect<void>
+  /**
+   * Sends `signal` to one process and returns at once: for `SIGSTOP` / `SIGCONT`, which pause and resume it
+   * (a process that is not running is left alone).
+   */
+  readonly signal: (name: string, signal: "SIGSTOP" | "SIGCONT") => Effect.Effect<void>
   /** `kill -9` of store `id`. */
   readonly killStore: (id: number) => Effect.Effect<void>
   /** `kill -9` of every process at once. */
@@ -69,6 +89,8 @@ export interface LocalCluster {
   readonly output: (name: string) => Effect.Effect<string>
   /** Waits until a write through the scheduler succeeds. */
   readonly waitUntilWritable: (timeout: Duration.DurationInput) => Effect.Effect<void, ClusterNotWritable>
+  /** The cluster's TLS files, when it runs TLS; clients use `certificates.get("client")`. */
+  readonly tls: ClusterTls | undefined
 }
 
 interface Running {
@@ -76,7 +98,7 @@ interface Running {
   readonly scope: Scope.CloseableScope
 }
 
-const layoutOf = (options: LocalClusterOptions, dataDir: string) =>
+const layoutOf = (options: LocalClusterOptions, dataDir: string, tls: ClusterTls | undefined) =>
   Effect.gen(function* () {
     const schedulerPort = options.schedulerPort ?? (yield* freePort)
     const ports = (base: number | undefined) =>
@@ -95,7 +117,8 @@ const layoutOf = (options: LocalClusterOptions, dataDir: string) =>
       storeStatusPorts,
       dataDir,
       storeArgs: options.storeArgs ?? [],
-      schedulerArgs: options.schedulerArgs
+      schedulerArgs: options.schedulerArgs,
+      tls
     })
   })
 
@@ -104,7 +127,7 @@ export const startLocalCluster = (
   options: LocalClusterOptions
 ): Effect.Effect<
   LocalCluster,
-  ChildNotReady | PlatformError | Error,
+  ChildNotReady | PlatformError | CertificateError | Error,
   CommandExecutor.CommandExecutor | FileSystem.FileSystem | Scope.Scope
 > =>
   Effect.gen(function* () {
@@ -113,7 +136,19 @@ export const startLocalCluster = (
     const dataDir = options.dataDir ?? (yield* fs.makeTempDirectoryScoped({ prefix: "tinykv-cluster-" }))
     yield* fs.makeDirectory(dataDir, { recursive: true })
     if (options.logDir !== undefined) yield* fs.makeDirectory(options.logDir, { recursive: true })
-    const layout: ClusterLayout = yield* layoutOf(options, dataDir)
+    const tls: ClusterTls | undefined =
+      options.tls === "generate"
+        ? yield* Effect.map(
+            makeLocalCertificates({
+              dir: join(dataDir, "tls"),
+              names: ["scheduler", ...Array.from({ length: options.stores }, (_, i) => `store-${i + 1}`), "client"],
+              hosts: [...new Set([options.host ?? "127.0.0.1", "127.0.0.1", "localhost"])]
+            }),
+            (certs): ClusterTls => ({ ca: certs.ca, certificates: certs.members })
+          )
+        : options.tls
+    const layout: ClusterLayout = yield* layoutOf(options, dataDir, tls)
+    const clientTls = tls === undefined ? undefined : { ca: tls.ca, ...tls.certificates.get("client")! }
     const processes = yield* Ref.make(new Map<string, Running>())
 
     // Each incarnation of a process lives in its own scope, so one can be stopped and started again;
@@ -167,16 +202,29 @@ export const startLocalCluster = (
       stores: layout.stores,
       dataDir,
       startScheduler: start("scheduler", schedulerArgs(layout)),
-      startStore: (id) => Effect.flatMap(storeNamed(id), (s) => start(s.name, storeArgs(layout, s))),
+      startStore: (id) =>
+        Effect.flatMap(storeNamed(id), (s) =>
+          start(s.name, [...storeArgs(layout, s), ...(options.storeArgsFor?.(s, layout) ?? [])])
+        ),
       stop,
       kill,
+      signal: (name, signal) =>
+        Effect.flatMap(current(name), (p) =>
+          p?.child === undefined
+            ? Effect.void
+            : Effect.whenEffect(
+                Effect.try(() => process.kill(p.child!.pid, signal)).pipe(Effect.ignore),
+                p.child.isRunning
+              )
+        ),
       killStore: (id) => Effect.flatMap(storeNamed(id), (s) => kill(s.name)),
       killAll: Effect.flatMap(Ref.get(processes), (all) =>
         Effect.forEach(all.keys(), (name) => kill(name), { concurrency: "unbounded", discard: true })
       ),
       output: (name) =>
         Effect.flatMap(current(name), (p) => (p?.child === undefined ? Effect.succeed("") : p.child.output)),
-      waitUntilWritable: (timeout) => waitUntilWritable(layout.scheduler, timeout)
+      waitUntilWritable: (timeout) => waitUntilWritable(layout.scheduler, timeout, clientTls),
+      tls
     }
     yield* cluster.startScheduler
     yield* Effect.forEach(layout.stores, (s) => cluster.startStore(s.id), { concurrency: "unbounded", discard: true })

@@ -34,3 +34,34 @@ export const fromLatin1 = (s: string): Uint8Array => new Uint8Array(Buffer.from(
 /** True when `key` lies in `[start, end)`; an empty `end` is unbounded. */
 export const inRange = (key: Uint8Array, start: Uint8Array, end: Uint8Array): boolean =>
   compareBytes(key, start) >= 0 && (end.length === 0 || compareBytes(key, end) < 0)
+
+/** The smallest key after `key` (`key` with a zero byte appended). */
+export const successor = (key: Uint8Array): Uint8Array => {
+  const next = new Uint8Array(key.length + 1)
+  next.set(key)
+  return next
+}
+
+/**
+ * The exclusive end of the keys that start with `prefix`: the prefix with its last byte below 0xff
+ * incremented (and what follows dropped); `undefined` when every key from `prefix` on has it
+ * (an empty or all-0xff prefix), i.e. to the end of the key space.
+ */
+export const prefixEnd = (prefix: Uint8Array): Uint8Array | undefined => {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i]! < 0xff) {
+      const end = prefix.slice(0, i + 1)
+      end[i]! += 1
+      return end
+    }
+  }
+  return undefined
+}
+
+/** A key for a message: quoted text when it is printable UTF-8, else 0x-prefixed hex. */
+export const showKey = (key: unknown): string => {
+  if (!(key instanceof Uint8Array)) return String(key)
+  const text = fromUtf8(key)
+  // letters, digits, punctuation, symbols and spaces; controls or invalid UTF-8 (U+FFFD) read better as hex
+  return /^[\p{L}\p{N}\p{P}\p{S} ]*$/u.test(text) && !text.includes("\uFFFD") ? JSON.stringify(text) : `0x${toHex(key)}`
+}

@@ -6,6 +6,7 @@
  * its routing and retry; `InvalidArgument` tells it the request itself is wrong.
  */
 import { Schema } from "effect"
+import { showKey } from "./bytes.js"
 import { Bytes, RegionId } from "./ids.js"
 import { Peer, Region } from "./metapb.js"
 
@@ -13,35 +14,65 @@ import { Peer, Region } from "./metapb.js"
 export class NotLeader extends Schema.TaggedError<NotLeader>()("NotLeader", {
   regionId: RegionId,
   leader: Schema.optional(Peer)
-}) {}
+}) {
+  override get message(): string {
+    const hint =
+      this.leader === undefined ? "no leader known" : `leader: peer ${this.leader.id} on store ${this.leader.storeId}`
+    return `the store asked is not the leader of region ${this.regionId} (${hint})`
+  }
+}
 
 export class StoreNotMatch extends Schema.TaggedError<StoreNotMatch>()("StoreNotMatch", {
   requestStoreId: Schema.Number,
   actualStoreId: Schema.Number
-}) {}
+}) {
+  override get message(): string {
+    return `the request was meant for store ${this.requestStoreId} but reached store ${this.actualStoreId}`
+  }
+}
 
 export class RegionNotFound extends Schema.TaggedError<RegionNotFound>()("RegionNotFound", {
   regionId: RegionId
-}) {}
+}) {
+  override get message(): string {
+    return `the store does not hold region ${this.regionId}`
+  }
+}
 
 export class KeyNotInRegion extends Schema.TaggedError<KeyNotInRegion>()("KeyNotInRegion", {
   key: Bytes,
   regionId: RegionId,
   startKey: Bytes,
   endKey: Bytes
-}) {}
+}) {
+  override get message(): string {
+    return `key ${showKey(this.key)} is not in region ${this.regionId} [${showKey(this.startKey)}, ${showKey(this.endKey)})`
+  }
+}
 
 /** The request's region epoch is stale; `currentRegions` is what the store has now. */
 export class EpochNotMatch extends Schema.TaggedError<EpochNotMatch>()("EpochNotMatch", {
   currentRegions: Schema.Array(Region)
-}) {}
+}) {
+  override get message(): string {
+    return `the region changed (split or membership change); the store now has regions ${this.currentRegions.map((r) => r.id).join(", ")}`
+  }
+}
 
 /** The proposal was superseded (term changed before it committed); retry it. */
-export class StaleCommand extends Schema.TaggedError<StaleCommand>()("StaleCommand", {}) {}
+export class StaleCommand extends Schema.TaggedError<StaleCommand>()("StaleCommand", {}) {
+  override get message(): string {
+    return "the command was superseded by a leader change before it committed; retry it"
+  }
+}
 
 export class ServerIsBusy extends Schema.TaggedError<ServerIsBusy>()("ServerIsBusy", {
   reason: Schema.String
-}) {}
+}) {
+  override get message(): string {
+    return `the store is busy: ${this.reason}`
+  }
+}
 
 /** errorpb.Error: the errors that mean "this request went to the wrong place or time — route again". */
 export const RegionError = Schema.Union(

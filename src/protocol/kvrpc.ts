@@ -34,15 +34,58 @@ export type RawPutRequest = typeof RawPutRequest.Type
 export const RawDeleteRequest = Schema.Struct({ context: Schema.optional(Context), key: Key, cf: CfName })
 export type RawDeleteRequest = typeof RawDeleteRequest.Type
 
-/** `endKey` (exclusive) is our addition; TinyKV scans from `startKey` up to `limit` pairs. */
+/**
+ * `endKey` (exclusive) and `keyOnly` are our additions; TinyKV scans from `startKey` up to `limit` pairs.
+ * With `keyOnly` every value comes back empty (`--keys-only`, counting).
+ */
 export const RawScanRequest = Schema.Struct({
   context: Schema.optional(Context),
   startKey: Key,
   endKey: Schema.optional(Key),
   limit: U64,
-  cf: CfName
+  cf: CfName,
+  keyOnly: Schema.optional(Schema.Boolean)
 })
 export type RawScanRequest = typeof RawScanRequest.Type
+
+/**
+ * Deletes every key with `startKey <= key < endKey` (absent `endKey`: to the end of the key space) that
+ * the store's region holds. A store deletes a bounded number of keys per request and answers where it
+ * stopped (`resumeKey`) when keys may remain; absent, the range is done up to the region's end.
+ */
+export const RawDeleteRangeRequest = Schema.Struct({
+  context: Schema.optional(Context),
+  startKey: Key,
+  endKey: Schema.optional(Key),
+  cf: CfName
+})
+export type RawDeleteRangeRequest = typeof RawDeleteRangeRequest.Type
+export const RawDeleteRangeResponse = Schema.Struct({ deleted: U64, resumeKey: Schema.optional(Key) })
+export type RawDeleteRangeResponse = typeof RawDeleteRangeResponse.Type
+
+/** Several keys of one region at once; the answer holds the pairs found, in the order asked. */
+export const RawBatchGetRequest = Schema.Struct({
+  context: Schema.optional(Context),
+  keys: Schema.Array(Key),
+  cf: CfName
+})
+export type RawBatchGetRequest = typeof RawBatchGetRequest.Type
+
+/** Writes several pairs of one region in one atomic, durable write. */
+export const RawBatchPutRequest = Schema.Struct({
+  context: Schema.optional(Context),
+  pairs: Schema.Array(Schema.Struct({ key: Key, value: Bytes })),
+  cf: CfName
+})
+export type RawBatchPutRequest = typeof RawBatchPutRequest.Type
+
+/** Deletes several keys of one region in one atomic, durable write. */
+export const RawBatchDeleteRequest = Schema.Struct({
+  context: Schema.optional(Context),
+  keys: Schema.Array(Key),
+  cf: CfName
+})
+export type RawBatchDeleteRequest = typeof RawBatchDeleteRequest.Type
 
 // --- Transactions ---
 

@@ -10,3 +10,7 @@ export const MAX_VALUE_SIZE = 8 * 1024 * 1024
 export const MAX_SCAN_LIMIT = 10_000
 /** A scan page stops once its pairs pass this many bytes, so a response frame stays far below 16 MiB. */
 export const SCAN_BYTE_BUDGET = 4 * 1024 * 1024
+/** The most keys one batch request (RawBatchGet, RawBatchPut, RawBatchDelete) may name; the client splits larger batches. */
+export const MAX_BATCH_KEYS = 10_000
+/** A RawDeleteRange request deletes at most this many keys (one write), then answers where to resume. */
+export const DELETE_RANGE_CHUNK = 2048

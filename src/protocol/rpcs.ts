@@ -18,6 +18,14 @@ export class TinyKvRpcs extends RpcGroup.make(
   Rpc.make("RawPut", { payload: Kv.RawPutRequest, error: KvError }),
   Rpc.make("RawDelete", { payload: Kv.RawDeleteRequest, error: KvError }),
   Rpc.make("RawScan", { payload: Kv.RawScanRequest, success: Schema.Array(Kv.KvPair), error: KvError }),
+  Rpc.make("RawBatchGet", { payload: Kv.RawBatchGetRequest, success: Schema.Array(Kv.KvPair), error: KvError }),
+  Rpc.make("RawBatchPut", { payload: Kv.RawBatchPutRequest, error: KvError }),
+  Rpc.make("RawBatchDelete", { payload: Kv.RawBatchDeleteRequest, error: KvError }),
+  Rpc.make("RawDeleteRange", {
+    payload: Kv.RawDeleteRangeRequest,
+    success: Kv.RawDeleteRangeResponse,
+    error: KvError
+  }),
   Rpc.make("KvGet", { payload: Kv.GetRequest, success: Kv.GetResponse, error: KvError }),
   Rpc.make("KvScan", { payload: Kv.ScanRequest, success: Kv.ScanResponse, error: KvError }),
   Rpc.make("KvPrewrite", { payload: Kv.PrewriteRequest, success: Kv.PrewriteResponse, error: KvError }),

@@ -10,6 +10,7 @@ import type { StoreId } from "../protocol/ids.js"
 import type { AdminRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RegionHeartbeatResponse } from "../protocol/scheduler.js"
 import type { MailboxClosed, PeerNotFound } from "../services/Router.js"
+import type { DiskStats } from "./storeStats.js"
 import type { SchedulerClient } from "../services/SchedulerClient.js"
 import type { Region } from "../protocol/metapb.js"
 import type { Peer } from "./peer.js"
@@ -75,22 +76,26 @@ export const regionHeartbeat = (deps: SplitDeps, peer: Peer): Effect.Effect<void
 export const storeHeartbeat = (
   scheduler: SchedulerClient["Type"],
   storeId: StoreId,
-  regionCount: number
+  regionCount: number,
+  disk: Effect.Effect<DiskStats>
 ): Effect.Effect<void> =>
-  scheduler
-    .storeHeartbeat({
-      storeId,
-      capacity: 0,
-      available: 0,
-      regionCount,
-      sendingSnapCount: 0,
-      receivingSnapCount: 0,
-      startTime: 0,
-      applyingSnapCount: 0,
-      isBusy: false,
-      usedSize: 0
-    })
-    .pipe(Effect.catchAll((e) => Effect.logDebug("store heartbeat failed", e)))
+  disk.pipe(
+    Effect.flatMap((d) =>
+      scheduler.storeHeartbeat({
+        storeId,
+        capacity: d.capacity,
+        available: d.available,
+        regionCount,
+        sendingSnapCount: 0,
+        receivingSnapCount: 0,
+        startTime: 0,
+        applyingSnapCount: 0,
+        isBusy: false,
+        usedSize: d.usedSize
+      })
+    ),
+    Effect.catchAll((e) => Effect.logDebug("store heartbeat failed", e))
+  )
 
 /**
  * Runs a scheduler call in the background of `scope` (the RaftWorker's). Forked from the uninterruptible

@@ -13,8 +13,9 @@
  * the command path (Router, proposals, apply) stays as it is. The snapshot joins the reader's scope: a
  * reader that gave up (timed out) has closed its scope, and the snapshot is released as soon as it opens.
  */
-import { Deferred, Effect, Scope } from "effect"
-import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
+import { Deferred, Effect, Either, Scope } from "effect"
+import { RegionNotFound, ServerIsBusy, type StorageError } from "../protocol/errorpb.js"
+import { errorResponse } from "./responses.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { Router } from "../services/Router.js"
 import type { EngineReader, Storage } from "../services/Storage.js"
@@ -33,18 +34,25 @@ const answersSnap = (r: RaftCmdResponse): boolean =>
 
 /**
  * For every reply that answers a `Snap`, opens an engine snapshot into its reader's scope. The round runs
- * this right after its write and before it completes the replies.
+ * this right after its write and before it completes the replies. A snapshot the engine cannot open (say
+ * every reader slot is taken by other reads in flight) fails that read alone, answered ServerIsBusy for
+ * the client to retry: the round, and every other region of the store, goes on.
  */
-export const takeReadSnapshots = (
-  storage: Storage["Type"],
-  replies: ReadonlyArray<Reply>
-): Effect.Effect<void, StorageError> =>
+export const takeReadSnapshots = (storage: Storage["Type"], replies: Array<Reply>): Effect.Effect<void> =>
   Effect.gen(function* () {
-    for (const [deferred, response] of replies) {
+    for (let i = 0; i < replies.length; i++) {
+      const [deferred, response] = replies[i]!
       const slot = slots.get(deferred)
       if (slot === undefined) continue
       slots.delete(deferred)
-      if (answersSnap(response)) slot.reader = yield* Scope.extend(storage.snapshot, slot.scope)
+      if (!answersSnap(response)) continue
+      const taken = yield* Effect.either(Scope.extend(storage.snapshot, slot.scope))
+      if (Either.isRight(taken)) {
+        slot.reader = taken.right
+      } else {
+        const busy = new ServerIsBusy({ reason: `the engine could not open a snapshot: ${taken.left.message}` })
+        replies[i] = [deferred, errorResponse(busy, response.header.currentTerm)]
+      }
     }
   })
 

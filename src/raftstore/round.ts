@@ -16,10 +16,12 @@ import type { Envelope, PeerRegistry } from "./peerRegistry.js"
 import type { Router } from "../services/Router.js"
 import type { SchedulerClient } from "../services/SchedulerClient.js"
 import type { Storage } from "../services/Storage.js"
+import { diskStats } from "./storeStats.js"
 import type { Transport } from "../services/Transport.js"
 import type { StoreConfig } from "./config.js"
 import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
 import { onCommand, onRaftMessage, onSplitCheckResult, onTick } from "./peerHandlers.js"
+import type { Peer } from "./peer.js"
 import { finishDestroy, reportFailedPeer } from "./peerLifecycle.js"
 import type { PeerFactoryOptions } from "./peerLoader.js"
 import { recordSnapshot } from "./metrics.js"
@@ -94,11 +96,18 @@ export const runRound = (
   return Effect.gen(function* () {
     yield* dispatch(deps, ctx, batch)
     const work = yield* processReadies(ctx, storage, deps.transport, deps.factory)
+    // new regions announced to the scheduler by the parent's leader before they have a leader of their own
+    const announced: Array<Peer> = []
     for (const w of work) {
       for (const created of w.created) {
         // the new region's leader is elected where the parent's was, at once (TiKV): the other replicas
-        // may not have applied the split yet, and would otherwise wait out an election timeout
-        if (w.peer.isLeader) ctx.guard(created, () => created.rawNode.campaign())
+        // may not have applied the split yet, and would otherwise wait out an election timeout. Its
+        // range is reported at once too: until then the scheduler's map has a gap where clients
+        // (and operators) find no region, for as long as an election under faults takes
+        if (w.peer.isLeader) {
+          ctx.guard(created, () => created.rawNode.campaign())
+          announced.push(created)
+        }
         yield* Effect.logInfo(
           `split: region ${w.peer.regionId} now ends where new region ${created.regionId} starts`
         ).pipe(Effect.annotateLogs({ regionId: w.peer.regionId, peerId: w.peer.id }))
@@ -131,6 +140,9 @@ export const runRound = (
     for (const peer of new Set(ctx.heartbeats)) {
       if (!peer.stopped && peer.isLeader) yield* forkBackground(scope, regionHeartbeat(background, peer))
     }
+    for (const peer of announced) {
+      if (!peer.stopped) yield* forkBackground(scope, regionHeartbeat(background, peer))
+    }
     for (const peer of ctx.splitChecks) {
       if (peer.stopped) continue
       const job = {
@@ -143,7 +155,10 @@ export const runRound = (
     state.ticksSinceStoreHeartbeat += ctx.ticks
     if (state.ticksSinceStoreHeartbeat >= config.storeHeartbeatTicks) {
       state.ticksSinceStoreHeartbeat = 0
-      yield* forkBackground(scope, storeHeartbeat(scheduler, registry.storeId, registry.peers.size))
+      let regionBytes = 0
+      for (const peer of registry.peers.values()) regionBytes += peer.approximateSize ?? 0
+      const disk = diskStats(storage.path, regionBytes)
+      yield* forkBackground(scope, storeHeartbeat(scheduler, registry.storeId, registry.peers.size, disk))
     }
     state.rounds++
   }).pipe(

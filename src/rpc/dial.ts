@@ -1,6 +1,7 @@
 /**
  * Opening an @effect/rpc client over TCP with the framed msgpack serialization: the one way every
- * connection (client → store, store → store, anyone → scheduler) is made.
+ * connection (client → store, store → store, anyone → scheduler) is made, in plain TCP or in TLS
+ * (`tlsDial.ts`).
  */
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import type * as Socket from "@effect/platform/Socket"
@@ -9,10 +10,14 @@ import { Effect, Layer, type Schedule, type Scope } from "effect"
 import { parseAddress } from "./address.js"
 import { layerFramedMsgPack } from "./framedMsgPack.js"
 import { rpcTracingEnabled } from "./tracing.js"
+import type { TlsCredentials } from "./tlsCredentials.js"
+import { layerTlsSocket } from "./tlsDial.js"
 
 export interface DialOptions {
   /** How a dropped socket reconnects in the background (@effect/rpc's default otherwise). */
   readonly retrySchedule?: Schedule.Schedule<unknown, Socket.SocketError> | undefined
+  /** Dial with TLS, presenting these credentials (each reconnection takes their current set). */
+  readonly tls?: TlsCredentials | undefined
 }
 
 /**
@@ -28,7 +33,14 @@ export const dialRpc = <Rpcs extends Rpc.Any>(
     const { host, port } = parseAddress(address)
     const protocol = RpcClient.layerProtocolSocket(
       options.retrySchedule === undefined ? {} : { retrySchedule: options.retrySchedule }
-    ).pipe(Layer.provide(NodeSocket.layerNet({ host, port, noDelay: true })), Layer.provide(layerFramedMsgPack))
+    ).pipe(
+      Layer.provide(
+        options.tls === undefined
+          ? NodeSocket.layerNet({ host, port, noDelay: true })
+          : layerTlsSocket(host, port, options.tls)
+      ),
+      Layer.provide(layerFramedMsgPack)
+    )
     // NB: build the protocol in the caller's scope; `Effect.provide` on `make` alone would close the socket at once
     const context = yield* Layer.build(protocol)
     const tracing = yield* rpcTracingEnabled

@@ -10,17 +10,34 @@ import { Data } from "effect"
 export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
   readonly address: string
   readonly message: string
+  /** True when TLS refused the connection (a certificate, or TLS on one end only): retrying will not help. */
+  readonly refused?: boolean | undefined
 }> {}
+
+/** A TLS link could not be made, and why, in words (the message is what callers show). */
+export class TlsDialError extends Error {}
 
 /** No answer within the call's deadline. */
 export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
   readonly address: string
   readonly method: string
   readonly timeoutMs: number
-}> {}
+}> {
+  override get message(): string {
+    return `${this.method} to ${this.address} timed out after ${this.timeoutMs} ms`
+  }
+}
 
 export const isRpcClientError = (e: unknown): e is RpcClientError.RpcClientError =>
   typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "RpcClientError"
+
+/**
+ * True when the failure is a TLS refusal: the listener refused our certificate or our plain TCP (its
+ * refusal frame says `refused`), or this end refused the listener or the handshake failed.
+ */
+export const isTlsRefusal = (e: RpcClientError.RpcClientError): boolean =>
+  (e as { refused?: unknown }).refused === true ||
+  (e.cause as { cause?: unknown } | undefined)?.cause instanceof TlsDialError
 
 /** The most telling part of a transport failure: the socket's error code (ECONNREFUSED, …) when there is one. */
 export const describeRpcClientError = (e: RpcClientError.RpcClientError): string => {

@@ -24,7 +24,8 @@ import {
   SchedulerUnavailable
 } from "../services/SchedulerClient.js"
 import { dialRpc } from "./dial.js"
-import { describeRpcClientError, isRpcClientError } from "./errors.js"
+import { describeRpcClientError, isRpcClientError, isTlsRefusal } from "./errors.js"
+import type { TlsCredentials } from "./tlsCredentials.js"
 
 export interface SchedulerConnectionOptions {
   /** `HOST:PORT` of the scheduler. */
@@ -33,6 +34,8 @@ export interface SchedulerConnectionOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** Per call, retries included (default 10 s). */
   readonly deadline?: Duration.DurationInput | undefined
+  /** Dial with TLS, presenting these credentials. */
+  readonly tls?: TlsCredentials | undefined
 }
 
 /** Between attempts: 50 ms doubling, at most 1 s. Also how fast a dropped socket reconnects. */
@@ -45,7 +48,7 @@ export const connectScheduler = (
   Effect.gen(function* () {
     const { address } = options
     const rpc = yield* Effect.mapError(
-      dialRpc(SchedulerRpcs, address, { retrySchedule: backoff }),
+      dialRpc(SchedulerRpcs, address, { retrySchedule: backoff, tls: options.tls }),
       (e) => new SchedulerUnavailable({ address, message: e.message })
     )
     const timeout = Duration.decode(options.timeout ?? "2 seconds")
@@ -78,7 +81,9 @@ export const connectScheduler = (
               })
           }),
           Effect.catchIf(isRpcClientError, (e) =>
-            Effect.fail(new SchedulerUnavailable({ address, message: describeRpcClientError(e) }))
+            Effect.fail(
+              new SchedulerUnavailable({ address, message: describeRpcClientError(e), refused: isTlsRefusal(e) })
+            )
           ),
           Effect.tapError((e) =>
             Effect.sync(() => {
@@ -87,7 +92,7 @@ export const connectScheduler = (
           )
         )
         return attempt.pipe(
-          Effect.retry({ schedule: backoff, while: (e) => e instanceof SchedulerUnavailable }),
+          Effect.retry({ schedule: backoff, while: (e) => e instanceof SchedulerUnavailable && e.refused !== true }),
           Effect.timeoutFail({
             duration: deadline,
             onTimeout: () =>

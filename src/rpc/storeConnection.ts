@@ -8,7 +8,8 @@ import type { RpcClient, RpcClientError } from "@effect/rpc"
 import { Duration, Effect, type Scope } from "effect"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { dialRpc } from "./dial.js"
-import { describeRpcClientError, isRpcClientError, RequestTimeout, StoreUnavailable } from "./errors.js"
+import type { TlsCredentials } from "./tlsCredentials.js"
+import { describeRpcClientError, isRpcClientError, isTlsRefusal, RequestTimeout, StoreUnavailable } from "./errors.js"
 
 export type TinyKvRpcClient = RpcClient.FromGroup<typeof TinyKvRpcs, RpcClientError.RpcClientError>
 
@@ -24,6 +25,8 @@ export interface StoreConnection {
 export interface StoreConnectionOptions {
   /** Deadline of each call (default 10 s). */
   readonly timeout?: Duration.DurationInput | undefined
+  /** Dial with TLS, presenting these credentials. */
+  readonly tls?: TlsCredentials | undefined
 }
 
 export const connectStore = (
@@ -32,7 +35,7 @@ export const connectStore = (
 ): Effect.Effect<StoreConnection, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function* () {
     const client = yield* Effect.mapError(
-      dialRpc(TinyKvRpcs, address),
+      dialRpc(TinyKvRpcs, address, { tls: options.tls }),
       (e) => new StoreUnavailable({ address, message: e.message })
     )
     const timeout = Duration.decode(options.timeout ?? "10 seconds")
@@ -45,7 +48,7 @@ export const connectStore = (
             onTimeout: () => new RequestTimeout({ address, method, timeoutMs: Duration.toMillis(timeout) })
           }),
           Effect.catchIf(isRpcClientError, (e) =>
-            Effect.fail(new StoreUnavailable({ address, message: describeRpcClientError(e) }))
+            Effect.fail(new StoreUnavailable({ address, message: describeRpcClientError(e), refused: isTlsRefusal(e) }))
           )
         ) as never
     }

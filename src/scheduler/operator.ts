@@ -84,17 +84,15 @@ const confVerExplained = (op: Operator, info: RegionInfo, upTo: number): number 
 }
 
 /**
- * Whether the region moved on without the operator: a split or merge (version) that is not the
- * operator's own split step, or a membership change its steps do not account for (PD
- * `CheckStale`). The steps were planned on the old shape; carrying on could e.g. remove a replica
- * someone else just added and leave the region under-replicated.
+ * Whether the region moved on without the operator: a membership change its steps do not account
+ * for (PD's stale-operator check). The steps were planned on the old membership; carrying on could
+ * e.g. remove a replica someone else just added and leave the region under-replicated. A split
+ * (version) does not make an operator stale, as in PD: the region keeps its id and its peers on the
+ * left half, so adding, removing or moving a replica or the leader still means what it meant — and
+ * cancelling would starve a busy region's operators while it keeps splitting.
  */
-export const isStale = (op: Operator, info: RegionInfo, next: number): boolean => {
-  const e = info.region.regionEpoch
-  const splits = op.steps.some((s) => s._tag === "SplitRegion")
-  if (e.version !== op.epoch.version && !(splits && e.version > op.epoch.version)) return true
-  return e.confVer > op.epoch.confVer + confVerExplained(op, info, next)
-}
+export const isStale = (op: Operator, info: RegionInfo, next: number): boolean =>
+  info.region.regionEpoch.confVer > op.epoch.confVer + confVerExplained(op, info, next)
 
 /** The heartbeat answer that asks the region's leader to take `step`, or `undefined` if it cannot be expressed. */
 export const stepResponse = (step: OperatorStep, info: RegionInfo): RegionHeartbeatResponse | undefined => {

@@ -3,7 +3,8 @@
  * 1. a replica on a Down or Tombstone store is removed (TinyKV `checkDownPeer`). First, because
  *    without learners a new replica is a voter at once: adding before removing would need 3 of 4
  *    voters with one dead — the lagging newcomer included — and stall writes until its snapshot
- *    lands; removing a dead voter never lowers the number of live ones;
+ *    lands; removing a dead voter never lowers the number of live ones. Only while the live
+ *    replicas remain a majority of the rest: a region that lost its quorum is left alone;
  * 2. a region with fewer healthy replicas than `maxReplicas` gets one more, on the Up store not
  *    holding it with the fewest regions. A replica on an Offline store (being drained) is not
  *    healthy: it is replaced like this while it still serves, then step 3 removes it;
@@ -38,11 +39,23 @@ const statusOf = (view: ClusterView, id: StoreId): StoreStatus => view.stores.ge
 export const storesKnown = (view: ClusterView, info: RegionInfo): boolean =>
   info.region.peers.every((p) => view.stores.has(p.storeId))
 
+/**
+ * Whether the region's live replicas stay a majority of its peers without `victim`. If they would
+ * not, the removal could not commit were the dead stores really dead — and if a store is only slow to
+ * report (judged Down wrongly), removing its replica would leave the region without a quorum for good.
+ */
+const keepsQuorum = (view: ClusterView, info: RegionInfo, victim: { readonly id: number }): boolean => {
+  const rest = info.region.peers.filter((p) => p.id !== victim.id)
+  return rest.filter((p) => holdsLiveReplica(statusOf(view, p.storeId))).length * 2 > rest.length
+}
+
 export const checkReplicas = (view: ClusterView, info: RegionInfo, newPeerId: NewPeerId): Proposal | undefined => {
   const { region } = info
   if (!storesKnown(view, info)) return undefined
   const max = view.config.maxReplicas
-  const dead = region.peers.find((p) => !holdsLiveReplica(statusOf(view, p.storeId)) && p.id !== info.leader?.id)
+  const dead = region.peers.find(
+    (p) => !holdsLiveReplica(statusOf(view, p.storeId)) && p.id !== info.leader?.id && keepsQuorum(view, info, p)
+  )
   if (dead !== undefined) {
     return {
       regionId: region.id,
@@ -96,7 +109,7 @@ const removeSurplus = (view: ClusterView, info: RegionInfo): Proposal | undefine
       steps: [{ _tag: "TransferLeader", fromStore: first.storeId, toStore: heir.storeId }]
     }
   }
-  const victim = ranked.find((p) => p.id !== info.leader?.id)
+  const victim = ranked.find((p) => p.id !== info.leader?.id && keepsQuorum(view, info, p))
   if (victim === undefined) return undefined
   return {
     regionId: region.id,

@@ -13,6 +13,8 @@ import { Effect, Layer, Runtime } from "effect"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { makeFramedMsgPack } from "../rpc/framedMsgPack.js"
 import { rpcTracingEnabled } from "../rpc/tracing.js"
+import type { TlsCredentials } from "../rpc/tlsCredentials.js"
+import { layerTlsSocketServer } from "./tlsSocketServer.js"
 
 /** The framed msgpack serialization, logging every frame it refuses (the connection is told as before). */
 export const layerLoggedMsgPack: Layer.Layer<RpcSerialization.RpcSerialization> = Layer.effect(
@@ -70,9 +72,14 @@ export interface ListenOptions {
   readonly port: number
 }
 
-/** The socket server alone, so callers (tests, the CLI) can read the bound address. */
-export const layerSocketServer = (options: ListenOptions): Layer.Layer<SocketServer, unknown> =>
-  NodeSocketServer.layer({ host: options.host, port: options.port, noDelay: true })
+/**
+ * The socket server alone, so callers (tests, the CLI) can read the bound address: plain TCP, or TLS
+ * with mutual authentication when `tls` is given (`tlsSocketServer.ts`).
+ */
+export const layerSocketServer = (options: ListenOptions, tls?: TlsCredentials): Layer.Layer<SocketServer, unknown> =>
+  tls === undefined
+    ? NodeSocketServer.layer({ host: options.host, port: options.port, noDelay: true })
+    : layerTlsSocketServer(options, tls)
 
 /** Serves `TinyKvRpcs` with the given handlers on an existing `SocketServer`. */
 export const layerRpcServer = <E, R>(handlers: Layer.Layer<Rpc.ToHandler<RpcGroup.Rpcs<typeof TinyKvRpcs>>, E, R>) =>

@@ -16,6 +16,8 @@ import type { RegionHeartbeatResponse, SchedulerError, StoreStats } from "../pro
 export class SchedulerUnavailable extends Data.TaggedError("SchedulerUnavailable")<{
   readonly address: string
   readonly message: string
+  /** True when TLS refused the connection (a certificate, or TLS on one end only): retrying will not help. */
+  readonly refused?: boolean | undefined
 }> {}
 
 export type SchedulerClientError = SchedulerError | SchedulerUnavailable

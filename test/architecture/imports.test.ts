@@ -13,6 +13,7 @@
  *   testing, process, cli, index.ts           the test cluster; local clusters of processes; the command
  *                                             line's languages; the package's entry point
  *   status                                    the status listener: metrics, health, the dashboard
+ *   nemesis                                   faults on a local cluster of processes, checked histories
  *   bin                                       the command line
  *
  * `src/raft` is pure: at runtime it imports nothing outside itself, not even a package.
@@ -29,7 +30,7 @@ const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["layers"],
   ["client"],
   ["testing", "process", "cli", "index.ts"],
-  ["status"],
+  ["status", "nemesis"],
   ["bin"]
 ]
 

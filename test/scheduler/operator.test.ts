@@ -49,9 +49,11 @@ describe("operator dispatch", () => {
     assert.deepStrictEqual(dispatch(first.operator, removed, 4), { _tag: "Finished", status: "SUCCESS", next: 2 })
   })
 
-  it("is cancelled when the region's epoch moved on: a split or merge (version)", () => {
+  it("carries on when the region split under it (version): the step goes out with the new epoch", () => {
     const d = dispatch(op, bump(base, 3, 2), 1)
-    assert.isTrue(d._tag === "Finished" && d.status === "CANCEL")
+    assert.strictEqual(d._tag, "Running")
+    assert.strictEqual(d._tag === "Running" && d.response?.changePeer?.changeType, "AddNode")
+    assert.deepStrictEqual(d._tag === "Running" && d.response?.regionEpoch, bump(base, 3, 2).region.regionEpoch)
   })
 
   it("is cancelled by a membership change its steps do not explain (ConfVer)", () => {

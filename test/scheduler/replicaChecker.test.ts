@@ -57,6 +57,23 @@ describe("replica checker", () => {
     ])
   })
 
+  it("a region whose live replicas are not a majority keeps its Down replicas (a store judged Down wrongly keeps its vote)", () => {
+    // 3 replicas, 2 on Down stores: removing one would leave 1 live of 2 — no quorum, ever
+    const twoDown = [sv(1), sv(2, { status: "Down" }), sv(3, { status: "Down" }), sv(4)]
+    const info = ri(1, [1, 2, 3])
+    const p = checkReplicas(mkView(twoDown, [info]), info, counter())
+    assert.isFalse(p?.steps.some((s) => s._tag === "RemovePeer") ?? false, JSON.stringify(p?.steps))
+    // 5 replicas, 4 judged Down at once (the cluster's start): none is removed
+    const fiveStores = [sv(1), ...[2, 3, 4, 5].map((i) => sv(i, { status: "Down" }))]
+    const five = ri(1, [1, 2, 3, 4, 5])
+    assert.isUndefined(checkReplicas(mkView(fiveStores, [five]), five, counter()))
+    // one Down of 3: removed (2 live of the 2 left)
+    const oneDown = [sv(1), sv(2), sv(3, { status: "Down" }), sv(4)]
+    assert.deepStrictEqual(checkReplicas(mkView(oneDown, [info]), info, counter())?.steps, [
+      { _tag: "RemovePeer", fromStore: storeId(3) }
+    ])
+  })
+
   const deadCases: ReadonlyArray<[StoreStatus, boolean]> = [
     ["Down", true],
     ["Tombstone", true],

@@ -60,16 +60,19 @@ describe("scheduling in the core", () => {
     assert.strictEqual(get(core.view(1001)).stores.get(2)?.regionCount, 1)
   })
 
-  it("an operator whose region split under it is cancelled on the next heartbeat; the region is free again", () => {
+  it("an operator whose region split under it carries on with the left half (its id); a membership change it did not make cancels it", () => {
     const r = region(1, "", "", { peers: [peer(11, 1), peer(12, 2), peer(13, 3)], confVer: 3 })
     const core = coreWith(4, [r])
     get(core.addOperator(rid(1), "move", [{ _tag: "TransferLeader", fromStore: sid(1), toStore: sid(2) }], 1000))
     const split = withEpoch({ ...r, endKey: new TextEncoder().encode("m") }, 3, 2)
     const answer = get(core.regionHeartbeat(heartbeat(split), 1100))
-    assert.isUndefined(answer.response)
+    assert.strictEqual(answer.response?.transferLeader?.peer.storeId, 2)
+    assert.strictEqual(get(core.getOperator(rid(1))).status, "RUNNING")
+    const grown = withEpoch({ ...split, peers: [...split.peers, peer(14, 4)] }, 4, 2)
+    assert.isUndefined(get(core.regionHeartbeat(heartbeat(grown), 1200)).response)
     assert.strictEqual(get(core.getOperator(rid(1))).status, "CANCEL")
     assert.isTrue(Either.isRight(core.listOperators()))
-    assert.isFalse(get(core.view(1100)).busyRegions.has(1))
+    assert.isFalse(get(core.view(1200)).busyRegions.has(1))
   })
 
   it("a deleted (Offline) store is drained, then becomes a Tombstone once it holds nothing", () => {

@@ -12,7 +12,7 @@ const bin = join(root, "bin/tinykv.mjs")
 export const freePort = (): Promise<number> => Effect.runPromise(freePortEffect)
 
 export const assertBuilt = () => {
-  if (!existsSync(join(root, "dist/bin/main.js"))) throw new Error("dist/ is missing: run `npm run build` first")
+  if (!existsSync(join(root, "dist/bundle/main.js"))) throw new Error("dist/ is missing: run `npm run build` first")
 }
 
 export interface CliResult {
@@ -21,9 +21,16 @@ export interface CliResult {
   readonly stderr: string
 }
 
-export const tinykv = (args: ReadonlyArray<string>, options: { input?: string; timeoutMs?: number } = {}) =>
+export const tinykv = (
+  args: ReadonlyArray<string>,
+  options: { input?: string | Uint8Array; timeoutMs?: number; env?: Record<string, string> } = {}
+) =>
   new Promise<CliResult>((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["pipe", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: root,
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } })
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))

@@ -33,6 +33,7 @@ export const startProcessCluster = async (options: {
   readonly stores: number
   readonly extraStoreArgs?: ReadonlyArray<string>
   readonly schedulerArgs?: ReadonlyArray<string>
+  readonly extraSchedulerArgs?: ReadonlyArray<string>
 }): Promise<ProcessCluster> => {
   const scope = Effect.runSync(Scope.make())
   let cluster: LocalCluster
@@ -41,7 +42,7 @@ export const startProcessCluster = async (options: {
       startLocalCluster({
         stores: options.stores,
         storeArgs: options.extraStoreArgs,
-        schedulerArgs: options.schedulerArgs,
+        schedulerArgs: [...(options.schedulerArgs ?? []), ...(options.extraSchedulerArgs ?? [])],
         keepOutput: true,
         readyTimeout: "20 seconds"
       }).pipe(Scope.extend(scope), Effect.provide(NodeContext.layer))

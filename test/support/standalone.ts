@@ -2,11 +2,16 @@
 import { SocketServer } from "@effect/platform/SocketServer"
 import { Effect, Layer } from "effect"
 import { layerStandaloneRpc } from "../../src/layers/standaloneStore.js"
+import { layerWithTls, type TlsOptions } from "../../src/rpc/tlsCredentials.js"
 import { layerSocketServer } from "../../src/server/serve.js"
 
-export const startStandalone = (dataDir?: string) =>
+/** With `tls`, the store serves mutual TLS only. */
+export const startStandalone = (dataDir?: string, tls?: TlsOptions) =>
   Effect.gen(function* () {
-    const layer = Layer.provideMerge(layerStandaloneRpc(dataDir), layerSocketServer({ host: "127.0.0.1", port: 0 }))
+    const layer = Layer.provideMerge(
+      layerStandaloneRpc(dataDir),
+      layerWithTls(tls, (credentials) => layerSocketServer({ host: "127.0.0.1", port: 0 }, credentials))
+    )
     const ctx = yield* Layer.build(layer)
     const server = yield* Effect.provide(SocketServer, ctx)
     const address = server.address

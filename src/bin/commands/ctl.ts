@@ -1,7 +1,7 @@
 /** `tinykv ctl`: look at and steer the cluster through its scheduler (stores, regions, operators, splits). */
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect } from "effect"
-import { type CtlClient, makeCtlClient } from "../../cli/ctlClient.js"
+import { Config, Console, Effect } from "effect"
+import type { CtlClient } from "../../cli/ctlClient.js"
 import {
   operatorRow,
   operatorsTable,
@@ -11,21 +11,35 @@ import {
   storeRow,
   storesTable
 } from "../../cli/ctlFormat.js"
-import { regionId, storeId } from "../../protocol/ids.js"
+// type-only: the ids module builds Schemas when it loads, which every other command would pay for
+import type { RegionId, StoreId } from "../../protocol/ids.js"
 import type { AdminOperatorKind } from "../../protocol/scheduler.js"
-import { checkAddress, hexOption, parseBytes, reportErrors, UsageError } from "./common.js"
+import { checkAddress, formatOption, hexOption, lazy, parseBytes, reportErrors, UsageError } from "./common.js"
+import { type TlsFlags, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 
-const schedulerOption = Options.text("scheduler").pipe(
-  Options.withDefault("127.0.0.1:2379"),
-  Options.withDescription("address HOST:PORT of the cluster's scheduler")
-)
+/** The scheduler's address, and how to reach it (plain TCP, or mutual TLS with the TLS flags). */
+const schedulerOption = Options.all({
+  address: Options.text("scheduler").pipe(
+    Options.withDefault("127.0.0.1:2379"),
+    Options.withFallbackConfig(Config.string("TINYKV_SCHEDULER")),
+    Options.withDescription("address HOST:PORT of the cluster's scheduler; env TINYKV_SCHEDULER")
+  ),
+  ...tlsFileOptions
+})
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("print JSON instead of a table"))
 
-const withCtl = <A>(scheduler: string, f: (c: CtlClient) => Effect.Effect<A, UsageError>) =>
+const withCtl = <A>(
+  scheduler: { readonly address: string } & TlsFlags,
+  f: (c: CtlClient) => Effect.Effect<A, UsageError>
+) =>
   reportErrors(
     Effect.gen(function* () {
-      const client = yield* makeCtlClient(yield* checkAddress(scheduler))
-      return yield* f(client)
+      const address = yield* checkAddress(scheduler.address)
+      const tls = yield* tlsFromFlags(scheduler)
+      const { makeCtlClient } = yield* Effect.promise(() => import("../../cli/ctlClient.js"))
+      const { loadTlsCredentials } = yield* Effect.promise(() => import("../../rpc/tlsCredentials.js"))
+      const credentials = tls === undefined ? undefined : yield* loadTlsCredentials(tls)
+      return yield* f(yield* makeCtlClient(address, undefined, credentials))
     }).pipe(Effect.scoped)
   )
 
@@ -76,7 +90,7 @@ const addOperator = (kind: AdminOperatorKind, what: string) =>
       withCtl(scheduler, (c) =>
         c
           .call("AddOperator", (rpc, header) =>
-            rpc.AddOperator({ header, regionId: regionId(region), kind, storeId: storeId(store) })
+            rpc.AddOperator({ header, regionId: region as RegionId, kind, storeId: store as StoreId })
           )
           .pipe(Effect.flatMap((op) => print(json, operatorRow(op), (r) => `added: region ${r.regionId}: ${r.desc}`)))
       )
@@ -120,8 +134,8 @@ const split = Command.make(
         const op = yield* c.call("SplitRegion", (rpc, header) =>
           rpc.SplitRegion(
             splitKey === undefined
-              ? { header, regionId: regionId(region) }
-              : { header, regionId: regionId(region), splitKey }
+              ? { header, regionId: region as RegionId }
+              : { header, regionId: region as RegionId, splitKey }
           )
         )
         yield* print(json, operatorRow(op), (r) => `split requested: region ${r.regionId}: ${r.desc}`)
@@ -133,7 +147,7 @@ const setStoreState = (name: string, state: "Up" | "Offline", what: string, done
   Command.make(name, { store: storeIdArg, scheduler: schedulerOption }, ({ store, scheduler }) =>
     withCtl(scheduler, (c) =>
       c
-        .call("SetStoreState", (rpc, header) => rpc.SetStoreState({ header, storeId: storeId(store), state }))
+        .call("SetStoreState", (rpc, header) => rpc.SetStoreState({ header, storeId: store as StoreId, state }))
         .pipe(Effect.zipRight(Console.log(`store ${store}: ${done}`)))
     )
   ).pipe(Command.withDescription(what))
@@ -151,7 +165,22 @@ const storeCommand = Command.make("store").pipe(
   ])
 )
 
+const health = Command.make("health", { scheduler: schedulerOption, format: formatOption }, ({ scheduler, format }) =>
+  reportErrors(
+    Effect.flatMap(checkAddress(scheduler.address), (address) =>
+      lazy(
+        () => import("../../cli/health.js"),
+        (m) => m.health(address, format)
+      )
+    )
+  )
+).pipe(
+  Command.withDescription(
+    "Check that the scheduler and every store answer and every region has a leader; exit 0 when all do, 1 otherwise."
+  )
+)
+
 export const ctl = Command.make("ctl").pipe(
   Command.withDescription("Inspect and steer the cluster through its scheduler."),
-  Command.withSubcommands([stores, regions, region, operator, split, storeCommand])
+  Command.withSubcommands([health, stores, regions, region, operator, split, storeCommand])
 )

@@ -2,13 +2,9 @@
 import { Command, Options } from "@effect/cli"
 import { Console, Duration, Effect, Layer, Option } from "effect"
 import { parseDuration } from "../../cli/ctlDuration.js"
-import { parseAddress } from "../../client/storeConnection.js"
-import { layerSchedulerHealth } from "../../layers/schedulerHealth.js"
-import { layerServer } from "../../layers/schedulerServer.js"
-import { dashboardRoutes } from "../../status/dashboard.js"
-import { Scheduler } from "../../scheduler/service.js"
-import { checkAddress, reportErrors, UsageError } from "./common.js"
-import { withObservability, withStatus } from "../../status/compose.js"
+import { parseAddress } from "../../rpc/address.js"
+import { checkAddress, lazy, reportErrors, UsageError } from "./common.js"
+import { tlsAllowedCnOption, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 import { logFormatOption, statusAddrOption, statusAddress } from "./observability.js"
 
 /** The coordinator's settings; `tinykv playground` passes the same flags through. */
@@ -67,44 +63,60 @@ export const scheduler = Command.make(
       Options.withDescription("directory for the scheduler's state (created if missing)")
     ),
     ...scheduleOptions,
+    ...tlsFileOptions,
+    tlsAllowedCn: tlsAllowedCnOption,
     statusAddr: statusAddrOption,
     logFormat: logFormatOption
   },
-  ({ addr, data, statusAddr, logFormat, ...schedule }) =>
+  ({ addr, data, tlsCa, tlsCert, tlsKey, tlsAllowedCn, statusAddr, logFormat, ...schedule }) =>
     reportErrors(
-      Effect.gen(function* () {
-        const address = yield* checkAddress(addr)
-        const status = yield* statusAddress(statusAddr)
-        const config = yield* checkScheduleOptions(schedule)
-        const { host, port } = parseAddress(address)
-        const banner = Layer.effectDiscard(
+      // loaded here, not at the top: other commands start without the status listener's code
+      lazy(
+        () => import("../../status/compose.js"),
+        ({ withObservability, withStatus }) =>
           Effect.gen(function* () {
-            const { clusterId } = yield* Scheduler
-            yield* Console.log(
-              [
-                `tinykv scheduler listening on ${address} (cluster ${clusterId}, data in ${data})`,
-                `stores reach it with --scheduler ${address}`,
-                ...Option.match(status, {
-                  onNone: () => [],
-                  onSome: (s) => [
-                    `status on http://${s} (/metrics, /health, /ready)`,
-                    `dashboard at http://${s}/dashboard`
-                  ]
-                }),
-                "stop with Ctrl-C"
-              ].join("\n")
+            const address = yield* checkAddress(addr)
+            const status = yield* statusAddress(statusAddr)
+            const tls = yield* tlsFromFlags({ tlsCa, tlsCert, tlsKey }, tlsAllowedCn)
+            const config = yield* checkScheduleOptions(schedule)
+            const { host, port } = parseAddress(address)
+            // loaded here, not at the top: other commands start without the scheduler's code
+            const { layerServer } = yield* Effect.promise(() => import("../../layers/schedulerServer.js"))
+            const { Scheduler } = yield* Effect.promise(() => import("../../scheduler/service.js"))
+            const { layerSchedulerHealth } = yield* Effect.promise(() => import("../../layers/schedulerHealth.js"))
+            const { dashboardRoutes } = yield* Effect.promise(() => import("../../status/dashboard.js"))
+            const banner = Layer.effectDiscard(
+              Effect.gen(function* () {
+                const { clusterId } = yield* Scheduler
+                yield* Console.log(
+                  [
+                    `tinykv scheduler listening on ${address} (cluster ${clusterId}, data in ${data}${tls === undefined ? "" : ", mutual TLS"})`,
+                    `stores reach it with --scheduler ${address}`,
+                    ...Option.match(status, {
+                      onNone: () => [],
+                      onSome: (s) => [
+                        `status on http://${s} (/metrics, /health, /ready)`,
+                        `dashboard at http://${s}/dashboard`
+                      ]
+                    }),
+                    "stop with Ctrl-C"
+                  ].join("\n")
+                )
+              })
             )
-          })
-        )
-        const server = Layer.provideMerge(layerSchedulerHealth, layerServer({ host, port, dataDir: data, ...config }))
-        return yield* Layer.launch(
-          Layer.provideMerge(banner, withStatus(server, status, "tinykv-scheduler", dashboardRoutes))
-        ).pipe(
-          Effect.mapError((e) =>
-            isListenError(e) ? new UsageError(`cannot listen on ${address}: ${listenCause(e)}`) : e
-          )
-        )
-      }).pipe(withObservability(logFormat, "tinykv-scheduler"))
+            const server = Layer.provideMerge(
+              layerSchedulerHealth,
+              layerServer({ host, port, dataDir: data, ...config, tls })
+            )
+            return yield* Layer.launch(
+              Layer.provideMerge(banner, withStatus(server, status, "tinykv-scheduler", dashboardRoutes))
+            ).pipe(
+              Effect.mapError((e) =>
+                isListenError(e) ? new UsageError(`cannot listen on ${address}: ${listenCause(e)}`) : e
+              )
+            )
+          }).pipe(withObservability(logFormat, "tinykv-scheduler"))
+      )
     )
 ).pipe(
   Command.withDescription("Run the scheduler: cluster metadata, region routing, ids and timestamps for the stores.")

@@ -1,13 +1,13 @@
 /** `tinykv server`: run a store process (replicated, or `--standalone`). */
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option } from "effect"
+import { Console, Duration, Effect, Layer, Option } from "effect"
 import { parseAddress } from "../../rpc/address.js"
-import { layerClusterStore } from "../../layers/clusterStore.js"
-import { layerStandaloneStore } from "../../layers/standaloneStore.js"
 import { defaultConfig } from "../../raftstore/config.js"
-import { layerStandaloneHealth } from "../../layers/storeHealth.js"
-import { checkAddress, reportErrors, UsageError } from "./common.js"
-import { withObservability, withStatus } from "../../status/compose.js"
+import { parsePeerAddresses } from "../../cli/peerAddresses.js"
+import { parseByteSize } from "../../cli/byteSize.js"
+import { parseDuration } from "../../cli/ctlDuration.js"
+import { checkAddress, lazy, reportErrors, UsageError } from "./common.js"
+import { tlsAllowedCnOption, tlsFileOptions, tlsFromFlags } from "./tlsOptions.js"
 import { logFormatOption, statusAddrOption, statusAddress } from "./observability.js"
 
 export const addrOption = Options.text("addr").pipe(
@@ -18,6 +18,52 @@ export const dataOption = Options.text("data").pipe(
   Options.withDefault("./data"),
   Options.withDescription("directory for the store's data (created if missing)")
 )
+
+/**
+ * Region split thresholds. A store's defaults are TiKV's (96MiB / 144MiB, checked every 10s); the
+ * playground passes smaller ones, so that a few MB written on a laptop show many regions.
+ */
+export const makeSplitOptions = (defaults: { split: string; max: string; interval: string }) => ({
+  regionSplitSize: Options.text("region-split-size").pipe(
+    Options.withDefault(defaults.split),
+    Options.withDescription("split a region that grew past --region-max-size into pieces about this large (e.g. 96MiB)")
+  ),
+  regionMaxSize: Options.text("region-max-size").pipe(
+    Options.withDefault(defaults.max),
+    Options.withDescription("split a region once it holds more than this many bytes (e.g. 144MiB)")
+  ),
+  splitCheckInterval: Options.text("split-check-interval").pipe(
+    Options.withDefault(defaults.interval),
+    Options.withDescription("how often a region that was written to is measured for a split (e.g. 10s)")
+  )
+})
+
+/** The two sizes in bytes, or a UsageError naming the flag that is wrong. */
+export const checkSplitSizes = (o: {
+  readonly regionSplitSize: string
+  readonly regionMaxSize: string
+  readonly splitCheckInterval: string
+}) =>
+  Effect.gen(function* () {
+    const interval = parseDuration(o.splitCheckInterval)
+    if (interval === undefined || Duration.toMillis(interval) <= 0) {
+      return yield* Effect.fail(
+        new UsageError(`--split-check-interval "${o.splitCheckInterval}" is not a duration like 10s`)
+      )
+    }
+    const split = parseByteSize(o.regionSplitSize)
+    if (split === undefined) {
+      return yield* Effect.fail(new UsageError(`--region-split-size "${o.regionSplitSize}" is not a size like 96MiB`))
+    }
+    const max = parseByteSize(o.regionMaxSize)
+    if (max === undefined) {
+      return yield* Effect.fail(new UsageError(`--region-max-size "${o.regionMaxSize}" is not a size like 144MiB`))
+    }
+    if (max < split) {
+      return yield* Effect.fail(new UsageError("--region-max-size must be at least --region-split-size"))
+    }
+    return { regionSplitSize: split, regionMaxSize: max, splitCheckMs: Duration.toMillis(interval) }
+  })
 
 const parseIds = (text: string): ReadonlyArray<number> | undefined => {
   if (text.trim() === "") return []
@@ -59,66 +105,108 @@ export const server = Command.make(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
     ),
+    ...makeSplitOptions({ split: "96MiB", max: "144MiB", interval: "10s" }),
+    ...tlsFileOptions,
+    tlsAllowedCn: tlsAllowedCnOption,
+    peerAddresses: Options.text("peer-addresses").pipe(
+      Options.withDefault(""),
+      Options.withDescription(
+        "dial these stores here instead of where the scheduler says, e.g. 2=127.0.0.1:7002,3=127.0.0.1:7003 (fault-injecting proxies)"
+      )
+    ),
     statusAddr: statusAddrOption,
     logFormat: logFormatOption
   },
-  ({ addr, data, standalone, scheduler, storeId, initialStores, advertise, gcLimit, tickMs, statusAddr, logFormat }) =>
+  ({
+    addr,
+    data,
+    standalone,
+    scheduler,
+    storeId,
+    initialStores,
+    advertise,
+    gcLimit,
+    tickMs,
+    peerAddresses,
+    statusAddr,
+    logFormat,
+    ...rest
+  }) =>
     reportErrors(
-      Effect.gen(function* () {
-        const address = yield* checkAddress(addr)
-        const { host, port } = parseAddress(address)
-        const status = yield* statusAddress(statusAddr)
-        const statusLine = Option.match(status, {
-          onNone: () => [],
-          onSome: (s) => [`status on http://${s} (/metrics, /health, /ready)`]
-        })
-        if (standalone) {
-          const banner = Layer.effectDiscard(
-            Console.log(
-              [
-                `tinykv standalone store listening on ${address} (data in ${data})`,
-                ...statusLine,
-                "try, in another shell:",
-                `  npx tinykv put hello world --store ${address}`,
-                `  npx tinykv get hello --store ${address}`,
-                "stop with Ctrl-C"
-              ].join("\n")
+      // loaded here, not at the top: other commands start without the status listener's code
+      lazy(
+        () => import("../../status/compose.js"),
+        ({ withObservability, withStatus }) =>
+          Effect.gen(function* () {
+            const address = yield* checkAddress(addr)
+            const tls = yield* tlsFromFlags(rest, rest.tlsAllowedCn)
+            const tlsNote = tls === undefined ? "" : ", mutual TLS"
+            const { host, port } = parseAddress(address)
+            // loaded here, not at the top: other commands start without the store's code
+            const { layerClusterStore } = yield* Effect.promise(() => import("../../layers/clusterStore.js"))
+            const { layerStandaloneStore } = yield* Effect.promise(() => import("../../layers/standaloneStore.js"))
+            const { layerStandaloneHealth } = yield* Effect.promise(() => import("../../layers/storeHealth.js"))
+            const status = yield* statusAddress(statusAddr)
+            const statusLine = Option.match(status, {
+              onNone: () => [],
+              onSome: (s) => [`status on http://${s} (/metrics, /health, /ready)`]
+            })
+            if (standalone) {
+              const banner = Layer.effectDiscard(
+                Console.log(
+                  [
+                    `tinykv standalone store listening on ${address} (data in ${data}${tlsNote})`,
+                    ...statusLine,
+                    "try, in another shell:",
+                    `  npx tinykv put hello world --store ${address}`,
+                    `  npx tinykv get hello --store ${address}`,
+                    "stop with Ctrl-C"
+                  ].join("\n")
+                )
+              )
+              const store = Layer.merge(layerStandaloneStore({ host, port, dataDir: data, tls }), layerStandaloneHealth)
+              return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store")))
+            }
+            const schedulerAddress = yield* checkAddress(scheduler)
+            const initial = parseIds(initialStores)
+            if (initial === undefined) {
+              return yield* Effect.fail(
+                new UsageError(`--initial-stores "${initialStores}" is not a list of store ids`)
+              )
+            }
+            if (gcLimit < 1 || tickMs < 1) {
+              return yield* Effect.fail(new UsageError("--raft-log-gc-limit and --raft-tick-ms must be positive"))
+            }
+            const peers = parsePeerAddresses(peerAddresses)
+            if (peers instanceof UsageError) return yield* Effect.fail(peers)
+            const { splitCheckMs, ...split } = yield* checkSplitSizes(rest)
+            const splitCheckTicks = Math.max(1, Math.round(splitCheckMs / tickMs))
+            const id = Option.getOrUndefined(storeId)
+            if (id !== undefined && id <= 0) return yield* Effect.fail(new UsageError("--store-id must be positive"))
+            const store = layerClusterStore({
+              host,
+              port,
+              advertise: Option.getOrUndefined(advertise),
+              statusAddress: Option.getOrUndefined(status),
+              dataDir: data,
+              scheduler: schedulerAddress,
+              storeId: id,
+              initialStores: initial,
+              peerAddresses: peers,
+              config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs, ...split, splitCheckTicks },
+              tls
+            })
+            const banner = Layer.effectDiscard(
+              Console.log(
+                [
+                  `tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data}${tlsNote})`,
+                  ...statusLine
+                ].join("\n")
+              )
             )
-          )
-          const store = Layer.merge(layerStandaloneStore({ host, port, dataDir: data }), layerStandaloneHealth)
-          return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store")))
-        }
-        const schedulerAddress = yield* checkAddress(scheduler)
-        const initial = parseIds(initialStores)
-        if (initial === undefined) {
-          return yield* Effect.fail(new UsageError(`--initial-stores "${initialStores}" is not a list of store ids`))
-        }
-        if (gcLimit < 1 || tickMs < 1) {
-          return yield* Effect.fail(new UsageError("--raft-log-gc-limit and --raft-tick-ms must be positive"))
-        }
-        const id = Option.getOrUndefined(storeId)
-        if (id !== undefined && id <= 0) return yield* Effect.fail(new UsageError("--store-id must be positive"))
-        const store = layerClusterStore({
-          host,
-          port,
-          advertise: Option.getOrUndefined(advertise),
-          statusAddress: Option.getOrUndefined(status),
-          dataDir: data,
-          scheduler: schedulerAddress,
-          storeId: id,
-          initialStores: initial,
-          config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs }
-        })
-        const banner = Layer.effectDiscard(
-          Console.log(
-            [
-              `tinykv store listening on ${address} (scheduler ${schedulerAddress}, data in ${data})`,
-              ...statusLine
-            ].join("\n")
-          )
-        )
-        return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store")))
-      }).pipe(withObservability(logFormat, "tinykv-store"))
+            return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store")))
+          }).pipe(withObservability(logFormat, "tinykv-store"))
+      )
     )
 ).pipe(
   Command.withDescription(

@@ -6,78 +6,7 @@
  * (two-phase commit).
  */
 import { Args, Command } from "@effect/cli"
-import { Console, Effect, Option } from "effect"
-import { describeError } from "../../client/errors.js"
-import type { ClientError } from "../../client/TinyKvClient.js"
-import { TinyKvClient } from "../../client/TinyKvClient.js"
-import type { Transaction } from "../../client/transaction.js"
-import { isRetryable } from "../../client/txnErrors.js"
-import { at, parseScript, type Step } from "../../cli/txnScript.js"
-import { UsageError } from "../../cli/usage.js"
-import { clientLayer, hexOption, reportErrors, showBytes, storeOption } from "./common.js"
-
-// --- running ---
-
-const runScript = (client: TinyKvClient["Type"], steps: ReadonlyArray<Step>, hex: boolean) =>
-  Effect.gen(function* () {
-    // any statement with no transaction open begins one: the script's implicit `begin`
-    let txn: Transaction<ClientError> | undefined
-    for (const { index, source, statement } of steps) {
-      const run = Effect.gen(function* () {
-        const t = txn ?? (txn = yield* client.begin())
-        switch (statement.op) {
-          case "begin":
-            return
-          case "get": {
-            const v = yield* t.get(statement.key)
-            return yield* Console.log(
-              Option.match(v, { onNone: () => "(not found)", onSome: (b) => showBytes(b, hex) })
-            )
-          }
-          case "scan":
-            for (const p of yield* t.scan(statement.start, statement.limit)) {
-              yield* Console.log(`${showBytes(p.key, hex)}\t${showBytes(p.value, hex)}`)
-            }
-            return
-          case "put":
-            return yield* t.set(statement.key, statement.value)
-          case "delete":
-            return yield* t.delete(statement.key)
-          case "commit": {
-            txn = undefined
-            const ts = yield* t.commit
-            return yield* Console.log(`COMMITTED ${Option.match(ts, { onNone: () => "(read-only)", onSome: String })}`)
-          }
-          case "rollback":
-            txn = undefined
-            yield* t.rollback
-            return yield* Console.log("ROLLED BACK")
-        }
-      })
-      yield* Effect.catchAll(run, (e) => {
-        // A transaction failure means nothing of it is visible. Any other failure of a commit (the
-        // store went away, a timeout) may have come after the commit point: say so.
-        const unknown = statement.op === "commit" && !isRetryable(e)
-        const why = `${describeError(e)}${unknown ? "; the commit may have landed: read the keys back before running it again" : ""}`
-        // drop the open transaction's buffer (a failed commit already rolled back what it wrote)
-        return Effect.zipRight(
-          txn === undefined ? Effect.void : txn.rollback,
-          Effect.fail(new UsageError(`${at(index, source)}: ${why}`))
-        )
-      })
-    }
-    if (txn !== undefined) {
-      yield* txn.rollback
-      yield* Console.log("ROLLED BACK (the script ended without commit)")
-    }
-  })
-
-const readStdin = Effect.promise(async () => {
-  if (process.stdin.isTTY) process.stderr.write("reading statements from stdin; end with Ctrl-D\n")
-  const chunks: Array<Buffer> = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString("utf8")
-})
+import { hexOption, lazy, reportErrors, storeOption } from "./common.js"
 
 const description =
   "Run a transaction script (statements separated by ; or newlines) from SCRIPT, or from stdin when SCRIPT is absent. " +
@@ -107,11 +36,9 @@ export const txn = Command.make(
   },
   ({ script, store, hex }) =>
     reportErrors(
-      Effect.gen(function* () {
-        const layer = yield* clientLayer(store)
-        const text = Option.isSome(script) && script.value !== "-" ? script.value : yield* readStdin
-        const steps = yield* parseScript(text, hex)
-        yield* Effect.flatMap(TinyKvClient, (client) => runScript(client, steps, hex)).pipe(Effect.provide(layer))
-      })
+      lazy(
+        () => import("../../cli/txnRun.js"),
+        (m) => m.runTxn({ script, target: store, hex })
+      )
     )
 ).pipe(Command.withDescription(description))

@@ -24,6 +24,7 @@ import { Duration, Effect, type Scope } from "effect"
 import { StoreUnavailable } from "../../rpc/errors.js"
 import { connectScheduler } from "../../rpc/schedulerConnection.js"
 import { connectStore } from "../../rpc/storeConnection.js"
+import { loadTlsCredentials, type TlsConfigError, type TlsCredentials } from "../../rpc/tlsCredentials.js"
 import type { SchedulerClient } from "../../services/SchedulerClient.js"
 import type { ClientError } from "../errors.js"
 import { makeClientService } from "../service.js"
@@ -31,8 +32,10 @@ import type { TxnBackend } from "../txnBackend.js"
 import type { ClusterOptions, RawApi, TinyKvClientService } from "../types.js"
 import { makeRawApi } from "../rawApi.js"
 import { makeClusterTxnBackend } from "./clusterTxnBackend.js"
+import { sendToKeys } from "./perRegion.js"
 import { type Connect, makeConnectionPool } from "./connectionPool.js"
 import { makeRegionCache } from "./regionCache.js"
+import { failoverScheduler, schedulerAddresses } from "./schedulerFailover.js"
 import { defaultRouterTiming, makeRegionRouter, type RegionRouter, sendToKey } from "./regionRouter.js"
 import { toClientError } from "./routeErrors.js"
 import { makeStoreAddresses } from "./storeAddresses.js"
@@ -50,6 +53,8 @@ export interface ClusterRoutingOptions extends ClusterClientOptions {
   readonly connect?: Connect | undefined
   /** A store connection no request used for this long is closed (default 1 minute). */
   readonly idleTimeToLive?: Duration.DurationInput | undefined
+  /** Loaded credentials for the default `connect` (instead of loading `tls` again). */
+  readonly credentials?: TlsCredentials | undefined
 }
 
 /** The pieces of a cluster client, for callers that need more than the service (diagnostics, tests). */
@@ -69,17 +74,23 @@ export const makeClusterRouting = (
 ): Effect.Effect<ClusterRouting, never, Scope.Scope> =>
   Effect.gen(function* () {
     const timeout = options.timeout ?? "2 seconds"
-    const connect = options.connect ?? ((address: string) => connectStore(address, { timeout }))
+    const tls = options.credentials
+    const connect = options.connect ?? ((address: string) => connectStore(address, { timeout, tls }))
     const pool = yield* makeConnectionPool(connect, { idleTimeToLive: options.idleTimeToLive })
+    const schedulerName = schedulerAddresses(options.scheduler).join(",")
     const router = makeRegionRouter(makeRegionCache(scheduler), makeStoreAddresses(scheduler), pool, {
-      scheduler: options.scheduler,
+      scheduler: schedulerName,
       deadlineMs: millis(options.deadline, defaultRouterTiming.deadlineMs),
       backoffBaseMs: millis(options.backoffBase, defaultRouterTiming.backoffBaseMs),
       backoffMaxMs: millis(options.backoffMax, defaultRouterTiming.backoffMaxMs)
     })
     // the scheduler client retries on its own, up to its deadline
-    const tso = Effect.mapError(scheduler.tso(1), (e) => toClientError(e, options.scheduler))
-    return { router, raw: makeRawApi(sendToKey(router)), backend: makeClusterTxnBackend(router, tso) }
+    const tso = Effect.mapError(scheduler.tso(1), (e) => toClientError(e, schedulerName))
+    return {
+      router,
+      raw: makeRawApi(sendToKey(router), sendToKeys(router)),
+      backend: makeClusterTxnBackend(router, tso)
+    }
   })
 
 /** The `TinyKvClient` service over `scheduler` (an existing scheduler client). */
@@ -88,7 +99,7 @@ export const makeClusterClientWith = (
   options: ClusterRoutingOptions
 ): Effect.Effect<TinyKvClientService, never, Scope.Scope> =>
   Effect.map(makeClusterRouting(scheduler, options), ({ router, backend }) =>
-    makeClientService(sendToKey(router), backend)
+    makeClientService(sendToKey(router), sendToKeys(router), backend)
   )
 
 /**
@@ -97,11 +108,22 @@ export const makeClusterClientWith = (
  */
 export const makeClusterClient = (
   options: ClusterClientOptions
-): Effect.Effect<TinyKvClientService, StoreUnavailable, Scope.Scope> =>
+): Effect.Effect<TinyKvClientService, StoreUnavailable | TlsConfigError, Scope.Scope> =>
   Effect.gen(function* () {
-    const scheduler = yield* connectScheduler({
-      address: options.scheduler,
-      ...(options.deadline !== undefined ? { deadline: options.deadline } : {})
-    }).pipe(Effect.mapError((e) => new StoreUnavailable({ address: e.address, message: `scheduler: ${e.message}` })))
-    return yield* makeClusterClientWith(scheduler, options)
+    const addresses = schedulerAddresses(options.scheduler)
+    if (addresses.length === 0) {
+      return yield* Effect.fail(new StoreUnavailable({ address: "", message: "no scheduler address given" }))
+    }
+    const credentials = options.tls === undefined ? undefined : yield* loadTlsCredentials(options.tls)
+    // with several schedulers, give up on one after an attempt's timeout and ask the next
+    const perScheduler = addresses.length > 1 ? (options.timeout ?? "2 seconds") : options.deadline
+    const schedulers = yield* Effect.forEach(addresses, (address) =>
+      connectScheduler({
+        address,
+        tls: credentials,
+        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+        ...(perScheduler !== undefined ? { deadline: perScheduler } : {})
+      }).pipe(Effect.mapError((e) => new StoreUnavailable({ address: e.address, message: `scheduler: ${e.message}` })))
+    )
+    return yield* makeClusterClientWith(failoverScheduler(schedulers), { ...options, credentials })
   })

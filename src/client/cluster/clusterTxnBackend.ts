@@ -7,70 +7,15 @@
  * the answers merged. `KvScan` walks regions in key order; `KvResolveLock` goes to the region
  * holding `regionKey`. Timestamps come from the scheduler's TSO.
  */
-import { Effect, Schedule } from "effect"
-import type { RegionId, Timestamp } from "../../protocol/ids.js"
+import { Effect } from "effect"
+import type { Timestamp } from "../../protocol/ids.js"
 import type { KeyError, ScanResponse } from "../../protocol/kvrpc.js"
 import type { ClientError } from "../errors.js"
 import { scanRange } from "../scanPages.js"
 import { contextField } from "../send.js"
 import type { TxnBackend } from "../txnBackend.js"
+import { groupBy, perRegion } from "./perRegion.js"
 import { type RegionCall, type RegionRouter, sendToKey } from "./regionRouter.js"
-import type { KeysSpanRegions } from "./routeErrors.js"
-
-/** Groups `items` by the region of their key, in order of first appearance, keeping their order. */
-const groupBy = <T>(
-  router: RegionRouter,
-  items: ReadonlyArray<T>,
-  keyOf: (item: T) => Uint8Array,
-  deadlineAt: number
-): Effect.Effect<ReadonlyArray<ReadonlyArray<T>>, ClientError> =>
-  Effect.gen(function* () {
-    const groups = new Map<RegionId, Array<T>>()
-    for (const item of items) {
-      const region = yield* router.locate(keyOf(item), deadlineAt)
-      const group = groups.get(region.id)
-      if (group === undefined) groups.set(region.id, [item])
-      else group.push(item)
-    }
-    return [...groups.values()]
-  })
-
-/**
- * Sends `items` (non-empty) in one request to their region, or, when they span regions, one request
- * per region (concurrently), merging the answers.
- */
-type AttemptFailure = ClientError | KeysSpanRegions
-
-const perRegion = <T, A>(
-  router: RegionRouter,
-  method: string,
-  items: ReadonlyArray<T>,
-  keyOf: (item: T) => Uint8Array,
-  send: (items: ReadonlyArray<T>) => RegionCall<A>,
-  merge: (answers: ReadonlyArray<A>) => A
-): Effect.Effect<A, ClientError> =>
-  Effect.flatMap(router.deadline, (deadlineAt) => {
-    const go = (part: ReadonlyArray<T>): Effect.Effect<A, ClientError> =>
-      router.requestKeys(part.map(keyOf), method, send(part), deadlineAt).pipe(
-        Effect.catchTag("KeysSpanRegions", (spans) =>
-          Effect.flatMap(
-            groupBy(router, part, keyOf, deadlineAt),
-            (groups): Effect.Effect<A, AttemptFailure> =>
-              groups.length === 1
-                ? Effect.fail(spans)
-                : Effect.map(Effect.forEach(groups, go, { concurrency: "unbounded" }), merge)
-          )
-        ),
-        // the cache changed again under us (regrouping found one region): no progress, so pause before
-        // trying once more; the router fails the request once the deadline passes
-        Effect.retry({
-          schedule: Schedule.spaced("20 millis"),
-          while: (e: AttemptFailure) => e._tag === "KeysSpanRegions"
-        }),
-        Effect.catchTag("KeysSpanRegions", (e) => Effect.die(e))
-      )
-    return go(items)
-  })
 
 /** A request naming `keys`, answered with at most one key error: one request per region, the first error kept. */
 const perRegionKeys = <R extends { readonly error?: KeyError | undefined }>(

@@ -133,10 +133,12 @@ export const makeRegionRouter = (
           cache.onPeerFailed(route.region.id, route.peer)
         }
         return "backoff"
+      case "SchedulerUnavailable":
+        // a TLS refusal (our certificate, or plain TCP to a TLS port) does not go away by waiting
+        return error.refused === true ? "fail" : "backoff"
       case "StaleCommand":
       case "ServerIsBusy":
       case "SchedulerError":
-      case "SchedulerUnavailable":
       case "NoRegion":
         return "backoff"
       case "InvalidArgument":

@@ -43,6 +43,27 @@ describe("makeClusterClient", () => {
     })
   )
 
+  it.scopedLive("several scheduler addresses: the client fails over from one that is down to the next", () =>
+    Effect.gen(function* () {
+      const scheduler = yield* startScheduler
+      const down = yield* deadAddress
+      const t = new Topology()
+      const region = makeRegion(1, "", "", [1])
+      t.setRegion(region, 1)
+      const store = yield* startFakeStore(t, 1, yield* makeShared)
+      const admin = yield* connectScheduler({ address: scheduler })
+      yield* admin.bootstrap({ id: storeId(1), address: store.address, state: "Up" }, region)
+      yield* admin.regionHeartbeat({ region, leader: peerOf(1, 1), pendingPeers: [], approximateSize: 0 })
+
+      // the dead one first, as a comma-separated list; then as an array with the live one first
+      const kv = yield* makeClusterClient({ scheduler: `${down},${scheduler}`, timeout: "500 millis" })
+      yield* kv.rawPut("hello", "world")
+      assert.strictEqual(fromUtf8((yield* kv.rawGet("hello"))!), "world")
+      const kv2 = yield* makeClusterClient({ scheduler: [scheduler, down] })
+      assert.strictEqual(fromUtf8((yield* kv2.rawGet("hello"))!), "world")
+    })
+  )
+
   it.scopedLive("a scheduler that is down: requests fail with StoreUnavailable naming it", () =>
     Effect.gen(function* () {
       const scheduler = yield* deadAddress

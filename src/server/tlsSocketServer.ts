@@ -1,0 +1,171 @@
+/**
+ * A `SocketServer` that serves TLS only, with mutual authentication: the @effect/rpc servers of the
+ * stores and the scheduler run on it unchanged.
+ *
+ * Every accepted TCP connection is first looked at: a TLS handshake starts with byte 0x16, anything
+ * else is a plain-TCP client, which is told in its own framing that this port requires TLS (see
+ * `tlsAdmission.ts`) and closed. A TLS connection is handed to a `tls.Server` that asks for the
+ * client's certificate but lets the handshake finish, so the check that follows can say what was
+ * wrong (`checkPeerCertificate`: no certificate, wrong CA, expired, name not allowed). A refused
+ * connection gets a refusal frame and is closed before any of its bytes reach RPC, so it can write
+ * nothing; an admitted one gets the admission frame and is served. Each refusal is logged with the
+ * remote address and the reason; other connections are not affected.
+ *
+ * Certificates are reloaded with the credentials: `tls.Server#setSecureContext` makes new handshakes
+ * use the new files while established connections go on.
+ */
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import type * as Socket from "@effect/platform/Socket"
+import * as SocketServer from "@effect/platform/SocketServer"
+import { Deferred, Effect, Exit, FiberSet, Layer, Runtime, Scope } from "effect"
+import * as net from "node:net"
+import * as tls from "node:tls"
+import { admittedFrame, refusalFrame } from "../rpc/tlsAdmission.js"
+import type { TlsCredentials } from "../rpc/tlsCredentials.js"
+import { checkPeerCertificate } from "../rpc/tlsVerify.js"
+
+/** The first byte of a TLS record carrying a handshake. */
+const TLS_HANDSHAKE = 0x16
+
+export interface TlsListenOptions {
+  readonly host: string
+  readonly port: number
+  /** How long a client may take to finish its handshake (default 10 s). */
+  readonly handshakeTimeoutMs?: number | undefined
+}
+
+const remoteOf = (socket: net.Socket): string => `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`
+
+export const makeTlsSocketServer = (
+  options: TlsListenOptions,
+  credentials: TlsCredentials
+): Effect.Effect<SocketServer.SocketServer["Type"], SocketServer.SocketServerError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const log = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
+    const errors = yield* Deferred.make<never, Error>()
+
+    // admitted connections wait here until `run` is called, as with NodeSocketServer
+    const pending: Array<tls.TLSSocket> = []
+    let onAdmitted = (socket: tls.TLSSocket) => void pending.push(socket)
+
+    const refuse = (socket: net.Socket, remote: string, reason: string) => {
+      log(`TLS: refused a connection from ${remote}: ${reason}`)
+      socket.end(refusalFrame(`refused by the listener: ${reason}`))
+      // a peer that never reads must not keep the socket open
+      socket.setTimeout(5_000, () => socket.destroy())
+    }
+
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
+    const loaded = credentials.current()
+    const tlsServer = tls.createServer({
+      ca: loaded.ca,
+      cert: loaded.cert,
+      key: loaded.key,
+      requestCert: true,
+      // NB: verified after the handshake by checkPeerCertificate, so a refusal can say which check failed
+      rejectUnauthorized: false,
+      handshakeTimeout: handshakeTimeoutMs
+    })
+    tlsServer.on("secureConnection", (socket: tls.TLSSocket) => {
+      socket.on("error", () => {})
+      const remote = remoteOf(socket)
+      const check = checkPeerCertificate(socket, credentials.allowedCn)
+      if (check._tag === "Refused") return refuse(socket, remote, check.reason)
+      socket.write(admittedFrame())
+      onAdmitted(socket)
+    })
+    tlsServer.on("tlsClientError", (e: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      // NB: a socket the client already closed no longer knows its remote address
+      const who = socket.remoteAddress === undefined ? "a client" : remoteOf(socket)
+      const why =
+        e.code === "ECONNRESET"
+          ? "the client closed the connection (did it refuse this listener's certificate?)"
+          : e.message
+      log(`TLS: the handshake with ${who} failed: ${why}`)
+    })
+    yield* credentials.onReload((next) => tlsServer.setSecureContext({ ca: next.ca, cert: next.cert, key: next.key }))
+
+    const server = net.createServer({ noDelay: true }, (conn) => {
+      conn.on("error", () => {})
+      // a connection that never says anything is not kept; the TLS server times the rest of the handshake
+      conn.setTimeout(handshakeTimeoutMs, () => conn.destroy())
+      conn.once("data", (chunk: Buffer) => {
+        conn.setTimeout(0)
+        const remote = remoteOf(conn)
+        if (chunk[0] !== TLS_HANDSHAKE) {
+          return refuse(conn, remote, "it connected in plain TCP, and this port requires TLS")
+        }
+        conn.pause()
+        conn.unshift(chunk)
+        // the TLS server takes the socket over, buffered first bytes included
+        tlsServer.emit("connection", conn)
+      })
+    })
+    server.on("error", (cause) => Deferred.unsafeDone(errors, Exit.fail(cause)))
+    yield* Effect.addFinalizer(() =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
+    )
+    yield* Effect.async<void>((resume) => {
+      server.listen({ host: options.host, port: options.port }, () => resume(Effect.void))
+    }).pipe(
+      Effect.raceFirst(
+        Effect.mapError(
+          Deferred.await(errors),
+          (cause) => new SocketServer.SocketServerError({ reason: "Open", cause })
+        )
+      )
+    )
+
+    const run = <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>) =>
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const fibers = yield* FiberSet.make().pipe(Scope.extend(scope))
+        const fork = yield* FiberSet.runtime(fibers)<R>()
+        const serve = (conn: tls.TLSSocket) =>
+          void fork(
+            NodeSocket.fromDuplex(
+              Effect.acquireRelease(Effect.succeed(conn), (c) =>
+                Effect.sync(() => {
+                  if (!c.closed) c.destroySoon()
+                })
+              )
+            ).pipe(
+              Effect.flatMap(handler),
+              Effect.catchAllCause((cause) => Effect.logDebug("TLS connection ended", cause)),
+              Effect.provideService(NodeSocket.NetSocket, conn)
+            )
+          )
+        return yield* Effect.async<never>(() => {
+          const previous = onAdmitted
+          onAdmitted = serve
+          for (const conn of pending.splice(0)) serve(conn)
+          return Effect.suspend(() => {
+            onAdmitted = previous
+            return Scope.close(scope, Exit.void)
+          })
+        }).pipe(
+          Effect.raceFirst(
+            Effect.mapError(
+              Deferred.await(errors),
+              (cause) => new SocketServer.SocketServerError({ reason: "Unknown", cause })
+            )
+          )
+        )
+      })
+
+    const address = server.address() as net.AddressInfo
+    return SocketServer.SocketServer.of({
+      address: { _tag: "TcpAddress", hostname: address.address, port: address.port },
+      run
+    })
+  })
+
+/** The TLS socket server as a layer (port 0 picks a free port; read it back from `address`). */
+export const layerTlsSocketServer = (
+  options: TlsListenOptions,
+  credentials: TlsCredentials
+): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError> =>
+  Layer.scoped(SocketServer.SocketServer, makeTlsSocketServer(options, credentials))
