@@ -38,8 +38,10 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  // native (lmdb) or optionally native (msgpackr) packages load from node_modules as usual
-  external: ["lmdb", "msgpackr"],
+  // native (lmdb) or optionally native (msgpackr) packages load from node_modules as usual; so do the
+  // OpenTelemetry packages (bundled, their class hierarchy across modules broke: "i is not a
+  // constructor"), which only the status listener and tracing load, never a client command
+  external: ["lmdb", "msgpackr", "@opentelemetry/*", "@effect/opentelemetry", "@effect/opentelemetry/*"],
   // bundled CommonJS packages may still call require(); give the ES module one
   banner: {
     js: "import { createRequire as __tinykvRequire } from 'node:module'; const require = __tinykvRequire(import.meta.url);"
