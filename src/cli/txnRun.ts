@@ -8,13 +8,34 @@ import type { ClientError } from "../client/TinyKvClient.js"
 import { TinyKvClient } from "../client/TinyKvClient.js"
 import type { Transaction } from "../client/transaction.js"
 import { isRetryable } from "../client/txnErrors.js"
-import { showCell, simpleLine } from "./pairFormat.js"
+import { type OutputFormat, pairJson, showCell, simpleLine, toBase64, utf8OrNull } from "./pairFormat.js"
 import { readStdin } from "./stdio.js"
 import { clientLayer, type Target } from "./target.js"
 import { at, parseScript, type Step } from "./txnScript.js"
 import { UsageError } from "./usage.js"
 
-const runScript = (client: TinyKvClient["Type"], steps: ReadonlyArray<Step>, hex: boolean) =>
+/**
+ * Where a statement's result goes: a line on stdout (`simple`; `table` prints the same lines, a script's
+ * results being of different shapes), or one record of the JSON array printed when the script ends
+ * (`json`, lossless: base64 beside every key and value).
+ */
+interface Output {
+  readonly json: boolean
+  readonly emit: (line: string, record: object) => Effect.Effect<void>
+  readonly flush: Effect.Effect<void>
+}
+
+const makeOutput = (format: OutputFormat): Output => {
+  if (format !== "json") return { json: false, emit: (line) => Console.log(line), flush: Effect.void }
+  const records: Array<object> = []
+  return {
+    json: true,
+    emit: (_, record) => Effect.sync(() => void records.push(record)),
+    flush: Effect.suspend(() => Console.log(JSON.stringify(records)))
+  }
+}
+
+const runScript = (client: TinyKvClient["Type"], steps: ReadonlyArray<Step>, hex: boolean, out: Output) =>
   Effect.gen(function* () {
     // any statement with no transaction open begins one: the script's implicit `begin`
     let txn: Transaction<ClientError> | undefined
@@ -26,13 +47,21 @@ const runScript = (client: TinyKvClient["Type"], steps: ReadonlyArray<Step>, hex
             return
           case "get": {
             const v = yield* t.get(statement.key)
-            return yield* Console.log(Option.match(v, { onNone: () => "(not found)", onSome: (b) => showCell(b, hex) }))
+            const key = { key: utf8OrNull(statement.key), keyBase64: toBase64(statement.key) }
+            return yield* out.emit(
+              Option.match(v, { onNone: () => "(not found)", onSome: (b) => showCell(b, hex) }),
+              Option.match(v, {
+                onNone: () => ({ op: "get", ...key, found: false }),
+                onSome: (b) => ({ op: "get", ...key, found: true, value: utf8OrNull(b), valueBase64: toBase64(b) })
+              })
+            )
           }
-          case "scan":
-            for (const p of yield* t.scan(statement.start, statement.limit)) {
-              yield* Console.log(simpleLine(p, hex))
-            }
+          case "scan": {
+            const pairs = yield* t.scan(statement.start, statement.limit)
+            if (out.json) return yield* out.emit("", { op: "scan", pairs: pairs.map(pairJson) })
+            for (const p of pairs) yield* out.emit(simpleLine(p, hex), {})
             return
+          }
           case "put":
             return yield* t.set(statement.key, statement.value)
           case "delete":
@@ -40,12 +69,15 @@ const runScript = (client: TinyKvClient["Type"], steps: ReadonlyArray<Step>, hex
           case "commit": {
             txn = undefined
             const ts = yield* t.commit
-            return yield* Console.log(`COMMITTED ${Option.match(ts, { onNone: () => "(read-only)", onSome: String })}`)
+            return yield* out.emit(`COMMITTED ${Option.match(ts, { onNone: () => "(read-only)", onSome: String })}`, {
+              op: "commit",
+              commitTs: Option.match(ts, { onNone: () => null, onSome: String })
+            })
           }
           case "rollback":
             txn = undefined
             yield* t.rollback
-            return yield* Console.log("ROLLED BACK")
+            return yield* out.emit("ROLLED BACK", { op: "rollback" })
         }
       })
       yield* Effect.catchAll(run, (e) => {
@@ -62,7 +94,7 @@ const runScript = (client: TinyKvClient["Type"], steps: ReadonlyArray<Step>, hex
     }
     if (txn !== undefined) {
       yield* txn.rollback
-      yield* Console.log("ROLLED BACK (the script ended without commit)")
+      yield* out.emit("ROLLED BACK (the script ended without commit)", { op: "rollback", implicit: true })
     }
   })
 
@@ -71,6 +103,7 @@ export const runTxn = (args: {
   readonly script: Option.Option<string>
   readonly target: Target
   readonly hex: boolean
+  readonly format?: OutputFormat
 }) =>
   Effect.gen(function* () {
     const layer = yield* clientLayer(args.target)
@@ -79,5 +112,10 @@ export const runTxn = (args: {
         ? args.script.value
         : new TextDecoder().decode(yield* readStdin("reading statements from stdin"))
     const steps = yield* parseScript(text, args.hex)
-    yield* Effect.flatMap(TinyKvClient, (client) => runScript(client, steps, args.hex)).pipe(Effect.provide(layer))
+    const out = makeOutput(args.format ?? "simple")
+    yield* Effect.flatMap(TinyKvClient, (client) => runScript(client, steps, args.hex, out)).pipe(
+      // what ran before a failure is printed too
+      Effect.ensuring(out.flush),
+      Effect.provide(layer)
+    )
   })

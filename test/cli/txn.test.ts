@@ -60,6 +60,31 @@ describe("tinykv txn against a standalone server", { timeout: 180_000 }, () => {
     assert.match((await txn("get a; commit")).stdout, /^1\nCOMMITTED \(read-only\)\n$/)
   })
 
+  it("-w json prints one array of the statements' results, lossless (base64 beside every key and value)", async () => {
+    const r = await txn("put j1 v1; put j2 v2; commit; get j1; get nothing; scan j 10", "-w", "json")
+    assert.strictEqual(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout)
+    assert.strictEqual(out[0].op, "commit")
+    assert.match(out[0].commitTs, /^\d+$/)
+    assert.deepStrictEqual(out[1], {
+      op: "get",
+      key: "j1",
+      keyBase64: "ajE=",
+      found: true,
+      value: "v1",
+      valueBase64: "djE="
+    })
+    assert.deepStrictEqual(out[2], { op: "get", key: "nothing", keyBase64: "bm90aGluZw==", found: false })
+    assert.deepStrictEqual(
+      out[3].pairs.map((p: { key: string; value: string }) => [p.key, p.value]),
+      [
+        ["j1", "v1"],
+        ["j2", "v2"]
+      ]
+    )
+    assert.deepStrictEqual(out[4], { op: "rollback", implicit: true })
+  })
+
   it("raw commands never see or touch transactional data: separate key spaces", async () => {
     const c = await txn("put ks-a 1; commit")
     assert.strictEqual(c.code, 0, c.stderr)

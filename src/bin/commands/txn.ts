@@ -6,7 +6,7 @@
  * (two-phase commit).
  */
 import { Args, Command } from "@effect/cli"
-import { hexOption, lazy, reportErrors, storeOption } from "./common.js"
+import { formatOption, hexOption, lazy, reportErrors, storeOption } from "./common.js"
 
 const description =
   "Run a transaction script (statements separated by ; or newlines) from SCRIPT, or from stdin when SCRIPT is absent. " +
@@ -32,13 +32,14 @@ export const txn = Command.make(
   {
     script: Args.text({ name: "SCRIPT" }).pipe(Args.withDescription(scriptHelp), Args.optional),
     store: storeOption,
-    hex: hexOption
+    hex: hexOption,
+    format: formatOption
   },
-  ({ script, store, hex }) =>
+  ({ script, store, hex, format }) =>
     reportErrors(
       lazy(
         () => import("../../cli/txnRun.js"),
-        (m) => m.runTxn({ script, target: store, hex })
+        (m) => m.runTxn({ script, target: store, hex, format })
       )
     )
 ).pipe(Command.withDescription(description))
