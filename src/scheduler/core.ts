@@ -28,7 +28,7 @@ import { OperatorController } from "./operatorController.js"
 import { clusterCodec, encodeU64, KEY_CLUSTER, KEY_GC_SAFE_POINT, type PersistedState, WriteLog } from "./persist.js"
 import { type RegionInfo, regionInfo } from "./regionInfo.js"
 import { schedulePass } from "./schedulePass.js"
-import { drainedStores, storeStatus, toStoreDetail } from "./storeState.js"
+import { drainedStores, holdsLiveReplica, storeStatus, toStoreDetail } from "./storeState.js"
 import type { StoreInfo } from "./stores.js"
 import { TimestampOracle } from "./tso.js"
 import { buildView, type ClusterView, type Proposal } from "./view.js"
@@ -294,7 +294,12 @@ export class SchedulerCore {
   /** One coordinator pass: expire stale operators, then run the checkers; returns what it started. */
   schedule(nowMs: number): Result<ReadonlyArray<Proposal>> {
     return this.withCluster((c) => {
-      this.operators.expire(nowMs, (id) => c.regions.get(id as RegionId) !== undefined)
+      const before = Either.getOrThrow(this.view(nowMs))
+      this.operators.expire(
+        nowMs,
+        (id) => c.regions.get(id as RegionId) !== undefined,
+        (id) => holdsLiveReplica(before.stores.get(id)?.status)
+      )
       for (const id of drainedStores(c.stores(), this.operators.operators.values())) c.setStoreState(id, "Tombstone")
       const view = () => Either.getOrThrow(this.view(nowMs))
       const accept = (p: Proposal) => {

@@ -5,6 +5,7 @@
  */
 import type { RegionId } from "../protocol/ids.js"
 import type { OperatorInfo, RegionHeartbeatResponse } from "../protocol/scheduler.js"
+import type { StoreId } from "../protocol/ids.js"
 import { dispatch, type Operator, type OperatorStatus } from "./operator.js"
 import type { RegionInfo } from "./regionInfo.js"
 
@@ -62,11 +63,16 @@ export class OperatorController {
     return d.response
   }
 
-  /** Ends operators past their deadline, or whose region left the map (merged away). */
-  expire(nowMs: number, regionExists: (id: number) => boolean): void {
+  /**
+   * Ends operators past their deadline, whose region left the map (merged away), or that still have to
+   * add a replica or move the leader to a store that is gone (Down, Tombstone): such a step can never
+   * finish, and while it runs the region is busy — the replica checker could not repair it.
+   */
+  expire(nowMs: number, regionExists: (id: number) => boolean, storeLive: (id: StoreId) => boolean = () => true): void {
     for (const [id, op] of [...this.running]) {
       if (!regionExists(id)) this.finish(id, op, "CANCEL")
       else if (nowMs > op.deadlineMs) this.finish(id, op, "TIMEOUT")
+      else if (targetsOf(op).some((s) => !storeLive(s))) this.finish(id, op, "CANCEL")
     }
   }
 
@@ -100,3 +106,7 @@ export class OperatorController {
     this.events.push({ regionId, op, status })
   }
 }
+
+/** The stores the operator's remaining steps put a replica or the leader on. */
+const targetsOf = (op: Operator): ReadonlyArray<StoreId> =>
+  op.steps.slice(op.next).flatMap((s) => (s._tag === "AddPeer" || s._tag === "TransferLeader" ? [s.toStore] : []))

@@ -1,6 +1,7 @@
 /** The pure core's scheduling: per-store counts the checkers see, a whole pass, limits, cancellation on heartbeat. */
 import { assert, describe, it } from "@effect/vitest"
 import { Either } from "effect"
+import { peerId } from "../../src/protocol/ids.js"
 import { SchedulerCore } from "../../src/scheduler/core.js"
 import { emptyState } from "../../src/scheduler/persist.js"
 import { placementCandidates } from "../../src/scheduler/replicaChecker.js"
@@ -73,6 +74,16 @@ describe("scheduling in the core", () => {
     assert.strictEqual(get(core.getOperator(rid(1))).status, "CANCEL")
     assert.isTrue(Either.isRight(core.listOperators()))
     assert.isFalse(get(core.view(1200)).busyRegions.has(1))
+  })
+
+  it("an operator still to add a replica on a store that went Down is cancelled, so the region can be repaired", () => {
+    const r = region(1, "", "", { peers: [peer(11, 1), peer(12, 2), peer(13, 3)], confVer: 3 })
+    const core = coreWith(4, [r], { maxStoreDownTimeMs: 60_000 })
+    get(core.addOperator(rid(1), "move", [{ _tag: "AddPeer", toStore: sid(4), peerId: peerId(99) }], 1000))
+    // stores 1-3 keep reporting, store 4 falls silent past --max-store-down-time
+    for (const t of [30_000, 61_000, 62_000]) for (const i of [1, 2, 3]) get(core.storeHeartbeat(stats(i), t))
+    get(core.schedule(62_000))
+    assert.strictEqual(get(core.getOperator(rid(1))).status, "CANCEL")
   })
 
   it("a deleted (Offline) store is drained, then becomes a Tombstone once it holds nothing", () => {
