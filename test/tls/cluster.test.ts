@@ -38,9 +38,12 @@ const clusterTls = (): ClusterTls => ({
 const flags = (tls: TlsOptions | undefined): ReadonlyArray<string> =>
   tls === undefined ? [] : ["--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key]
 
+/** A process's log as text: its JSON lines (the default off a terminal) with their quotes unescaped. */
+const logText = (out: string): string => out.replaceAll('\\"', '"')
+
 const logged = (cluster: LocalCluster, name: string, pattern: RegExp, what: string) =>
   eventually(
-    Effect.map(cluster.output(name), (out) => pattern.test(out)),
+    Effect.map(cluster.output(name), (out) => pattern.test(logText(out))),
     { what, timeout: "20 seconds", interval: "100 millis" }
   )
 
