@@ -82,7 +82,9 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
               iterCF: (cf, start, end) =>
                 stripSpace(
                   reader.scan(cf, physicalOfLocal(space, clampToRange(localRange(region, space, cf), start, end)))
-                )
+                ),
+              // a Snap is answered only by the leader of its entry's term (`raftstore/apply.ts`)
+              term: response.header.currentTerm
             } satisfies KvReader
           })
       })

@@ -237,7 +237,13 @@ const checkChangePeer = (
   return undefined
 }
 
-/** Pops the proposals up to `e`: older ones were superseded, the matching one gets `response`. */
+/**
+ * Pops the proposals up to `e`: older ones were superseded, the matching one gets `response`.
+ *
+ * A read (`Snap`) is answered only while the peer's term is still its entry's: the answer's term is the
+ * read's, which a write decided from it names (`transaction/handlers.ts`); a term that moved on could hide
+ * another leader's writes after the read. Only the reply changes: what applied is the same on every replica.
+ */
 const answerProposals = (peer: Peer, e: Entry, response: RaftCmdResponse | undefined, replies: Array<Reply>) => {
   while (peer.proposals.length > 0) {
     const p = peer.proposals[0]!
@@ -245,7 +251,9 @@ const answerProposals = (peer: Peer, e: Entry, response: RaftCmdResponse | undef
     peer.proposals.shift()
     if (p.reply === undefined) continue
     commandApplied(p.reply)
-    if (p.index === e.index && p.term === e.term && response !== undefined) replies.push([p.reply, response])
+    const matches = p.index === e.index && p.term === e.term && response !== undefined
+    const readInTerm = peer.term === e.term || !response?.responses.some((r) => r._tag === "Snap")
+    if (matches && readInTerm) replies.push([p.reply, response])
     else replies.push([p.reply, staleResponse(peer.term)])
   }
 }

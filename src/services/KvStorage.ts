@@ -24,6 +24,12 @@ export interface KvReader {
   readonly getCF: (cf: Cf, key: Uint8Array) => Uint8Array | undefined
   /** Ascending from `start` (inclusive) to `end` (exclusive; absent = unbounded). */
   readonly iterCF: (cf: Cf, start: Uint8Array, end?: Uint8Array) => IterableIterator<KeyValue>
+  /**
+   * Replicated storage only: the leader's term the snapshot was read in. A write decided from this reader
+   * names it (the request context's `term`), so that it is refused (`StaleCommand`) if another leader may
+   * have written since the read.
+   */
+  readonly term?: number | undefined
 }
 
 export class KvStorage extends Context.Tag("tinykv/KvStorage")<

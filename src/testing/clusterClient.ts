@@ -5,7 +5,8 @@
  * under `TestClock` it is as deterministic as the cluster.
  *
  * Each store is reached through its own RPC handlers (`TinyKvRpcs`, the ones a `tinykv server` serves)
- * built over that store's Router: a request takes the same path from the handler on as over TCP. A store
+ * built over that store's Router, one set per run of the store whatever client calls: a request takes the
+ * same path from the handler on as over TCP. A store
  * that is stopped answers `StoreUnavailable`, as an unreachable store does; after a restart the next call
  * reaches the new instance.
  */
@@ -24,7 +25,7 @@ import { Router } from "../services/Router.js"
 import { SchedulerClient } from "../services/SchedulerClient.js"
 import { Storage } from "../services/Storage.js"
 
-/** A running store: its Router, its engine and the scope it lives in. */
+/** A running store: its Router, its engine and the scope it lives in (which names the run). */
 export interface Instance {
   readonly router: Router["Type"]
   readonly storage: Storage["Type"]
@@ -64,22 +65,36 @@ const rpcClientFor = (cluster: InProcessCluster, instance: Instance): Effect.Eff
   return Scope.extend(client, instance.scope) satisfies Effect.Effect<unknown> as Effect.Effect<TinyKvRpcClient>
 }
 
+/**
+ * The handlers of each store run, by the run's scope: shared by every connection of every in-process
+ * client, as one `tinykv server` process serves all its clients with one set. It must be one set: the
+ * transaction handlers' latches are what serialize the read-decide-write of two commands on one key, and
+ * two sets for one store let two prewrites both miss each other's lock (a lost update). Made under a lock,
+ * so two first calls cannot make two.
+ */
+const served = new WeakMap<Scope.Scope, Effect.Effect<TinyKvRpcClient>>()
+const serving = Effect.unsafeMakeSemaphore(1)
+
+const servedBy = (cluster: InProcessCluster, instance: Instance): Effect.Effect<TinyKvRpcClient> =>
+  Effect.flatten(
+    serving.withPermits(1)(
+      Effect.suspend(() => {
+        const known = served.get(instance.scope)
+        if (known !== undefined) return Effect.succeed(known)
+        return Effect.tap(Effect.cached(rpcClientFor(cluster, instance)), (cached) =>
+          Effect.sync(() => served.set(instance.scope, cached))
+        )
+      })
+    )
+  )
+
 /** A `StoreConnection` to whatever instance runs at `address` when a call is made. */
 const inProcessConnection = (
   cluster: InProcessCluster,
   address: string,
   timeout: Duration.Duration
 ): StoreConnection => {
-  const clients = new WeakMap<Instance, Effect.Effect<TinyKvRpcClient>>()
-  const clientOf = (instance: Instance) =>
-    Effect.suspend(() => {
-      const known = clients.get(instance)
-      if (known !== undefined) return known
-      return Effect.flatMap(Effect.cached(rpcClientFor(cluster, instance)), (cached) => {
-        clients.set(instance, cached)
-        return cached
-      })
-    })
+  const clientOf = (instance: Instance) => servedBy(cluster, instance)
   return {
     address,
     call: (method, f) => {

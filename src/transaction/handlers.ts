@@ -83,7 +83,12 @@ export const makeTxnHandlersWith = (options: TxnHandlerOptions = {}): Effect.Eff
         : Effect.dieMessage(`latch validation: ${stray.cf} write to unlatched key ${toHex(userKeyOf(stray))}`)
     }
 
-    /** Latch `keys`, decide from a fresh snapshot, write the outcome (the reader is closed first). */
+    /**
+     * Latch `keys`, decide from a fresh snapshot, write the outcome (the reader is closed first) in the term
+     * the snapshot was read in. The latches serialize commands of this store only: if leadership moved to
+     * another store and back meanwhile, that store's leader may have written these keys, and the raftstore
+     * refuses a write two terms behind (`StaleCommand`) rather than apply a decision made without them.
+     */
     const writing = <R>(
       context: Context | undefined,
       keys: ReadonlyArray<Uint8Array>,
@@ -92,10 +97,18 @@ export const makeTxnHandlersWith = (options: TxnHandlerOptions = {}): Effect.Eff
       latches.withLatches(
         keys,
         Effect.gen(function* () {
-          const { response, writes } = yield* withReader(context, command)
+          const { result, term } = yield* withReader(context, (reader) => ({
+            result: command(reader),
+            term: reader.term
+          }))
+          const { response, writes } = result
           if (writes.length > 0) {
             yield* checkLatched(keys, writes)
-            yield* storage.write(context, "txn", writes)
+            yield* storage.write(
+              context !== undefined && term !== undefined ? { ...context, term } : context,
+              "txn",
+              writes
+            )
           }
           return response
         })
