@@ -45,6 +45,17 @@ const storeHistory = (cluster: TestCluster, id: StoreId) =>
     return { versions, locks }
   }).pipe(Effect.provide(cluster.storageLayer(id)), Effect.scoped, Effect.orDie)
 
+/** The transaction locks every store's engine holds, one line per store holding any. */
+export const locksHeld = (cluster: TestCluster): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.map(
+    Effect.forEach(cluster.storeIds, (id) =>
+      Effect.map(storeHistory(cluster, id), ({ locks }) =>
+        locks.length > 0 ? [`store ${id}: ${locks.join("; ")}`] : []
+      )
+    ),
+    (perStore) => perStore.flat()
+  )
+
 /** A report for a failure message; `name(i)` is account `i`'s key as text. */
 export const explain = (
   cluster: TestCluster,
