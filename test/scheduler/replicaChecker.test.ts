@@ -20,7 +20,7 @@ const apply = (info: RegionInfo, step: ReturnType<typeof checkReplicas>): Region
 
 describe("replica checker", () => {
   for (const max of [1, 3, 5]) {
-    it(`maxReplicas ${max}: adds replicas one at a time up to ${max}, on the stores with the fewest regions, then stops (TestReplicas${max})`, () => {
+    it(`maxReplicas ${max}: adds replicas one at a time up to ${max}, on the stores with the fewest regions, then stops (TestReplicas${max}_3C)`, () => {
       // store i holds i regions: placement goes to the emptiest store first
       const stores = [1, 2, 3, 4, 5, 6].map((i) => sv(i, { regionCount: i }))
       let info = ri(1, [6])
