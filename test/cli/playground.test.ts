@@ -1,18 +1,10 @@
 /** `tinykv playground` end to end: it serves, the CLI talks to it, and Ctrl-C leaves no process behind. */
-import { execFileSync } from "node:child_process"
+import { processesWith } from "../support/processes.js"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { assertBuilt, freePort, startTinykv, stop, tinykv } from "../support/cli.js"
-
-/** Pids of live processes whose command line contains `needle`. */
-const processesWith = (needle: string): Array<number> =>
-  execFileSync("ps", ["-eo", "pid=,args="])
-    .toString()
-    .split("\n")
-    .filter((l) => l.includes(needle) && !l.includes("ps -eo"))
-    .map((l) => Number(l.trim().split(/\s+/)[0]))
 
 describe("tinykv playground", () => {
   it("starts a 3-store cluster, serves the CLI, and stops every child on SIGTERM", async () => {

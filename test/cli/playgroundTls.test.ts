@@ -3,20 +3,12 @@
  * client needs, and `put`/`get` work with exactly those flags (or their environment variables) and
  * are refused without them.
  */
-import { execFileSync } from "node:child_process"
+import { processesWith } from "../support/processes.js"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { assertBuilt, freePort, startTinykv, stop, tinykv } from "../support/cli.js"
-
-/** Pids of live processes whose command line contains `needle`. */
-const processesWith = (needle: string): Array<number> =>
-  execFileSync("ps", ["-eo", "pid=,args="])
-    .toString()
-    .split("\n")
-    .filter((l) => l.includes(needle) && !l.includes("ps -eo"))
-    .map((l) => Number(l.trim().split(/\s+/)[0]))
 
 describe("tinykv playground --tls", () => {
   it("serves put/get only to a client with the printed certificate flags", async () => {

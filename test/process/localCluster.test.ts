@@ -1,5 +1,5 @@
 /** The shared local-cluster module: restart controls, and a closed scope leaves no process and no data. */
-import { execFileSync } from "node:child_process"
+import { processesWith } from "../support/processes.js"
 import { existsSync } from "node:fs"
 import { createServer } from "node:net"
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -7,14 +7,6 @@ import { Cause, Effect, Exit, Option, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { ChildNotReady, startLocalCluster } from "../../src/process/index.js"
 import { assertBuilt } from "../support/cli.js"
-
-/** Pids of live processes whose command line contains `needle`. */
-const processesWith = (needle: string): Array<number> =>
-  execFileSync("ps", ["-eo", "pid=,args="])
-    .toString()
-    .split("\n")
-    .filter((l) => l.includes(needle) && !l.includes("ps -eo"))
-    .map((l) => Number(l.trim().split(/\s+/)[0]))
 
 const run = <A, E>(effect: Effect.Effect<A, E, NodeContext.NodeContext>) =>
   Effect.runPromise(effect.pipe(Effect.provide(NodeContext.layer)))
