@@ -134,20 +134,30 @@ describe("bank on a replicated cluster", () => {
         })
         const fibers = yield* Effect.forEach([0, 1, 2, 3], (w) => Effect.fork(worker(w)))
         const audit = yield* Effect.fork(auditor)
-        // pacing only, here and below: how long each phase of the workload runs (no assertion depends on it)
-        yield* Effect.sleep("1500 millis")
+        // each phase lasts until the workers commit 3 more transfers, however slow the machine is:
+        // before the crash, while store 2 is down, and after it restarts
+        const moreCommits = (phase: string) =>
+          Effect.gen(function* () {
+            const start = yield* Ref.get(committed)
+            yield* eventually(Ref.get(committed).pipe(Effect.map((c) => c >= start + 3)), {
+              what: `3 transfers committed ${phase}`,
+              timeout: "40 seconds",
+              interval: "20 millis"
+            })
+          })
+        yield* moreCommits("before the crash")
         yield* cluster.stopStore(2 as StoreId)
         handlersOf.delete(2 as StoreId)
-        yield* Effect.sleep("1500 millis")
+        yield* moreCommits("while store 2 is down")
         yield* cluster.startStore(2 as StoreId)
-        yield* Effect.sleep("1500 millis")
+        yield* moreCommits("after store 2 restarted")
         yield* Ref.set(done, true)
         for (const f of fibers) yield* Fiber.join(f)
         yield* Fiber.join(audit)
         yield* cluster.clearFilters
         const t = yield* begin(backend)
         assert.strictEqual(yield* total(t), ACCOUNTS * INITIAL)
-        assert.isAbove(yield* Ref.get(committed), 5)
+        assert.isAtLeast(yield* Ref.get(committed), 9, "every phase committed transfers")
       }).pipe(Effect.scoped),
     90_000
   )
