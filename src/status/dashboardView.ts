@@ -46,14 +46,16 @@ const printable = (b: Uint8Array): string | undefined => {
 
 const key = (b: Uint8Array) => ({ hex: toHex(b), text: printable(b) })
 
-/** Reads a store's counters; `undefined` when it does not answer within a second. */
+/** Reads a store's counters; `undefined` when it does not answer within a second, or refuses (403). */
 const scrapeStore = (client: HttpClient.HttpClient, scheme: "http" | "https", statusAddress: string) =>
-  client.get(`${scheme}://${statusAddress}/metrics`).pipe(
-    Effect.flatMap((r) => r.text),
-    Effect.map(storeRequests),
-    Effect.timeout("1 second"),
-    Effect.orElseSucceed(() => undefined)
-  )
+  HttpClient.filterStatusOk(client)
+    .get(`${scheme}://${statusAddress}/metrics`)
+    .pipe(
+      Effect.flatMap((r) => r.text),
+      Effect.map(storeRequests),
+      Effect.timeout("1 second"),
+      Effect.orElseSucceed(() => undefined)
+    )
 
 /** `scheme`: how the stores' status listeners are reached (`https` on a TLS cluster). */
 export const dashboardView = (snapshot: ClusterSnapshot, scheme: "http" | "https" = "http") =>

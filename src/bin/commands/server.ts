@@ -169,7 +169,9 @@ export const server = Command.make(
                 )
               )
               const store = Layer.merge(layerStandaloneStore({ host, port, dataDir: data, tls }), layerStandaloneHealth)
-              return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store", undefined, tls)))
+              return yield* Layer.launch(
+                Layer.provideMerge(banner, withStatus(store, status, "tinykv-store", undefined, tls))
+              )
             }
             const schedulerAddress = yield* checkAddress(scheduler)
             const initial = parseIds(initialStores)
@@ -208,7 +210,9 @@ export const server = Command.make(
                 ].join("\n")
               )
             )
-            return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store", undefined, tls)))
+            return yield* Layer.launch(
+              Layer.provideMerge(banner, withStatus(store, status, "tinykv-store", undefined, tls))
+            )
           }).pipe(withObservability(logFormat, "tinykv-store"))
       )
     )
