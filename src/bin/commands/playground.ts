@@ -55,6 +55,9 @@ const sharedTls = (files: { ca: string; cert: string; key: string }, stores: num
   return { ca: files.ca, certificates: new Map(names.map((n) => [n, { cert: files.cert, key: files.key }])) }
 }
 
+/** Where `put`, `get` and `ctl` look for the scheduler without `--scheduler`. */
+const DEFAULT_SCHEDULER = "127.0.0.1:2379"
+
 /** How a client command reaches this cluster: the TLS flags, when there is TLS. */
 const clientFlags = (tls: ClusterTls | undefined): string => {
   const client = tls?.certificates.get("client")
@@ -143,7 +146,9 @@ export const playground = Command.make(
             yield* cluster
               .waitUntilWritable("60 seconds")
               .pipe(Effect.mapError(() => seeLogs("the cluster did not accept a write within 60 s")))
-            const flags = clientFlags(cluster.tls)
+            // a client's own default is the default scheduler port: name the scheduler when it is elsewhere
+            const target = cluster.scheduler === DEFAULT_SCHEDULER ? "" : ` --scheduler ${cluster.scheduler}`
+            const flags = `${target}${clientFlags(cluster.tls)}`
             const client = cluster.tls?.certificates.get("client")
             // with TLS the status listeners are HTTPS and want a client certificate too
             const web = cluster.tls === undefined ? "http" : "https"
@@ -166,6 +171,7 @@ export const playground = Command.make(
                 "try, in another shell:",
                 `  npx tinykv put hello world${flags}`,
                 `  npx tinykv get hello${flags}`,
+                `  npx tinykv ctl health${flags}`,
                 "stop with Ctrl-C"
               ].join("\n")
             )
