@@ -2,11 +2,12 @@
  * `tinykv ctl health`: is the cluster up? The scheduler must answer; every store it knows (tombstones
  * aside) must be Up and answer an RPC on its own address; every region must have a leader. Prints a
  * line per check (or one JSON document) and sets exit code 1 when any check fails, for scripts:
- * `tinykv ctl health && deploy`.
+ * `tinykv ctl health && deploy`. On a TLS cluster every check dials in mutual TLS with the given credentials.
  */
 import { Effect } from "effect"
 import { utf8 } from "../protocol/bytes.js"
 import { connectStore } from "../rpc/storeConnection.js"
+import type { TlsCredentials } from "../rpc/tlsCredentials.js"
 import { makeCtlClient } from "./ctlClient.js"
 import { table } from "./ctlFormat.js"
 import type { OutputFormat } from "./pairFormat.js"
@@ -30,9 +31,9 @@ export interface HealthReport {
 }
 
 /** A store serves when it answers at all: a refusal (a replicated store wants a region context) is an answer. */
-const probeStore = (address: string) =>
+const probeStore = (address: string, tls: TlsCredentials | undefined) =>
   Effect.gen(function* () {
-    const conn = yield* connectStore(address, { timeout: "2 seconds" })
+    const conn = yield* connectStore(address, { timeout: "2 seconds", tls })
     return yield* conn.call("RawGet", (rpc) => rpc.RawGet({ key: utf8("health"), cf: "default" }))
   }).pipe(
     Effect.scoped,
@@ -45,9 +46,9 @@ const probeStore = (address: string) =>
     Effect.catchAll(() => Effect.succeed(null))
   )
 
-export const checkHealth = (scheduler: string): Effect.Effect<HealthReport> =>
+export const checkHealth = (scheduler: string, tls?: TlsCredentials): Effect.Effect<HealthReport> =>
   Effect.gen(function* () {
-    const ctl = yield* makeCtlClient(scheduler, "3 seconds")
+    const ctl = yield* makeCtlClient(scheduler, "3 seconds", tls)
     const stores = yield* ctl.call("GetAllStores", (rpc, header) =>
       rpc.GetAllStores({ header, excludeTombstoneStores: true })
     )
@@ -58,7 +59,7 @@ export const checkHealth = (scheduler: string): Effect.Effect<HealthReport> =>
       stores.details,
       (d) =>
         Effect.map(
-          probeStore(d.store.address),
+          probeStore(d.store.address, tls),
           (error): StoreHealth => ({
             id: d.store.id,
             address: d.store.address,
@@ -118,9 +119,9 @@ const text = (r: HealthReport): string => {
 }
 
 /** Checks, prints, and sets the exit code: 0 healthy, 1 not. */
-export const health = (scheduler: string, format: OutputFormat) =>
+export const health = (scheduler: string, format: OutputFormat, tls?: TlsCredentials) =>
   Effect.gen(function* () {
-    const report = yield* checkHealth(scheduler)
+    const report = yield* checkHealth(scheduler, tls)
     yield* printLine(format === "json" ? JSON.stringify(report, null, 2) : text(report))
     if (!report.healthy) process.exitCode = 1
   })

@@ -17,7 +17,10 @@ export const describeError = (e: unknown): string => {
   const err = e as { _tag: string; message?: string } & Record<string, unknown>
   switch (err._tag) {
     case "StoreUnavailable":
-      return `cannot reach the store at ${err.address}: ${err.message}`
+      // the cluster client reports a scheduler it cannot reach as a StoreUnavailable "scheduler: …"
+      return typeof err.message === "string" && err.message.startsWith("scheduler: ")
+        ? `cannot reach the scheduler at ${err.address}: ${err.message.slice("scheduler: ".length)}`
+        : `cannot reach the store at ${err.address}: ${err.message}`
     case "TlsConfigError":
       return `TLS: ${err.message}`
     case "InvalidArgument":

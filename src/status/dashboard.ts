@@ -1,13 +1,15 @@
 /**
  * The scheduler's dashboard on its status listener: `/dashboard` (the page), `/api/cluster` (the JSON it
- * polls: `dashboardView.ts`), and `/` redirecting to the page.
+ * polls: `dashboardView.ts`), and `/` redirecting to the page. The stores' `/metrics` are read with the
+ * `StatusClient` the status listener provides (HTTPS with the scheduler's certificate on a TLS cluster).
  */
-import { FetchHttpClient, HttpRouter, HttpServerResponse } from "@effect/platform"
+import { HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import { clusterSnapshot } from "../scheduler/clusterSnapshot.js"
 import { Scheduler } from "../scheduler/service.js"
 import { DASHBOARD_HTML } from "./dashboardPage.js"
 import { dashboardView } from "./dashboardView.js"
+import { StatusClient } from "./statusClient.js"
 
 export const dashboardRoutes = HttpRouter.empty.pipe(
   HttpRouter.get("/", Effect.succeed(HttpServerResponse.redirect("/dashboard"))),
@@ -16,7 +18,8 @@ export const dashboardRoutes = HttpRouter.empty.pipe(
     "/api/cluster",
     Effect.gen(function* () {
       const snapshot = yield* clusterSnapshot(yield* Scheduler)
-      const view = yield* dashboardView(snapshot).pipe(Effect.provide(FetchHttpClient.layer))
+      const status = yield* StatusClient
+      const view = yield* dashboardView(snapshot, status.scheme).pipe(Effect.provide(status.client))
       return HttpServerResponse.unsafeJson(view, { headers: { "cache-control": "no-store" } })
     })
   )

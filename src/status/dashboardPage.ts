@@ -125,7 +125,7 @@ function render(view) {
 
   fill("stores", view.stores.map((s) => {
     const status = el("td");
-    if (s.statusAddress) { const a = el("a", "metrics"); a.href = "http://" + s.statusAddress + "/metrics"; status.appendChild(a); } else status.textContent = "–";
+    if (s.statusAddress) { const a = el("a", "metrics"); a.href = location.protocol + "//" + s.statusAddress + "/metrics"; status.appendChild(a); } else status.textContent = "–";
     return row([s.id, s.address, el("td", s.state, "state-" + s.state), s.regionCount, s.leaderCount, s.regionSizeMiB,
       bytes(s.capacity), bytes(s.available), s.requests ? s.requests.requests : "–", status]);
   }), "no stores yet", 10);

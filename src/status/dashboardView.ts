@@ -46,16 +46,19 @@ const printable = (b: Uint8Array): string | undefined => {
 
 const key = (b: Uint8Array) => ({ hex: toHex(b), text: printable(b) })
 
-/** Reads a store's counters; `undefined` when it does not answer within a second. */
-const scrapeStore = (client: HttpClient.HttpClient, statusAddress: string) =>
-  client.get(`http://${statusAddress}/metrics`).pipe(
-    Effect.flatMap((r) => r.text),
-    Effect.map(storeRequests),
-    Effect.timeout("1 second"),
-    Effect.orElseSucceed(() => undefined)
-  )
+/** Reads a store's counters; `undefined` when it does not answer within a second, or refuses (403). */
+const scrapeStore = (client: HttpClient.HttpClient, scheme: "http" | "https", statusAddress: string) =>
+  HttpClient.filterStatusOk(client)
+    .get(`${scheme}://${statusAddress}/metrics`)
+    .pipe(
+      Effect.flatMap((r) => r.text),
+      Effect.map(storeRequests),
+      Effect.timeout("1 second"),
+      Effect.orElseSucceed(() => undefined)
+    )
 
-export const dashboardView = (snapshot: ClusterSnapshot) =>
+/** `scheme`: how the stores' status listeners are reached (`https` on a TLS cluster). */
+export const dashboardView = (snapshot: ClusterSnapshot, scheme: "http" | "https" = "http") =>
   Effect.gen(function* () {
     const client = yield* HttpClient.HttpClient
     const stores = yield* Effect.forEach(
@@ -64,7 +67,7 @@ export const dashboardView = (snapshot: ClusterSnapshot) =>
         Effect.map(
           d.store.statusAddress === undefined || d.store.state === "Tombstone"
             ? Effect.succeed(undefined)
-            : scrapeStore(client, d.store.statusAddress),
+            : scrapeStore(client, scheme, d.store.statusAddress),
           (requests) => ({
             id: d.store.id,
             address: d.store.address,

@@ -5,7 +5,11 @@
  *   read off live state;
  * - `/health`: 200 while the process runs (`{"status":"ok","service":…}`);
  * - `/ready`: 200 when `Health.ready` says so, else 503, with its detail as JSON;
- * - whatever `routes` adds (the scheduler's dashboard).
+ * - whatever `routes` adds (the scheduler's dashboard), with a `StatusClient` to read other processes'
+ *   status listeners.
+ *
+ * With TLS credentials it serves HTTPS only and requires a client certificate of the cluster's CA whose
+ * name is on the allow-list, like every other listener (`tlsHttpServer.ts`); without, plain HTTP.
  *
  * Its own HTTP requests are not traced: scrapes every few seconds would drown the request spans.
  */
@@ -13,8 +17,11 @@ import { createServer } from "node:http"
 import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer } from "effect"
+import type { TlsCredentials } from "../rpc/tlsCredentials.js"
 import { Health } from "../services/Health.js"
 import { makePrometheusScrape, PROMETHEUS_CONTENT_TYPE } from "./prometheus.js"
+import { layerStatusClient } from "./statusClient.js"
+import { layerTlsHttpServer } from "./tlsHttpServer.js"
 
 export interface StatusServerOptions {
   readonly host: string
@@ -62,13 +69,19 @@ export const layerStatusApp = <E = never, R = never>(
 
 /**
  * The status listener on `host:port` for the `Health` in context; its `HttpServer` (the bound address:
- * port 0 picks a free one) is an output.
+ * port 0 picks a free one) is an output. HTTPS with mutual TLS when `credentials` are given.
  */
 export const layerStatusServer = <E = never, R = never>(
   options: StatusServerOptions,
   serviceName: string,
-  routes?: HttpRouter.HttpRouter<E, R>
+  routes?: HttpRouter.HttpRouter<E, R>,
+  credentials?: TlsCredentials | undefined
 ) =>
   layerStatusApp(serviceName, routes).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { host: options.host, port: options.port }))
+    Layer.provide(layerStatusClient(credentials)),
+    Layer.provideMerge(
+      credentials === undefined
+        ? NodeHttpServer.layer(() => createServer(), { host: options.host, port: options.port })
+        : layerTlsHttpServer({ host: options.host, port: options.port }, credentials)
+    )
   )

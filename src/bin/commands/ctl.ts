@@ -167,12 +167,16 @@ const storeCommand = Command.make("store").pipe(
 
 const health = Command.make("health", { scheduler: schedulerOption, format: formatOption }, ({ scheduler, format }) =>
   reportErrors(
-    Effect.flatMap(checkAddress(scheduler.address), (address) =>
-      lazy(
+    Effect.gen(function* () {
+      const address = yield* checkAddress(scheduler.address)
+      const tls = yield* tlsFromFlags(scheduler)
+      const { loadTlsCredentials } = yield* Effect.promise(() => import("../../rpc/tlsCredentials.js"))
+      const credentials = tls === undefined ? undefined : yield* loadTlsCredentials(tls)
+      return yield* lazy(
         () => import("../../cli/health.js"),
-        (m) => m.health(address, format)
+        (m) => m.health(address, format, credentials)
       )
-    )
+    }).pipe(Effect.scoped)
   )
 ).pipe(
   Command.withDescription(

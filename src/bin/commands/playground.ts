@@ -55,6 +55,9 @@ const sharedTls = (files: { ca: string; cert: string; key: string }, stores: num
   return { ca: files.ca, certificates: new Map(names.map((n) => [n, { cert: files.cert, key: files.key }])) }
 }
 
+/** Where `put`, `get` and `ctl` look for the scheduler without `--scheduler`. */
+const DEFAULT_SCHEDULER = "127.0.0.1:2379"
+
 /** How a client command reaches this cluster: the TLS flags, when there is TLS. */
 const clientFlags = (tls: ClusterTls | undefined): string => {
   const client = tls?.certificates.get("client")
@@ -143,26 +146,32 @@ export const playground = Command.make(
             yield* cluster
               .waitUntilWritable("60 seconds")
               .pipe(Effect.mapError(() => seeLogs("the cluster did not accept a write within 60 s")))
-            const flags = clientFlags(cluster.tls)
+            // a client's own default is the default scheduler port: name the scheduler when it is elsewhere
+            const target = cluster.scheduler === DEFAULT_SCHEDULER ? "" : ` --scheduler ${cluster.scheduler}`
+            const flags = `${target}${clientFlags(cluster.tls)}`
             const client = cluster.tls?.certificates.get("client")
+            // with TLS the status listeners are HTTPS and want a client certificate too
+            const web = cluster.tls === undefined ? "http" : "https"
             yield* Console.log(
               [
                 "tinykv playground is up:",
-                `  scheduler  ${cluster.scheduler}    status http://${cluster.schedulerStatus}`,
-                ...cluster.stores.map((s) => `  store ${s.id}    ${s.address}  status http://${s.statusAddress}`),
-                `  dashboard  http://${cluster.schedulerStatus}/dashboard`,
-                `  metrics    http://${cluster.schedulerStatus}/metrics (each process has /metrics, /health, /ready)`,
+                `  scheduler  ${cluster.scheduler}    status ${web}://${cluster.schedulerStatus}`,
+                ...cluster.stores.map((s) => `  store ${s.id}    ${s.address}  status ${web}://${s.statusAddress}`),
+                `  dashboard  ${web}://${cluster.schedulerStatus}/dashboard`,
+                `  metrics    ${web}://${cluster.schedulerStatus}/metrics (each process has /metrics, /health, /ready)`,
                 `  data/logs  ${data}`,
                 ...(cluster.tls === undefined || client === undefined
                   ? []
                   : [
-                      "  TLS        mutual TLS on every link; clients need the CA, a certificate and its key:",
+                      "  TLS        mutual TLS on every link, status ports included; clients need the CA, a certificate and its key:",
                       `    --tls-ca ${cluster.tls.ca} --tls-cert ${client.cert} --tls-key ${client.key}`,
-                      `    (or TINYKV_TLS_CA=${cluster.tls.ca} TINYKV_TLS_CERT=${client.cert} TINYKV_TLS_KEY=${client.key})`
+                      `    (or TINYKV_TLS_CA=${cluster.tls.ca} TINYKV_TLS_CERT=${client.cert} TINYKV_TLS_KEY=${client.key})`,
+                      `    curl --cacert ${cluster.tls.ca} --cert ${client.cert} --key ${client.key} https://${cluster.schedulerStatus}/metrics`
                     ]),
                 "try, in another shell:",
                 `  npx tinykv put hello world${flags}`,
                 `  npx tinykv get hello${flags}`,
+                `  npx tinykv ctl health${flags}`,
                 "stop with Ctrl-C"
               ].join("\n")
             )

@@ -94,10 +94,13 @@ export const scheduler = Command.make(
                     `stores reach it with --scheduler ${address}`,
                     ...Option.match(status, {
                       onNone: () => [],
-                      onSome: (s) => [
-                        `status on http://${s} (/metrics, /health, /ready)`,
-                        `dashboard at http://${s}/dashboard`
-                      ]
+                      onSome: (s) =>
+                        tls === undefined
+                          ? [`status on http://${s} (/metrics, /health, /ready)`, `dashboard at http://${s}/dashboard`]
+                          : [
+                              `status on https://${s} (/metrics, /health, /ready; mutual TLS: a client certificate of the CA)`,
+                              `dashboard at https://${s}/dashboard`
+                            ]
                     }),
                     "stop with Ctrl-C"
                   ].join("\n")
@@ -109,7 +112,7 @@ export const scheduler = Command.make(
               layerServer({ host, port, dataDir: data, ...config, tls })
             )
             return yield* Layer.launch(
-              Layer.provideMerge(banner, withStatus(server, status, "tinykv-scheduler", dashboardRoutes))
+              Layer.provideMerge(banner, withStatus(server, status, "tinykv-scheduler", dashboardRoutes, tls))
             ).pipe(
               Effect.mapError((e) =>
                 isListenError(e) ? new UsageError(`cannot listen on ${address}: ${listenCause(e)}`) : e

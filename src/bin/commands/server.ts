@@ -149,7 +149,11 @@ export const server = Command.make(
             const status = yield* statusAddress(statusAddr)
             const statusLine = Option.match(status, {
               onNone: () => [],
-              onSome: (s) => [`status on http://${s} (/metrics, /health, /ready)`]
+              onSome: (s) => [
+                tls === undefined
+                  ? `status on http://${s} (/metrics, /health, /ready)`
+                  : `status on https://${s} (/metrics, /health, /ready; mutual TLS: a client certificate of the CA)`
+              ]
             })
             if (standalone) {
               const banner = Layer.effectDiscard(
@@ -165,7 +169,9 @@ export const server = Command.make(
                 )
               )
               const store = Layer.merge(layerStandaloneStore({ host, port, dataDir: data, tls }), layerStandaloneHealth)
-              return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store")))
+              return yield* Layer.launch(
+                Layer.provideMerge(banner, withStatus(store, status, "tinykv-store", undefined, tls))
+              )
             }
             const schedulerAddress = yield* checkAddress(scheduler)
             const initial = parseIds(initialStores)
@@ -204,7 +210,9 @@ export const server = Command.make(
                 ].join("\n")
               )
             )
-            return yield* Layer.launch(Layer.provideMerge(banner, withStatus(store, status, "tinykv-store")))
+            return yield* Layer.launch(
+              Layer.provideMerge(banner, withStatus(store, status, "tinykv-store", undefined, tls))
+            )
           }).pipe(withObservability(logFormat, "tinykv-store"))
       )
     )
