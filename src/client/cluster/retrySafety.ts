@@ -46,7 +46,9 @@ export const isIdempotent = (method: string): boolean => resendable.has(method)
  * `RegionNotFound`, `KeyNotInRegion`, `StoreNotMatch`, `ServerIsBusy`, `StaleCommand`) or when the
  * command can never apply (an `EpochNotMatch` or `StaleCommand` from apply), unless they carry
  * `outcomeUnknown`; `InvalidArgument` is checked before anything is written; a request the connection
- * refused to send (`StoreUnavailable` with `unsent`). A `StorageError` is final either way.
+ * refused to send (`StoreUnavailable` with `unsent`). So a raw put or delete that fails with anything
+ * but `Indeterminate` did not take effect; a batch or a range delete may have applied the parts it sent
+ * to other regions (or in earlier steps) before one part failed.
  */
 export const unknownOutcome = (error: AttemptError, sent: boolean): string | undefined => {
   switch (error._tag) {
@@ -54,6 +56,9 @@ export const unknownOutcome = (error: AttemptError, sent: boolean): string | und
       return sent ? `no answer within ${error.timeoutMs} ms` : undefined
     case "StoreUnavailable":
       return sent && error.unsent !== true ? `the connection failed during the call: ${error.message}` : undefined
+    case "StorageError":
+      // the store's engine failed: a write may or may not have reached it
+      return sent ? `StorageError: ${error.message}` : undefined
     case "RegionNotFound":
     case "StaleCommand":
     case "ServerIsBusy":
