@@ -140,7 +140,7 @@ describe("write retries: outcome unknown", () => {
     it.scopedLive(`${name}: a get is sent again`, () =>
       Effect.gen(function* () {
         const t = oneRegion()
-        const { kv } = yield* setup(t, [1, 2], quick)
+        const { kv } = yield* setup(t, [1, 2])
         yield* kv.rawPut("k", "v")
         t.addFault({ store: 1, method: "RawGet", error, afterServing: true })
         assert.strictEqual(fromUtf8((yield* kv.rawGet("k"))!), "v")
