@@ -22,7 +22,7 @@ export class Indeterminate extends Data.TaggedError("Indeterminate")<{
   readonly reason: string
 }> {
   override get message(): string {
-    return `${this.method} to ${this.address}: the outcome is unknown (${this.reason}); the write may or may not have applied, and was not retried`
+    return `${this.method} to ${this.address}: outcome unknown (${this.reason}): the write may or may not have applied, and was not sent again`
   }
 }
 
@@ -50,7 +50,7 @@ export const describeError = (e: unknown): string => {
     case "StorageError":
       return `storage error on the server: ${err.message}`
     case "Indeterminate":
-      return `outcome unknown: ${err.message}; read the key back before writing again`
+      return `${err.message}; read the key back before writing again`
     default:
       return err.message && err.message.length > 0 ? err.message : err._tag
   }

@@ -8,6 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, Scope } from "effect"
 import { type ClusterRoutingOptions, makeClusterRouting } from "../../../src/client/cluster/clusterClient.js"
+import { describeError } from "../../../src/client/errors.js"
 import { begin } from "../../../src/client/transaction.js"
 import { fromUtf8, utf8 } from "../../../src/protocol/bytes.js"
 import {
@@ -130,7 +131,9 @@ describe("write retries: outcome unknown", () => {
         if (e._tag === "Indeterminate") {
           assert.strictEqual(e.method, "RawPut")
           assert.strictEqual(e.address, stores.get(1)!.address)
-          assert.include(e.message, "outcome is unknown")
+          assert.include(e.message, "outcome unknown")
+          // what the CLI prints after `error: `
+          assert.match(describeError(e), /^RawPut to .*outcome unknown.*read the key back/)
         }
         assert.strictEqual(t.callsTo("RawPut").length, 1, "never sent again")
         assert.strictEqual(fromUtf8((yield* kv.rawGet("k"))!), "v")
