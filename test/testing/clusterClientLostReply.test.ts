@@ -8,7 +8,7 @@
  * one entry with its value, which the new leader applies.
  */
 import { assert, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { Context, type Duration, Effect, Layer } from "effect"
 import { TinyKvClient } from "../../src/client/TinyKvClient.js"
 import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
 import { Filters, TestCluster } from "../../src/testing/index.js"
@@ -22,7 +22,7 @@ it.live("a put whose reply is lost is not proposed again: Indeterminate, one log
   Effect.gen(function* () {
     const cluster = yield* TestCluster.make({ stores: 3 })
     yield* cluster.start
-    const client = (timeout: string) =>
+    const client = (timeout: Duration.DurationInput) =>
       Layer.build(cluster.clientLayer({ timeout })).pipe(Effect.map(Context.get(TinyKvClient)))
     const kv = yield* client("500 millis")
     const key = utf8("k")
