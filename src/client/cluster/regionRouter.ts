@@ -18,8 +18,8 @@
  *
  * A raw write is not idempotent (`retrySafety.ts`): it is retried only after a failure that proves the
  * store never proposed it. After any other failure (a timeout or a connection lost once it was sent, an
- * answer marked `outcomeUnknown`, or the deadline passing while it was in flight) the call fails with
- * `Indeterminate`, after the routing was corrected as above.
+ * answer marked `outcomeUnknown`, a `StorageError`, or the deadline passing while it was in flight) the
+ * call fails with `Indeterminate`, after the routing was corrected as above.
  */
 import type { RpcClientError } from "@effect/rpc"
 import { Clock, Data, Duration, Effect, Schedule } from "effect"
