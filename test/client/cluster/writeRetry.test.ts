@@ -18,7 +18,8 @@ import {
   NotLeader,
   RegionNotFound,
   ServerIsBusy,
-  StaleCommand
+  StaleCommand,
+  StorageError
 } from "../../../src/protocol/errorpb.js"
 import { regionId, storeId } from "../../../src/protocol/ids.js"
 import { connectStore } from "../../../src/rpc/storeConnection.js"
@@ -172,6 +173,19 @@ describe("write retries: outcome unknown", () => {
           assert.strictEqual(t.callsTo(method).length, 1, `${method} sent once`)
         }
       })
+  )
+
+  it.scopedLive("a StorageError: a put is Indeterminate (the engine may have written it), a get fails as is", () =>
+    Effect.gen(function* () {
+      const t = oneRegion()
+      const { kv } = yield* setup(t, [1, 2])
+      t.addFault({ store: 1, method: "RawPut", error: new StorageError({ message: "disk" }) })
+      assert.strictEqual((yield* Effect.flip(kv.rawPut("k", "v")))._tag, "Indeterminate")
+      t.addFault({ store: 1, method: "RawGet", error: new StorageError({ message: "disk" }) })
+      assert.strictEqual((yield* Effect.flip(kv.rawGet("k")))._tag, "StorageError")
+      assert.strictEqual(t.callsTo("RawPut").length, 1)
+      assert.strictEqual(t.callsTo("RawGet").length, 1)
+    })
   )
 
   it.scopedLive("the deadline passing while a put is in flight: Indeterminate, not RequestTimeout", () =>
