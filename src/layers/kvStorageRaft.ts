@@ -44,11 +44,16 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
     KvStorage,
     Effect.gen(function* () {
       const router = yield* Router
-      const inTime = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      // a write that timed out may have been proposed, and may still apply: its answer says so
+      const inTime = <A, E, R>(effect: Effect.Effect<A, E, R>, isWrite: boolean) =>
         effect.pipe(
           Effect.timeoutFail({
             duration: `${options.commandTimeoutMs} millis`,
-            onTimeout: () => new ServerIsBusy({ reason: "the command did not apply in time; retry" })
+            onTimeout: () =>
+              new ServerIsBusy({
+                reason: "the command did not apply in time",
+                ...(isWrite ? { outcomeUnknown: true } : {})
+              })
           })
         )
       const checked = (response: RaftCmdResponse) =>
@@ -63,12 +68,12 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
                   ? { _tag: "Put", cf: m.cf, key: m.key, value: m.value, space }
                   : { _tag: "Delete", cf: m.cf, key: m.key, space }
             )
-            yield* checked(yield* inTime(router.sendCommand(requestFor(context, requests))))
+            yield* checked(yield* inTime(router.sendCommand(requestFor(context, requests)), true))
           }),
         reader: (context, space: KeySpace) =>
           Effect.gen(function* () {
             if (context === undefined) return yield* Effect.fail(needContext)
-            const { response, reader } = yield* inTime(sendRead(router, requestFor(context, [{ _tag: "Snap" }])))
+            const { response, reader } = yield* inTime(sendRead(router, requestFor(context, [{ _tag: "Snap" }])), false)
             yield* checked(response)
             const snap = response.responses[0]
             if (snap?._tag !== "Snap" || reader === undefined) {

@@ -10,6 +10,18 @@ import { showKey } from "./bytes.js"
 import { Bytes, RegionId } from "./ids.js"
 import { Peer, Region } from "./metapb.js"
 
+/**
+ * On an error that can answer a command after it entered the Raft log: `true` when it did. The command
+ * may then still apply, or may have applied already, and the client cannot tell which: a write that is
+ * not idempotent must not be sent again. Absent (the usual case): the store refused the command before
+ * proposing it, or it is known never to apply (its log entry was replaced, or refused on apply).
+ */
+const outcomeUnknown = Schema.optional(Schema.Boolean)
+
+/** The sentence an error with `outcomeUnknown` adds to its message. */
+const unknownOutcome = (e: { readonly outcomeUnknown?: boolean | undefined }): string =>
+  e.outcomeUnknown === true ? " (after the command was proposed: it may still apply)" : ""
+
 /** The peer asked is not the region's leader; `leader` is the hint when one is known. */
 export class NotLeader extends Schema.TaggedError<NotLeader>()("NotLeader", {
   regionId: RegionId,
@@ -32,10 +44,12 @@ export class StoreNotMatch extends Schema.TaggedError<StoreNotMatch>()("StoreNot
 }
 
 export class RegionNotFound extends Schema.TaggedError<RegionNotFound>()("RegionNotFound", {
-  regionId: RegionId
+  regionId: RegionId,
+  /** The peer was destroyed or failed while the command waited for its entry. */
+  outcomeUnknown
 }) {
   override get message(): string {
-    return `the store does not hold region ${this.regionId}`
+    return `the store does not hold region ${this.regionId}${unknownOutcome(this)}`
   }
 }
 
@@ -59,18 +73,26 @@ export class EpochNotMatch extends Schema.TaggedError<EpochNotMatch>()("EpochNot
   }
 }
 
-/** The proposal was superseded (term changed before it committed); retry it. */
-export class StaleCommand extends Schema.TaggedError<StaleCommand>()("StaleCommand", {}) {
+/**
+ * The command was refused for its term: superseded by a leader change before it committed (its log
+ * entry was replaced), or named a read term too old to write in. With `outcomeUnknown`: the store lost
+ * track of its entry (a snapshot from another leader covered it), which may or may not be the command.
+ */
+export class StaleCommand extends Schema.TaggedError<StaleCommand>()("StaleCommand", { outcomeUnknown }) {
   override get message(): string {
-    return "the command was superseded by a leader change before it committed; retry it"
+    return this.outcomeUnknown === true
+      ? "the command's entry was covered by a snapshot from another leader: it may or may not have applied"
+      : "the command was superseded by a leader change before it committed; retry it"
   }
 }
 
 export class ServerIsBusy extends Schema.TaggedError<ServerIsBusy>()("ServerIsBusy", {
-  reason: Schema.String
+  reason: Schema.String,
+  /** The command was proposed and did not apply in time, or the raft worker failed while it waited. */
+  outcomeUnknown
 }) {
   override get message(): string {
-    return `the store is busy: ${this.reason}`
+    return `the store is busy: ${this.reason}${unknownOutcome(this)}`
   }
 }
 

@@ -254,6 +254,8 @@ const answerProposals = (peer: Peer, e: Entry, response: RaftCmdResponse | undef
     const matches = p.index === e.index && p.term === e.term && response !== undefined
     const readInTerm = peer.term === e.term || !response?.responses.some((r) => r._tag === "Snap")
     if (matches && readInTerm) replies.push([p.reply, response])
-    else replies.push([p.reply, staleResponse(peer.term)])
+    // another entry took the proposal's index: the command never applies (a client may send it again).
+    // A proposal whose index passed unseen (not expected to happen) is answered as of unknown outcome.
+    else replies.push([p.reply, staleResponse(peer.term, p.index < e.index)])
   }
 }

@@ -236,7 +236,8 @@ export class Peer {
     for (const p of this.region.peers) this.peerCache.set(p.id, p)
     while (this.proposals.length > 0 && this.proposals[0]!.index <= index) {
       const p = this.proposals.shift()!
-      if (p.reply) replies.push([p.reply, staleResponse(this.term)])
+      // the snapshot's entry at p.index may be this command (replicated before the leader changed) or another
+      if (p.reply) replies.push([p.reply, staleResponse(this.term, true)])
     }
   }
 
@@ -255,11 +256,17 @@ export class Peer {
     return new EpochNotMatch({ currentRegions: [...e.currentRegions, sibling] })
   }
 
-  /** Answers every waiting proposal with RegionNotFound (the peer is being destroyed). */
+  /**
+   * Answers every waiting proposal with RegionNotFound (the peer is being destroyed). Each is in the log
+   * already, and may apply on the other replicas: the answer says its outcome is unknown.
+   */
   failAllProposals(): void {
     for (const p of this.proposals) {
       if (p.reply)
-        this.replies.push([p.reply, errorResponse(new RegionNotFound({ regionId: this.regionId }), this.term)])
+        this.replies.push([
+          p.reply,
+          errorResponse(new RegionNotFound({ regionId: this.regionId, outcomeUnknown: true }), this.term)
+        ])
     }
     this.proposals = []
   }

@@ -108,8 +108,10 @@ export const processReadies = (
         if (!(e instanceof RaftInvariantError)) throw e
         ops.length = mark.ops
         out.length = mark.out
+        // answers to commands already in the log, which may apply elsewhere (or here after a restart)
         for (const [d] of replies.splice(mark.replies)) {
-          replies.push([d, errorResponse(new RegionNotFound({ regionId: peer.regionId }), peer.term)])
+          const refused = new RegionNotFound({ regionId: peer.regionId, outcomeUnknown: true })
+          replies.push([d, errorResponse(refused, peer.term)])
         }
         ctx.fail(peer, e)
       }

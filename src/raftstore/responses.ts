@@ -8,7 +8,12 @@ export const errorResponse = (error: RegionError, currentTerm = 0): RaftCmdRespo
   responses: []
 })
 
-export const staleResponse = (currentTerm: number): RaftCmdResponse => errorResponse(new StaleCommand(), currentTerm)
+/**
+ * A proposal refused for its term. `outcomeUnknown`: its entry may still be the command (see `StaleCommand`);
+ * leave it out when the command is known never to apply.
+ */
+export const staleResponse = (currentTerm: number, outcomeUnknown = false): RaftCmdResponse =>
+  errorResponse(new StaleCommand(outcomeUnknown ? { outcomeUnknown } : {}), currentTerm)
 
 export const okResponse = (responses: ReadonlyArray<Response>, currentTerm: number): RaftCmdResponse => ({
   header: { currentTerm },

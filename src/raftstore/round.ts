@@ -79,8 +79,11 @@ const dispatch = (deps: RoundDeps, ctx: RoundContext, batch: Iterable<Envelope>)
         continue
       } else {
         ctx.guard(peer, () => onCommand(peer, msg.request, msg.reply))
-        // a proposal that broke the peer was neither queued nor answered
-        if (peer.stopped) ctx.replies.push([msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId }))])
+        // a proposal that broke the peer was neither queued nor answered; the core may have logged it already
+        if (peer.stopped) {
+          const refused = new RegionNotFound({ regionId: env.regionId, outcomeUnknown: true })
+          ctx.replies.push([msg.reply, errorResponse(refused)])
+        }
       }
       if (!peer.stopped) ctx.touched.add(peer)
     }
@@ -164,7 +167,8 @@ export const runRound = (
   }).pipe(
     Effect.onError(() =>
       Effect.gen(function* () {
-        const busy = errorResponse(new ServerIsBusy({ reason: "the store's raft worker failed" }))
+        // the round's replies include answers to commands already in the log
+        const busy = errorResponse(new ServerIsBusy({ reason: "the store's raft worker failed", outcomeUnknown: true }))
         for (const [d] of ctx.replies) yield* Deferred.succeed(d, busy)
         for (const { peer, error } of ctx.failed) yield* reportFailedPeer(peer, error)
       })

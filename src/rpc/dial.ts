@@ -6,8 +6,9 @@
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import type * as Socket from "@effect/platform/Socket"
 import { type Rpc, RpcClient, type RpcClientError, type RpcGroup } from "@effect/rpc"
-import { Effect, Layer, type Schedule, type Scope } from "effect"
+import { Context, Effect, Layer, type Schedule, type Scope } from "effect"
 import { parseAddress } from "./address.js"
+import { markUnsent } from "./errors.js"
 import { layerFramedMsgPack } from "./framedMsgPack.js"
 import { rpcTracingEnabled } from "./tracing.js"
 import type { TlsCredentials } from "./tlsCredentials.js"
@@ -42,7 +43,13 @@ export const dialRpc = <Rpcs extends Rpc.Any>(
       Layer.provide(layerFramedMsgPack)
     )
     // NB: build the protocol in the caller's scope; `Effect.provide` on `make` alone would close the socket at once
-    const context = yield* Layer.build(protocol)
+    const built = yield* Layer.build(protocol)
+    // a request the protocol refuses to send (its socket is down) never reached the server: say so
+    const socketProtocol = Context.get(built, RpcClient.Protocol)
+    const context = Context.add(built, RpcClient.Protocol, {
+      ...socketProtocol,
+      send: (request, transferables) => Effect.mapError(socketProtocol.send(request, transferables), markUnsent)
+    })
     const tracing = yield* rpcTracingEnabled
     // the groups dialled here declare no client middleware
     return yield* (

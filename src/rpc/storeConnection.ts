@@ -9,7 +9,14 @@ import { Duration, Effect, type Scope } from "effect"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { dialRpc } from "./dial.js"
 import type { TlsCredentials } from "./tlsCredentials.js"
-import { describeRpcClientError, isRpcClientError, isTlsRefusal, RequestTimeout, StoreUnavailable } from "./errors.js"
+import {
+  describeRpcClientError,
+  isRpcClientError,
+  isTlsRefusal,
+  isUnsent,
+  RequestTimeout,
+  StoreUnavailable
+} from "./errors.js"
 
 export type TinyKvRpcClient = RpcClient.FromGroup<typeof TinyKvRpcs, RpcClientError.RpcClientError>
 
@@ -48,7 +55,14 @@ export const connectStore = (
             onTimeout: () => new RequestTimeout({ address, method, timeoutMs: Duration.toMillis(timeout) })
           }),
           Effect.catchIf(isRpcClientError, (e) =>
-            Effect.fail(new StoreUnavailable({ address, message: describeRpcClientError(e), refused: isTlsRefusal(e) }))
+            Effect.fail(
+              new StoreUnavailable({
+                address,
+                message: describeRpcClientError(e),
+                refused: isTlsRefusal(e),
+                ...(isUnsent(e) ? { unsent: true } : {})
+              })
+            )
           )
         ) as never
     }

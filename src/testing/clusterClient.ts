@@ -7,8 +7,9 @@
  * Each store is reached through its own RPC handlers (`TinyKvRpcs`, the ones a `tinykv server` serves)
  * built over that store's Router, one set per run of the store whatever client calls: a request takes the
  * same path from the handler on as over TCP. A store
- * that is stopped answers `StoreUnavailable`, as an unreachable store does; after a restart the next call
- * reaches the new instance.
+ * that is stopped answers `StoreUnavailable`, as an unreachable store does (marked `unsent`: the request
+ * went nowhere; a store stopped during a call leaves its outcome unknown, as a dropped socket does); after
+ * a restart the next call reaches the new instance.
  */
 import { RpcTest } from "@effect/rpc"
 import { Cause, Duration, Effect, Layer, Scope } from "effect"
@@ -101,7 +102,8 @@ const inProcessConnection = (
       const attempt = Effect.suspend((): Effect.Effect<unknown, unknown> => {
         const instance = cluster.runningAt(address)
         if (instance === undefined) {
-          return Effect.fail(new StoreUnavailable({ address, message: "the store is stopped" }))
+          // nothing was sent: as a connection that is down refuses the request (`rpc/dial.ts`)
+          return Effect.fail(new StoreUnavailable({ address, message: "the store is stopped", unsent: true }))
         }
         const call: Effect.Effect<unknown, unknown> = Effect.flatMap(clientOf(instance), f)
         return call.pipe(

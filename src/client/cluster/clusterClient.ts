@@ -11,10 +11,12 @@
  * Retries. A region error means "wrong place or wrong time": the router corrects its cache
  * (NotLeader → the hinted leader; EpochNotMatch → the store's current regions; RegionNotFound /
  * KeyNotInRegion / StoreNotMatch → drop the region; unreachable or silent store → another peer)
- * and retries, at once when the cache was just corrected, else after an exponential backoff
- * (20 ms doubling to 1 s), until the operation's deadline (default 10 s); then it fails with the
- * last error seen. Each attempt (one RPC to one store) has its own timeout (default 2 s). Requests
- * the server rejects (InvalidArgument, StorageError) fail at once. See `regionRouter.ts`.
+ * and retries, at once when the cache was just corrected or an attempt timed out, else after an
+ * exponential backoff (20 ms doubling to 200 ms), until the operation's deadline (default 10 s); then
+ * it fails with the last error seen. Each attempt (one RPC to one store) has its own timeout (default
+ * 2 s). Requests the server rejects (InvalidArgument, StorageError) fail at once. A raw write is
+ * retried only when the failure proves the store never proposed it; otherwise it fails as
+ * `Indeterminate` (`retrySafety.ts`). See `regionRouter.ts`.
  *
  * Multi-region operations. A scan walks regions in key order, page by page; a transaction's
  * multi-key request is regrouped by region if a split moved some of its keys (`clusterTxnBackend.ts`).

@@ -8,13 +8,18 @@
  * - `EpochNotMatch`: cache the store's current regions (a split or membership change), retry at once.
  * - `RegionNotFound`, `KeyNotInRegion`, `StoreNotMatch`: drop the region (and the store's address),
  *   so the next attempt asks the scheduler again.
- * - the store unreachable or silent (`StoreUnavailable`, `RequestTimeout`): forget its address and
- *   ask another peer of the region.
+ * - the store silent (`RequestTimeout`): forget its address, ask another peer of the region at once
+ *   (the attempt has waited already); the store unreachable (`StoreUnavailable`): the same, after a wait.
  * - `StaleCommand`, `ServerIsBusy`, scheduler failures, no region known yet: just wait.
  * - `InvalidArgument`, `StorageError`: fail at once; retrying cannot help.
- * Waits grow exponentially (20 ms doubling up to 1 s by default); "at once" retries are capped so two
+ * Waits grow exponentially (20 ms doubling up to 200 ms by default); "at once" retries are capped so two
  * stores pointing at each other cannot spin. When the deadline passes, the operation fails with the
  * last error an attempt saw.
+ *
+ * A raw write is not idempotent (`retrySafety.ts`): it is retried only after a failure that proves the
+ * store never proposed it. After any other failure (a timeout or a connection lost once it was sent, an
+ * answer marked `outcomeUnknown`, a `StorageError`, or the deadline passing while it was in flight) the
+ * call fails with `Indeterminate`, after the routing was corrected as above.
  */
 import type { RpcClientError } from "@effect/rpc"
 import { Clock, Data, Duration, Effect, Schedule } from "effect"
@@ -24,10 +29,11 @@ import type { Context } from "../../protocol/kvrpc.js"
 import type { Region } from "../../protocol/metapb.js"
 import { StoreUnavailable } from "../../rpc/errors.js"
 import type { TinyKvRpcClient } from "../../rpc/storeConnection.js"
-import type { ClientError } from "../errors.js"
+import { type ClientError, Indeterminate } from "../errors.js"
 import type { SendToKey } from "../send.js"
 import type { ConnectionPool } from "./connectionPool.js"
 import type { RegionCache, Route } from "./regionCache.js"
+import { isIdempotent, unknownOutcome } from "./retrySafety.js"
 import { type AttemptError, deadlineError, KeysSpanRegions, toClientError, type Verdict } from "./routeErrors.js"
 import type { StoreAddresses } from "./storeAddresses.js"
 
@@ -79,11 +85,17 @@ export interface RegionRouter {
 interface Failure {
   readonly error: AttemptError
   readonly route?: Route | undefined
+  /** The store's address, once resolved. */
+  readonly address?: string | undefined
+  /** The request was handed to the store's connection (it may have reached the store). */
+  readonly sent?: boolean | undefined
 }
 
 /** What an attempt is waiting on, to name it if the deadline cuts the attempt short. */
 interface Progress {
   waitingOn: { readonly _tag: "Scheduler" } | { readonly _tag: "Store"; readonly address: string }
+  /** The request is with the store's connection, unanswered. */
+  inFlight: boolean
 }
 
 /** "At once" retries in a row before the router waits anyway. */
@@ -132,7 +144,8 @@ export const makeRegionRouter = (
           stores.forget(route.peer.storeId)
           cache.onPeerFailed(route.region.id, route.peer)
         }
-        return "backoff"
+        // a timeout has waited already: fail over to another peer without waiting again
+        return error._tag === "RequestTimeout" && route !== undefined ? "now" : "backoff"
       case "SchedulerUnavailable":
         // a TLS refusal (our certificate, or plain TCP to a TLS port) does not go away by waiting
         return error.refused === true ? "fail" : "backoff"
@@ -156,26 +169,39 @@ export const makeRegionRouter = (
   ): Effect.Effect<A, ClientError | KeysSpanRegions> =>
     Effect.suspend(() => {
       let last: Exclude<AttemptError, KeysSpanRegions> | undefined
-      const progress: Progress = { waitingOn: { _tag: "Scheduler" } }
+      const progress: Progress = { waitingOn: { _tag: "Scheduler" }, inFlight: false }
+      const idempotent = isIdempotent(method)
       // the last error an attempt finished with; else what the attempt cut short was waiting on
       const giveUp = (): ClientError =>
-        last !== undefined
-          ? toClientError(last, options.scheduler)
-          : progress.waitingOn._tag === "Store"
-            ? deadlineError(progress.waitingOn.address, method, options.deadlineMs)
-            : new StoreUnavailable({
-                address: options.scheduler,
-                message: `scheduler: no answer within the ${options.deadlineMs} ms deadline`
-              })
-      // one attempt: a failure a retry may fix becomes `Retry`, after the routing was corrected
+        !idempotent && progress.inFlight && progress.waitingOn._tag === "Store"
+          ? new Indeterminate({
+              method,
+              address: progress.waitingOn.address,
+              reason: `the ${options.deadlineMs} ms deadline passed while the request was in flight`
+            })
+          : last !== undefined
+            ? toClientError(last, options.scheduler)
+            : progress.waitingOn._tag === "Store"
+              ? deadlineError(progress.waitingOn.address, method, options.deadlineMs)
+              : new StoreUnavailable({
+                  address: options.scheduler,
+                  message: `scheduler: no answer within the ${options.deadlineMs} ms deadline`
+                })
+      // one attempt: a failure a retry may fix becomes `Retry`, after the routing was corrected; a write
+      // that may have taken effect ends the call instead
       const once = Effect.suspend(() => {
         progress.waitingOn = { _tag: "Scheduler" }
+        progress.inFlight = false
         return attempt(progress)
       }).pipe(
         Effect.mapError((failure): ClientError | KeysSpanRegions | Retry => {
           const { error } = failure
           if (error._tag === "KeysSpanRegions") return error
           const verdict = react(failure)
+          const unknown = idempotent ? undefined : unknownOutcome(error, failure.sent === true)
+          if (unknown !== undefined) {
+            return new Indeterminate({ method, address: failure.address ?? "unknown store", reason: unknown })
+          }
           if (verdict === "fail") return toClientError(error, options.scheduler)
           last = error
           return new Retry({ now: verdict === "now" })
@@ -213,15 +239,21 @@ export const makeRegionRouter = (
         if (keys !== undefined && !keys.every((k) => inRange(k, region.startKey, region.endKey))) {
           return yield* Effect.fail<Failure>({ error: new KeysSpanRegions() })
         }
-        const fail = (error: AttemptError): Failure => ({ error, route })
-        const address = yield* Effect.mapError(stores.resolve(peer.storeId), fail)
+        const address = yield* Effect.mapError(stores.resolve(peer.storeId), (error): Failure => ({ error, route }))
         progress.waitingOn = { _tag: "Store", address }
-        const conn = yield* Effect.mapError(pool.get(address), fail)
+        const conn = yield* Effect.mapError(pool.get(address), (error): Failure => ({ error, route, address }))
         const context: Context = { regionId: region.id, regionEpoch: region.regionEpoch, peer }
-        return yield* Effect.mapError(
-          conn.call(method, (rpc) => call(rpc, context, region)),
-          fail
-        )
+        progress.inFlight = true
+        const landed = Effect.sync(() => {
+          progress.inFlight = false
+        })
+        return yield* conn
+          .call(method, (rpc) => call(rpc, context, region))
+          .pipe(
+            Effect.mapError((error): Failure => ({ error, route, address, sent: true })),
+            // an answer (or a failure) ends the flight; an interruption by the deadline leaves it in flight
+            Effect.tapBoth({ onFailure: () => landed, onSuccess: () => landed })
+          )
       }).pipe(Effect.scoped)
 
   const deadline = Effect.map(Clock.currentTimeMillis, (now) => now + options.deadlineMs)

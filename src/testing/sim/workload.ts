@@ -4,7 +4,7 @@
  *
  * Every put writes a value no other put writes (`c<client>.<n>`), so a read names the write it saw and the
  * checker's verdict is sharp. Keys come from a small set, so clients contend. A write that fails is
- * recorded as indefinite: it may have been applied (a timeout after the proposal) or not. A read that
+ * recorded as indefinite: it may have been applied (`Indeterminate`: a timeout after the proposal) or not. A read that
  * fails tells nothing and is dropped.
  */
 import { Effect } from "effect"

@@ -64,7 +64,13 @@ export interface Fault {
   readonly method?: string
   /** How many matching requests get `error` (default 1); `Infinity` for all of them. */
   times: number
-  readonly error: KvError
+  /** The answer in place of the request's own; `"silence"`: no answer at all (a lost reply). */
+  readonly error: KvError | "silence"
+  /**
+   * Serve the request first (a write applies), then answer `error`: an answer given after the command
+   * was proposed, or a reply lost on the way back.
+   */
+  readonly afterServing?: boolean
 }
 
 export interface Call {
@@ -122,13 +128,13 @@ export class Topology {
     return this.calls.filter((c) => c.method === method)
   }
 
-  takeFault(store: number, method: string): KvError | undefined {
+  takeFault(store: number, method: string): Fault | undefined {
     const f = this.faults.find(
       (f) => f.times > 0 && (f.store === undefined || f.store === store) && (f.method ?? method) === method
     )
     if (f === undefined) return undefined
     f.times--
-    return f.error
+    return f
   }
 }
 
@@ -212,7 +218,11 @@ const handlersFor = (t: Topology, store: number, shared: Shared) =>
           Effect.suspend(() => {
             t.calls.push({ store, method, context: req.context })
             if (t.silent.has(store)) return Effect.never
-            const error = t.takeFault(store, method) ?? check(t, store, req.context, keysOf(req))
+            const fault = t.takeFault(store, method)
+            const answer = (e: KvError | "silence") => (e === "silence" ? Effect.never : Effect.fail(e))
+            if (fault?.afterServing === true) return Effect.zipRight(handler(req), answer(fault.error))
+            if (fault !== undefined) return answer(fault.error)
+            const error = check(t, store, req.context, keysOf(req))
             return error === undefined ? handler(req) : Effect.fail(error)
           })
       const notHere = Effect.fail(new InvalidArgument({ message: "a fake store takes no Raft messages" }))
