@@ -6,11 +6,16 @@
  * synced write also waits for `flushed` (with lmdb's default overlapping sync, a commit is visible
  * before it is durable). Reads are synchronous. The measured costs are in docs/PERFORMANCE.md
  * and pitfalls (empty keys rejected, keys ≤ 1978 bytes, long read transactions grow the file).
+ *
+ * Disk space: lmdb grows its map by itself, so "full" means the file system is (a write fails with
+ * ENOSPC, or less than `minFreeBytes` is free under `path`), or the pages in use reach the optional
+ * `quotaBytes`. A write that finds no room fails with `DiskFull` and writes nothing; `diskFull` reports
+ * the store full from then until the space is back (checked every second, and after every write).
  */
-import { mkdirSync } from "node:fs"
-import { Effect, Layer } from "effect"
+import { mkdirSync, statfsSync } from "node:fs"
+import { Effect, Layer, Schedule } from "effect"
 import { type Database, open, type RootDatabase, type Transaction } from "lmdb"
-import { StorageError } from "../protocol/errorpb.js"
+import { DiskFull, StorageError } from "../protocol/errorpb.js"
 import {
   type EngineReader,
   invalidOp,
@@ -34,11 +39,37 @@ function* toKeyValues(it: Iterable<{ key: Buffer; value: Buffer }>): IterableIte
   for (const { key, value } of it) yield { key, value }
 }
 
-const fail = (what: string) => (cause: unknown) =>
-  new StorageError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}` })
+const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
+const fail = (what: string) => (cause: unknown) => new StorageError({ message: `${what}: ${messageOf(cause)}` })
+
+/** Whether an engine or OS failure means "no room": ENOSPC from a file write, or LMDB's MDB_MAP_FULL. */
+export const isNoSpace = (cause: unknown): boolean => {
+  if (typeof cause !== "object" || cause === null) return false
+  const e = cause as { code?: unknown; errno?: unknown; message?: unknown }
+  if (e.code === "ENOSPC" || e.code === "MDB_MAP_FULL" || e.errno === -28 || e.errno === -30792) return true
+  return typeof e.message === "string" && /ENOSPC|MDB_MAP_FULL|No space left on device/i.test(e.message)
+}
+
+export interface LmdbOptions {
+  /**
+   * Below this many free bytes on the file system under `path`, client writes are refused (the rest is the
+   * raftstore's reserve, for its own writes). Default 64 MiB.
+   */
+  readonly minFreeBytes?: number
+  /** The most bytes of pages in use the engine may hold (default: no limit but the disk's). */
+  readonly quotaBytes?: number
+  /** Below `quotaBytes`, the room kept for the raftstore's own writes (default: a tenth of the quota). */
+  readonly reserveBytes?: number
+}
+
+export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024
+
+/** How often the free space is checked when nothing is written. */
+const SPACE_CHECK_INTERVAL = "1 second"
 
 /** Opens (creating if needed) the environment at `path`; closed when the layer's scope closes. */
-export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
+export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<Storage, StorageError> =>
   Layer.scoped(
     Storage,
     Effect.gen(function* () {
@@ -71,6 +102,10 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
         SPACES.map((s) => [s, root.openDB<Buffer, Buffer>(s, { keyEncoding: "binary", encoding: "binary" })] as const)
       )
       const db = (s: Space): Db => dbs.get(s)!
+      const space = spaceWatch(path, root, [...dbs.values()], options)
+      yield* Effect.forkScoped(
+        Effect.sync(space.check).pipe(Effect.repeat(Schedule.spaced(SPACE_CHECK_INTERVAL)))
+      )
       return Storage.of({
         get: (space, key) =>
           Effect.try({ try: () => db(space).get(Buffer.from(key)), catch: fail("engine get failed") }),
@@ -84,6 +119,8 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
             try: async () => {
               const invalid = ops.map(invalidOp).find((m) => m !== undefined)
               if (invalid !== undefined) throw new Error(`rejected: ${invalid}`)
+              const overQuota = space.overQuota(ops)
+              if (overQuota !== undefined) throw new DiskFull({ reason: overQuota })
               await (root as RootDatabase<Buffer, Buffer>).transaction(() => {
                 for (const op of ops) {
                   const d = db(op.space)
@@ -97,8 +134,14 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
               })
               if (options?.sync) await root.flushed
             },
-            catch: fail("engine write failed")
-          }),
+            catch: (cause) => {
+              if (cause instanceof DiskFull) return cause
+              if (!isNoSpace(cause)) return fail("engine write failed")(cause)
+              space.noSpace(messageOf(cause))
+              return new DiskFull({ reason: `the engine found no room: ${messageOf(cause)}` })
+            }
+          }).pipe(Effect.ensuring(Effect.sync(space.written))),
+        diskFull: () => space.reason(),
         latest: {
           get: (space, key) => db(space).get(Buffer.from(key)),
           // NB: a non-snapshot range renews its read transaction as it goes, so it never pins pages
@@ -129,3 +172,87 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
       })
     })
   )
+
+interface SpaceWatch {
+  /** Why client writes are refused now, or undefined. */
+  readonly reason: () => string | undefined
+  /** Why `ops` must not be written (the quota is used up and it adds data), or undefined. */
+  readonly overQuota: (ops: ReadonlyArray<{ readonly _tag: string }>) => string | undefined
+  /** A write failed for want of room. */
+  readonly noSpace: (message: string) => void
+  /** A write ended: the pages in use changed. */
+  readonly written: () => void
+  /** Looks at the file system's free space (and the quota) again. */
+  readonly check: () => void
+}
+
+interface PageStats {
+  readonly pageSize?: number
+  readonly treeBranchPageCount?: number
+  readonly treeLeafPageCount?: number
+  readonly overflowPages?: number
+}
+
+const pagesOf = (s: PageStats): number =>
+  (s.treeBranchPageCount ?? 0) + (s.treeLeafPageCount ?? 0) + (s.overflowPages ?? 0)
+
+/**
+ * The engine's room: the file system's free space (statfs) and, with a quota, the bytes of the pages its
+ * databases use (free pages, which LMDB reuses, do not count — deleting data gives room back).
+ */
+const spaceWatch = (
+  path: string,
+  root: RootDatabase<Buffer, Buffer>,
+  dbs: ReadonlyArray<Db>,
+  options: LmdbOptions
+): SpaceWatch => {
+  const minFree = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES
+  const quota = options.quotaBytes
+  const reserve = options.reserveBytes ?? (quota === undefined ? 0 : Math.floor(quota / 10))
+  let usedBytes = 0
+  let lowDisk: string | undefined
+  let failed: string | undefined
+  const measureQuota = () => {
+    if (quota === undefined) return
+    const top = root.getStats() as PageStats
+    let pages = pagesOf(top)
+    for (const d of dbs) pages += pagesOf(d.getStats() as PageStats)
+    usedBytes = pages * (top.pageSize ?? 4096)
+  }
+  const check = () => {
+    measureQuota()
+    let free: number | undefined
+    try {
+      const fs = statfsSync(path)
+      free = fs.bavail * fs.bsize
+    } catch {
+      free = undefined // unknown: judged by failed writes only
+    }
+    lowDisk = free !== undefined && free < minFree ? `${free} bytes free under ${path} (${minFree} kept in reserve)` : undefined
+    // the space is back (a write that still finds none sets it again)
+    if (free !== undefined && free >= minFree) failed = undefined
+  }
+  check()
+  return {
+    reason: () => {
+      if (failed !== undefined) return failed
+      if (lowDisk !== undefined) return lowDisk
+      if (quota !== undefined && usedBytes >= quota - reserve) {
+        return `the engine uses ${usedBytes} bytes of its ${quota}-byte quota (${reserve} reserved for raft)`
+      }
+      return undefined
+    },
+    overQuota: (ops) => {
+      if (quota === undefined || usedBytes < quota || ops.every((op) => op._tag !== "Put")) return undefined
+      return `the engine uses ${usedBytes} bytes of its ${quota}-byte quota`
+    },
+    noSpace: (message) => {
+      failed = `a write found no room: ${message}`
+    },
+    written: () => {
+      measureQuota()
+      if (failed !== undefined) check()
+    },
+    check
+  }
+}

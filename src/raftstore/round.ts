@@ -17,6 +17,7 @@ import type { Router } from "../services/Router.js"
 import type { SchedulerClient } from "../services/SchedulerClient.js"
 import type { Storage } from "../services/Storage.js"
 import { diskStats } from "./storeStats.js"
+import { dropForDiskFull, refuseForDiskFull } from "./diskFull.js"
 import type { Transport } from "../services/Transport.js"
 import type { StoreConfig } from "./config.js"
 import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
@@ -73,11 +74,17 @@ const dispatch = (deps: RoundDeps, ctx: RoundContext, batch: Iterable<Envelope>)
         continue
       }
       if (msg._tag === "RaftMessage") {
+        if (dropForDiskFull(deps.storage.diskFull, msg.message)) continue
         ctx.guard(peer, () => onRaftMessage(ctx, registry.peers.values(), peer, msg.message))
       } else if (msg._tag === "SplitCheckResult") {
         onSplitCheckResult(peer, msg)
         continue
       } else {
+        const refused = refuseForDiskFull(deps.storage.diskFull, peer, msg.request)
+        if (refused !== undefined) {
+          ctx.replies.push([msg.reply, refused])
+          continue
+        }
         ctx.guard(peer, () => onCommand(peer, msg.request, msg.reply))
         // a proposal that broke the peer was neither queued nor answered
         if (peer.stopped) ctx.replies.push([msg.reply, errorResponse(new RegionNotFound({ regionId: env.regionId }))])
