@@ -103,9 +103,7 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
       )
       const db = (s: Space): Db => dbs.get(s)!
       const space = spaceWatch(path, root, [...dbs.values()], options)
-      yield* Effect.forkScoped(
-        Effect.sync(space.check).pipe(Effect.repeat(Schedule.spaced(SPACE_CHECK_INTERVAL)))
-      )
+      yield* Effect.forkScoped(Effect.sync(space.check).pipe(Effect.repeat(Schedule.spaced(SPACE_CHECK_INTERVAL))))
       return Storage.of({
         get: (space, key) =>
           Effect.try({ try: () => db(space).get(Buffer.from(key)), catch: fail("engine get failed") }),
@@ -228,7 +226,8 @@ const spaceWatch = (
     } catch {
       free = undefined // unknown: judged by failed writes only
     }
-    lowDisk = free !== undefined && free < minFree ? `${free} bytes free under ${path} (${minFree} kept in reserve)` : undefined
+    lowDisk =
+      free !== undefined && free < minFree ? `${free} bytes free under ${path} (${minFree} kept in reserve)` : undefined
     // the space is back (a write that still finds none sets it again)
     if (free !== undefined && free >= minFree) failed = undefined
   }

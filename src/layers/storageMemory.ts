@@ -87,6 +87,8 @@ export class MemoryEngine {
   private durable: Map<Space, SpaceData> | undefined
   /** Writes since the last sync, for tests of the crash model. */
   unsyncedWrites = 0
+  /** Writes refused for want of room (`noRoomFor`), for tests of a full disk. */
+  refusedWrites = 0
 
   private readonly brokenSync: boolean
   /** Bytes of every key and value held now. */
@@ -244,9 +246,13 @@ export const layerMemoryFrom = (engine: MemoryEngine): Layer.Layer<Storage> =>
       write: (ops, options) =>
         Effect.suspend((): Effect.Effect<void, StorageError | DiskFull> => {
           const invalid = ops.map(invalidOp).find((m) => m !== undefined)
-          if (invalid !== undefined) return Effect.fail(new StorageError({ message: `engine write rejected: ${invalid}` }))
+          if (invalid !== undefined)
+            return Effect.fail(new StorageError({ message: `engine write rejected: ${invalid}` }))
           const noRoom = engine.noRoomFor(ops)
-          if (noRoom !== undefined) return Effect.fail(new DiskFull({ reason: noRoom }))
+          if (noRoom !== undefined) {
+            engine.refusedWrites++
+            return Effect.fail(new DiskFull({ reason: noRoom }))
+          }
           return Effect.sync(() => engine.writeSynced(ops, options?.sync ?? false))
         }),
       diskFull: () => engine.diskFull(),

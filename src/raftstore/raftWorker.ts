@@ -44,7 +44,9 @@ const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, sync: bo
           `the round's write found no room (${e.reason}): the raft worker retries it and answers nothing until space is freed`
         )
         yield* Effect.interruptible(
-          storage.write(ops, { sync }).pipe(Effect.retry({ schedule: noRoomRetry, while: (r) => r._tag === "DiskFull" }))
+          storage
+            .write(ops, { sync })
+            .pipe(Effect.retry({ schedule: noRoomRetry, while: (r) => r._tag === "DiskFull" }))
         )
         yield* Effect.logInfo("the round's write fit after space was freed: the raft worker goes on")
       })
