@@ -7,9 +7,12 @@
  * keeps a reserve below its hard limit for exactly these. Nothing here is sticky: the next command or
  * message after space is freed goes through.
  */
+import { Effect } from "effect"
 import { DiskFull } from "../protocol/errorpb.js"
+import type { StoreId } from "../protocol/ids.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
+import { diskFull as diskFullGauge, storeLabel } from "./metrics.js"
 import type { Peer } from "./peer.js"
 import { errorResponse } from "./responses.js"
 
@@ -37,3 +40,22 @@ export const dropForDiskFull = (diskFull: () => string | undefined, m: RaftMessa
   const grows = (t === "MsgAppend" && m.message.entries.length > 0) || t === "MsgSnapshot"
   return grows && diskFull() !== undefined
 }
+
+/**
+ * At each store heartbeat: sets `tinykv_store_disk_full`, and logs when the store runs out of room or has
+ * room again — what an operator watches for. Returns `now`, the state to compare the next one with.
+ */
+export const reportDiskFull = (
+  storeId: StoreId,
+  before: string | undefined,
+  now: string | undefined
+): Effect.Effect<string | undefined> =>
+  Effect.gen(function* () {
+    diskFullGauge.unsafeUpdate(now === undefined ? 0 : 1, storeLabel(storeId))
+    if (before === undefined && now !== undefined) {
+      yield* Effect.logError(`out of disk space (${now}): client writes are refused until space is freed`)
+    } else if (before !== undefined && now === undefined) {
+      yield* Effect.logInfo("disk space is back: client writes are accepted again")
+    }
+    return now
+  })

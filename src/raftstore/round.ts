@@ -17,7 +17,7 @@ import type { Router } from "../services/Router.js"
 import type { SchedulerClient } from "../services/SchedulerClient.js"
 import type { Storage } from "../services/Storage.js"
 import { diskStats } from "./storeStats.js"
-import { dropForDiskFull, refuseForDiskFull } from "./diskFull.js"
+import { dropForDiskFull, refuseForDiskFull, reportDiskFull } from "./diskFull.js"
 import type { Transport } from "../services/Transport.js"
 import type { StoreConfig } from "./config.js"
 import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
@@ -49,6 +49,8 @@ export interface RoundDeps {
 export interface WorkerState {
   ticksSinceStoreHeartbeat: number
   rounds: number
+  /** Why the engine had no room for client writes at the last store heartbeat (undefined: it had room). */
+  diskFull: string | undefined
 }
 
 /** Feeds each envelope to its peer's handler; a failed peer's commands are answered, its messages dropped. */
@@ -165,6 +167,7 @@ export const runRound = (
       let regionBytes = 0
       for (const peer of registry.peers.values()) regionBytes += peer.approximateSize ?? 0
       const disk = diskStats(storage.path, regionBytes)
+      state.diskFull = yield* reportDiskFull(registry.storeId, state.diskFull, storage.diskFull())
       yield* forkBackground(scope, storeHeartbeat(scheduler, registry.storeId, registry.peers.size, disk))
     }
     state.rounds++
