@@ -12,7 +12,7 @@ import { onStoreRaftMessage, type StoreWorkerContext } from "../raftstore/storeW
 import type { StoreWorkerVerdict } from "../services/StoreWorker.js"
 import { PeerRegistry } from "../raftstore/peerRegistry.js"
 import { Router } from "../services/Router.js"
-import { orStorageError, Storage } from "../services/Storage.js"
+import { Storage } from "../services/Storage.js"
 import { StoreWorker } from "../services/StoreWorker.js"
 import { Transport } from "../services/Transport.js"
 
@@ -29,7 +29,7 @@ export const layerStoreWorker = (options: PeerFactoryOptions) =>
       const createPeer = (region: Region, m: RaftMessage) =>
         Effect.gen(function* () {
           const { storage: ps, initOps } = PeerStorage.load(storage.latest, region)
-          if (initOps.length > 0) yield* orStorageError(storage.write(initOps, { sync: true }))
+          if (initOps.length > 0) yield* storage.write(initOps, { sync: true })
           const peer = newPeer(options, m.toPeer, ps)
           peer.insertPeerCache(m.fromPeer)
           // a split may have made this region's peer while the write above was in flight: that one stays
