@@ -65,8 +65,48 @@ export interface LmdbOptions {
 
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024
 
+const CLOSE_TIMEOUT = "5 seconds"
+
 /** How often the free space is checked when nothing is written. */
 const SPACE_CHECK_INTERVAL = "1 second"
+
+/**
+ * What a failed commit was. lmdb-js reports it as "Commit failed (see commitError for details)" with the
+ * OS error in a promise (`commitError`); on a full tmpfs that error is EIO rather than ENOSPC, so a failure
+ * while the file system is (nearly) out of space counts as no room too.
+ */
+const commitFailure = async (e: unknown, space: SpaceWatch): Promise<DiskFull | StorageError> => {
+  const pending = (e as { commitError?: unknown } | null)?.commitError
+  const inner = pending instanceof Promise ? await pending.then(() => undefined, (x: unknown) => x) : undefined
+  const cause = inner ?? e
+  if (isNoSpace(cause) || isNoSpace(e) || space.outOfSpace()) {
+    space.noSpace(messageOf(cause))
+    return new DiskFull({ reason: `a write found no room: ${messageOf(cause)}` })
+  }
+  return fail("engine write failed")(cause)
+}
+
+/** lmdb-js (3.5) also rejects internal promises of a failed commit that nobody holds. */
+const isLmdbCommitFailure = (e: unknown): boolean =>
+  e instanceof Error && e.message.startsWith("Commit failed (see commitError")
+
+/**
+ * While the environment is open, a failed commit's orphaned promises must not end the process (Node ends
+ * it on an unhandled rejection): they are dropped here — the write that failed is answered by
+ * `commitFailure`. Any other unhandled rejection is thrown on, as Node would without this handler.
+ */
+const guardCommitFailures = Effect.acquireRelease(
+  Effect.sync(() => {
+    const handler = (reason: unknown) => {
+      if (!isLmdbCommitFailure(reason)) throw reason
+      const inner = (reason as { commitError?: unknown }).commitError
+      if (inner instanceof Promise) inner.catch(() => undefined)
+    }
+    process.on("unhandledRejection", handler)
+    return handler
+  }),
+  (handler) => Effect.sync(() => void process.off("unhandledRejection", handler))
+)
 
 /** Opens (creating if needed) the environment at `path`; closed when the layer's scope closes. */
 export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<Storage, StorageError> =>
@@ -74,6 +114,7 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
     Storage,
     Effect.gen(function* () {
       const readers = new Set<Transaction>()
+      yield* guardCommitFailures
       const root = yield* Effect.acquireRelease(
         Effect.try({
           try: () => {
@@ -96,7 +137,16 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
             for (const txn of readers) txn.done()
             readers.clear()
             return db.close()
-          })
+          }).pipe(
+            // lmdb-js (3.5) never finishes closing when the last commit failed (a full disk): the process
+            // must still be able to stop; the environment is left to the OS, and LMDB needs no clean close
+            Effect.timeoutOption(CLOSE_TIMEOUT),
+            Effect.flatMap((closed) =>
+              closed._tag === "Some"
+                ? Effect.void
+                : Effect.logWarning(`the lmdb environment at ${path} did not close within ${CLOSE_TIMEOUT}`)
+            )
+          )
       )
       const dbs = new Map<Space, Db>(
         SPACES.map((s) => [s, root.openDB<Buffer, Buffer>(s, { keyEncoding: "binary", encoding: "binary" })] as const)
@@ -119,25 +169,25 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
               if (invalid !== undefined) throw new Error(`rejected: ${invalid}`)
               const overQuota = space.overQuota(ops)
               if (overQuota !== undefined) throw new DiskFull({ reason: overQuota })
-              await (root as RootDatabase<Buffer, Buffer>).transaction(() => {
-                for (const op of ops) {
-                  const d = db(op.space)
-                  if (op._tag === "Put") void d.put(Buffer.from(op.key), Buffer.from(op.value))
-                  else if (op._tag === "Delete") void d.remove(Buffer.from(op.key))
-                  else {
-                    const keys = Array.from(d.getKeys(rangeOptions({ start: op.start, end: op.end })))
-                    for (const k of keys) void d.remove(k)
+              try {
+                await (root as RootDatabase<Buffer, Buffer>).transaction(() => {
+                  for (const op of ops) {
+                    const d = db(op.space)
+                    if (op._tag === "Put") void d.put(Buffer.from(op.key), Buffer.from(op.value))
+                    else if (op._tag === "Delete") void d.remove(Buffer.from(op.key))
+                    else {
+                      const keys = Array.from(d.getKeys(rangeOptions({ start: op.start, end: op.end })))
+                      for (const k of keys) void d.remove(k)
+                    }
                   }
-                }
-              })
-              if (options?.sync) await root.flushed
+                })
+                if (options?.sync) await root.flushed
+              } catch (e) {
+                throw await commitFailure(e, space)
+              }
             },
-            catch: (cause) => {
-              if (cause instanceof DiskFull) return cause
-              if (!isNoSpace(cause)) return fail("engine write failed")(cause)
-              space.noSpace(messageOf(cause))
-              return new DiskFull({ reason: `the engine found no room: ${messageOf(cause)}` })
-            }
+            catch: (cause) =>
+              cause instanceof DiskFull || cause instanceof StorageError ? cause : fail("engine write failed")(cause)
           }).pipe(Effect.ensuring(Effect.sync(space.written))),
         diskFull: () => space.reason(),
         latest: {
@@ -178,6 +228,8 @@ interface SpaceWatch {
   readonly overQuota: (ops: ReadonlyArray<{ readonly _tag: string }>) => string | undefined
   /** A write failed for want of room. */
   readonly noSpace: (message: string) => void
+  /** Whether the file system is out of space now (less than 1 MiB, or than `minFreeBytes`, free). */
+  readonly outOfSpace: () => boolean
   /** A write ended: the pages in use changed. */
   readonly written: () => void
   /** Looks at the file system's free space (and the quota) again. */
@@ -205,6 +257,8 @@ const spaceWatch = (
   options: LmdbOptions
 ): SpaceWatch => {
   const minFree = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES
+  // a write that found no room is not forgotten before this much is free again
+  const roomAgain = Math.max(minFree, 1024 * 1024)
   const quota = options.quotaBytes
   const reserve = options.reserveBytes ?? (quota === undefined ? 0 : Math.floor(quota / 10))
   let usedBytes = 0
@@ -229,7 +283,7 @@ const spaceWatch = (
     lowDisk =
       free !== undefined && free < minFree ? `${free} bytes free under ${path} (${minFree} kept in reserve)` : undefined
     // the space is back (a write that still finds none sets it again)
-    if (free !== undefined && free >= minFree) failed = undefined
+    if (free !== undefined && free >= roomAgain) failed = undefined
   }
   check()
   return {
@@ -244,6 +298,14 @@ const spaceWatch = (
     overQuota: (ops) => {
       if (quota === undefined || usedBytes < quota || ops.every((op) => op._tag !== "Put")) return undefined
       return `the engine uses ${usedBytes} bytes of its ${quota}-byte quota`
+    },
+    outOfSpace: () => {
+      try {
+        const fs = statfsSync(path)
+        return fs.bavail * fs.bsize < roomAgain
+      } catch {
+        return false
+      }
     },
     noSpace: (message) => {
       failed = `a write found no room: ${message}`
