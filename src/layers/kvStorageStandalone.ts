@@ -2,8 +2,12 @@
  * Standalone `KvStorage`: the engine directly, no replication (TinyKV project 1). Every write is
  * synced before it is acknowledged. The request context is ignored: one store holds all keys. Keys are
  * stored in their key space (`protocol/keyspace.ts`), and a reader sees its own space only.
+ *
+ * A full engine (`Storage.diskFull`) refuses a batch that puts anything with `DiskFull`; a batch of
+ * deletes still goes through, since it gives room back.
  */
 import { Effect, Layer } from "effect"
+import { DiskFull } from "../protocol/errorpb.js"
 import { clampToRange, localKeyOf, physicalKey, physicalOfLocal } from "../protocol/keyspace.js"
 import { KvStorage, type KvReader } from "../services/KvStorage.js"
 import { type KeyValue, Storage, type WriteOp } from "../services/Storage.js"
@@ -21,8 +25,10 @@ export const layerStandalone: Layer.Layer<KvStorage, never, Storage> = Layer.eff
   Effect.gen(function* () {
     const storage = yield* Storage
     return KvStorage.of({
-      write: (_context, space, batch) =>
-        storage.write(
+      write: (_context, space, batch) => {
+        const full = batch.some((m) => m._tag === "Put") ? storage.diskFull() : undefined
+        if (full !== undefined) return Effect.fail(new DiskFull({ reason: full }))
+        return storage.write(
           batch.map(
             (m): WriteOp =>
               m._tag === "Put"
@@ -30,7 +36,8 @@ export const layerStandalone: Layer.Layer<KvStorage, never, Storage> = Layer.eff
                 : { _tag: "Delete", space: m.cf, key: physicalKey(space, m.key) }
           ),
           { sync: true }
-        ),
+        )
+      },
       reader: (_context, space) =>
         Effect.map(
           storage.snapshot,

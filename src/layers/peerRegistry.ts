@@ -13,7 +13,7 @@ import { loadPeers, type PeerFactoryOptions } from "../raftstore/peerLoader.js"
 import { errorResponse } from "../raftstore/responses.js"
 import { type Envelope, PeerRegistry } from "../raftstore/peerRegistry.js"
 import type { StoreMsg } from "../services/Router.js"
-import { Storage } from "../services/Storage.js"
+import { orStorageError, Storage } from "../services/Storage.js"
 
 export const layerPeerRegistry = (options: PeerFactoryOptions) =>
   Layer.scoped(
@@ -21,7 +21,7 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
     Effect.gen(function* () {
       const storage = yield* Storage
       const loaded = loadPeers(storage.latest, options)
-      if (loaded.initOps.length > 0) yield* storage.write(loaded.initOps, { sync: true })
+      if (loaded.initOps.length > 0) yield* orStorageError(storage.write(loaded.initOps, { sync: true }))
       const peers = new Map<RegionId, Peer>()
       for (const peer of loaded.peers) peers.set(peer.regionId, peer)
       const failed = new Map<RegionId, RaftInvariantError>()

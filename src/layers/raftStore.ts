@@ -26,7 +26,7 @@ import { PeerRegistry } from "../raftstore/peerRegistry.js"
 import type { RaftWorker } from "../services/RaftWorker.js"
 import { Router } from "../services/Router.js"
 import { SchedulerClient, type SchedulerClientError } from "../services/SchedulerClient.js"
-import { Storage } from "../services/Storage.js"
+import { orStorageError, Storage } from "../services/Storage.js"
 import type { StoreWorker } from "../services/StoreWorker.js"
 import type { Transport } from "../services/Transport.js"
 import { layerPeerRegistry } from "./peerRegistry.js"
@@ -106,7 +106,7 @@ export const startRaftStore = (
     const scheduler = yield* SchedulerClient
     const { storeId } = options
     const ident = readStoreIdent(storage.latest)
-    if (ident === undefined) yield* storage.write(storeIdentOps(storeId), { sync: true })
+    if (ident === undefined) yield* orStorageError(storage.write(storeIdentOps(storeId), { sync: true }))
     else if (ident.storeId !== storeId) {
       return yield* Effect.die(
         new StoreIdentMismatch(`the data directory belongs to store ${ident.storeId}, not ${storeId}`)
@@ -120,7 +120,7 @@ export const startRaftStore = (
     }
     if (options.initialStores.includes(storeId)) {
       const region = firstRegion(options.initialStores)
-      if (!hasRegions(storage.latest)) yield* storage.write(prepareRegionOps(region), { sync: true })
+      if (!hasRegions(storage.latest)) yield* orStorageError(storage.write(prepareRegionOps(region), { sync: true }))
       yield* scheduler.bootstrap(store, region).pipe(
         Effect.catchIf(
           (e) => e._tag === "SchedulerError" && e.type === "ALREADY_BOOTSTRAPPED",

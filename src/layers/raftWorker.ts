@@ -39,7 +39,11 @@ export const layerRaftWorker = (factory: PeerFactoryOptions) =>
       const roundYield = yield* RoundYield
       // the first tick sends a store heartbeat: a store is Up for the scheduler from its start, not only
       // after a heartbeat interval (a short --max-store-down-time would otherwise judge it Down)
-      const state: WorkerState = { ticksSinceStoreHeartbeat: deps.config.storeHeartbeatTicks, rounds: 0 }
+      const state: WorkerState = {
+        ticksSinceStoreHeartbeat: deps.config.storeHeartbeatTicks,
+        rounds: 0,
+        diskFull: undefined
+      }
       const stopped = yield* Deferred.make<void>()
 
       const round = Effect.flatMap(Queue.takeBetween(registry.raftMailbox, 1, MAX_BATCH), (batch) =>

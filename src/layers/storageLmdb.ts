@@ -6,11 +6,17 @@
  * synced write also waits for `flushed` (with lmdb's default overlapping sync, a commit is visible
  * before it is durable). Reads are synchronous. The measured costs are in docs/PERFORMANCE.md
  * and pitfalls (empty keys rejected, keys ≤ 1978 bytes, long read transactions grow the file).
+ *
+ * Disk space (`lmdbDiskSpace.ts`): lmdb grows its map by itself, so "full" means the file system is, or
+ * the pages in use reach the optional `quotaBytes`. A write that finds no room fails with `DiskFull` and
+ * writes nothing; `diskFull` reports the store full until the space is back (checked every second, and
+ * after every write).
  */
 import { mkdirSync } from "node:fs"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import { type Database, open, type RootDatabase, type Transaction } from "lmdb"
-import { StorageError } from "../protocol/errorpb.js"
+import { DiskFull, StorageError } from "../protocol/errorpb.js"
+import { commitFailure, guardCommitFailures, type LmdbOptions, spaceWatch } from "./lmdbDiskSpace.js"
 import {
   type EngineReader,
   invalidOp,
@@ -34,15 +40,24 @@ function* toKeyValues(it: Iterable<{ key: Buffer; value: Buffer }>): IterableIte
   for (const { key, value } of it) yield { key, value }
 }
 
-const fail = (what: string) => (cause: unknown) =>
-  new StorageError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}` })
+const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
+const fail = (what: string) => (cause: unknown) => new StorageError({ message: `${what}: ${messageOf(cause)}` })
+
+export { DEFAULT_MIN_FREE_BYTES, isNoSpace, type LmdbOptions } from "./lmdbDiskSpace.js"
+
+const CLOSE_TIMEOUT = "5 seconds"
+
+/** How often the free space is checked when nothing is written. */
+const SPACE_CHECK_INTERVAL = "1 second"
 
 /** Opens (creating if needed) the environment at `path`; closed when the layer's scope closes. */
-export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
+export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<Storage, StorageError> =>
   Layer.scoped(
     Storage,
     Effect.gen(function* () {
       const readers = new Set<Transaction>()
+      yield* guardCommitFailures
       const root = yield* Effect.acquireRelease(
         Effect.try({
           try: () => {
@@ -65,12 +80,23 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
             for (const txn of readers) txn.done()
             readers.clear()
             return db.close()
-          })
+          }).pipe(
+            // lmdb-js (3.5) never finishes closing when the last commit failed (a full disk): the process
+            // must still be able to stop; the environment is left to the OS, and LMDB needs no clean close
+            Effect.timeoutOption(CLOSE_TIMEOUT),
+            Effect.flatMap((closed) =>
+              closed._tag === "Some"
+                ? Effect.void
+                : Effect.logWarning(`the lmdb environment at ${path} did not close within ${CLOSE_TIMEOUT}`)
+            )
+          )
       )
       const dbs = new Map<Space, Db>(
         SPACES.map((s) => [s, root.openDB<Buffer, Buffer>(s, { keyEncoding: "binary", encoding: "binary" })] as const)
       )
       const db = (s: Space): Db => dbs.get(s)!
+      const space = spaceWatch(path, root, [...dbs.values()], options)
+      yield* Effect.forkScoped(Effect.sync(space.check).pipe(Effect.repeat(Schedule.spaced(SPACE_CHECK_INTERVAL))))
       return Storage.of({
         get: (space, key) =>
           Effect.try({ try: () => db(space).get(Buffer.from(key)), catch: fail("engine get failed") }),
@@ -84,21 +110,29 @@ export const layerLmdb = (path: string): Layer.Layer<Storage, StorageError> =>
             try: async () => {
               const invalid = ops.map(invalidOp).find((m) => m !== undefined)
               if (invalid !== undefined) throw new Error(`rejected: ${invalid}`)
-              await (root as RootDatabase<Buffer, Buffer>).transaction(() => {
-                for (const op of ops) {
-                  const d = db(op.space)
-                  if (op._tag === "Put") void d.put(Buffer.from(op.key), Buffer.from(op.value))
-                  else if (op._tag === "Delete") void d.remove(Buffer.from(op.key))
-                  else {
-                    const keys = Array.from(d.getKeys(rangeOptions({ start: op.start, end: op.end })))
-                    for (const k of keys) void d.remove(k)
+              const overQuota = space.overQuota(ops)
+              if (overQuota !== undefined) throw new DiskFull({ reason: overQuota })
+              try {
+                await (root as RootDatabase<Buffer, Buffer>).transaction(() => {
+                  for (const op of ops) {
+                    const d = db(op.space)
+                    if (op._tag === "Put") void d.put(Buffer.from(op.key), Buffer.from(op.value))
+                    else if (op._tag === "Delete") void d.remove(Buffer.from(op.key))
+                    else {
+                      const keys = Array.from(d.getKeys(rangeOptions({ start: op.start, end: op.end })))
+                      for (const k of keys) void d.remove(k)
+                    }
                   }
-                }
-              })
-              if (options?.sync) await root.flushed
+                })
+                if (options?.sync) await root.flushed
+              } catch (e) {
+                throw await commitFailure(e, space)
+              }
             },
-            catch: fail("engine write failed")
-          }),
+            catch: (cause) =>
+              cause instanceof DiskFull || cause instanceof StorageError ? cause : fail("engine write failed")(cause)
+          }).pipe(Effect.ensuring(Effect.sync(space.written))),
+        diskFull: () => space.reason(),
         latest: {
           get: (space, key) => db(space).get(Buffer.from(key)),
           // NB: a non-snapshot range renews its read transaction as it goes, so it never pins pages

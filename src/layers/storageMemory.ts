@@ -10,10 +10,15 @@
  * write (an fsync makes every earlier write durable too). `crash()` throws away every write since, which is
  * how the simulator checks that nothing acknowledged depended on an unsynced write. The durable copy is a
  * copy-on-write snapshot taken at each synced write, so it costs a copy of each space written in between.
+ *
+ * With `quotaBytes`, the engine plays a small disk: it counts the bytes of its keys and values, refuses a
+ * batch that would take it past the quota (`DiskFull`, nothing written), and reports itself full
+ * (`Storage.diskFull`) once less than `reserveBytes` is left, so client writes stop before the raftstore's
+ * own writes do. `setQuota` frees (or takes) space at run time, as deleting a file on a real disk would.
  */
 import { Effect, Layer } from "effect"
 import { fromLatin1, toLatin1 } from "../protocol/bytes.js"
-import { StorageError } from "../protocol/errorpb.js"
+import { DiskFull, StorageError } from "../protocol/errorpb.js"
 import {
   type EngineReader,
   invalidOp,
@@ -64,7 +69,14 @@ export interface MemoryEngineOptions {
    * becomes durable and `crash()` loses it all — a store that acknowledges before fsync.
    */
   readonly brokenSync?: boolean
+  /** The engine's "disk": keys and values together may take at most this many bytes (default: unlimited). */
+  readonly quotaBytes?: number
+  /** Below the quota, the room kept for the raftstore's own writes (default: a tenth of the quota). */
+  readonly reserveBytes?: number
 }
+
+/** What a key and its value take of the quota. */
+const entryBytes = (key: string, value: Uint8Array): number => key.length + value.length
 
 /** An in-memory engine whose data survives the layers built over it. */
 export class MemoryEngine {
@@ -75,12 +87,60 @@ export class MemoryEngine {
   private durable: Map<Space, SpaceData> | undefined
   /** Writes since the last sync, for tests of the crash model. */
   unsyncedWrites = 0
+  /** Writes refused for want of room (`noRoomFor`), for tests of a full disk. */
+  refusedWrites = 0
 
   private readonly brokenSync: boolean
+  /** Bytes of every key and value held now. */
+  private used = 0
+  private quota: { readonly bytes: number; readonly reserve: number } | undefined
 
   constructor(options: MemoryEngineOptions = {}) {
     this.brokenSync = options.brokenSync ?? false
     if (options.modelSync || this.brokenSync) this.durable = this.freeze()
+    this.setQuota(options.quotaBytes, options.reserveBytes)
+  }
+
+  /** Changes the engine's "disk" size (undefined: unlimited); the reserve defaults to a tenth of it. */
+  setQuota(bytes: number | undefined, reserveBytes?: number): void {
+    this.quota = bytes === undefined ? undefined : { bytes, reserve: reserveBytes ?? Math.floor(bytes / 10) }
+  }
+
+  /** Bytes of keys and values the engine holds. */
+  get usedBytes(): number {
+    return this.used
+  }
+
+  /** Why a client write should be refused now (see `Storage.diskFull`), or undefined. */
+  diskFull(): string | undefined {
+    const q = this.quota
+    if (q === undefined || this.used < q.bytes - q.reserve) return undefined
+    return `the engine holds ${this.used} bytes of its ${q.bytes}-byte quota (${q.reserve} reserved for raft)`
+  }
+
+  /**
+   * Why `ops` cannot be written (it would take the engine past its quota), or undefined. The growth is
+   * estimated: every put counts in full, a deleted key gives back what it held. A batch that frees
+   * space always fits.
+   */
+  noRoomFor(ops: ReadonlyArray<WriteOp>): string | undefined {
+    const q = this.quota
+    if (q === undefined) return undefined
+    let growth = 0
+    for (const op of ops) {
+      if (op._tag === "Put") growth += op.key.length + op.value.length
+      else if (op._tag === "Delete") {
+        const old = this.spaces.get(op.space)!.values.get(toLatin1(op.key))
+        if (old !== undefined) growth -= op.key.length + old.length
+      }
+    }
+    if (growth <= 0 || this.used + growth <= q.bytes) return undefined
+    return `a write of ${growth} bytes does not fit: ${this.used} of the ${q.bytes}-byte quota used`
+  }
+
+  private recount(): void {
+    this.used = 0
+    for (const d of this.spaces.values()) for (const [k, v] of d.values) this.used += entryBytes(k, v)
   }
 
   /** Marks the current spaces shared and returns them (copy-on-write keeps them unchanged). */
@@ -109,6 +169,7 @@ export class MemoryEngine {
     this.spaces = new Map([...this.durable].map(([s, d]) => [s, { keys: d.keys, values: d.values, shared: true }]))
     this.durable = this.freeze()
     this.unsyncedWrites = 0
+    this.recount()
   }
 
   private writable(space: Space): SpaceData {
@@ -133,20 +194,33 @@ export class MemoryEngine {
       switch (op._tag) {
         case "Put": {
           const k = toLatin1(op.key)
-          if (!d.values.has(k)) d.keys.splice(lowerBound(d.keys, k), 0, k)
+          const old = d.values.get(k)
+          if (old === undefined) d.keys.splice(lowerBound(d.keys, k), 0, k)
+          else this.used -= entryBytes(k, old)
           // copy: the caller may reuse its buffer
           d.values.set(k, op.value.slice())
+          this.used += entryBytes(k, op.value)
           break
         }
         case "Delete": {
           const k = toLatin1(op.key)
-          if (d.values.delete(k)) d.keys.splice(lowerBound(d.keys, k), 1)
+          const old = d.values.get(k)
+          if (old !== undefined) {
+            this.used -= entryBytes(k, old)
+            d.values.delete(k)
+            d.keys.splice(lowerBound(d.keys, k), 1)
+          }
           break
         }
         case "DeleteRange": {
           const from = lowerBound(d.keys, toLatin1(op.start))
           const to = op.end.length === 0 ? d.keys.length : lowerBound(d.keys, toLatin1(op.end))
-          if (to > from) for (const k of d.keys.splice(from, to - from)) d.values.delete(k)
+          if (to > from) {
+            for (const k of d.keys.splice(from, to - from)) {
+              this.used -= entryBytes(k, d.values.get(k)!)
+              d.values.delete(k)
+            }
+          }
           break
         }
       }
@@ -170,12 +244,18 @@ export const layerMemoryFrom = (engine: MemoryEngine): Layer.Layer<Storage> =>
       get: (space, key) => Effect.sync(() => engine.get(space, key)),
       scan: (space, range) => Effect.sync(() => Array.from(engine.scan(space, range))),
       write: (ops, options) =>
-        Effect.suspend(() => {
+        Effect.suspend((): Effect.Effect<void, StorageError | DiskFull> => {
           const invalid = ops.map(invalidOp).find((m) => m !== undefined)
-          return invalid === undefined
-            ? Effect.sync(() => engine.writeSynced(ops, options?.sync ?? false))
-            : Effect.fail(new StorageError({ message: `engine write rejected: ${invalid}` }))
+          if (invalid !== undefined)
+            return Effect.fail(new StorageError({ message: `engine write rejected: ${invalid}` }))
+          const noRoom = engine.noRoomFor(ops)
+          if (noRoom !== undefined) {
+            engine.refusedWrites++
+            return Effect.fail(new DiskFull({ reason: noRoom }))
+          }
+          return Effect.sync(() => engine.writeSynced(ops, options?.sync ?? false))
         }),
+      diskFull: () => engine.diskFull(),
       latest: { get: (space, key) => engine.get(space, key), scan: (space, range) => engine.scan(space, range) },
       snapshot: Effect.sync(() => engine.snapshot()),
       path: undefined

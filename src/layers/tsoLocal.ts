@@ -8,7 +8,7 @@ import { Clock, Effect, Layer, Ref } from "effect"
 import { utf8 } from "../protocol/bytes.js"
 import { decodeU64, encodeU64 } from "../protocol/storedCodec.js"
 import type { Timestamp } from "../protocol/ids.js"
-import { Storage } from "../services/Storage.js"
+import { orStorageError, Storage } from "../services/Storage.js"
 import { composeTs, MAX_LOGICAL, Tso } from "../services/Tso.js"
 
 const TSO_KEY = utf8("tso/high-water-ms")
@@ -40,9 +40,9 @@ export const layerTsoLocal: Layer.Layer<Tso, never, Storage> = Layer.effect(
             let ceiling = s.ceiling
             if (physical >= ceiling) {
               ceiling = physical + SAVE_WINDOW_MS
-              yield* storage.write([{ _tag: "Put", space: "meta", key: TSO_KEY, value: encodeU64(ceiling) }], {
-                sync: true
-              })
+              yield* orStorageError(
+                storage.write([{ _tag: "Put", space: "meta", key: TSO_KEY, value: encodeU64(ceiling) }], { sync: true })
+              )
             }
             // after a restart the first timestamps start at the saved ceiling
             logical += n

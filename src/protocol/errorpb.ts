@@ -118,8 +118,24 @@ export class StorageError extends Schema.TaggedError<StorageError>()("StorageErr
   message: Schema.String
 }) {}
 
+/**
+ * The store's disk (or its engine's quota) is too full to take a write: the write was refused and did
+ * not take effect. Reads still work; writes work again once space is freed, without a restart. Not a
+ * region error: asking another peer cannot help while this store leads the region (see
+ * docs/OPERATIONS.md "Disk full"). `storeId` is absent from a standalone store.
+ */
+export class DiskFull extends Schema.TaggedError<DiskFull>()("DiskFull", {
+  storeId: Schema.optional(Schema.Number),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    const where = this.storeId === undefined ? "the store" : `store ${this.storeId}`
+    return `${where} is out of disk space (${this.reason}): writes are refused until space is freed; reads still work`
+  }
+}
+
 /** Every error a raw KV request can fail with on the wire. */
-export const KvError = Schema.Union(RegionError, InvalidArgument, StorageError)
+export const KvError = Schema.Union(RegionError, InvalidArgument, StorageError, DiskFull)
 export type KvError = typeof KvError.Type
 
 export const isRegionError = (e: unknown): e is RegionError =>

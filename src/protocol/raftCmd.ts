@@ -7,7 +7,7 @@
 import { Schema } from "effect"
 import { Bytes, PeerId, RegionId, U64 } from "./ids.js"
 import { ConfChangeType } from "./eraftpb.js"
-import { RegionError } from "./errorpb.js"
+import { DiskFull, RegionError } from "./errorpb.js"
 import { KeySpace } from "./keyspace.js"
 import { Peer, Region, RegionEpoch } from "./metapb.js"
 
@@ -58,7 +58,8 @@ export const RaftRequestHeader = Schema.Struct({
 export type RaftRequestHeader = typeof RaftRequestHeader.Type
 
 export const RaftResponseHeader = Schema.Struct({
-  error: Schema.optional(RegionError),
+  /** A region error, or `DiskFull`: the store refused a write it has no room for. */
+  error: Schema.optional(Schema.Union(RegionError, DiskFull)),
   uuid: Schema.optional(Bytes),
   currentTerm: U64
 })

@@ -38,6 +38,10 @@ export const regionsWithoutLeader = Metric.gauge("tinykv_regions_without_leader"
   description: "regions of this store whose peer knows no leader (an election is running)"
 })
 
+export const diskFull = Metric.gauge("tinykv_store_disk_full", {
+  description: "1 while the store refuses client writes for want of disk space (see docs/OPERATIONS.md)"
+})
+
 export const storeLabel = (storeId: StoreId) => [MetricLabel.make("store", String(storeId))]
 
 /** A peer proposed a command (a client's or its own). */

@@ -9,11 +9,11 @@
  * and orders them; one LMDB transaction makes "entries durable" and "applied index + data durable"
  * the same instant, so a crash can neither lose an acknowledged write nor apply an entry twice.
  */
-import { Deferred, Effect } from "effect"
+import { Deferred, Effect, Schedule } from "effect"
 import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { RaftInvariantError, type Ready } from "../raft/index.js"
-import type { Storage, WriteOp } from "../services/Storage.js"
+import { orStorageError, type Storage, type WriteOp } from "../services/Storage.js"
 import type { Transport } from "../services/Transport.js"
 import { type ApplyOutcome, applyEntries, Overlay } from "./apply.js"
 import type { Peer } from "./peer.js"
@@ -24,6 +24,35 @@ import { refuseReads, takeReadSnapshots } from "./readSnapshot.js"
 import { errorResponse } from "./responses.js"
 import { createSplitPeer } from "./split.js"
 import type { RoundContext } from "./roundContext.js"
+
+/** How soon a round whose write found no room tries it again: 10 ms doubling, then every second. */
+const noRoomRetry = Schedule.exponential("10 millis").pipe(Schedule.union(Schedule.spaced("1 second")))
+
+/**
+ * The round's one write. When it finds no room (`DiskFull`: the engine's reserve is used up too, or the
+ * disk filled under it), it wrote nothing, and nothing of the round has been answered, sent or advanced
+ * yet: the round tries the very same write again until it fits, so the peers' memory and the disk never
+ * part. The store answers nothing meanwhile; freeing space lets the round finish without a restart. The
+ * wait is interruptible: a store stopped meanwhile answers the round's replies ServerIsBusy (nothing of
+ * them was written) and restarts from what is on disk.
+ */
+const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, sync: boolean) =>
+  storage.write(ops, { sync }).pipe(
+    Effect.catchTag("DiskFull", (e) =>
+      Effect.gen(function* () {
+        yield* Effect.logError(
+          `the round's write found no room (${e.reason}): the raft worker retries it and answers nothing until space is freed`
+        )
+        yield* Effect.interruptible(
+          storage
+            .write(ops, { sync })
+            .pipe(Effect.retry({ schedule: noRoomRetry, while: (r) => r._tag === "DiskFull" }))
+        )
+        yield* Effect.logInfo("the round's write fit after space was freed: the raft worker goes on")
+      })
+    ),
+    orStorageError
+  )
 
 export interface ReadyWork {
   readonly peer: Peer
@@ -117,7 +146,7 @@ export const processReadies = (
       }
     }
     for (const m of ctx.outbound) out.push(m)
-    if (ops.length > 0) yield* storage.write(ops, { sync })
+    if (ops.length > 0) yield* persist(storage, ops, sync)
     yield* takeReadSnapshots(storage, replies)
     for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)
     for (const w of work) ctx.guard(w.peer, () => w.peer.rawNode.advance(w.rd))

@@ -1,9 +1,9 @@
 /** Building `RaftCmdResponse`s (TinyKV `cmd_resp.go`). */
-import type { RegionError } from "../protocol/errorpb.js"
+import type { DiskFull, RegionError } from "../protocol/errorpb.js"
 import type { AdminResponse, RaftCmdResponse, Response } from "../protocol/raftCmd.js"
 import { StaleCommand } from "../protocol/errorpb.js"
 
-export const errorResponse = (error: RegionError, currentTerm = 0): RaftCmdResponse => ({
+export const errorResponse = (error: RegionError | DiskFull, currentTerm = 0): RaftCmdResponse => ({
   header: { error, currentTerm },
   responses: []
 })

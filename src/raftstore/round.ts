@@ -17,6 +17,7 @@ import type { Router } from "../services/Router.js"
 import type { SchedulerClient } from "../services/SchedulerClient.js"
 import type { Storage } from "../services/Storage.js"
 import { diskStats } from "./storeStats.js"
+import { dropForDiskFull, refuseForDiskFull, reportDiskFull } from "./diskFull.js"
 import type { Transport } from "../services/Transport.js"
 import type { StoreConfig } from "./config.js"
 import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
@@ -48,6 +49,8 @@ export interface RoundDeps {
 export interface WorkerState {
   ticksSinceStoreHeartbeat: number
   rounds: number
+  /** Why the engine had no room for client writes at the last store heartbeat (undefined: it had room). */
+  diskFull: string | undefined
 }
 
 /** Feeds each envelope to its peer's handler; a failed peer's commands are answered, its messages dropped. */
@@ -73,11 +76,17 @@ const dispatch = (deps: RoundDeps, ctx: RoundContext, batch: Iterable<Envelope>)
         continue
       }
       if (msg._tag === "RaftMessage") {
+        if (dropForDiskFull(deps.storage.diskFull, msg.message)) continue
         ctx.guard(peer, () => onRaftMessage(ctx, registry.peers.values(), peer, msg.message))
       } else if (msg._tag === "SplitCheckResult") {
         onSplitCheckResult(peer, msg)
         continue
       } else {
+        const refused = refuseForDiskFull(deps.storage.diskFull, peer, msg.request)
+        if (refused !== undefined) {
+          ctx.replies.push([msg.reply, refused])
+          continue
+        }
         ctx.guard(peer, () => onCommand(peer, msg.request, msg.reply))
         // a proposal that broke the peer was neither queued nor answered; the core may have logged it already
         if (peer.stopped) {
@@ -161,6 +170,7 @@ export const runRound = (
       let regionBytes = 0
       for (const peer of registry.peers.values()) regionBytes += peer.approximateSize ?? 0
       const disk = diskStats(storage.path, regionBytes)
+      state.diskFull = yield* reportDiskFull(registry.storeId, state.diskFull, storage.diskFull())
       yield* forkBackground(scope, storeHeartbeat(scheduler, registry.storeId, registry.peers.size, disk))
     }
     state.rounds++

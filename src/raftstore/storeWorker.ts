@@ -4,10 +4,12 @@
  * creates an uninitialized peer that the leader's snapshot will fill; a message for a region this store
  * has a tombstone of is dropped (and a removed peer still campaigning is told so); a message for a region
  * whose peer failed here is dropped (it must not come back as a fresh, empty peer); anything else is
- * dropped — Raft retries, and the peer appears with the next initial message.
+ * dropped — Raft retries, and the peer appears with the next initial message. On a store out of disk
+ * space (`Storage.diskFull`, or the peer's first write finding no room) no peer is created: the message is
+ * dropped, and the leader's next one creates it once there is room.
  */
 import { Effect } from "effect"
-import type { StorageError } from "../protocol/errorpb.js"
+import type { DiskFull, StorageError } from "../protocol/errorpb.js"
 import type { StoreId } from "../protocol/ids.js"
 import type { Region } from "../protocol/metapb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
@@ -29,7 +31,7 @@ export interface StoreWorkerContext {
   /** Regions whose peer broke a Raft invariant and stays down until the store restarts. */
   readonly failed: ReadonlyMap<number, unknown>
   /** Creates, persists and registers an uninitialized peer for `region` (no peers, no range). */
-  readonly createPeer: (region: Region, message: RaftMessage) => Effect.Effect<void, StorageError>
+  readonly createPeer: (region: Region, message: RaftMessage) => Effect.Effect<void, StorageError | DiskFull>
   /** Re-delivers a message to its (now registered) peer. */
   readonly redeliver: (message: RaftMessage) => Effect.Effect<void>
 }
@@ -70,16 +72,23 @@ export const onStoreRaftMessage = (
         if (isInitialized(other.region) && rangesOverlap(other.region, range)) return "overlaps"
       }
     }
-    yield* ctx.createPeer(
-      {
-        id: m.regionId,
-        startKey: new Uint8Array(),
-        endKey: new Uint8Array(),
-        regionEpoch: { confVer: 0, version: 0 },
-        peers: []
-      },
-      m
-    )
+    if (ctx.storage.diskFull() !== undefined) return "disk-full"
+    const created = yield* ctx
+      .createPeer(
+        {
+          id: m.regionId,
+          startKey: new Uint8Array(),
+          endKey: new Uint8Array(),
+          regionEpoch: { confVer: 0, version: 0 },
+          peers: []
+        },
+        m
+      )
+      .pipe(
+        Effect.as(true),
+        Effect.catchTag("DiskFull", () => Effect.succeed(false))
+      )
+    if (!created) return "disk-full"
     yield* ctx.redeliver(m)
     return "created"
   })

@@ -14,7 +14,7 @@ import type { StorageError } from "../protocol/errorpb.js"
 import type { RegionId, StoreId, Timestamp } from "../protocol/ids.js"
 import type { StoreState } from "../protocol/metapb.js"
 import * as S from "../protocol/scheduler.js"
-import { Storage } from "../services/Storage.js"
+import { orStorageError, Storage } from "../services/Storage.js"
 import { type CoreOptions, SchedulerCore } from "./core.js"
 import { ok, type Result } from "./errors.js"
 import { recordOperatorEvent, recordTimestamps } from "./metrics.js"
@@ -130,9 +130,11 @@ export const makeScheduler = (
     if (clusterId === undefined) {
       // TinyKV derives it from the start time plus randomness; it must fit a JS safe integer
       clusterId = (yield* Clock.currentTimeMillis) * 1024 + (yield* Random.nextIntBetween(0, 1024))
-      yield* storage.write([{ _tag: "Put", space: "meta", key: KEY_CLUSTER_ID, value: encodeU64(BigInt(clusterId)) }], {
-        sync: true
-      })
+      yield* orStorageError(
+        storage.write([{ _tag: "Put", space: "meta", key: KEY_CLUSTER_ID, value: encodeU64(BigInt(clusterId)) }], {
+          sync: true
+        })
+      )
     }
     const id = clusterId
     const coreOptions = { ...options, startedMs: yield* Clock.currentTimeMillis }
@@ -143,7 +145,7 @@ export const makeScheduler = (
     const persist: Effect.Effect<void, E> = Effect.suspend(() => {
       const { ops, sync } = core.log.take()
       if (ops.length === 0) return Effect.void
-      return storage.write(ops, { sync }).pipe(
+      return orStorageError(storage.write(ops, { sync })).pipe(
         Effect.catchAll((e) =>
           load.pipe(
             Effect.tap((state) =>

@@ -11,8 +11,8 @@
  * more than the seek. Only acquiring a snapshot and writing are
  * Effects.
  */
-import { Context, type Effect, type Scope } from "effect"
-import type { StorageError } from "../protocol/errorpb.js"
+import { Context, Effect, type Scope } from "effect"
+import { type DiskFull, StorageError } from "../protocol/errorpb.js"
 
 export const CF_DEFAULT = "default"
 export const CF_LOCK = "lock"
@@ -62,8 +62,21 @@ export class Storage extends Context.Tag("tinykv/Storage")<
     readonly get: (space: Space, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, StorageError>
     /** Reads a range from the latest committed state into an array. */
     readonly scan: (space: Space, range?: ScanRange) => Effect.Effect<ReadonlyArray<KeyValue>, StorageError>
-    /** Applies every op or none of them, in order. */
-    readonly write: (ops: ReadonlyArray<WriteOp>, options?: WriteOptions) => Effect.Effect<void, StorageError>
+    /**
+     * Applies every op or none of them, in order. `DiskFull`: the engine had no room (its quota, a full
+     * map, ENOSPC) and wrote nothing — the same batch may be tried again once space is freed.
+     */
+    readonly write: (
+      ops: ReadonlyArray<WriteOp>,
+      options?: WriteOptions
+    ) => Effect.Effect<void, StorageError | DiskFull>
+    /**
+     * Why client writes should be refused now (the engine is at or near its limit, or its last write found
+     * no room), or `undefined` while there is room. Cheap and synchronous: asked for every proposal. The
+     * engine keeps a reserve below its hard limit, so the raftstore's own writes (Raft state, applying
+     * entries already in the log) still fit while client writes are refused.
+     */
+    readonly diskFull: () => string | undefined
     /**
      * Synchronous reads of the latest committed state (no snapshot: each call sees the newest data). For the
      * raftstore's log reads inside a Raft step, which must not yield.
@@ -89,3 +102,12 @@ export const invalidOp = (op: WriteOp): string | undefined => {
   }
   return undefined
 }
+
+/**
+ * For writers whose callers know only `StorageError` (the scheduler's state, the TSO, a store's bootstrap
+ * and peer creation): to them, no room is one more way for the engine to fail.
+ */
+export const orStorageError = <A, R>(
+  write: Effect.Effect<A, StorageError | DiskFull, R>
+): Effect.Effect<A, StorageError, R> =>
+  Effect.catchTag(write, "DiskFull", (e) => Effect.fail(new StorageError({ message: e.message })))

@@ -19,6 +19,8 @@ export type StoreWorkerVerdict =
   | "not-initial"
   | "overlaps"
   | "failed"
+  /** The store is out of disk space: no new replica starts here (its snapshot would not fit). */
+  | "disk-full"
 
 export class StoreWorker extends Context.Tag("tinykv/raftstore/StoreWorker")<
   StoreWorker,

@@ -157,6 +157,33 @@ export class TestCluster {
     return Effect.sync(() => void (this.slot(id).wrapStorage = wrap))
   }
 
+  /**
+   * Gives store `id`'s memory engine a "disk" of `bytes` (undefined: unlimited), at once and whether it runs
+   * or not: client writes are refused once less than `reserveBytes` is left, every write past `bytes` fails
+   * (see `MemoryEngine`). Raising the quota is how a test frees space.
+   */
+  setDiskQuota(id: StoreId, bytes: number | undefined, reserveBytes?: number) {
+    return Effect.sync(() => {
+      const memory = this.slot(id).memory
+      if (memory === undefined) throw new Error("setDiskQuota needs a TestCluster on memory engines")
+      memory.setQuota(bytes, reserveBytes)
+    })
+  }
+
+  /** Bytes of keys and values store `id`'s memory engine holds (memory engines only). */
+  engineUsedBytes(id: StoreId): number {
+    const memory = this.slot(id).memory
+    if (memory === undefined) throw new Error("engineUsedBytes needs a TestCluster on memory engines")
+    return memory.usedBytes
+  }
+
+  /** Writes store `id`'s memory engine refused for want of room (memory engines only). */
+  engineRefusedWrites(id: StoreId): number {
+    const memory = this.slot(id).memory
+    if (memory === undefined) throw new Error("engineRefusedWrites needs a TestCluster on memory engines")
+    return memory.refusedWrites
+  }
+
   store(id: StoreId): RaftStore | undefined {
     return this.slot(id).running?.store
   }

@@ -7,7 +7,7 @@ import { compareBytes } from "../protocol/bytes.js"
 import { clampToRange, localKeyOf, localRange, physicalOfLocal } from "../protocol/keyspace.js"
 import { sendRead } from "../raftstore/readSnapshot.js"
 import type { EngineReader } from "../services/Storage.js"
-import type { RegionError, RegionNotFound } from "../protocol/errorpb.js"
+import type { DiskFull, RegionError, RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer, Region } from "../protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse, Request } from "../protocol/raftCmd.js"
@@ -41,7 +41,7 @@ export const requestOn = (
   Effect.gen(function* () {
     const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
     let hint: Peer | undefined
-    let lastError: RegionError | string = "no attempt"
+    let lastError: RegionError | DiskFull | string = "no attempt"
     // after a timeout or an unhelpful answer, try the region's peers in turn: the scheduler's leader may
     // be a deposed one cut off in a minority (it keeps reporting itself until it hears a newer term)
     let roundRobin = false

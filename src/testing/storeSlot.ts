@@ -31,6 +31,8 @@ export interface StoreSlot {
   /** Reads the store's engine directly, running or not (TinyKV's `MustGetCf` on engines). */
   readonly engineGet: (cf: Cf, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
   readonly engineGetSpace: (space: Space, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
+  /** The memory engine (absent for lmdb): tests size its "disk" with `setQuota`. */
+  readonly memory?: MemoryEngine
   /** Power loss on a stopped store: drops every write since the last synced one (memory engines with `modelSync`). */
   readonly losePower?: () => void
   running: RunningStore | undefined
@@ -56,6 +58,7 @@ export const makeSlot = (
     const read = (space: Space, key: Uint8Array) => Effect.sync(() => memory.get(space, key))
     const slot: StoreSlot = {
       id,
+      memory,
       storage: layerMemoryFrom(memory),
       engineGet: read,
       engineGetSpace: read,

@@ -130,6 +130,24 @@ describe("StoreWorker", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("a store out of disk space starts no new replica until space is freed", () =>
+    Effect.gen(function* () {
+      const engine = new MemoryEngine()
+      const network = yield* MemoryNetwork.make({ seed: 1 })
+      yield* network.register(S2, () => Effect.void)
+      const { store, storeWorker, stop } = yield* runStore(engine, network, S1)
+      // full for clients (all the room left is reserve): a new replica's snapshot would not fit
+      engine.setQuota(engine.usedBytes + 1000, 1000)
+      yield* store.router.sendRaftMessage(message(7, "MsgRequestVote"))
+      yield* eventually("the StoreWorker refused it", () => Effect.runSync(storeWorker.verdicts)["disk-full"] === 1)
+      assert.isFalse(store.peers.has(7 as RegionId))
+      engine.setQuota(undefined)
+      yield* store.router.sendRaftMessage(message(7, "MsgRequestVote"))
+      yield* eventually("peer of region 7", () => store.peers.has(7 as RegionId))
+      yield* stop
+    }).pipe(Effect.scoped)
+  )
+
   it.live("a stopped store leaves no fiber behind and answers every command", () =>
     Effect.gen(function* () {
       const engine = new MemoryEngine()

@@ -2,14 +2,15 @@
 import { SocketServer } from "@effect/platform/SocketServer"
 import { Effect, Layer } from "effect"
 import { layerStandaloneRpc } from "../../src/layers/standaloneStore.js"
+import type { LmdbOptions } from "../../src/layers/storageLmdb.js"
 import { layerWithTls, type TlsOptions } from "../../src/rpc/tlsCredentials.js"
 import { layerSocketServer } from "../../src/server/serve.js"
 
-/** With `tls`, the store serves mutual TLS only. */
-export const startStandalone = (dataDir?: string, tls?: TlsOptions) =>
+/** With `tls`, the store serves mutual TLS only; `lmdb` sizes its engine's disk (with a `dataDir`). */
+export const startStandalone = (dataDir?: string, tls?: TlsOptions, lmdb?: LmdbOptions) =>
   Effect.gen(function* () {
     const layer = Layer.provideMerge(
-      layerStandaloneRpc(dataDir),
+      layerStandaloneRpc(dataDir, lmdb),
       layerWithTls(tls, (credentials) => layerSocketServer({ host: "127.0.0.1", port: 0 }, credentials))
     )
     const ctx = yield* Layer.build(layer)

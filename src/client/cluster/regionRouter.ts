@@ -12,6 +12,7 @@
  *   (the attempt has waited already); the store unreachable (`StoreUnavailable`): the same, after a wait.
  * - `StaleCommand`, `ServerIsBusy`, scheduler failures, no region known yet: just wait.
  * - `InvalidArgument`, `StorageError`: fail at once; retrying cannot help.
+ * - `DiskFull`: fail at once with the full store's id; the operator must free space first.
  * Waits grow exponentially (20 ms doubling up to 200 ms by default); "at once" retries are capped so two
  * stores pointing at each other cannot spin. When the deadline passes, the operation fails with the
  * last error an attempt saw.
@@ -156,6 +157,7 @@ export const makeRegionRouter = (
         return "backoff"
       case "InvalidArgument":
       case "StorageError":
+      case "DiskFull":
       case "KeysSpanRegions":
         return "fail"
     }
