@@ -5,7 +5,7 @@
  * linearizable.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Fiber } from "effect"
+import { Context, Effect, Either, Fiber, Layer } from "effect"
 import { TinyKvClient } from "../../src/index.js"
 import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
 import type { StoreId } from "../../src/protocol/ids.js"
@@ -118,43 +118,52 @@ describe("raftstore reads through ReadIndex", () => {
       const keys = ["a", "b"]
       let counter = 0
       let gets = 0
-      // one client: a few concurrent fibers doing a fixed number of random puts and gets each
-      const phase = (kv: TinyKvClient["Type"], opsPerClient: number) =>
+      // two clients, each with its own region cache: one writes and reads, the other only reads, so after the
+      // leader is cut off the reader keeps asking the old leader for as long as that one answers
+      const writer = yield* Layer.build(cluster.clientLayer({ deadline: "10 seconds" })).pipe(
+        Effect.map(Context.get(TinyKvClient))
+      )
+      const reader = yield* Layer.build(cluster.clientLayer({ deadline: "10 seconds" })).pipe(
+        Effect.map(Context.get(TinyKvClient))
+      )
+      const get = (kv: TinyKvClient["Type"], client: number, key: string) =>
+        Effect.gen(function* () {
+          const id = history.invoke(client, { kind: "get", key })
+          const r = yield* Effect.either(kv.rawGet(key))
+          if (Either.isLeft(r)) return history.indefinite(id)
+          gets++
+          history.ok(id, { kind: "value", value: r.right === undefined ? undefined : fromUtf8(r.right) })
+        })
+      const put = (kv: TinyKvClient["Type"], client: number, key: string) =>
+        Effect.gen(function* () {
+          const value = `${client}-${counter++}`
+          const id = history.invoke(client, { kind: "put", key, value })
+          const r = yield* Effect.either(kv.rawPut(key, value))
+          if (Either.isRight(r)) history.ok(id, { kind: "done" })
+          else history.indefinite(id)
+        })
+      // four fibers per phase, a fixed number of operations each: 0 and 1 write and read, 2 and 3 only read
+      const phase = (opsPerFiber: number) =>
         Effect.forEach(
           [0, 1, 2, 3],
           (client) =>
             Effect.gen(function* () {
-              for (let i = 0; i < opsPerClient; i++) {
+              for (let i = 0; i < opsPerFiber; i++) {
                 const key = keys[(client + i) % keys.length]!
-                if ((i + client) % 3 === 0) {
-                  const value = `${client}-${counter++}`
-                  const id = history.invoke(client, { kind: "put", key, value })
-                  const r = yield* Effect.either(kv.rawPut(key, value))
-                  if (Either.isRight(r)) history.ok(id, { kind: "done" })
-                  else history.indefinite(id)
-                } else {
-                  const id = history.invoke(client, { kind: "get", key })
-                  const r = yield* Effect.either(kv.rawGet(key))
-                  if (Either.isRight(r)) {
-                    gets++
-                    const v = r.right
-                    history.ok(id, { kind: "value", value: v === undefined ? undefined : fromUtf8(v) })
-                  } else history.indefinite(id)
-                }
+                if (client >= 2) yield* get(reader, client, key)
+                else if (i % 2 === 0) yield* put(writer, client, key)
+                else yield* get(writer, client, key)
               }
             }),
           { concurrency: "unbounded", discard: true }
         )
-      yield* Effect.gen(function* () {
-        const kv = yield* TinyKvClient
-        yield* phase(kv, 15)
-        // the leader is cut off for a while: a new one is elected, the old one must serve nothing stale
-        const leader = yield* waitLeader(cluster)
-        yield* cluster.isolate(leader.storeId)
-        yield* phase(kv, 15)
-        yield* cluster.clearFilters
-        yield* phase(kv, 15)
-      }).pipe(Effect.provide(cluster.clientLayer({ deadline: "10 seconds" })))
+      yield* phase(10)
+      // the leader is cut off: a new one is elected, the old one must serve nothing stale meanwhile
+      const leader = yield* waitLeader(cluster)
+      yield* cluster.isolate(leader.storeId)
+      yield* phase(15)
+      yield* cluster.clearFilters
+      yield* phase(10)
       const result = checkLinearizable(kvModel, history.operations())
       assert.strictEqual(
         result._tag,
@@ -163,7 +172,6 @@ describe("raftstore reads through ReadIndex", () => {
       )
       assert.isAbove(gets, 20, `seed ${seed}: reads were answered`)
     }).pipe(Effect.scoped)
-
   it.live(
     "readIndex: concurrent clients across a leader isolation see a linearizable history",
     () => linearizableRun("readIndex"),
