@@ -16,7 +16,7 @@
  * reader that gave up (timed out) has closed its scope, and the snapshot is released as soon as it opens.
  */
 import { Deferred, Effect, Either, Scope } from "effect"
-import { RegionNotFound, ServerIsBusy, type StorageError } from "../protocol/errorpb.js"
+import { RegionNotFound, ServerIsBusy } from "../protocol/errorpb.js"
 import { errorResponse } from "./responses.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { Router } from "../services/Router.js"
