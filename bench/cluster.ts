@@ -1,8 +1,11 @@
 /**
  * W1/W2/W3 against a 3-replica cluster: a scheduler and 3 stores as child processes on loopback
  * (what `tinykv playground` runs, started the same way), driven through the cluster client (64
- * connections, one per client). `npm run bench -- cluster [--workloads W1,W2,W3] [--seed 42] [--tls]`;
- * `--tls` runs every link in mutual TLS (a throwaway CA made with openssl, as `tinykv playground --tls`).
+ * connections, one per client). `npm run bench -- cluster [--workloads W1,W2,W3] [--seed 42] [--tls]
+ * [--read-paths readIndex,log] [--ops-scale 1]`; `--tls` runs every link in mutual TLS (a throwaway CA made with
+ * openssl, as `tinykv playground --tls`); `--read-paths` runs the workloads once per read path (the stores'
+ * `--read-path`), each on a fresh cluster, so one run compares them; `--ops-scale` runs that fraction of each
+ * workload's operations.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
@@ -17,6 +20,8 @@ export interface ClusterRunOptions {
   /** Runs each workload with this fraction of its operations (default 1). */
   readonly opsScale?: number | undefined
   readonly system?: string | undefined
+  /** The stores' `--read-path`, named in the results (the stores' default when absent). */
+  readonly readPath?: string | undefined
 }
 
 /** The client's TLS files of a cluster started with TLS. */
@@ -45,7 +50,7 @@ export const runWorkloads = async (
       const r = await runWorkload(w, conns, { seed, ops })
       const system =
         options.system ??
-        `tinykv-ts, 3 stores (lmdb, fsync per round), reads through the Raft log${options.tls ? ", mutual TLS" : ""}`
+        `tinykv-ts, 3 stores (lmdb, fsync per round), reads via ${options.readPath ?? "readIndex"}${options.tls ? ", mutual TLS" : ""}`
       results.push({ system, ...r })
       process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`)
     }
@@ -63,11 +68,23 @@ export const run = async (args: ReadonlyArray<string>) => {
   const workloads = (flag("workloads") ?? "W1,W2,W3").split(",") as Array<WorkloadId>
   const seed = Number(flag("seed") ?? 42)
   const tls = args.includes("--tls")
-  // the cluster (and its temporary data directory) lives until the workloads are done
-  const results = await Effect.gen(function* () {
-    const cluster = yield* startLocalCluster({ stores: 3, tls: tls ? "generate" : undefined })
-    yield* cluster.waitUntilWritable("60 seconds")
-    return yield* Effect.promise(() => runWorkloads(cluster.scheduler, workloads, seed, { tls: clientTlsOf(cluster) }))
-  }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)
-  return { bench: "cluster", seed, tls, results }
+  const readPaths = flag("read-paths")?.split(",")
+  const opsScale = Number(flag("ops-scale") ?? 1)
+  const results: Array<WorkloadResult & { system: string }> = []
+  for (const readPath of readPaths ?? [undefined]) {
+    // the cluster (and its temporary data directory) lives until the workloads are done
+    const run = await Effect.gen(function* () {
+      const cluster = yield* startLocalCluster({
+        stores: 3,
+        tls: tls ? "generate" : undefined,
+        storeArgs: readPath === undefined ? [] : ["--read-path", readPath]
+      })
+      yield* cluster.waitUntilWritable("60 seconds")
+      return yield* Effect.promise(() =>
+        runWorkloads(cluster.scheduler, workloads, seed, { tls: clientTlsOf(cluster), opsScale, readPath })
+      )
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)
+    results.push(...run)
+  }
+  return { bench: "cluster", seed, tls, opsScale, results }
 }

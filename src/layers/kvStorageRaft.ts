@@ -1,8 +1,9 @@
 /**
  * Raft `KvStorage` (TinyKV `RaftStorage`): every write is a command through its region's Raft log,
  * acknowledged once committed and applied; every reader is the engine snapshot taken in the round that
- * applied a `Snap` command on the leader (`raftstore/readSnapshot.ts`), so it reflects every write
- * acknowledged before the read began and nothing written after (linearizable reads through the log).
+ * answered a `Snap` command on the leader (`raftstore/readSnapshot.ts`) — once ReadIndex confirmed it and
+ * the leader applied the confirmed index, or, with `readPath: "log"`, once its entry applied — so it
+ * reflects every write acknowledged before the read began (linearizable reads).
  * Region errors come back in the error channel for the client to retry.
  *
  * Keys are local to the call's key space; the raftstore stores them as engine keys of that space, and
@@ -88,7 +89,7 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
                 stripSpace(
                   reader.scan(cf, physicalOfLocal(space, clampToRange(localRange(region, space, cf), start, end)))
                 ),
-              // a Snap is answered only by the leader of its entry's term (`raftstore/apply.ts`)
+              // a Snap is answered only by the leader of the term it was confirmed (ReadIndex) or logged in
               term: response.header.currentTerm
             } satisfies KvReader
           })

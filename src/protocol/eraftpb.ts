@@ -43,7 +43,14 @@ export const MessageType = Schema.Literal(
   "MsgTimeoutNow",
   /** A pre-election poll (Raft thesis §9.6): carries the term the sender would campaign at; changes no state. */
   "MsgPreVote",
-  "MsgPreVoteResponse"
+  "MsgPreVoteResponse",
+  /**
+   * ReadIndex (Raft thesis §6.4): a request to learn an index a linearizable read may be served at, carrying the
+   * requester's `context`; a follower forwards it to the leader. Term-less, like a proposal.
+   */
+  "MsgReadIndex",
+  /** The leader's answer to a forwarded MsgReadIndex: `index` is the read index, `context` the request's. */
+  "MsgReadIndexResp"
 )
 export type MessageType = typeof MessageType.Type
 
@@ -63,7 +70,12 @@ export const Message = Schema.Struct({
    * On MsgRequestVote: the campaign was started by a leadership transfer (MsgTimeoutNow), so voters grant it
    * even while they still hear from the current leader (etcd's `campaignTransfer` context).
    */
-  transfer: Schema.optional(Schema.Literal(true))
+  transfer: Schema.optional(Schema.Literal(true)),
+  /**
+   * ReadIndex: the request's context on MsgReadIndex / MsgReadIndexResp; on MsgHeartbeat the context of the
+   * newest pending read, echoed back in the MsgHeartbeatResponse (etcd's `Context`).
+   */
+  context: Schema.optional(Bytes)
 })
 export type Message = typeof Message.Type
 

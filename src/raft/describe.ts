@@ -46,6 +46,7 @@ export const describeMessage = (m: Message): string => {
   if (m.reject) s += " Rejected"
   if (m.entries.length > 0) s += ` Entries:${describeEntries(m.entries)}`
   if (m.snapshot !== undefined) s += ` Snapshot:{${describeSnapshot(m.snapshot)}}`
+  if (m.context !== undefined) s += ` Context:${describeData(m.context)}`
   return s
 }
 
@@ -57,6 +58,7 @@ export const describeReady = (rd: Ready): string => {
   if (rd.snapshot !== undefined) lines.push(`Snapshot ${describeSnapshot(rd.snapshot)}`)
   if (rd.committedEntries.length > 0) lines.push(`CommittedEntries: ${describeEntries(rd.committedEntries)}`)
   for (const m of rd.messages) lines.push(`Message ${describeMessage(m)}`)
+  for (const rs of rd.readStates) lines.push(`ReadState Index:${rs.index} Ctx:${describeData(rs.requestCtx)}`)
   return lines.length === 0 ? "<empty Ready>" : lines.join("\n")
 }
 

@@ -43,6 +43,7 @@ export { committedIndex, quorum, type VoteResult, voteResult } from "./quorum.js
 export { Raft, type SoftState } from "./raft.js"
 export { MAX_APPEND_BYTES } from "./replicate.js"
 export { RaftLog } from "./raftLog.js"
+export type { ReadState } from "./readOnly.js"
 export { type ProgressView, RawNode, type Status } from "./rawNode.js"
 export type { Ready } from "./ready.js"
 export { deriveSeed, mulberry32, type Rng, randomInt } from "./rng.js"

@@ -6,6 +6,7 @@
 import type { Entry, Message } from "../protocol/eraftpb.js"
 import type { Progress } from "./progress.js"
 import type { RaftLog } from "./raftLog.js"
+import type { ReadOnly, ReadState } from "./readOnly.js"
 import type { MessageInit, StateType } from "./util.js"
 
 export interface RaftNode {
@@ -24,6 +25,12 @@ export interface RaftNode {
   pendingConfIndex: number
   readonly preVote: boolean
   readonly checkQuorum: boolean
+  /** The leader's ReadIndex requests waiting for a quorum (`readIndex.ts`); emptied on every role change. */
+  readOnly: ReadOnly
+  /** MsgReadIndex a new leader holds until it has committed an entry of its term; emptied on every role change. */
+  pendingReadIndex: Message[]
+  /** Reads confirmed for the application, handed out in the next Ready. */
+  readStates: ReadState[]
   send(init: MessageInit): void
   becomeFollower(term: number, lead: number): void
   becomePreCandidate(): void
@@ -35,7 +42,7 @@ export interface RaftNode {
   maybeCommit(): boolean
   sendAppend(to: number): boolean
   bcastAppend(): void
-  bcastHeartbeat(): void
+  bcastHeartbeat(context?: Uint8Array): void
   handleAppendEntries(m: Message): void
   handleHeartbeat(m: Message): void
   handleSnapshot(m: Message): void

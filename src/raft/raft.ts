@@ -19,6 +19,8 @@ import { campaign, handleVoteRequest, quorumActive } from "./election.js"
 import { Progress } from "./progress.js"
 import { committedIndex } from "./quorum.js"
 import { RaftLog } from "./raftLog.js"
+import { releasePendingReads } from "./readIndex.js"
+import { ReadOnly, type ReadState } from "./readOnly.js"
 import { mulberry32, type Rng, randomInt } from "./rng.js"
 import { checkNodeInvariants } from "./nodeInvariants.js"
 import { handleAppendEntries, handleHeartbeat, handleSnapshot } from "./receive.js"
@@ -77,6 +79,12 @@ export class Raft implements RaftNode {
   readonly preVote: boolean
   /** See `Config.checkQuorum`. */
   readonly checkQuorum: boolean
+  /** The leader's ReadIndex requests waiting for a quorum of heartbeat answers (`readIndex.ts`). */
+  readOnly = new ReadOnly()
+  /** MsgReadIndex held by a leader that has not committed an entry of its term yet. */
+  pendingReadIndex: Message[] = []
+  /** Confirmed reads for the application (`RawNode.ready().readStates`). */
+  readStates: ReadState[] = []
   private readonly rng: Rng
 
   /** TinyKV `newRaft`. Throws `RaftInvariantError` for an invalid config or inconsistent storage. */
@@ -194,6 +202,9 @@ export class Raft implements RaftNode {
     this.resetRandomizedElectionTimeout()
     this.leadTransferee = None
     this.votes = new Map()
+    // reads taken in another role or term are dropped: their requesters learn it from the role change
+    this.readOnly = new ReadOnly()
+    this.pendingReadIndex = []
   }
 
   becomeFollower(term: number, lead: number): void {
@@ -322,6 +333,8 @@ export class Raft implements RaftNode {
     const log = this.raftLog
     if (n > log.committed && log.term(n) === this.term) {
       log.commitTo(n)
+      // the first commit of the term makes the commit index current: queued reads may go on
+      releasePendingReads(this)
       return true
     }
     return false
@@ -337,18 +350,24 @@ export class Raft implements RaftNode {
    * hold (TestHeartbeatUpdateCommit2AB), and a peer with match 0 sees commit 0, which the raftstore uses to create
    * the peer (`IsInitialMsg`; a known TinyKV pitfall).
    */
-  sendHeartbeat(to: number): void {
+  sendHeartbeat(to: number, context?: Uint8Array): void {
     const pr = this.prs.get(to)
     const commit = Math.min(pr?.match ?? 0, this.raftLog.committed)
-    this.send({ msgType: "MsgHeartbeat", to, commit })
+    this.send(
+      context === undefined ? { msgType: "MsgHeartbeat", to, commit } : { msgType: "MsgHeartbeat", to, commit, context }
+    )
   }
 
   bcastAppend(): void {
     for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id)
   }
 
-  bcastHeartbeat(): void {
-    for (const id of this.prs.keys()) if (id !== this.id) this.sendHeartbeat(id)
+  /**
+   * Heartbeat to every follower, carrying `context` (a read's, `readIndex.ts`) or else the newest waiting read's:
+   * a read whose own heartbeats were lost is confirmed by the next periodic one.
+   */
+  bcastHeartbeat(context: Uint8Array | undefined = this.readOnly.lastContext()): void {
+    for (const id of this.prs.keys()) if (id !== this.id) this.sendHeartbeat(id, context)
   }
 
   // --- Follower machinery (receive.ts) ---------------------------------------------------------------------

@@ -107,6 +107,18 @@ export class RawNode {
     return this.raft.step(m)
   }
 
+  /**
+   * Asks for a linearizable read (ReadIndex, `readIndex.ts`): once the leader has confirmed it still leads, a
+   * `ReadState { index, requestCtx }` comes out in a Ready, and the read may be served as soon as `index` is
+   * applied. `requestCtx` names the read; it must be unique among the reads in flight. A follower forwards the
+   * request to its leader; without a known leader, or as a candidate, it is refused with `ProposalDropped`. A
+   * request the node holds when it changes role is dropped without an answer.
+   */
+  readIndex(requestCtx: Uint8Array): StepError | undefined {
+    const id = this.raft.id
+    return this.raft.step(newMessage({ msgType: "MsgReadIndex", from: id, to: id, context: requestCtx }))
+  }
+
   /** Asks the leader to hand leadership to `transferee` (forwarded to the leader if called on a follower). */
   transferLeader(transferee: number): void {
     this.raft.step(newMessage({ msgType: "MsgTransferLeader", from: transferee, to: this.raft.id }))
@@ -116,7 +128,7 @@ export class RawNode {
   hasReady(): boolean {
     const r = this.raft
     const log = r.raftLog
-    if (r.msgs.length > 0 || log.hasUnstableEntries() || log.hasNextEnts()) return true
+    if (r.msgs.length > 0 || r.readStates.length > 0 || log.hasUnstableEntries() || log.hasNextEnts()) return true
     if (log.pendingSnapshot !== undefined) return true
     if (r.lead !== this.prevSoftState.lead || r.state !== this.prevSoftState.raftState) return true
     const hs = this.prevHardState
@@ -137,6 +149,7 @@ export class RawNode {
       entries,
       committedEntries: log.nextEnts(),
       messages: r.msgs.slice(),
+      readStates: r.readStates.slice(),
       mustSync:
         entries.length > 0 ||
         log.pendingSnapshot !== undefined ||
@@ -169,6 +182,7 @@ export class RawNode {
       () => "advance: the message queue changed since ready()"
     )
     r.msgs.splice(0, n)
+    r.readStates.splice(0, rd.readStates.length)
     log.maybeCompact()
   }
 

@@ -27,9 +27,13 @@
  * durable applied index as `Config.applied`, and the node hands out the committed entries after it again.
  *
  * `rd.softState` (leader/role) changes need not be persisted; they tell the application who leads.
+ *
+ * `rd.readStates` are linearizable reads the leader confirmed (`RawNode.readIndex`); nothing to persist. Serve each
+ * once the state machine has applied its `index`.
  */
 import type { Entry, HardState, Message, Snapshot } from "../protocol/eraftpb.js"
 import type { SoftState } from "./raft.js"
+import type { ReadState } from "./readOnly.js"
 
 export interface Ready {
   /** The node's role and known leader, when changed since the last advanced Ready. */
@@ -44,6 +48,11 @@ export interface Ready {
   readonly committedEntries: ReadonlyArray<Entry>
   /** Messages to send AFTER persisting. */
   readonly messages: ReadonlyArray<Message>
+  /**
+   * Reads confirmed by the leader (`RawNode.readIndex`): each may be served once the application has applied
+   * `index` — in this Ready's `committedEntries` or later ones.
+   */
+  readonly readStates: ReadonlyArray<ReadState>
   /** Whether the writes of this Ready must be synced to disk (new entries, a new term or a new vote). */
   readonly mustSync: boolean
 }

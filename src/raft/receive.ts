@@ -37,7 +37,13 @@ export const handleAppendEntries = (r: RaftNode, m: Message): void => {
 export const handleHeartbeat = (r: RaftNode, m: Message): void => {
   const log = r.raftLog
   log.commitTo(Math.min(m.commit, log.lastIndex()))
-  r.send({ msgType: "MsgHeartbeatResponse", to: m.from })
+  // a heartbeat carrying a read's context is answered with it: the leader counts the answer for that read
+  const context = m.context
+  r.send(
+    context === undefined
+      ? { msgType: "MsgHeartbeatResponse", to: m.from }
+      : { msgType: "MsgHeartbeatResponse", to: m.from, context }
+  )
 }
 
 /**

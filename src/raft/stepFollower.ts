@@ -7,6 +7,7 @@ import { startElection } from "./election.js"
 import { proposalDropped, type StepError } from "./errors.js"
 import { voteResult } from "./quorum.js"
 import type { RaftNode } from "./node.js"
+import { followerReadIndex, followerReadIndexResp } from "./readIndex.js"
 import { None } from "./util.js"
 
 export const stepFollower = (r: RaftNode, m: Message): StepError | undefined => {
@@ -29,6 +30,11 @@ export const stepFollower = (r: RaftNode, m: Message): StepError | undefined => 
       r.lead = m.from
       r.handleSnapshot(m)
       return undefined
+    case "MsgReadIndex":
+      return followerReadIndex(r, m)
+    case "MsgReadIndexResp":
+      followerReadIndexResp(r, m)
+      return undefined
     case "MsgTransferLeader":
       // Forward to the leader unchanged (its `from` names the transferee); dropped if we know no leader.
       if (r.lead !== None) r.msgs.push({ ...m, to: r.lead })
@@ -50,6 +56,8 @@ export const stepCandidate = (r: RaftNode, m: Message): StepError | undefined =>
   const ourResponse = r.state === "PreCandidate" ? "MsgPreVoteResponse" : "MsgRequestVoteResponse"
   switch (m.msgType) {
     case "MsgPropose":
+    case "MsgReadIndex":
+      // no leader to serve or forward to
       return proposalDropped
     case "MsgAppend":
     case "MsgHeartbeat":

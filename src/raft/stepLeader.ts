@@ -5,6 +5,7 @@
 import type { Message } from "../protocol/eraftpb.js"
 import { invariant, proposalDropped, type StepError } from "./errors.js"
 import type { RaftNode } from "./node.js"
+import { leaderHeartbeatAck, leaderReadIndex } from "./readIndex.js"
 import { None } from "./util.js"
 
 export const stepLeader = (r: RaftNode, m: Message): StepError | undefined => {
@@ -24,8 +25,12 @@ export const stepLeader = (r: RaftNode, m: Message): StepError | undefined => {
       markActive(r, m.from)
       const pr = r.prs.get(m.from)
       if (pr !== undefined && pr.match < r.raftLog.lastIndex()) r.sendAppend(m.from)
+      leaderHeartbeatAck(r, m)
       return undefined
     }
+    case "MsgReadIndex":
+      leaderReadIndex(r, m)
+      return undefined
     case "MsgTransferLeader":
       handleTransferLeader(r, m.from)
       return undefined

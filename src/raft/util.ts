@@ -40,6 +40,8 @@ export const newMessage = (
   const snapshot = init.snapshot
   if (init.transfer === true)
     return { msgType, to, from, term, logTerm, index, entries, commit, reject, transfer: true }
+  if (init.context !== undefined)
+    return { msgType, to, from, term, logTerm, index, entries, commit, reject, context: init.context }
   return snapshot === undefined
     ? { msgType, to, from, term, logTerm, index, entries, commit, reject }
     : { msgType, to, from, term, logTerm, index, entries, commit, reject, snapshot }
@@ -61,14 +63,15 @@ export const isResponseMsg = (t: MessageType): boolean =>
   t === "MsgAppendResponse" ||
   t === "MsgRequestVoteResponse" ||
   t === "MsgHeartbeatResponse" ||
-  t === "MsgPreVoteResponse"
+  t === "MsgPreVoteResponse" ||
+  t === "MsgReadIndexResp"
 
 /**
  * Message types that never take part in term comparison: they are produced locally (or forwarded verbatim) and
  * carry term 0, or a caller-chosen term that means nothing (TinyKV doc.go: "local messages ... are not term-checked").
  */
 export const isTermlessMsg = (t: MessageType): boolean =>
-  t === "MsgHup" || t === "MsgBeat" || t === "MsgPropose" || t === "MsgTransferLeader"
+  t === "MsgHup" || t === "MsgBeat" || t === "MsgPropose" || t === "MsgTransferLeader" || t === "MsgReadIndex"
 
 export const emptyHardState: HardState = Object.freeze({ term: 0, vote: 0, commit: 0 })
 

@@ -1,4 +1,11 @@
 /**
+ * How a linearizable read (a `Snap`-only command) is served on the leader: `"readIndex"` asks the Raft core for a
+ * read index (a heartbeat round to a quorum, nothing appended; `readQueue.ts`), `"log"` proposes the `Snap` as a
+ * log entry and answers when it applies (replicated, fsynced). Both are linearizable; `"log"` is the older path.
+ */
+export type ReadPath = "readIndex" | "log"
+
+/**
  * Raftstore settings (TinyKV `kv/config`), in ticks of `baseTickMs`. Defaults are the production ones;
  * `testConfig` shortens everything the way TinyKV's `NewTestConfig` does (50 ms ticks).
  */
@@ -23,6 +30,8 @@ export interface StoreConfig {
   readonly regionSplitSize: number
   /** A region is split once it holds more than this many bytes. */
   readonly regionMaxSize: number
+  /** How linearizable reads are served (see `ReadPath`). */
+  readonly readPath: ReadPath
 }
 
 const MiB = 1024 * 1024
@@ -41,7 +50,8 @@ export const defaultConfig: StoreConfig = {
   // a few seconds of transfer, and there are few enough regions for per-region work to stay cheap)
   splitCheckTicks: 200,
   regionSplitSize: 96 * MiB,
-  regionMaxSize: 144 * MiB
+  regionMaxSize: 144 * MiB,
+  readPath: "readIndex"
 }
 
 export const testConfig: StoreConfig = {
@@ -55,7 +65,8 @@ export const testConfig: StoreConfig = {
   commandTimeoutMs: 2_000,
   splitCheckTicks: 2,
   regionSplitSize: 96 * MiB,
-  regionMaxSize: 144 * MiB
+  regionMaxSize: 144 * MiB,
+  readPath: "readIndex"
 }
 
 export const validateConfig = (c: StoreConfig): string | undefined => {
@@ -65,5 +76,6 @@ export const validateConfig = (c: StoreConfig): string | undefined => {
   if (c.splitCheckTicks <= 0) return "split check ticks must be positive"
   if (c.regionSplitSize <= 0) return "the region split size must be positive"
   if (c.regionMaxSize < c.regionSplitSize) return "the region max size must be at least the split size"
+  if (c.readPath !== "readIndex" && c.readPath !== "log") return `unknown read path ${String(c.readPath)}`
   return undefined
 }

@@ -18,7 +18,9 @@ import { isRaftFailure, mulberry32, RawNode } from "../raft/index.js"
 import { RaftCmdCodec } from "./codec.js"
 import { recordProposal } from "./metrics.js"
 import { commandProposed } from "./tracing.js"
+import type { ReadPath } from "./config.js"
 import type { PeerStorage } from "./peerStorage.js"
+import { ReadQueue } from "./readQueue.js"
 import { checkRequestInRegion, checkRegionEpoch, checkSplit, isInitialMsg } from "./regionUtil.js"
 import { adminResponse, errorResponse, staleResponse } from "./responses.js"
 
@@ -36,11 +38,20 @@ export interface PeerConfig {
   readonly heartbeatTicks: number
   /** Seeds the peer's election jitter (deterministic simulation passes a fixed seed per run). */
   readonly seed: number
+  /** How `Snap`-only commands are served (default `"readIndex"`). */
+  readonly readPath?: ReadPath
 }
+
+/** A command that only reads: served through ReadIndex rather than the log (`readQueue.ts`). */
+const isReadOnly = (request: RaftCmdRequest): boolean =>
+  request.adminRequest === undefined && request.requests.length > 0 && request.requests.every((r) => r._tag === "Snap")
 
 export class Peer {
   readonly rawNode: RawNode
   proposals: Array<Proposal> = []
+  /** Reads waiting on ReadIndex (leader only; answered by `readIndexServe.ts`). */
+  readonly reads = new ReadQueue()
+  readonly readPath: ReadPath
   /** Replies decided outside apply (errors, transfer-leader acks); completed by the worker. */
   replies: Array<Reply> = []
   private readonly peerCache = new Map<number, PeerMeta>()
@@ -83,6 +94,7 @@ export class Peer {
       rng: mulberry32(config.seed)
     })
     for (const p of storage.region.peers) this.peerCache.set(p.id, p)
+    this.readPath = config.readPath ?? "readIndex"
   }
 
   get regionId(): RegionId {
@@ -144,6 +156,13 @@ export class Peer {
     if (header.term !== 0 && this.term > header.term + 1) return staleResponse(this.term)
     const epochError = checkRegionEpoch(request, this.region)
     if (epochError) return fail(this.withSibling(epochError))
+
+    if (this.readPath === "readIndex" && isReadOnly(request)) {
+      // not through the log: asked for with the round's other reads, answered once confirmed and applied
+      this.reads.add({ request, reply })
+      commandProposed(reply)
+      return undefined
+    }
 
     const admin = request.adminRequest
     if (admin?._tag === "TransferLeader") {
@@ -257,10 +276,12 @@ export class Peer {
   }
 
   /**
-   * Answers every waiting proposal with RegionNotFound (the peer is being destroyed). Each is in the log
-   * already, and may apply on the other replicas: the answer says its outcome is unknown.
+   * Answers every waiting proposal and read with RegionNotFound (the peer is being destroyed). Each
+   * proposal is in the log already, and may apply on the other replicas: its answer says its outcome is
+   * unknown. A read never changes anything, so its answer needs no such mark.
    */
   failAllProposals(): void {
+    const gone = errorResponse(new RegionNotFound({ regionId: this.regionId }), this.term)
     for (const p of this.proposals) {
       if (p.reply)
         this.replies.push([
@@ -269,6 +290,7 @@ export class Peer {
         ])
     }
     this.proposals = []
+    for (const r of this.reads.takeAll()) this.replies.push([r.reply, gone])
   }
 
   // --- messages out ---

@@ -13,6 +13,7 @@ import { SnapshotDataCodec } from "./codec.js"
 import type { StoreConfig } from "./config.js"
 import type { Peer } from "./peer.js"
 import { isInitialized } from "./peerStorage.js"
+import { expireReads } from "./readIndexServe.js"
 import { findPeer, isEpochStale, rangesOverlap } from "./regionUtil.js"
 import type { RoundContext } from "./roundContext.js"
 
@@ -75,6 +76,8 @@ export const tombstoneNotice = (m: RaftMessage, epoch: RegionEpoch): RaftMessage
 /** One Raft tick, and the leader's periodic duties: propose a log compaction, report to the scheduler. */
 export const onTick = (ctx: RoundContext, config: StoreConfig, peer: Peer): void => {
   peer.rawNode.tick()
+  // a read its reader has given up on (commandTimeoutMs) is answered and forgotten
+  if (peer.reads.size > 0) expireReads(peer, Math.max(1, Math.ceil(config.commandTimeoutMs / config.baseTickMs)))
   if (!peer.isLeader) return
   if (++peer.ticksSinceGc >= config.raftLogGcTicks) {
     peer.ticksSinceGc = 0

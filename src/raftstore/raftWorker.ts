@@ -20,6 +20,7 @@ import type { Peer } from "./peer.js"
 import { destroyOps } from "./peerLifecycle.js"
 import type { PeerFactoryOptions } from "./peerLoader.js"
 import type { ApplySnapResult } from "./peerStorage.js"
+import { askForReads, serveReads } from "./readIndexServe.js"
 import { refuseReads, takeReadSnapshots } from "./readSnapshot.js"
 import { errorResponse } from "./responses.js"
 import { createSplitPeer } from "./split.js"
@@ -100,6 +101,8 @@ export const processReadies = (
       if (peer.stopped || ctx.toDestroy.has(peer)) continue
       const mark = { ops: ops.length, out: out.length, replies: replies.length }
       try {
+        // the reads the round's commands brought: one read index for all of them
+        askForReads(peer)
         if (!peer.rawNode.hasReady()) continue
         const rd = peer.rawNode.ready()
         const snapResult = peer.storage.persistReady(rd, ops)
@@ -110,6 +113,7 @@ export const processReadies = (
         }
         peer.toRaftMessages(rd.messages, out)
         const outcome = applyEntries(peer, rd.committedEntries, overlay, ops, replies)
+        serveReads(peer, rd.readStates, replies)
         if (outcome.destroySelf) {
           // its reads applied before the removal cannot be served from a snapshot taken after this write
           refuseReads(replies, mark.replies, errorResponse(new RegionNotFound({ regionId: peer.regionId }), peer.term))

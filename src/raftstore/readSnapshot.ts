@@ -1,6 +1,8 @@
 /**
- * Engine snapshots for reads, taken in the round that applies their `Snap` command and handed over with
- * the reply (TiKV hands the snapshot back in the read's callback the same way).
+ * Engine snapshots for reads, taken in the round that answers their `Snap` command — the round that
+ * applies it (`readPath: "log"`), or the one where ReadIndex confirmed it and the confirmed index is
+ * applied (`readIndexServe.ts`) — and handed over with the reply (TiKV hands the snapshot back in the
+ * read's callback the same way).
  *
  * Why in the round: the reply is completed after the round's write, and the reader runs later still. An
  * engine snapshot opened by the reader once it has the reply could see whatever the RaftWorker wrote in
@@ -14,7 +16,7 @@
  * reader that gave up (timed out) has closed its scope, and the snapshot is released as soon as it opens.
  */
 import { Deferred, Effect, Either, Scope } from "effect"
-import { RegionNotFound, ServerIsBusy, type StorageError } from "../protocol/errorpb.js"
+import { RegionNotFound, ServerIsBusy } from "../protocol/errorpb.js"
 import { errorResponse } from "./responses.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { Router } from "../services/Router.js"

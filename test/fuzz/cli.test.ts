@@ -57,6 +57,7 @@ const words = [
   "--initial-stores",
   "--raft-tick-ms",
   "--raft-log-gc-limit",
+  "--read-path",
   "--peer-addresses",
   "--advertise",
   "--standalone",

@@ -105,7 +105,7 @@ describe("describe and outcomes", () => {
     )
     assert.strictEqual(describeEntry(ent(1, 1, "\u0001\u0002")), "1/1 0102")
     assert.strictEqual(
-      describeReady({ entries: [], committedEntries: [], messages: [], mustSync: false }),
+      describeReady({ entries: [], committedEntries: [], messages: [], readStates: [], mustSync: false }),
       "<empty Ready>"
     )
     assert.deepStrictEqual(enc("a"), new Uint8Array([97]))

@@ -101,6 +101,12 @@ export const server = Command.make(
       Options.withDefault(defaultConfig.baseTickMs),
       Options.withDescription("one Raft tick; elections time out after 10-20 ticks, heartbeats every 2")
     ),
+    readPath: Options.choice("read-path", ["readIndex", "log"]).pipe(
+      Options.withDefault(defaultConfig.readPath),
+      Options.withDescription(
+        "how linearizable reads are served: readIndex (a heartbeat round, nothing logged) or log (a log entry per read)"
+      )
+    ),
     advertise: Options.text("advertise").pipe(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
@@ -127,6 +133,7 @@ export const server = Command.make(
     advertise,
     gcLimit,
     tickMs,
+    readPath,
     peerAddresses,
     statusAddr,
     logFormat,
@@ -199,7 +206,14 @@ export const server = Command.make(
               storeId: id,
               initialStores: initial,
               peerAddresses: peers,
-              config: { ...defaultConfig, raftLogGcCountLimit: gcLimit, baseTickMs: tickMs, ...split, splitCheckTicks },
+              config: {
+                ...defaultConfig,
+                raftLogGcCountLimit: gcLimit,
+                baseTickMs: tickMs,
+                ...split,
+                splitCheckTicks,
+                readPath
+              },
               tls
             })
             const banner = Layer.effectDiscard(

@@ -16,6 +16,9 @@
  * (so logs start at index 6). A node added later starts empty and uninitialized, and catches up by snapshot.
  * As soon as any node applies `RemoveNode(x)`, x is destroyed (standing in for the raftstore's peer GC).
  *
+ * Linearizable reads: now and then a node asks for a ReadIndex (from a stream of its own). Every `ReadState` a
+ * Ready hands out must name an index at or above every index committed anywhere before the read was asked for.
+ *
  * After the chaos phase the network heals, every crashed node restarts, and the cluster must commit and apply a
  * final proposal on every member within a bounded number of rounds (liveness under good conditions).
  */
@@ -69,6 +72,8 @@ export interface ScheduleStats {
   readonly confChanges: number
   readonly finalRounds: number
   readonly maxPool: number
+  /** ReadIndex requests answered with a ReadState. */
+  readonly readsServed: number
 }
 
 const BOOT_INDEX = 5
@@ -101,6 +106,12 @@ export class Sim {
   private restarts = 0
   private confChanges = 0
   private snapshotsSent = 0
+  /** Read requests come from their own stream; a request's context is its number. */
+  private readonly readRng: Rng
+  private nextRead = 1
+  /** Context (read number) -> the highest index committed anywhere when the read was asked for. */
+  private readonly readFloors = new Map<number, number>()
+  private readsServed = 0
 
   constructor(
     readonly seed: number,
@@ -116,6 +127,7 @@ export class Sim {
     const flags = mulberry32(deriveSeed(seed, 77))
     this.preVote = flags() < 0.5
     this.checkQuorum = flags() < 0.5
+    this.readRng = mulberry32(deriveSeed(seed, 78))
     // 30% of schedules are calm (faults at a fifth of the rate, no loss): long logs, many commits, compactions
     // and membership changes; the rest are stormy.
     this.faults = this.rng() < 0.3 ? 0.2 : 1
@@ -235,6 +247,7 @@ export class Sim {
     }
     storage.append(rd.entries)
     if (rd.hardState !== undefined) storage.setHardState(rd.hardState)
+    for (const rs of rd.readStates) this.checkRead(node, rs.index, rs.requestCtx)
     // 2. send
     for (const m of rd.messages) {
       if (m.msgType === "MsgSnapshot") this.snapshotsSent++
@@ -289,6 +302,16 @@ export class Sim {
     }
   }
 
+  private checkRead(node: SimNode, index: number, ctx: Uint8Array): void {
+    const id = ctx[0]! | (ctx[1]! << 8) | (ctx[2]! << 16) | (ctx[3]! << 24)
+    const floor = this.readFloors.get(id)
+    if (floor === undefined) throw new SafetyViolation(`node ${node.id}: read state for unknown read ${id}`)
+    if (index < floor)
+      throw new SafetyViolation(`node ${node.id}: read ${id} got index ${index}, but ${floor} was committed before it`)
+    this.readsServed++
+    this.note(`read ${id} on ${node.id} at ${index}`)
+  }
+
   private checkAll(): void {
     for (const n of this.nodes.values()) this.check(n)
   }
@@ -330,6 +353,19 @@ export class Sim {
     const err = node.rn!.propose(this.payload())
     this.note(`propose on ${node.id}${err === undefined ? "" : ` (${err._tag})`}`)
     return node
+  }
+
+  /** A linearizable read on a random live node; its floor is the highest index committed anywhere right now. */
+  private requestRead(): void {
+    const alive = this.alive()
+    if (alive.length === 0) return
+    const node = alive[Math.floor(this.readRng() * alive.length)]!
+    let floor = this.checker.maxCommitted
+    for (const n of alive) floor = Math.max(floor, n.rn!.raft.raftLog.committed)
+    const id = this.nextRead++
+    this.readFloors.set(id, floor)
+    const err = node.rn!.readIndex(new Uint8Array([id & 255, (id >>> 8) & 255, (id >>> 16) & 255, (id >>> 24) & 255]))
+    this.note(`read ${id} on ${node.id} (floor ${floor})${err === undefined ? "" : ` (${err._tag})`}`)
   }
 
   private changeMembership(): SimNode | undefined {
@@ -428,6 +464,7 @@ export class Sim {
   }
 
   private chaosStep(): void {
+    if (this.readRng() < 0.1) this.requestRead()
     const x = this.rng()
     let touched: SimNode | undefined
     if (x < 0.35) {
@@ -475,7 +512,8 @@ export class Sim {
         restarts: this.restarts,
         confChanges: this.confChanges,
         finalRounds: rounds,
-        maxPool: this.maxPool
+        maxPool: this.maxPool,
+        readsServed: this.readsServed
       }
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e))

@@ -40,7 +40,7 @@ export const defineSafetySuite = (shard: number): void => {
     for (let b = 0; b < seeds.length; b += blockSize) {
       const block = seeds.slice(b, b + blockSize)
       it(`schedules with seeds ${block[0]}..${block[block.length - 1]} (${block.length}, ${steps} steps each) keep every safety property`, async () => {
-        const totals = { committed: 0, elections: 0, snapshots: 0, restarts: 0, confChanges: 0 }
+        const totals = { committed: 0, elections: 0, snapshots: 0, restarts: 0, confChanges: 0, reads: 0 }
         for (const [k, seed] of block.entries()) {
           // Yield to the event loop now and then: a worker that only runs synchronous code starves its RPC channel
           // to the vitest main process ("Timeout calling onTaskUpdate") on long runs.
@@ -51,10 +51,12 @@ export const defineSafetySuite = (shard: number): void => {
           totals.snapshots += st.snapshotsSent
           totals.restarts += st.restarts
           totals.confChanges += st.confChanges
+          totals.reads += st.readsServed
         }
         // The schedules must actually exercise the protocol, not idle.
         assert.isAbove(totals.committed, block.length * 5)
         assert.isAbove(totals.elections, block.length)
+        assert.isAbove(totals.reads, block.length, "linearizable reads were served")
         if (block.length >= 50) {
           assert.isAbove(totals.snapshots, 0)
           assert.isAbove(totals.restarts, 0)
