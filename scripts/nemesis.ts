@@ -52,7 +52,12 @@ NodeRuntime.runMain(
       progress: (line) => Console.error(`nemesis: ${line}`)
     })
     const replay = `npm run nemesis -- --minutes ${minutes} --seed ${seed} --stores ${stores}`
-    yield* Console.log(JSON.stringify({ ...summary, faultLog: undefined, replay }, null, 2))
+    // one line per fault, so the summary stays readable
+    const faultGaps = summary.faultGaps.map(
+      (g) =>
+        `${g.kind} store ${g.store}${g.leader ? " (leader)" : ""}: held ${g.heldMs} ms, longest gap ${g.gapMs} ms from +${g.gapFromMs} ms`
+    )
+    yield* Console.log(JSON.stringify({ ...summary, faultLog: undefined, faultGaps, replay }, null, 2))
     const ok = summary.verdict === "Ok" && summary.unexpectedExits.length === 0 && summary.ops.unreadKeys === 0
     process.exitCode = ok ? 0 : 1
   }).pipe(

@@ -11,6 +11,11 @@
  * (a backoff that grows with consecutive failures); what was queued meanwhile is dropped, and the next batch
  * after it re-resolves and reconnects.
  *
+ * Every step that waits on the network has a deadline, so a link can stall on a dead or paused peer for a
+ * bounded while only: resolving and connecting (`connectTimeout`), handing a batch to the socket
+ * (`batchTimeout`: a peer that stopped reading, or a socket being replaced), closing a given-up connection
+ * (`closeTimeout`, the rest of the close runs in the background), each snapshot piece (`sendTimeout`).
+ *
  * A message carrying a snapshot goes by `Snapshot` pieces instead (`transportSnapshot.ts`), on a fiber of
  * its own so heartbeats are not stuck behind a large transfer: snapshots may overtake or trail the
  * messages around them, which Raft tolerates. Closing the layer's scope closes every connection, link
@@ -40,10 +45,18 @@ export interface TransportRpcOptions {
   readonly snapshotPieceBytes?: number
   /** Snapshot transfers waiting or running per destination; more are dropped. */
   readonly maxPendingSnapshots?: number
-  /** Deadline for connecting and the proving call. */
+  /** Deadline for resolving the address, and for connecting and the proving call. */
   readonly connectTimeout?: Duration.DurationInput
-  /** Deadline for one send (a batch or one snapshot piece). */
+  /** Deadline for one awaited call (one snapshot piece). */
   readonly sendTimeout?: Duration.DurationInput
+  /**
+   * Deadline for handing one batch to the socket. A discarded call completes once the bytes are written, so
+   * it only takes long when the socket is gone or the peer stopped reading (a paused process): the link then
+   * gives the connection up rather than hold every later message for the peer behind it.
+   */
+  readonly batchTimeout?: Duration.DurationInput
+  /** Deadline for closing a connection that was given up (its socket may be stuck). */
+  readonly closeTimeout?: Duration.DurationInput
   /** First pause after a failure; it doubles per consecutive failure up to `backoffMax`. */
   readonly backoffInitial?: Duration.DurationInput
   readonly backoffMax?: Duration.DurationInput
@@ -57,6 +70,8 @@ const defaults = {
   maxPendingSnapshots: 4,
   connectTimeout: "3 seconds",
   sendTimeout: "10 seconds",
+  batchTimeout: "2 seconds",
+  closeTimeout: "1 second",
   backoffInitial: "100 millis",
   backoffMax: "3 seconds"
 } satisfies Omit<Required<TransportRpcOptions>, "resolve" | "tls">
@@ -74,6 +89,10 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
     Effect.gen(function* () {
       const config = { ...defaults, ...options }
       const connectTimeout = Duration.decode(config.connectTimeout)
+      const batchTimeout = Duration.decode(config.batchTimeout)
+      // NB: disconnected: a close that outlives its deadline finishes in the background, the link moves on
+      const closeConnection = (scope: Scope.CloseableScope) =>
+        Scope.close(scope, Exit.void).pipe(Effect.disconnect, Effect.timeout(config.closeTimeout), Effect.ignore)
       const backoff = Schedule.exponential(config.backoffInitial, 2).pipe(
         Schedule.union(Schedule.spaced(config.backoffMax))
       )
@@ -87,7 +106,11 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
       const open = (to: StoreId): Effect.Effect<Connection | undefined> =>
         Effect.gen(function* () {
           if (closed) return undefined
-          const address = yield* config.resolve(to)
+          // NB: the resolver may ask the scheduler, which may be unreachable too
+          const address = yield* config.resolve(to).pipe(
+            Effect.timeout(connectTimeout),
+            Effect.orElseSucceed(() => undefined)
+          )
           if (address === undefined || !isValidAddress(address)) {
             yield* Effect.logDebug("transport: no address for store")
             return undefined
@@ -111,8 +134,10 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
             Effect.either
           )
           if (proved._tag === "Left") {
-            yield* Effect.logDebug("transport: cannot connect").pipe(Effect.annotateLogs({ address }))
-            yield* Scope.close(scope, Exit.void)
+            yield* Effect.logDebug("transport: cannot connect").pipe(
+              Effect.annotateLogs({ address, error: typeof proved.left === "string" ? proved.left : proved.left._tag })
+            )
+            yield* closeConnection(scope)
             return undefined
           }
           return { connection: proved.right, scope }
@@ -137,7 +162,7 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
               yield* Effect.logInfo("transport: store unreachable, dropping its messages while retrying")
             const c = conn
             conn = undefined
-            if (c !== undefined) yield* Scope.close(c.scope, Exit.void)
+            if (c !== undefined) yield* closeConnection(c.scope)
             // NB: the backoff never ends, so `next` always pauses and never fails
             yield* Effect.ignore(pauses.next(undefined))
             // what came in while paused is stale: Raft resends what still matters
@@ -155,7 +180,10 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
               for (const messages of batchesByBytes(fitting, config.maxBatchBytes)) {
                 const sent = yield* c.connection
                   .call("Raft", (client) => client.Raft({ messages }, { discard: true }))
-                  .pipe(Effect.either)
+                  .pipe(
+                    Effect.timeoutFail({ duration: batchTimeout, onTimeout: () => "batch timeout" as const }),
+                    Effect.either
+                  )
                 if (sent._tag === "Left") return false
               }
               for (const m of batch) {

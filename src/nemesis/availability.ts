@@ -13,16 +13,54 @@ export interface Unavailability {
 }
 
 /** The longest gap between successes in `[from, to)`, counting from `from` and up to `to`. */
-export const longestGap = (successes: ReadonlyArray<number>, from: number, to: number): number => {
+export const longestGap = (successes: ReadonlyArray<number>, from: number, to: number): number =>
+  longestGapAt(successes, from, to).ms
+
+/** The longest gap between successes in `[from, to)` (as `longestGap`), and where it starts. */
+export const longestGapAt = (
+  successes: ReadonlyArray<number>,
+  from: number,
+  to: number
+): { readonly ms: number; readonly start: number } => {
   let previous = from
-  let longest = 0
+  let longest = { ms: 0, start: from }
   for (const t of successes) {
     if (t < from) continue
     if (t >= to) break
-    longest = Math.max(longest, t - previous)
+    if (t - previous > longest.ms) longest = { ms: t - previous, start: previous }
     previous = t
   }
-  return Math.max(longest, to - previous)
+  return to - previous > longest.ms ? { ms: to - previous, start: previous } : longest
+}
+
+/** One fault and its cost: how long it was held, its longest gap and where that began (ms after injection). */
+export interface FaultGap {
+  readonly kind: FaultKind
+  readonly store: number
+  readonly leader: boolean
+  readonly heldMs: number
+  readonly gapMs: number
+  readonly gapFromMs: number
+}
+
+/** Every fault's longest gap (see `unavailabilityByKind` for the window); `successes` in ascending order. */
+export const gapsByFault = (
+  faults: ReadonlyArray<FaultRecord>,
+  successes: ReadonlyArray<number>,
+  end: number
+): Array<FaultGap> => {
+  const sorted = [...successes].sort((a, b) => a - b)
+  return faults.map((f, i) => {
+    const gap = longestGapAt(sorted, f.at, faults[i + 1]?.at ?? end)
+    return {
+      kind: f.kind,
+      store: f.store,
+      leader: f.leader,
+      heldMs: f.undoneAt - f.at,
+      gapMs: gap.ms,
+      gapFromMs: gap.start - f.at
+    }
+  })
 }
 
 const median = (sorted: ReadonlyArray<number>): number => {

@@ -21,13 +21,8 @@ export interface LinkProxy {
   /** Delivers again; connections that lived through the cut are closed. */
   readonly heal: Effect.Effect<void>
   readonly isCut: () => boolean
-}
-
-const discard = (socket: Socket) => {
-  socket.unpipe()
-  socket.removeAllListeners("data")
-  socket.on("data", () => undefined)
-  socket.resume()
+  /** Bytes thrown away by cuts so far (both directions). */
+  readonly discardedBytes: () => number
 }
 
 /** A proxy on a free loopback port; closed (with every connection) when the scope closes. */
@@ -38,6 +33,14 @@ export const makeLinkProxy = Effect.gen(function* () {
   const live = new Set<Socket>()
   /** Connections that saw a cut; closed on heal. */
   const dead = new Set<Socket>()
+  let discarded = 0
+
+  const discard = (socket: Socket) => {
+    socket.unpipe()
+    socket.removeAllListeners("data")
+    socket.on("data", (chunk: Buffer) => void (discarded += chunk.length))
+    socket.resume()
+  }
 
   const track = (socket: Socket, set: Set<Socket>) => {
     set.add(socket)
@@ -106,7 +109,8 @@ export const makeLinkProxy = Effect.gen(function* () {
       for (const s of dead) s.destroy()
       dead.clear()
     }),
-    isCut: () => cut
+    isCut: () => cut,
+    discardedBytes: () => discarded
   }
   return proxy
 })

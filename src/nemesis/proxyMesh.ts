@@ -16,6 +16,8 @@ export interface ProxyMesh {
   readonly silence: (store: number) => Effect.Effect<void>
   /** Heals every link. */
   readonly healAll: Effect.Effect<void>
+  /** How many links are cut now. */
+  readonly cutLinks: () => number
 }
 
 const linkName = (from: number, to: number) => `${from}->${to}`
@@ -49,7 +51,10 @@ export const makeProxyMesh = (stores: number) =>
           (other) => link(store, other).cut,
           { discard: true }
         ),
-      healAll: Effect.forEach(links.values(), (l) => l.heal, { discard: true })
+      // NB: an array, not `links.values()`: this effect runs once per heal, and an iterator is spent after the
+      // first run — every later heal would then heal nothing and leave the cut links cut for good
+      healAll: Effect.forEach([...links.values()], (l) => l.heal, { discard: true }),
+      cutLinks: () => [...links.values()].filter((l) => l.isCut()).length
     }
     return mesh
   })

@@ -13,7 +13,7 @@ import { checkLinearizable } from "../testing/linearizability/checker.js"
 import { HistoryRecorder } from "../testing/linearizability/history.js"
 import { type KvInput, type KvOutput, kvModel } from "../testing/linearizability/kvModel.js"
 import { simRandom } from "../testing/sim/random.js"
-import { type UnavailabilityReport, unavailabilityByKind } from "./availability.js"
+import { type FaultGap, gapsByFault, type UnavailabilityReport, unavailabilityByKind } from "./availability.js"
 import { finalReads, newClientStats, runClients } from "./clients.js"
 import { FAULT_KINDS, type FaultKind, type FaultRecord, runFaults } from "./faults.js"
 import { makeProxyMesh } from "./proxyMesh.js"
@@ -55,6 +55,8 @@ export interface NemesisSummary {
   readonly checkMs: number
   readonly report?: string
   readonly faultLog: ReadonlyArray<FaultRecord>
+  /** Per fault, in order: its longest gap with no successful operation, and when that gap began. */
+  readonly faultGaps: ReadonlyArray<FaultGap>
 }
 
 export const runNemesis = (
@@ -112,6 +114,8 @@ export const runNemesis = (
     )
     yield* Effect.sleep(options.duration)
     yield* Ref.set(stop, true)
+    // the clients stop issuing operations now: the last fault's window ends here, not after its undoing
+    const clientsStopped = yield* Clock.currentTimeMillis
     // the faulting fiber undoes its current fault before it ends; the clients finish their operation
     yield* progress("time is up: undoing the last fault")
     yield* Fiber.join(faults)
@@ -142,11 +146,12 @@ export const runNemesis = (
         unreadKeys
       },
       faults: faultCounts,
-      unavailability: unavailabilityByKind(faultLog, stats.successes, end),
+      unavailability: unavailabilityByKind(faultLog, stats.successes, clientsStopped),
       unexpectedExits,
       checkMs,
       ...(result._tag === "Illegal" ? { report: result.report } : {}),
-      faultLog
+      faultLog,
+      faultGaps: gapsByFault(faultLog, stats.successes, clientsStopped)
     }
     return summary
   })

@@ -14,6 +14,16 @@ export interface StoreConfig {
   readonly baseTickMs: number
   readonly electionTicks: number
   readonly heartbeatTicks: number
+  /**
+   * Peers poll for votes before campaigning (Raft `Config.preVote`): a store cut off and healed, or restarted,
+   * cannot depose a leader that the rest of the region still hears.
+   */
+  readonly preVote: boolean
+  /**
+   * A leader that has not heard from a quorum within an election timeout steps down, and a peer that hears its
+   * leader ignores vote requests meanwhile (Raft `Config.checkQuorum`).
+   */
+  readonly checkQuorum: boolean
   /** How often a leader checks whether its log should be compacted. */
   readonly raftLogGcTicks: number
   /** Compact when at least this many applied entries are in the log. */
@@ -41,6 +51,8 @@ export const defaultConfig: StoreConfig = {
   baseTickMs: 50,
   electionTicks: 10,
   heartbeatTicks: 2,
+  preVote: true,
+  checkQuorum: true,
   raftLogGcTicks: 10,
   raftLogGcCountLimit: 10_000,
   regionHeartbeatTicks: 10,
@@ -58,6 +70,8 @@ export const testConfig: StoreConfig = {
   baseTickMs: 50,
   electionTicks: 10,
   heartbeatTicks: 2,
+  preVote: true,
+  checkQuorum: true,
   raftLogGcTicks: 1,
   raftLogGcCountLimit: 128_000,
   regionHeartbeatTicks: 2,

@@ -36,6 +36,8 @@ export type Reply = [Deferred.Deferred<RaftCmdResponse>, RaftCmdResponse]
 export interface PeerConfig {
   readonly electionTicks: number
   readonly heartbeatTicks: number
+  readonly preVote: boolean
+  readonly checkQuorum: boolean
   /** Seeds the peer's election jitter (deterministic simulation passes a fixed seed per run). */
   readonly seed: number
   /** How `Snap`-only commands are served (default `"readIndex"`). */
@@ -89,6 +91,8 @@ export class Peer {
       id: meta.id,
       electionTick: config.electionTicks,
       heartbeatTick: config.heartbeatTicks,
+      preVote: config.preVote,
+      checkQuorum: config.checkQuorum,
       storage,
       applied: storage.appliedIndex,
       rng: mulberry32(config.seed)

@@ -24,6 +24,8 @@ export const newPeer = (options: PeerFactoryOptions, meta: Peer["meta"], ps: Pee
     electionTicks: options.config.electionTicks,
     heartbeatTicks: options.config.heartbeatTicks,
     readPath: options.config.readPath,
+    preVote: options.config.preVote,
+    checkQuorum: options.config.checkQuorum,
     seed: deriveSeed(options.seed, ps.region.id * 1_000_003 + meta.id)
   })
 

@@ -55,9 +55,9 @@ export const checkRegionEpoch = (req: RaftCmdRequest, region: Region): EpochNotM
   return undefined
 }
 
-/** A message that may create a peer on a store that has none: a vote, or a heartbeat from a leader with commit 0. */
+/** A message that may create a peer on a store that has none: a vote or pre-vote, or a heartbeat from a leader with commit 0. */
 export const isInitialMsg = (m: Message): boolean =>
-  m.msgType === "MsgRequestVote" || (m.msgType === "MsgHeartbeat" && m.commit === 0)
+  m.msgType === "MsgRequestVote" || m.msgType === "MsgPreVote" || (m.msgType === "MsgHeartbeat" && m.commit === 0)
 
 export const isFirstVoteMessage = (m: Message): boolean =>
   m.msgType === "MsgRequestVote" && m.term === RAFT_INIT_LOG_TERM + 1

@@ -17,6 +17,7 @@ import type { RaftMessage } from "../../src/protocol/raftServer.js"
 import { newMessage, RaftInvariantError } from "../../src/raft/index.js"
 import { RegionLocalStateCodec } from "../../src/raftstore/codec.js"
 import { regionStateKey } from "../../src/raftstore/keys.js"
+import { testConfig } from "../../src/raftstore/config.js"
 import type { Peer } from "../../src/raftstore/peer.js"
 import { eventually, runStore } from "./storeHarness.js"
 
@@ -65,7 +66,9 @@ const start = Effect.gen(function* () {
         })
       : Effect.void
   )
-  const running = yield* runStore(twoRegions(), network, S1)
+  // without PreVote and CheckQuorum: the fake acknowledges no heartbeat, so the quorum check would depose
+  // store 1, which must stay leader of region 1 with a command waiting there
+  const running = yield* runStore(twoRegions(), network, S1, { ...testConfig, preVote: false, checkQuorum: false })
   store1 = running.store.router.sendRaftMessage
   const p1 = running.store.peers.get(R1)!
   const p2 = running.store.peers.get(R2)!

@@ -7,7 +7,7 @@ import { makeClientLocal } from "../../src/layers/schedulerClientLocal.js"
 import { layerMemory, layerMemoryFrom, type MemoryEngine } from "../../src/layers/storageMemory.js"
 import { layerTransportMemory, type MemoryNetwork } from "../../src/layers/transportMemory.js"
 import type { StoreId } from "../../src/protocol/ids.js"
-import { testConfig } from "../../src/raftstore/config.js"
+import { type StoreConfig, testConfig } from "../../src/raftstore/config.js"
 import { layerRaftStore } from "../../src/layers/raftStore.js"
 import { makeScheduler } from "../../src/scheduler/service.js"
 import { PeerRegistry } from "../../src/raftstore/peerRegistry.js"
@@ -21,7 +21,12 @@ import { eventually as eventuallyShared } from "../../src/testing/eventually.js"
  * Starts store `storeId` on `engine` in a scope of its own (`stop` closes it). Besides the store's public
  * face (`store`) it hands out the raftstore's services, for tests that watch a worker or the registry.
  */
-export const runStore = (engine: MemoryEngine, network: MemoryNetwork, storeId: StoreId) =>
+export const runStore = (
+  engine: MemoryEngine,
+  network: MemoryNetwork,
+  storeId: StoreId,
+  config: StoreConfig = testConfig
+) =>
   Effect.gen(function* () {
     const scheduler = yield* makeScheduler().pipe(Effect.provide(layerMemory))
     const scope = yield* Scope.make()
@@ -34,7 +39,7 @@ export const runStore = (engine: MemoryEngine, network: MemoryNetwork, storeId: 
       scope
     )
     const services = yield* Layer.buildWithScope(
-      layerRaftStore({ storeId, config: testConfig, seed: 7 }).pipe(Layer.provide(Layer.succeedContext(ctx))),
+      layerRaftStore({ storeId, config, seed: 7 }).pipe(Layer.provide(Layer.succeedContext(ctx))),
       scope
     )
     const registry = Context.get(services, PeerRegistry)

@@ -17,6 +17,7 @@ import { newMessage } from "../../src/raft/index.js"
 import { RegionLocalStateCodec, SnapshotDataCodec } from "../../src/raftstore/codec.js"
 import { regionStateKey } from "../../src/raftstore/keys.js"
 import { neverWithin } from "./helpers.js"
+import { testConfig } from "../../src/raftstore/config.js"
 import { eventually, runStore } from "./storeHarness.js"
 
 const S1 = 1 as StoreId
@@ -180,7 +181,13 @@ describe("StoreWorker", () => {
             })
           : Effect.void
       )
-      const { store, stop } = yield* runStore(engine, network, S1)
+      // without PreVote and CheckQuorum: the fake acknowledges no heartbeat, so the quorum check would depose
+      // store 1, which must stay leader with a command waiting
+      const { store, stop } = yield* runStore(engine, network, S1, {
+        ...testConfig,
+        preVote: false,
+        checkQuorum: false
+      })
       store1 = store.router.sendRaftMessage
       const peer = store.peers.get(1 as RegionId)!
       yield* eventually("store 1 leads", () => peer.isLeader)
