@@ -5,9 +5,11 @@
  *   npm run sim -- --seeds 1000            seeds 1..1000 (default 100)
  *   npm run sim -- --seed 42               replay one seed, printing its faults and verdict
  *   npm run sim -- --seeds 200 --broken ack-before-fsync   the self-test: a cluster that acks before fsync
+ *   npm run sim -- --seeds 1000 --slice    what `npm test` runs per seed (fewer operations, denser faults)
+ *   --ops N (operations per client), --fault-every MS (virtual time between faults) override either
  */
 import { Effect } from "effect"
-import { replayCommand, type SimOptions, simulate } from "../src/testing/sim/simulate.js"
+import { replayCommand, type SimOptions, simulate, sliceOptions } from "../src/testing/sim/simulate.js"
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
@@ -15,6 +17,12 @@ const arg = (name: string): string | undefined => {
 }
 
 const broken = (arg("broken") ?? "none") as NonNullable<SimOptions["broken"]>
+const shape: Partial<SimOptions> = {
+  ...(process.argv.includes("--slice") ? sliceOptions : {}),
+  ...(arg("ops") !== undefined ? { opsPerClient: Number(arg("ops")) } : {}),
+  ...(arg("fault-every") !== undefined ? { faultEveryMs: Number(arg("fault-every")) } : {}),
+  ...(broken !== "none" ? { broken } : {})
+}
 const one = arg("seed")
 const first = Number(arg("start") ?? 1)
 const count = Number(arg("seeds") ?? 100)
@@ -22,19 +30,20 @@ const seeds = one !== undefined ? [Number(one)] : Array.from({ length: count }, 
 
 const main = async () => {
   const started = Date.now()
+  const cpu = process.cpuUsage()
   const verdicts: Record<string, number> = {}
   let operations = 0
   let faults = 0
   const failures: Array<number> = []
   for (const seed of seeds) {
-    const r = await Effect.runPromise(simulate({ seed, broken }))
+    const r = await Effect.runPromise(simulate({ ...shape, seed }))
     verdicts[r.verdict] = (verdicts[r.verdict] ?? 0) + 1
     operations += r.operations
     faults += r.faults.length
     if (one !== undefined) console.log(JSON.stringify(r, null, 2))
     else if (r.verdict !== "Ok") {
       failures.push(seed)
-      console.log(JSON.stringify({ seed, verdict: r.verdict, replay: replayCommand(seed), report: r.report }))
+      console.log(JSON.stringify({ seed, verdict: r.verdict, replay: replayCommand(seed, shape), report: r.report }))
     }
   }
   const seconds = (Date.now() - started) / 1000
@@ -47,6 +56,8 @@ const main = async () => {
       operations,
       faults,
       seconds: Number(seconds.toFixed(1)),
+      // wall time depends on what else the machine runs; CPU time much less so
+      cpuSeconds: Number(((process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1e6).toFixed(1)),
       seedsPerSecond: Number((seeds.length / seconds).toFixed(2))
     })
   )
