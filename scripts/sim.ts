@@ -6,7 +6,9 @@
  *   npm run sim -- --seed 42               replay one seed, printing its faults and verdict
  *   npm run sim -- --seeds 200 --broken ack-before-fsync   the self-test: a cluster that acks before fsync
  *   npm run sim -- --seeds 1000 --slice    what `npm test` runs per seed (fewer operations, denser faults)
- *   --ops N (operations per client), --fault-every MS (virtual time between faults) override either
+ *   npm run sim -- --seeds 2000 --broken apply-skips-epoch --until-caught   stop at the first failing seed
+ *   --ops N (raw operations per client), --fault-every MS (virtual time between faults), --transfers N (per
+ *   bank client), --audits N override either
  */
 import { Effect } from "effect"
 import { replayCommand, type SimOptions, simulate, sliceOptions } from "../src/testing/sim/simulate.js"
@@ -21,9 +23,13 @@ const shape: Partial<SimOptions> = {
   ...(process.argv.includes("--slice") ? sliceOptions : {}),
   ...(arg("ops") !== undefined ? { opsPerClient: Number(arg("ops")) } : {}),
   ...(arg("fault-every") !== undefined ? { faultEveryMs: Number(arg("fault-every")) } : {}),
+  ...(arg("transfers") !== undefined ? { transfersPerClient: Number(arg("transfers")) } : {}),
+  ...(arg("audits") !== undefined ? { audits: Number(arg("audits")) } : {}),
   ...(broken !== "none" ? { broken } : {})
 }
 const one = arg("seed")
+/** Stop at the first failing seed (how a broken variant's first catch is measured). */
+const untilCaught = process.argv.includes("--until-caught")
 const first = Number(arg("start") ?? 1)
 const count = Number(arg("seeds") ?? 100)
 const seeds = one !== undefined ? [Number(one)] : Array.from({ length: count }, (_, i) => first + i)
@@ -34,31 +40,45 @@ const main = async () => {
   const verdicts: Record<string, number> = {}
   let operations = 0
   let faults = 0
+  let transfers = 0
+  let raftEntries = 0
+  let ran = 0
   const failures: Array<number> = []
+  /** Seeds where a key or the bank could not be read after healing (liveness, not safety). */
+  const unreadable: Array<number> = []
   for (const seed of seeds) {
     const r = await Effect.runPromise(simulate({ ...shape, seed }))
+    ran++
     verdicts[r.verdict] = (verdicts[r.verdict] ?? 0) + 1
     operations += r.operations
     faults += r.faults.length
+    transfers += r.bank.committed
+    raftEntries += r.raftEntries
+    if (r.unreadKeys > 0 || r.finalAuditFailed) unreadable.push(seed)
     if (one !== undefined) console.log(JSON.stringify(r, null, 2))
     else if (r.verdict !== "Ok") {
       failures.push(seed)
       console.log(JSON.stringify({ seed, verdict: r.verdict, replay: replayCommand(seed, shape), report: r.report }))
+      if (untilCaught) break
     }
   }
   const seconds = (Date.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
   console.log(
     JSON.stringify({
-      seeds: seeds.length,
+      seeds: ran,
       broken,
       verdicts,
       failures,
+      unreadable,
       operations,
+      transfers,
+      raftEntries,
       faults,
       seconds: Number(seconds.toFixed(1)),
       // wall time depends on what else the machine runs; CPU time much less so
-      cpuSeconds: Number(((process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1e6).toFixed(1)),
-      seedsPerSecond: Number((seeds.length / seconds).toFixed(2))
+      cpuSeconds: Number(((used.user + used.system) / 1e6).toFixed(1)),
+      seedsPerSecond: Number((ran / seconds).toFixed(2))
     })
   )
   process.exit(failures.length > 0 ? 1 : 0)

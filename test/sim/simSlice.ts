@@ -28,7 +28,7 @@ export const describeShard = (shard: number) =>
     for (let i = 0; i < seeds.length; i += BLOCK) {
       const block = seeds.slice(i, i + BLOCK)
       it.live(
-        `seeds ${block[0]}..${block[block.length - 1]}: linearizable, nothing acknowledged lost, every key readable after healing`,
+        `seeds ${block[0]}..${block[block.length - 1]}: linearizable, nothing acknowledged lost, Raft invariants, bank total, all readable after healing`,
         () =>
           Effect.gen(function* () {
             for (const seed of block) {
@@ -36,6 +36,8 @@ export const describeShard = (shard: number) =>
               const where = `seed ${seed} (replay: ${replayCommand(seed, sliceOptions)})`
               assert.strictEqual(r.verdict, "Ok", `${where}: ${r.report ?? ""}`)
               assert.strictEqual(r.unreadKeys, 0, `${where}: keys unreadable after healing`)
+              assert.isFalse(r.finalAuditFailed, `${where}: the audit after healing failed`)
+              assert.isAbove(r.raftEntries, 0, where)
               assert.isAbove(r.operations, 0, where)
             }
           }),

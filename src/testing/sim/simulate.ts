@@ -15,7 +15,9 @@ import { HistoryRecorder } from "../linearizability/history.js"
 import { type KvInput, type KvOutput, kvModel } from "../linearizability/kvModel.js"
 import { TestCluster } from "../TestCluster.js"
 import { healAll, type NemesisLog, runNemesis } from "./nemesis.js"
+import { audit, type BankLog, type BankOptions, emptyBankLog, openAccounts, runBank } from "./bank.js"
 import { simRandom } from "./random.js"
+import { RaftInvariants } from "./raftInvariants.js"
 import { VirtualTime } from "./virtualTime.js"
 import { finalReads, runClients } from "./workload.js"
 
@@ -29,6 +31,12 @@ export interface SimOptions {
   readonly thinkMs?: number
   /** Virtual time between faults (default 400 ms). */
   readonly faultEveryMs?: number
+  /** Fibers moving money between accounts in transactions (default 2; 0: no bank). */
+  readonly bankClients?: number
+  /** Transfers per bank client (default 6). */
+  readonly transfersPerClient?: number
+  /** Audits of every account while the transfers run (default 4), plus one at the end. */
+  readonly audits?: number
   /** Give up (verdict `Stuck`) when the run has not finished after this much virtual time (default 10 min). */
   readonly maxVirtualMs?: number
   /**
@@ -40,8 +48,13 @@ export interface SimOptions {
 
 export interface SimResult {
   readonly seed: number
-  /** `Ok`; `Illegal` (a linearizability violation); `Unknown` (checker budget); `Stuck` (never finished). */
-  readonly verdict: "Ok" | "Illegal" | "Unknown" | "Stuck"
+  /**
+   * `Ok`; `Illegal` (a linearizability violation); `Unknown` (checker budget); `Stuck` (never finished);
+   * `RaftViolation` (two leaders in a term, a committed entry that changed, an apply past the commit);
+   * `BankViolation` (an audit saw a wrong total or a missing account). The first that applies, in the
+   * order Raft, bank, linearizability; `report` says what was seen.
+   */
+  readonly verdict: "Ok" | "Illegal" | "Unknown" | "Stuck" | "RaftViolation" | "BankViolation"
   readonly operations: number
   /** Operations whose outcome was unknown (failed writes). */
   readonly indefinite: number
@@ -49,10 +62,18 @@ export interface SimResult {
   /** Keys whose final read failed even after healing (each is also a liveness problem). */
   readonly unreadKeys: number
   readonly virtualMs: number
+  /** Committed Raft entries the invariant check recorded (how much it saw). */
+  readonly raftEntries: number
+  readonly bank: { readonly committed: number; readonly failed: number; readonly audits: number }
+  /** Whether the audit after healing failed to complete (a liveness problem, like `unreadKeys`). */
+  readonly finalAuditFailed: boolean
   readonly report?: string
 }
 
-const scenario = (options: Required<SimOptions>, log: NemesisLog) =>
+/** How often the Raft invariants are sampled (virtual time): every tick. */
+const SAMPLE_EVERY_MS = 50
+
+const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInvariants, bankLog: BankLog) =>
   Effect.gen(function* () {
     const random = simRandom(options.seed)
     const cluster = yield* TestCluster.make({
@@ -62,17 +83,42 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog) =>
       modelSync: options.broken === "ack-before-fsync" ? "broken" : true
     })
     yield* cluster.start
+    const stores = () => cluster.storeIds.map((id) => ({ id, store: cluster.store(id) }))
+    const sampler = yield* Effect.fork(
+      Effect.forever(
+        Effect.zipRight(
+          Effect.sleep(`${SAMPLE_EVERY_MS} millis`),
+          Effect.sync(() => raft.sample(stores()))
+        )
+      )
+    )
     const history = new HistoryRecorder<KvInput, KvOutput>()
     const down = new Set<StoreId>()
     const client = cluster.clientLayer({ timeout: "1 second", deadline: "5 seconds" })
+    const bank: BankOptions = {
+      accounts: 8,
+      clients: options.bankClients,
+      transfersPerClient: options.transfersPerClient,
+      audits: options.audits,
+      thinkMs: options.thinkMs
+    }
+    if (bank.clients > 0) yield* openAccounts(bank).pipe(Effect.provide(client))
     const nemesis = yield* Effect.fork(runNemesis(cluster, random.fork(1000), log, down, options.faultEveryMs))
-    yield* runClients(history, random.fork(2000), options).pipe(Effect.provide(client))
+    yield* Effect.all(
+      [
+        runClients(history, random.fork(2000), options),
+        bank.clients > 0 ? runBank(bank, random.fork(3000), bankLog) : Effect.void
+      ],
+      { concurrency: "unbounded", discard: true }
+    ).pipe(Effect.provide(client))
     yield* Fiber.interrupt(nemesis)
     yield* healAll(cluster, down, log, -1)
-    const unreadKeys = yield* finalReads(history, options.keys, options.clients).pipe(
-      Effect.provide(cluster.clientLayer({ timeout: "2 seconds", deadline: "60 seconds" }))
-    )
-    return { history, unreadKeys }
+    const healed = cluster.clientLayer({ timeout: "2 seconds", deadline: "60 seconds" })
+    const unreadKeys = yield* finalReads(history, options.keys, options.clients).pipe(Effect.provide(healed))
+    const finalAudit = bank.clients > 0 ? yield* audit(bank, bankLog, "final").pipe(Effect.provide(healed)) : true
+    yield* Fiber.interrupt(sampler)
+    raft.sample(stores(), true)
+    return { history, unreadKeys, finalAuditFailed: !finalAudit }
   }).pipe(Effect.scoped)
 
 /** Runs one seed; never fails (a run that errors is reported through its verdict). */
@@ -86,23 +132,32 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     faultEveryMs: 400,
     maxVirtualMs: 600_000,
     broken: "none",
+    bankClients: 2,
+    transfersPerClient: 6,
+    audits: 4,
     ...input
   }
   const log: NemesisLog = { faults: [] }
-  const stuck = (virtualMs: number, report: string): SimResult => ({
+  const raft = new RaftInvariants()
+  const bankLog = emptyBankLog()
+  // a run that did not finish still reports what the Raft and bank checks saw until then
+  const stuck = (virtualMs: number, why: string): SimResult => ({
     seed: options.seed,
-    verdict: "Stuck",
+    verdict: raft.violations.length > 0 ? "RaftViolation" : bankLog.violations.length > 0 ? "BankViolation" : "Stuck",
     operations: 0,
     indefinite: 0,
     faults: log.faults,
     unreadKeys: 0,
     virtualMs,
-    report
+    raftEntries: raft.entries,
+    bank: { committed: bankLog.committed, failed: bankLog.failed, audits: bankLog.audits },
+    finalAuditFailed: false,
+    report: [why, ...raft.violations, ...bankLog.violations].join("\n")
   })
   return Effect.promise(async () => {
     const time = new VirtualTime()
     const exit = await time.run(
-      scenario(options, log).pipe(
+      scenario(options, log, raft, bankLog).pipe(
         Effect.withRandom(Random.make(options.seed)),
         // thousands of runs: the stores' info logs (peers created, snapshots applied) would drown the report
         Logger.withMinimumLogLevel(LogLevel.Warning)
@@ -112,33 +167,53 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     const virtualMs = time.millis
     if (exit === undefined) return stuck(virtualMs, `not finished after ${virtualMs} ms of virtual time`)
     if (Exit.isFailure(exit)) return stuck(virtualMs, `the run failed: ${Cause.pretty(exit.cause)}`)
-    const { history, unreadKeys } = exit.value
+    const { history, unreadKeys, finalAuditFailed } = exit.value
     const ops = history.operations()
     const result = checkLinearizable(kvModel, ops)
+    const verdict =
+      raft.violations.length > 0 ? "RaftViolation" : bankLog.violations.length > 0 ? "BankViolation" : result._tag
+    const report =
+      raft.violations.length > 0
+        ? raft.violations.join("\n")
+        : bankLog.violations.length > 0
+          ? bankLog.violations.join("\n")
+          : result._tag === "Illegal"
+            ? result.report
+            : undefined
     return {
       seed: options.seed,
-      verdict: result._tag,
+      verdict,
       operations: ops.length,
       indefinite: ops.filter((o) => o.ret === undefined).length,
       faults: log.faults,
       unreadKeys,
       virtualMs,
-      ...(result._tag === "Illegal" ? { report: result.report } : {})
+      raftEntries: raft.entries,
+      bank: { committed: bankLog.committed, failed: bankLog.failed, audits: bankLog.audits },
+      finalAuditFailed,
+      ...(report !== undefined ? { report } : {})
     } satisfies SimResult
   })
 }
 
 /**
- * What `npm test` runs per seed: fewer operations and faults twice as often, so a seed costs about a third
- * of the default one (~0.4 s of CPU) while still seeing some 20 faults; `npm run sim` runs the default.
+ * What `npm test` runs per seed: fewer operations and transfers, faults twice as often, so a seed costs
+ * about half of the default one while still seeing some 20 faults; `npm run sim` runs the default.
  */
-export const sliceOptions = { opsPerClient: 10, faultEveryMs: 250 } as const satisfies Partial<SimOptions>
+export const sliceOptions = {
+  opsPerClient: 10,
+  faultEveryMs: 250,
+  transfersPerClient: 3,
+  audits: 2
+} as const satisfies Partial<SimOptions>
 
 /** The one-line command that replays a seed run with `options` (only the ones that differ from the default). */
 export const replayCommand = (seed: number, options: Partial<SimOptions> = {}): string => {
   const flags = [`--seed ${seed}`]
   if (options.opsPerClient !== undefined) flags.push(`--ops ${options.opsPerClient}`)
   if (options.faultEveryMs !== undefined) flags.push(`--fault-every ${options.faultEveryMs}`)
+  if (options.transfersPerClient !== undefined) flags.push(`--transfers ${options.transfersPerClient}`)
+  if (options.audits !== undefined) flags.push(`--audits ${options.audits}`)
   if (options.broken !== undefined && options.broken !== "none") flags.push(`--broken ${options.broken}`)
   return `npm run sim -- ${flags.join(" ")}`
 }
