@@ -11,14 +11,25 @@
  *   bank client), --audits N override either
  */
 import { Effect } from "effect"
-import { replayCommand, type SimOptions, simulate, sliceOptions } from "../src/testing/sim/simulate.js"
+import {
+  BROKEN,
+  type Broken,
+  replayCommand,
+  type SimOptions,
+  simulate,
+  sliceOptions
+} from "../src/testing/sim/simulate.js"
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
   return i >= 0 ? process.argv[i + 1] : undefined
 }
 
-const broken = (arg("broken") ?? "none") as NonNullable<SimOptions["broken"]>
+const broken = (arg("broken") ?? "none") as Broken
+if (!BROKEN.includes(broken)) {
+  console.error(`--broken must be one of ${BROKEN.join(", ")}`)
+  process.exit(2)
+}
 const shape: Partial<SimOptions> = {
   ...(process.argv.includes("--slice") ? sliceOptions : {}),
   ...(arg("ops") !== undefined ? { opsPerClient: Number(arg("ops")) } : {}),
@@ -42,6 +53,7 @@ const main = async () => {
   let faults = 0
   let transfers = 0
   let raftEntries = 0
+  let regions = 0
   let ran = 0
   const failures: Array<number> = []
   /** Seeds where a key or the bank could not be read after healing (liveness, not safety). */
@@ -54,6 +66,7 @@ const main = async () => {
     faults += r.faults.length
     transfers += r.bank.committed
     raftEntries += r.raftEntries
+    regions += r.regions
     if (r.unreadKeys > 0 || r.finalAuditFailed) unreadable.push(seed)
     if (one !== undefined) console.log(JSON.stringify(r, null, 2))
     else if (r.verdict !== "Ok") {
@@ -74,6 +87,7 @@ const main = async () => {
       operations,
       transfers,
       raftEntries,
+      regionsAtEnd: regions,
       faults,
       seconds: Number(seconds.toFixed(1)),
       // wall time depends on what else the machine runs; CPU time much less so

@@ -20,7 +20,8 @@ import { recordProposal } from "./metrics.js"
 import { commandProposed } from "./tracing.js"
 import type { PeerStorage } from "./peerStorage.js"
 import { checkRequestInRegion, checkRegionEpoch, checkSplit, isInitialMsg } from "./regionUtil.js"
-import { adminResponse, errorResponse, staleResponse } from "./responses.js"
+import { adminResponse, errorResponse, okResponse, staleResponse } from "./responses.js"
+import type { UnsafeTestOnly } from "./config.js"
 
 export interface Proposal {
   readonly index: number
@@ -36,6 +37,8 @@ export interface PeerConfig {
   readonly heartbeatTicks: number
   /** Seeds the peer's election jitter (deterministic simulation passes a fixed seed per run). */
   readonly seed: number
+  /** TEST ONLY: deliberate bugs for the simulator's self-test (`StoreConfig.unsafeTestOnly`). */
+  readonly unsafeTestOnly?: UnsafeTestOnly | undefined
 }
 
 export class Peer {
@@ -67,6 +70,8 @@ export class Peer {
    * old epoch learns both halves from its EpochNotMatch (TiKV adds the new regions the same way).
    */
   splitSibling: Region | undefined
+  /** TEST ONLY: deliberate bugs switched on (absent in every real store). */
+  readonly unsafeTestOnly: UnsafeTestOnly | undefined
 
   constructor(
     readonly storeId: StoreId,
@@ -83,6 +88,7 @@ export class Peer {
       rng: mulberry32(config.seed)
     })
     for (const p of storage.region.peers) this.peerCache.set(p.id, p)
+    this.unsafeTestOnly = config.unsafeTestOnly
   }
 
   get regionId(): RegionId {
@@ -174,6 +180,13 @@ export class Peer {
       if (r._tag === "Snap") continue
       const e = checkRequestInRegion(r, this.region)
       if (e) return fail(e)
+    }
+    if (this.unsafeTestOnly?.leaderReadsLocally === true && isLocalRead(request)) {
+      // TEST ONLY, wrong on purpose: a deposed leader that has not heard of its successor answers stale data
+      return okResponse(
+        request.requests.map(() => ({ _tag: "Snap", region: this.region }) as const),
+        this.term
+      )
     }
     const data = RaftCmdCodec.encode(request)
     this.proposeWith(reply, () => this.rawNode.propose(data))
@@ -300,3 +313,7 @@ export class Peer {
     return this.meta.id
   }
 }
+
+/** A command of `Snap`s only (what the TEST ONLY local read answers without the log). */
+const isLocalRead = (request: RaftCmdRequest): boolean =>
+  request.adminRequest === undefined && request.requests.length > 0 && request.requests.every((r) => r._tag === "Snap")

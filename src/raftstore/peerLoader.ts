@@ -23,7 +23,8 @@ export const newPeer = (options: PeerFactoryOptions, meta: Peer["meta"], ps: Pee
   new Peer(options.storeId, meta, ps, {
     electionTicks: options.config.electionTicks,
     heartbeatTicks: options.config.heartbeatTicks,
-    seed: deriveSeed(options.seed, ps.region.id * 1_000_003 + meta.id)
+    seed: deriveSeed(options.seed, ps.region.id * 1_000_003 + meta.id),
+    unsafeTestOnly: options.config.unsafeTestOnly
   })
 
 export interface LoadedPeers {

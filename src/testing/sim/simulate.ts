@@ -13,6 +13,7 @@ import type { StoreId } from "../../protocol/ids.js"
 import { checkLinearizable } from "../linearizability/checker.js"
 import { HistoryRecorder } from "../linearizability/history.js"
 import { type KvInput, type KvOutput, kvModel } from "../linearizability/kvModel.js"
+import { schedulerRegions } from "../clusterAdmin.js"
 import { TestCluster } from "../TestCluster.js"
 import { healAll, type NemesisLog, runNemesis } from "./nemesis.js"
 import { audit, type BankLog, type BankOptions, emptyBankLog, openAccounts, runBank } from "./bank.js"
@@ -20,6 +21,21 @@ import { simRandom } from "./random.js"
 import { RaftInvariants } from "./raftInvariants.js"
 import { VirtualTime } from "./virtualTime.js"
 import { finalReads, runClients } from "./workload.js"
+
+/**
+ * The deliberately broken clusters of the self-test: `ack-before-fsync`, every store's disk ignores fsync,
+ * so a crash loses writes the store had acknowledged; `apply-skips-epoch`, apply runs data commands without
+ * the region epoch and key-range checks; `leader-reads-locally`, a leader answers reads from its own state
+ * without the log (the last two through the raftstore's TEST ONLY `unsafeTestOnly` switches).
+ */
+export const BROKEN = ["none", "ack-before-fsync", "apply-skips-epoch", "leader-reads-locally"] as const
+export type Broken = (typeof BROKEN)[number]
+
+/**
+ * Regions split past this many bytes (into pieces of 2/3 of it), so a run sees splits: the bank's MVCC
+ * versions outgrow it within a few transfers.
+ */
+const REGION_MAX_BYTES = 600
 
 export interface SimOptions {
   readonly seed: number
@@ -39,11 +55,8 @@ export interface SimOptions {
   readonly audits?: number
   /** Give up (verdict `Stuck`) when the run has not finished after this much virtual time (default 10 min). */
   readonly maxVirtualMs?: number
-  /**
-   * A deliberately broken cluster, to show the checks catch it: `"ack-before-fsync"` — every store's disk
-   * ignores fsync, so a crash loses writes the store had acknowledged.
-   */
-  readonly broken?: "none" | "ack-before-fsync"
+  /** A deliberately broken cluster, to show the checks catch it (see `Broken`). */
+  readonly broken?: Broken
 }
 
 export interface SimResult {
@@ -67,6 +80,8 @@ export interface SimResult {
   readonly bank: { readonly committed: number; readonly failed: number; readonly audits: number }
   /** Whether the audit after healing failed to complete (a liveness problem, like `unreadKeys`). */
   readonly finalAuditFailed: boolean
+  /** Regions at the end, as the scheduler knows them (more than 1: the run saw splits). */
+  readonly regions: number
   readonly report?: string
 }
 
@@ -80,7 +95,13 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
       stores: options.stores,
       seed: options.seed,
       deterministic: true,
-      modelSync: options.broken === "ack-before-fsync" ? "broken" : true
+      modelSync: options.broken === "ack-before-fsync" ? "broken" : true,
+      config: {
+        regionMaxSize: REGION_MAX_BYTES,
+        regionSplitSize: Math.floor((REGION_MAX_BYTES * 2) / 3),
+        ...(options.broken === "apply-skips-epoch" ? { unsafeTestOnly: { applySkipsEpochCheck: true } } : {}),
+        ...(options.broken === "leader-reads-locally" ? { unsafeTestOnly: { leaderReadsLocally: true } } : {})
+      }
     })
     yield* cluster.start
     const stores = () => cluster.storeIds.map((id) => ({ id, store: cluster.store(id) }))
@@ -118,7 +139,8 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
     const finalAudit = bank.clients > 0 ? yield* audit(bank, bankLog, "final").pipe(Effect.provide(healed)) : true
     yield* Fiber.interrupt(sampler)
     raft.sample(stores(), true)
-    return { history, unreadKeys, finalAuditFailed: !finalAudit }
+    const regions = (yield* schedulerRegions(cluster)).length
+    return { history, unreadKeys, finalAuditFailed: !finalAudit, regions }
   }).pipe(Effect.scoped)
 
 /** Runs one seed; never fails (a run that errors is reported through its verdict). */
@@ -152,6 +174,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     raftEntries: raft.entries,
     bank: { committed: bankLog.committed, failed: bankLog.failed, audits: bankLog.audits },
     finalAuditFailed: false,
+    regions: 0,
     report: [why, ...raft.violations, ...bankLog.violations].join("\n")
   })
   return Effect.promise(async () => {
@@ -167,7 +190,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     const virtualMs = time.millis
     if (exit === undefined) return stuck(virtualMs, `not finished after ${virtualMs} ms of virtual time`)
     if (Exit.isFailure(exit)) return stuck(virtualMs, `the run failed: ${Cause.pretty(exit.cause)}`)
-    const { history, unreadKeys, finalAuditFailed } = exit.value
+    const { history, unreadKeys, finalAuditFailed, regions } = exit.value
     const ops = history.operations()
     const result = checkLinearizable(kvModel, ops)
     const verdict =
@@ -191,6 +214,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
       raftEntries: raft.entries,
       bank: { committed: bankLog.committed, failed: bankLog.failed, audits: bankLog.audits },
       finalAuditFailed,
+      regions,
       ...(report !== undefined ? { report } : {})
     } satisfies SimResult
   })
