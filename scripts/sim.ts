@@ -1,10 +1,12 @@
 /**
  * `npm run sim`: deterministic whole-cluster simulation runs, one per seed, each checked for
- * linearizability. Prints one JSON line per failing seed (with its replay command) and a JSON summary.
+ * linearizability, the bank total and the Raft invariants. Prints one JSON line per failing seed (with its
+ * replay command) and a JSON summary with seeds/s and CPU seconds.
  *
  *   npm run sim -- --seeds 1000            seeds 1..1000 (default 100)
  *   npm run sim -- --seed 42               replay one seed, printing its faults and verdict
- *   npm run sim -- --seeds 200 --broken ack-before-fsync   the self-test: a cluster that acks before fsync
+ *   npm run sim -- --seeds 200 --broken ack-before-fsync   the self-test: a deliberately broken cluster
+ *                                          (ack-before-fsync, apply-skips-epoch, leader-reads-locally)
  *   npm run sim -- --seeds 1000 --slice    what `npm test` runs per seed (fewer operations, denser faults)
  *   npm run sim -- --seeds 2000 --broken apply-skips-epoch --until-caught   stop at the first failing seed
  *   --ops N (raw operations per client), --fault-every MS (virtual time between faults), --transfers N (per
