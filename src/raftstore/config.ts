@@ -42,6 +42,19 @@ export interface StoreConfig {
   readonly regionMaxSize: number
   /** How linearizable reads are served (see `ReadPath`). */
   readonly readPath: ReadPath
+  /** TEST ONLY: deliberate bugs, for the simulator's self-test (see `UnsafeTestOnly`). Absent: none. */
+  readonly unsafeTestOnly?: UnsafeTestOnly
+}
+
+/**
+ * TEST ONLY. Deliberately broken behaviours, switched on by the simulator (`npm run sim -- --broken ...`)
+ * to show that its checks catch them. Nothing outside `src/testing/` sets these; every one defaults off.
+ */
+export interface UnsafeTestOnly {
+  /** Apply runs data commands without checking their region epoch or that their keys are still in the region. */
+  readonly applySkipsEpochCheck?: boolean
+  /** A leader answers a read-only (`Snap`) command from its own state at once, without the log. */
+  readonly leaderReadsLocally?: boolean
 }
 
 const MiB = 1024 * 1024

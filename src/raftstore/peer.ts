@@ -22,7 +22,8 @@ import type { ReadPath } from "./config.js"
 import type { PeerStorage } from "./peerStorage.js"
 import { ReadQueue } from "./readQueue.js"
 import { checkRequestInRegion, checkRegionEpoch, checkSplit, isInitialMsg } from "./regionUtil.js"
-import { adminResponse, errorResponse, staleResponse } from "./responses.js"
+import { adminResponse, errorResponse, okResponse, staleResponse } from "./responses.js"
+import type { UnsafeTestOnly } from "./config.js"
 
 export interface Proposal {
   readonly index: number
@@ -42,6 +43,8 @@ export interface PeerConfig {
   readonly seed: number
   /** How `Snap`-only commands are served (default `"readIndex"`). */
   readonly readPath?: ReadPath
+  /** TEST ONLY: deliberate bugs for the simulator's self-test (`StoreConfig.unsafeTestOnly`). */
+  readonly unsafeTestOnly?: UnsafeTestOnly | undefined
 }
 
 /** A command that only reads: served through ReadIndex rather than the log (`readQueue.ts`). */
@@ -80,6 +83,8 @@ export class Peer {
    * old epoch learns both halves from its EpochNotMatch (TiKV adds the new regions the same way).
    */
   splitSibling: Region | undefined
+  /** TEST ONLY: deliberate bugs switched on (absent in every real store). */
+  readonly unsafeTestOnly: UnsafeTestOnly | undefined
 
   constructor(
     readonly storeId: StoreId,
@@ -99,6 +104,7 @@ export class Peer {
     })
     for (const p of storage.region.peers) this.peerCache.set(p.id, p)
     this.readPath = config.readPath ?? "readIndex"
+    this.unsafeTestOnly = config.unsafeTestOnly
   }
 
   get regionId(): RegionId {
@@ -161,6 +167,13 @@ export class Peer {
     const epochError = checkRegionEpoch(request, this.region)
     if (epochError) return fail(this.withSibling(epochError))
 
+    if (this.unsafeTestOnly?.leaderReadsLocally === true && isLocalRead(request)) {
+      // TEST ONLY, wrong on purpose: a deposed leader that has not heard of its successor answers stale data
+      return okResponse(
+        request.requests.map(() => ({ _tag: "Snap", region: this.region }) as const),
+        this.term
+      )
+    }
     if (this.readPath === "readIndex" && isReadOnly(request)) {
       // not through the log: asked for with the round's other reads, answered once confirmed and applied
       this.reads.add({ request, reply })
@@ -333,3 +346,7 @@ export class Peer {
     return this.meta.id
   }
 }
+
+/** A command of `Snap`s only (what the TEST ONLY local read answers without the log). */
+const isLocalRead = (request: RaftCmdRequest): boolean =>
+  request.adminRequest === undefined && request.requests.length > 0 && request.requests.every((r) => r._tag === "Snap")

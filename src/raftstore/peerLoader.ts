@@ -26,7 +26,8 @@ export const newPeer = (options: PeerFactoryOptions, meta: Peer["meta"], ps: Pee
     readPath: options.config.readPath,
     preVote: options.config.preVote,
     checkQuorum: options.config.checkQuorum,
-    seed: deriveSeed(options.seed, ps.region.id * 1_000_003 + meta.id)
+    seed: deriveSeed(options.seed, ps.region.id * 1_000_003 + meta.id),
+    unsafeTestOnly: options.config.unsafeTestOnly
   })
 
 export interface LoadedPeers {

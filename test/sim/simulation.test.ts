@@ -1,34 +1,15 @@
 /**
- * The deterministic simulation slice of `npm test`: whole clusters under a seeded nemesis, every history
- * checked for linearizability. `SIM_SEEDS` sets how many seeds (default below); a failure names the seed and
- * the command that replays it exactly (`npm run sim -- --seed N`).
+ * The deterministic simulation slice of `npm test`, shard 1 (see `simSlice.ts`), and the replay check: a
+ * seed run twice gives the same faults at the same virtual times and the same history.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { replayCommand, simulate } from "../../src/testing/sim/simulate.js"
+import { simulate } from "../../src/testing/sim/simulate.js"
+import { describeShard } from "./simSlice.js"
 
-const SEEDS = Number(process.env.SIM_SEEDS ?? 24)
-const BLOCK = 6
+describeShard(1)
 
 describe("deterministic simulation", () => {
-  for (let start = 1; start <= SEEDS; start += BLOCK) {
-    const seeds = Array.from({ length: Math.min(BLOCK, SEEDS - start + 1) }, (_, i) => start + i)
-    it.live(
-      `seeds ${seeds[0]}..${seeds[seeds.length - 1]}: linearizable, nothing acknowledged lost, every key readable after healing`,
-      () =>
-        Effect.gen(function* () {
-          for (const seed of seeds) {
-            const r = yield* simulate({ seed })
-            const where = `seed ${seed} (replay: ${replayCommand(seed)})`
-            assert.strictEqual(r.verdict, "Ok", `${where}: ${r.report ?? ""}`)
-            assert.strictEqual(r.unreadKeys, 0, `${where}: keys unreadable after healing`)
-            assert.isAbove(r.operations, 0, where)
-          }
-        }),
-      600_000
-    )
-  }
-
   it.live(
     "a seed replays exactly: the same faults at the same virtual times, the same history",
     () =>
@@ -38,6 +19,8 @@ describe("deterministic simulation", () => {
         assert.deepStrictEqual(b.faults, a.faults)
         assert.strictEqual(b.virtualMs, a.virtualMs)
         assert.strictEqual(b.operations, a.operations)
+        assert.strictEqual(b.indefinite, a.indefinite)
+        assert.isAbove(a.faults.length, 0)
       }),
     600_000
   )

@@ -7,7 +7,7 @@
  * recorded as indefinite: it may have been applied (`Indeterminate`: a timeout after the proposal) or not. A read that
  * fails tells nothing and is dropped.
  */
-import { Effect } from "effect"
+import { Effect, type Layer } from "effect"
 import { fromUtf8 } from "../../protocol/bytes.js"
 import { TinyKvClient } from "../../client/TinyKvClient.js"
 import type { HistoryRecorder } from "../linearizability/history.js"
@@ -77,30 +77,35 @@ const operation = (
   )
 }
 
-/** Runs every client to completion (each does its operations one after another). */
+/**
+ * Runs every client to completion (each does its operations one after another). Each client fiber is
+ * served by its own instance of `client`, with its own region cache, as separate processes would be: one
+ * client may still talk to a deposed leader after another has found the new one.
+ */
 export const runClients = (
   history: HistoryRecorder<KvInput, KvOutput>,
   random: SimRandom,
-  options: WorkloadOptions
-): Effect.Effect<void, never, TinyKvClient> =>
-  Effect.flatMap(TinyKvClient, (kv) =>
-    Effect.forEach(
-      Array.from({ length: options.clients }, (_, c) => c),
-      (client) => {
-        // each client draws from its own stream: the interleaving must not change what a client does
-        const own = random.fork(client + 1)
-        return Effect.forEach(
+  options: WorkloadOptions,
+  client: Layer.Layer<TinyKvClient>
+): Effect.Effect<void> =>
+  Effect.forEach(
+    Array.from({ length: options.clients }, (_, c) => c),
+    (c) => {
+      // each client draws from its own stream: the interleaving must not change what a client does
+      const own = random.fork(c + 1)
+      return Effect.flatMap(TinyKvClient, (kv) =>
+        Effect.forEach(
           Array.from({ length: options.opsPerClient }, (_, n) => n),
           (n) =>
             Effect.zipRight(
               Effect.sleep(`${own.int(options.thinkMs + 1)} millis`),
-              operation(kv, history, client, n, own, options.keys)
+              operation(kv, history, c, n, own, options.keys)
             ),
           { discard: true }
         )
-      },
-      { concurrency: "unbounded", discard: true }
-    )
+      ).pipe(Effect.provide(client))
+    },
+    { concurrency: "unbounded", discard: true }
   )
 
 /** After the faults: one read of every key, recorded, so a lost acknowledged write shows as a violation. */
