@@ -1,7 +1,8 @@
 /**
  * W1/W2/W3 against a 3-replica cluster: a scheduler and 3 stores as child processes on loopback
  * (what `tinykv playground` runs, started the same way), driven through the cluster client (64
- * connections, one per client). `npm run bench -- cluster [--workloads W1,W2,W3] [--seed 42] [--tls]`;
+ * connections, one per client). `npm run bench -- cluster [--workloads W1,W2,W3] [--ops W1=20000,W3=2000] [--seed 42]
+ * [--tls]`;
  * `--tls` runs every link in mutual TLS (a throwaway CA made with openssl, as `tinykv playground --tls`).
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -16,6 +17,8 @@ export interface ClusterRunOptions {
   readonly tls?: TlsOptions | undefined
   /** Runs each workload with this fraction of its operations (default 1). */
   readonly opsScale?: number | undefined
+  /** Operations per workload, over `opsScale` (e.g. `{ W1: 20000 }`). */
+  readonly ops?: Partial<Record<WorkloadId, number>> | undefined
   readonly system?: string | undefined
 }
 
@@ -31,7 +34,6 @@ export const runWorkloads = async (
   seed: number,
   options: ClusterRunOptions = {}
 ) => {
-  const results: Array<WorkloadResult & { system: string }> = []
   const conns: Array<KvConn> = await Promise.all(
     Array.from({ length: 64 }, async () => {
       const kv = await connect({ scheduler, deadline: "30 seconds", tls: options.tls })
@@ -39,20 +41,50 @@ export const runWorkloads = async (
       return { put: (k: string, v: Uint8Array) => kv.put(k, v), get: (k: string) => kv.get(k), close: kv.close }
     })
   )
+  const system =
+    options.system ??
+    `tinykv-ts, 3 stores (lmdb, fsync per round), reads through the Raft log${options.tls ? ", mutual TLS" : ""}`
   try {
-    for (const w of workloads) {
-      const ops = Math.max(1, Math.round(WORKLOADS[w].ops * (options.opsScale ?? 1)))
-      const r = await runWorkload(w, conns, { seed, ops })
-      const system =
-        options.system ??
-        `tinykv-ts, 3 stores (lmdb, fsync per round), reads through the Raft log${options.tls ? ", mutual TLS" : ""}`
-      results.push({ system, ...r })
-      process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`)
-    }
+    return await runWorkloadsOn(conns, workloads, seed, { ...options, system })
   } finally {
     await Promise.all(conns.map((c) => c.close()))
   }
+}
+
+/** Operations of workload `w` in a run with these options. */
+export const opsOf = (w: WorkloadId, options: Pick<ClusterRunOptions, "ops" | "opsScale">): number =>
+  options.ops?.[w] ?? Math.max(1, Math.round(WORKLOADS[w].ops * (options.opsScale ?? 1)))
+
+/** Runs `workloads` in order over open connections (W2 reads the keys W1 wrote in the same run). */
+export const runWorkloadsOn = async (
+  conns: ReadonlyArray<KvConn>,
+  workloads: ReadonlyArray<WorkloadId>,
+  seed: number,
+  options: ClusterRunOptions & { readonly system: string }
+) => {
+  const results: Array<WorkloadResult & { system: string }> = []
+  for (const w of workloads) {
+    const ops = opsOf(w, options)
+    const r = await runWorkload(w, conns, { seed, ops, writtenOps: opsOf("W1", options) })
+    results.push({ system: options.system, ...r })
+    process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`)
+  }
   return results
+}
+
+/** Parses `--ops W1=20000,W3=2000` into per-workload counts (workloads not named keep their size). */
+export const parseOps = (text: string | undefined): Partial<Record<WorkloadId, number>> => {
+  const ops: Partial<Record<WorkloadId, number>> = {}
+  if (text === undefined) return ops
+  for (const part of text.split(",")) {
+    const [w, n] = part.split("=")
+    const count = Number(n)
+    if (!(w! in WORKLOADS) || !Number.isInteger(count) || count < 1) {
+      throw new Error(`--ops: expected WORKLOAD=COUNT[,…] with WORKLOAD one of W1, W2, W3, got "${part}"`)
+    }
+    ops[w as WorkloadId] = count
+  }
+  return ops
 }
 
 export const run = async (args: ReadonlyArray<string>) => {
@@ -63,11 +95,14 @@ export const run = async (args: ReadonlyArray<string>) => {
   const workloads = (flag("workloads") ?? "W1,W2,W3").split(",") as Array<WorkloadId>
   const seed = Number(flag("seed") ?? 42)
   const tls = args.includes("--tls")
+  const ops = parseOps(flag("ops"))
   // the cluster (and its temporary data directory) lives until the workloads are done
   const results = await Effect.gen(function* () {
     const cluster = yield* startLocalCluster({ stores: 3, tls: tls ? "generate" : undefined })
     yield* cluster.waitUntilWritable("60 seconds")
-    return yield* Effect.promise(() => runWorkloads(cluster.scheduler, workloads, seed, { tls: clientTlsOf(cluster) }))
+    return yield* Effect.promise(() =>
+      runWorkloads(cluster.scheduler, workloads, seed, { tls: clientTlsOf(cluster), ops })
+    )
   }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)
   return { bench: "cluster", seed, tls, results }
 }
