@@ -1,11 +1,11 @@
 /**
  * W1/W2/W3 against a 3-replica cluster: a scheduler and 3 stores as child processes on loopback
  * (what `tinykv playground` runs, started the same way), driven through the cluster client (64
- * connections, one per client). `npm run bench -- cluster [--workloads W1,W2,W3] [--seed 42] [--tls]
- * [--read-paths readIndex,log] [--ops-scale 1]`; `--tls` runs every link in mutual TLS (a throwaway CA made with
- * openssl, as `tinykv playground --tls`); `--read-paths` runs the workloads once per read path (the stores'
- * `--read-path`), each on a fresh cluster, so one run compares them; `--ops-scale` runs that fraction of each
- * workload's operations.
+ * connections, one per client). `npm run bench -- cluster [--workloads W1,W2,W3] [--ops W1=20000,W3=2000]
+ * [--seed 42] [--tls] [--read-paths readIndex,log] [--ops-scale 1]`; `--tls` runs every link in mutual TLS (a
+ * throwaway CA made with openssl, as `tinykv playground --tls`); `--read-paths` runs the workloads once per
+ * read path (the stores' `--read-path`), each on a fresh cluster, so one run compares them; `--ops-scale`
+ * runs that fraction of each workload's operations, and `--ops` sets a workload's count outright.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
@@ -19,6 +19,8 @@ export interface ClusterRunOptions {
   readonly tls?: TlsOptions | undefined
   /** Runs each workload with this fraction of its operations (default 1). */
   readonly opsScale?: number | undefined
+  /** Operations per workload, over `opsScale` (e.g. `{ W1: 20000 }`). */
+  readonly ops?: Partial<Record<WorkloadId, number>> | undefined
   readonly system?: string | undefined
   /** The stores' `--read-path`, named in the results (the stores' default when absent). */
   readonly readPath?: string | undefined
@@ -36,7 +38,6 @@ export const runWorkloads = async (
   seed: number,
   options: ClusterRunOptions = {}
 ) => {
-  const results: Array<WorkloadResult & { system: string }> = []
   const conns: Array<KvConn> = await Promise.all(
     Array.from({ length: 64 }, async () => {
       const kv = await connect({ scheduler, deadline: "30 seconds", tls: options.tls })
@@ -44,20 +45,50 @@ export const runWorkloads = async (
       return { put: (k: string, v: Uint8Array) => kv.put(k, v), get: (k: string) => kv.get(k), close: kv.close }
     })
   )
+  const system =
+    options.system ??
+    `tinykv-ts, 3 stores (lmdb, fsync per round), reads via ${options.readPath ?? "readIndex"}${options.tls ? ", mutual TLS" : ""}`
   try {
-    for (const w of workloads) {
-      const ops = Math.max(1, Math.round(WORKLOADS[w].ops * (options.opsScale ?? 1)))
-      const r = await runWorkload(w, conns, { seed, ops })
-      const system =
-        options.system ??
-        `tinykv-ts, 3 stores (lmdb, fsync per round), reads via ${options.readPath ?? "readIndex"}${options.tls ? ", mutual TLS" : ""}`
-      results.push({ system, ...r })
-      process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`)
-    }
+    return await runWorkloadsOn(conns, workloads, seed, { ...options, system })
   } finally {
     await Promise.all(conns.map((c) => c.close()))
   }
+}
+
+/** Operations of workload `w` in a run with these options. */
+export const opsOf = (w: WorkloadId, options: Pick<ClusterRunOptions, "ops" | "opsScale">): number =>
+  options.ops?.[w] ?? Math.max(1, Math.round(WORKLOADS[w].ops * (options.opsScale ?? 1)))
+
+/** Runs `workloads` in order over open connections (W2 reads the keys W1 wrote in the same run). */
+export const runWorkloadsOn = async (
+  conns: ReadonlyArray<KvConn>,
+  workloads: ReadonlyArray<WorkloadId>,
+  seed: number,
+  options: ClusterRunOptions & { readonly system: string }
+) => {
+  const results: Array<WorkloadResult & { system: string }> = []
+  for (const w of workloads) {
+    const ops = opsOf(w, options)
+    const r = await runWorkload(w, conns, { seed, ops, writtenOps: opsOf("W1", options) })
+    results.push({ system: options.system, ...r })
+    process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`)
+  }
   return results
+}
+
+/** Parses `--ops W1=20000,W3=2000` into per-workload counts (workloads not named keep their size). */
+export const parseOps = (text: string | undefined): Partial<Record<WorkloadId, number>> => {
+  const ops: Partial<Record<WorkloadId, number>> = {}
+  if (text === undefined) return ops
+  for (const part of text.split(",")) {
+    const [w, n] = part.split("=")
+    const count = Number(n)
+    if (!(w! in WORKLOADS) || !Number.isInteger(count) || count < 1) {
+      throw new Error(`--ops: expected WORKLOAD=COUNT[,…] with WORKLOAD one of W1, W2, W3, got "${part}"`)
+    }
+    ops[w as WorkloadId] = count
+  }
+  return ops
 }
 
 export const run = async (args: ReadonlyArray<string>) => {
@@ -70,6 +101,7 @@ export const run = async (args: ReadonlyArray<string>) => {
   const tls = args.includes("--tls")
   const readPaths = flag("read-paths")?.split(",")
   const opsScale = Number(flag("ops-scale") ?? 1)
+  const ops = parseOps(flag("ops"))
   const results: Array<WorkloadResult & { system: string }> = []
   for (const readPath of readPaths ?? [undefined]) {
     // the cluster (and its temporary data directory) lives until the workloads are done
@@ -81,7 +113,7 @@ export const run = async (args: ReadonlyArray<string>) => {
       })
       yield* cluster.waitUntilWritable("60 seconds")
       return yield* Effect.promise(() =>
-        runWorkloads(cluster.scheduler, workloads, seed, { tls: clientTlsOf(cluster), opsScale, readPath })
+        runWorkloads(cluster.scheduler, workloads, seed, { tls: clientTlsOf(cluster), opsScale, ops, readPath })
       )
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)
     results.push(...run)

@@ -4,8 +4,8 @@
  * scheduler), in one run so both see the same machine load. A fresh cluster for each, started the
  * way `tinykv playground [--tls]` starts one.
  * `npm run bench -- tls [--workloads W1,W2,W3] [--ops-scale 0.2] [--seed 42] [--logs DIR]`: each workload runs
- * `ops-scale` of its operations (W2 then reads keys W1 may not have written: misses cost the same
- * read through the Raft log and are counted).
+ * `ops-scale` of its operations (W2 reads the keys the scaled W1 wrote; without W1 in the run its
+ * gets miss, which costs the same read through the Raft log, and the misses are counted).
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { join } from "node:path"

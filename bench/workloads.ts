@@ -44,9 +44,12 @@ export const putStream = (seed: number, salt: number, ops: number) => {
   return { keys, value: (i: number) => values.subarray(i * VALUE_SIZE, (i + 1) * VALUE_SIZE) }
 }
 
-/** Gets over the distinct keys W1 wrote, so every get should hit. */
-export const getStream = (seed: number, salt: number, ops: number) => {
-  const distinct = [...new Set(putStream(seed, WORKLOADS.W1.salt, WORKLOADS.W1.ops).keys)]
+/**
+ * Gets over the distinct keys W1 wrote, so every get should hit. `writtenOps` is how many puts W1 ran
+ * (default its full size): the key stream is the same prefix for any count.
+ */
+export const getStream = (seed: number, salt: number, ops: number, writtenOps: number = WORKLOADS.W1.ops) => {
+  const distinct = [...new Set(putStream(seed, WORKLOADS.W1.salt, writtenOps).keys)]
   const r = rng(seed * 7919 + salt)
   return { keys: Array.from({ length: ops }, () => distinct[Math.floor(r() * distinct.length)]!), distinct }
 }
@@ -72,13 +75,18 @@ const round = (x: number) => Math.round(x * 1000) / 1000
 export const runWorkload = async (
   id: WorkloadId,
   conns: ReadonlyArray<KvConn>,
-  options: { readonly seed: number; readonly ops?: number }
+  options: {
+    readonly seed: number
+    readonly ops?: number
+    /** For W2: how many puts W1 ran before it (default W1's full size), so gets read written keys. */
+    readonly writtenOps?: number
+  }
 ): Promise<WorkloadResult> => {
   const w = WORKLOADS[id]
   const ops = options.ops ?? w.ops
   const clients = Math.min(w.clients, conns.length)
   const puts = w.kind === "put" ? putStream(options.seed, w.salt, ops) : undefined
-  const gets = w.kind === "get" ? getStream(options.seed, w.salt, ops) : undefined
+  const gets = w.kind === "get" ? getStream(options.seed, w.salt, ops, options.writtenOps) : undefined
   const latencies = new Float64Array(ops)
   let next = 0
   let ok = 0

@@ -4,18 +4,26 @@
  *
  * Region errors and bad-request errors travel in each call's typed error channel (`KvError`);
  * per-key transactional errors stay in the response bodies, as in TinyKV.
+ *
+ * The hottest payloads (store-to-store `Raft`, and the raw get and put) are checked by a predicate
+ * derived from their Schema before the Schema itself runs (`fastSchema.ts`): same types, same refusals.
  */
 import { Rpc, RpcGroup } from "@effect/rpc"
 import { Schema } from "effect"
 import { KvError } from "./errorpb.js"
+import { withFastPath } from "./fastSchema.js"
 import { Bytes } from "./ids.js"
 import { RaftMessage } from "./raftServer.js"
 import * as Kv from "./kvrpc.js"
 import * as S from "./scheduler.js"
 
 export class TinyKvRpcs extends RpcGroup.make(
-  Rpc.make("RawGet", { payload: Kv.RawGetRequest, success: Kv.RawGetResponse, error: KvError }),
-  Rpc.make("RawPut", { payload: Kv.RawPutRequest, error: KvError }),
+  Rpc.make("RawGet", {
+    payload: withFastPath(Kv.RawGetRequest),
+    success: withFastPath(Kv.RawGetResponse),
+    error: KvError
+  }),
+  Rpc.make("RawPut", { payload: withFastPath(Kv.RawPutRequest), error: KvError }),
   Rpc.make("RawDelete", { payload: Kv.RawDeleteRequest, error: KvError }),
   Rpc.make("RawScan", { payload: Kv.RawScanRequest, success: Schema.Array(Kv.KvPair), error: KvError }),
   Rpc.make("RawBatchGet", { payload: Kv.RawBatchGetRequest, success: Schema.Array(Kv.KvPair), error: KvError }),
@@ -41,7 +49,7 @@ export class TinyKvRpcs extends RpcGroup.make(
    * Store to store: a batch of Raft messages for peers on the receiving store (TinyKV's `Raft` stream).
    * Fire-and-forget (`discard: true`); Raft tolerates loss. Messages carrying a snapshot go by `Snapshot`.
    */
-  Rpc.make("Raft", { payload: { messages: Schema.Array(RaftMessage) }, error: KvError }),
+  Rpc.make("Raft", { payload: withFastPath(Schema.Struct({ messages: Schema.Array(RaftMessage) })), error: KvError }),
   /**
    * Store to store: one piece (≤ 1 MiB) of a MsgSnapshot. The receiver buffers the pieces of `transferId` and
    * delivers the message once the piece with `last: true` arrived; the first piece carries `message` (the

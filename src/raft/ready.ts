@@ -13,7 +13,10 @@
  *    - `rd.hardState` (if set): save term, vote and commit.
  * 2. **Send** `rd.messages`, only after step 1: a vote or an append acknowledgement promises the data is durable
  *    (Raft paper §5, "respond to RPCs only after updating stable storage"). Messages may be dropped or reordered;
- *    Raft copes.
+ *    Raft copes. One exception: a leader's MsgAppend and MsgHeartbeat promise nothing about its own disk and may
+ *    go before step 1 (Raft thesis §10.2.1), provided no acknowledgement of them is stepped before step 1 is
+ *    done (the leader counts its own log as matched at once, so an early step could commit an entry that is
+ *    durable on too few nodes).
  * 3. **Apply** `rd.committedEntries` to the state machine, in order. For an `EntryConfChange` entry, decode it
  *    (`decodeConfChange`) and call `node.applyConfChange(cc)`, which returns the new `ConfState` to store with the
  *    region metadata. Record the applied index durably together with the applied data (restart passes it as

@@ -1,9 +1,20 @@
 /**
  * The RaftWorker round (TiKV batch-system style, ARCHITECTURE.md "request flow"): take everything
  * pending, step every touched peer, gather the Ready of each, persist ALL raft state and ALL applied
- * data of the round in ONE engine write with ONE fsync (group commit), then complete the replies, advance
- * each peer, and send every outgoing message (the transport batches per destination store). Messages and
- * replies both wait for the write, which is all the Ready contract asks; their relative order is free.
+ * data of the round in ONE engine write with at most ONE fsync (group commit), then complete the replies,
+ * advance each peer, and send every outgoing message (the transport batches per destination store).
+ *
+ * Two exceptions keep the disk off the critical path of a replicated write (docs/PERFORMANCE.md):
+ * - A leader's appends and heartbeats go out BEFORE the write (Raft thesis §10.2.1: the leader writes its
+ *   log in parallel with replicating it). Safe here because rounds are sequential: a follower's
+ *   acknowledgement is stepped in a later round, which starts after this round's write, so an entry is
+ *   never counted committed before it is durable on the leader too. Everything else — a follower's
+ *   acknowledgement, a vote — still waits for the write that makes it true.
+ * - A write that only applies committed entries is not fsynced: those entries are durable in the log of
+ *   a quorum already, and the applied index is written in the same transaction as the applied data, so a
+ *   machine crash that loses the apply loses its applied index with it, and restart applies the entries
+ *   again. A process crash (kill -9) loses nothing either way (LMDB's committed pages are in the OS page
+ *   cache). Snapshots, splits, membership changes and removals still sync.
  *
  * Why apply shares the write with persistence: TinyKV writes the raft batch and the kv batch separately
  * and orders them; one LMDB transaction makes "entries durable" and "applied index + data durable"
@@ -11,6 +22,7 @@
  */
 import { Deferred, Effect, Schedule } from "effect"
 import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
+import type { Message } from "../protocol/eraftpb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { RaftInvariantError, type Ready } from "../raft/index.js"
 import { orStorageError, type Storage, type WriteOp } from "../services/Storage.js"
@@ -31,8 +43,8 @@ const noRoomRetry = Schedule.exponential("10 millis").pipe(Schedule.union(Schedu
 
 /**
  * The round's one write. When it finds no room (`DiskFull`: the engine's reserve is used up too, or the
- * disk filled under it), it wrote nothing, and nothing of the round has been answered, sent or advanced
- * yet: the round tries the very same write again until it fits, so the peers' memory and the disk never
+ * disk filled under it), it wrote nothing, and nothing of the round has been answered, advanced or sent
+ * (but a leader's replication, which promises nothing about its own disk): the round tries the very same write again until it fits, so the peers' memory and the disk never
  * part. The store answers nothing meanwhile; freeing space lets the round finish without a restart. The
  * wait is interruptible: a store stopped meanwhile answers the round's replies ServerIsBusy (nothing of
  * them was written) and restarts from what is on disk.
@@ -54,6 +66,9 @@ const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, sync: bo
     ),
     orStorageError
   )
+
+/** What a leader may send before its write: replication, which promises nothing about its own disk. */
+const isReplication = (m: Message): boolean => m.msgType === "MsgAppend" || m.msgType === "MsgHeartbeat"
 
 export interface ReadyWork {
   readonly peer: Peer
@@ -83,6 +98,8 @@ export const processReadies = (
   Effect.gen(function* () {
     const ops: Array<WriteOp> = []
     const out: Array<RaftMessage> = []
+    // a leader's appends and heartbeats, sent before the write (see the header)
+    const early: Array<RaftMessage> = []
     const replies = ctx.replies
     const work: Array<ReadyWork> = []
     const overlay = new Overlay(storage.latest)
@@ -99,7 +116,7 @@ export const processReadies = (
         peer.replies = []
       }
       if (peer.stopped || ctx.toDestroy.has(peer)) continue
-      const mark = { ops: ops.length, out: out.length, replies: replies.length }
+      const mark = { ops: ops.length, out: out.length, early: early.length, replies: replies.length }
       try {
         // the reads the round's commands brought: one read index for all of them
         askForReads(peer)
@@ -111,7 +128,13 @@ export const processReadies = (
           for (let i = mark.ops; i < ops.length; i++) overlay.track(ops[i]!)
           peer.snapshotApplied(rd.snapshot!.metadata.index, replies)
         }
-        peer.toRaftMessages(rd.messages, out)
+        if (peer.isLeader && rd.messages.some(isReplication)) {
+          peer.toRaftMessages(rd.messages.filter(isReplication), early)
+          peer.toRaftMessages(
+            rd.messages.filter((m) => !isReplication(m)),
+            out
+          )
+        } else peer.toRaftMessages(rd.messages, out)
         const outcome = applyEntries(peer, rd.committedEntries, overlay, ops, replies)
         serveReads(peer, rd.readStates, replies)
         if (outcome.destroySelf) {
@@ -126,8 +149,16 @@ export const processReadies = (
           const m = createSplitPeer(ctx.registry, storage.latest, factory, split.right, ops)
           if (m !== undefined) made.push(m)
         }
-        // a reply to a client promises durability; so does any persisted raft state
-        if (rd.mustSync || rd.committedEntries.length > 0) sync = true
+        // new entries, term or vote promise durability; so do the applies that change what a restart
+        // starts from (a plain apply is replayed from the log instead: see the header)
+        if (
+          rd.mustSync ||
+          snapResult !== undefined ||
+          outcome.destroySelf ||
+          outcome.regionChanged ||
+          outcome.splits.length > 0
+        )
+          sync = true
         // Registered now, before the write, and last in this peer's step (nothing after it can fail and cut
         // its ops): the new peer takes no mail before the next round, which starts after this write, and the
         // StoreWorker — which runs while this round waits on its write — sees the region has a peer instead of
@@ -141,6 +172,7 @@ export const processReadies = (
         if (!(e instanceof RaftInvariantError)) throw e
         ops.length = mark.ops
         out.length = mark.out
+        early.length = mark.early
         // answers to commands already in the log, which may apply elsewhere (or here after a restart)
         for (const [d] of replies.splice(mark.replies)) {
           const refused = new RegionNotFound({ regionId: peer.regionId, outcomeUnknown: true })
@@ -150,6 +182,7 @@ export const processReadies = (
       }
     }
     for (const m of ctx.outbound) out.push(m)
+    if (early.length > 0) yield* Effect.interruptible(transport.send(early))
     if (ops.length > 0) yield* persist(storage, ops, sync)
     yield* takeReadSnapshots(storage, replies)
     for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)

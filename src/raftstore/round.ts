@@ -1,6 +1,6 @@
 /**
  * One RaftWorker round (TiKV `RaftPoller::handle_normal` + `end`): hand each envelope of the batch to its
- * peer's handler (`peerHandlers.ts`), then `processReadies` (one write, one fsync, replies after it), then
+ * peer's handler (`peerHandlers.ts`), then `processReadies` (one write, at most one fsync, replies after it), then
  * the follow-ups the handlers recorded in the round's `RoundContext`: report failed peers, unregister the
  * destroyed ones (erased by the round's own write), re-route messages for newer peers, report leaders to
  * the scheduler.

@@ -10,7 +10,7 @@
  *   the creation of peers for new regions.
  * - `RaftWorker` (`src/services/RaftWorker.ts`): owns every `Peer` and the rounds — `round.ts` (the loop
  *   body and its follow-ups), `roundContext.ts` (a round's working state), `peerHandlers.ts` (per-peer
- *   message, tick and command handlers), `raftWorker.ts` (`processReadies`: one write, one fsync, replies
+ *   message, tick and command handlers), `raftWorker.ts` (`processReadies`: one write, at most one fsync, replies
  *   after it), `peerLifecycle.ts` (destroying and failing peers), `heartbeat.ts` (the scheduler).
  *
  * The whole store is started by `startRaftStore` / `layerRaftStore` in `src/layers/raftStore.ts`.

@@ -1,0 +1,106 @@
+/**
+ * What a round sends before its write, and which writes it syncs (`src/raftstore/raftWorker.ts`): a leader's
+ * appends go out before its log write (the followers write in parallel), everything else after it; a round
+ * that only applies committed entries is not synced, a round with new entries, term or vote is.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { layerMemoryFrom, MemoryEngine } from "../../src/layers/storageMemory.js"
+import type { Message } from "../../src/protocol/eraftpb.js"
+import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
+import type { Peer as PeerMeta, Region } from "../../src/protocol/metapb.js"
+import type { RaftMessage } from "../../src/protocol/raftServer.js"
+import { testConfig } from "../../src/raftstore/config.js"
+import { newPeer } from "../../src/raftstore/peerLoader.js"
+import type { PeerRegistry } from "../../src/raftstore/peerRegistry.js"
+import { PeerStorage } from "../../src/raftstore/peerStorage.js"
+import { processReadies } from "../../src/raftstore/raftWorker.js"
+import { RoundContext } from "../../src/raftstore/roundContext.js"
+import { Storage } from "../../src/services/Storage.js"
+
+const meta = (id: number, store: number): PeerMeta => ({ id: id as PeerId, storeId: store as StoreId })
+const REGION: Region = {
+  id: 1 as RegionId,
+  startKey: new Uint8Array(),
+  endKey: new Uint8Array(),
+  regionEpoch: { confVer: 2, version: 1 },
+  peers: [meta(1, 1), meta(2, 2)]
+}
+const factory = { storeId: 1 as StoreId, config: testConfig, seed: 1 }
+
+const reply = (m: Message, msgType: Message["msgType"], over: Partial<Message> = {}): Message => ({
+  msgType,
+  to: m.from,
+  from: m.to,
+  term: m.term,
+  logTerm: 0,
+  index: 0,
+  entries: [],
+  commit: 0,
+  reject: false,
+  ...over
+})
+
+describe("the round's write and sends", () => {
+  it.effect("a leader's appends go before its write; an apply-only write is not synced", () =>
+    Effect.gen(function* () {
+      const engine = new MemoryEngine({ modelSync: true })
+      const { storage: ps, initOps } = PeerStorage.load(engine, REGION)
+      engine.write(initOps)
+      const peer = newPeer(factory, meta(1, 1), ps)
+      const inner = yield* Effect.provide(Storage, layerMemoryFrom(engine))
+      const events: Array<string> = []
+      let sent: Array<RaftMessage> = []
+      const storage: Storage["Type"] = {
+        ...inner,
+        write: (ops, options) =>
+          Effect.zipRight(
+            Effect.sync(() => events.push(`write ${options?.sync === true ? "synced" : "unsynced"}`)),
+            inner.write(ops, options)
+          )
+      }
+      const transport = {
+        send: (ms: ReadonlyArray<RaftMessage>) =>
+          Effect.sync(() => {
+            for (const m of ms) events.push(`send ${m.message.msgType}`)
+            sent.push(...ms)
+          })
+      }
+      const round = Effect.gen(function* () {
+        events.length = 0
+        sent = []
+        const ctx = new RoundContext({} as PeerRegistry["Type"])
+        ctx.touched.add(peer)
+        yield* processReadies(ctx, storage, transport, factory)
+        return [...events]
+      })
+
+      // an election: every vote request waits for the synced write of the term and vote it carries
+      peer.rawNode.campaign()
+      for (let i = 0; i < 4 && !peer.isLeader; i++) {
+        const got = yield* round
+        const votes = sent.filter((m) => m.message.msgType === "MsgPreVote" || m.message.msgType === "MsgRequestVote")
+        assert.isAbove(votes.length, 0, JSON.stringify(got))
+        assert.isBelow(got.indexOf("write synced"), got.indexOf(`send ${votes[0]!.message.msgType}`))
+        for (const v of votes) {
+          const type = v.message.msgType === "MsgPreVote" ? "MsgPreVoteResponse" : "MsgRequestVoteResponse"
+          peer.rawNode.step(reply(v.message, type))
+        }
+      }
+      assert.isTrue(peer.isLeader)
+
+      // the leader's first entry: its append goes out before the synced write of that entry
+      const first = yield* round
+      assert.deepStrictEqual(first, ["send MsgAppend", "write synced"])
+      const append = sent[0]!.message
+      const last = append.index + append.entries.length
+
+      // the follower's acknowledgement commits it: applied without a sync
+      peer.rawNode.step(reply(append, "MsgAppendResponse", { index: last }))
+      const applied = yield* round
+      assert.include(applied, "write unsynced")
+      assert.notInclude(applied, "write synced")
+      assert.strictEqual(peer.storage.appliedIndex, last)
+    })
+  )
+})
