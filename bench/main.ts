@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <suite> [flags]`: runs one benchmark suite and prints its JSON result on stdout
- * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls. `--out FILE` also writes it.
+ * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls, scale. `--out FILE` also writes it.
  */
 import { writeFileSync } from "node:fs"
 
@@ -9,7 +9,8 @@ const suites: Record<string, () => Promise<{ run: (args: Array<string>) => Promi
   cluster: () => import("./cluster.js"),
   raft: () => import("./raft.js"),
   bank: () => import("./bank.js"),
-  tls: () => import("./tls.js")
+  tls: () => import("./tls.js"),
+  scale: () => import("./scale.js")
 }
 
 const [first, ...rest] = process.argv.slice(2)
