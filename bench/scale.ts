@@ -177,6 +177,7 @@ const loadKeys = async (scheduler: string, keys: number, concurrency: number, ba
   )
   let next = 0
   let written = 0
+  let retried = 0
   let lastLog = Date.now()
   try {
     await Promise.all(
@@ -188,11 +189,21 @@ const loadKeys = async (scheduler: string, keys: number, concurrency: number, ba
           next = Math.min(keys, from + batch)
           const pairs = []
           for (let i = from; i < next; i++) pairs.push({ key: enc.encode(dataKey(i, keys)), value })
-          await kv.batchPut(pairs)
+          // a batch put is idempotent, so one whose outcome is unknown (a timeout on a loaded machine) is sent again
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await kv.batchPut(pairs)
+              break
+            } catch (e) {
+              if (attempt >= 10) throw e
+              retried++
+              await sleep(200 * attempt)
+            }
+          }
           written += pairs.length
           if (Date.now() - lastLog > 10_000) {
             lastLog = Date.now()
-            log(`loaded ${written}/${keys} keys`)
+            log(`loaded ${written}/${keys} keys (${retried} batches sent again)`)
           }
         }
       })
