@@ -12,11 +12,11 @@
  * 3. Loads K keys of 128 B values through the cluster client (batch puts from concurrent loaders, spread over
  *    the regions), then measures RSS again.
  *
- * `--profile DIR` runs every child with `node --cpu-prof` into DIR, skips the load and stops the cluster right
- * after the idle window; the store profiles' samples within the window are summed per function (self time) and
- * the top ones reported (`profile`). Linux only (/proc).
+ * `--profile DIR` profiles each store's CPU during the idle window (a preloaded V8 profiler, see
+ * `profilerPreload`; the profiles stay in DIR) and skips the load; the samples are summed per function (self
+ * time) and the top ones reported (`profile`). Linux only (/proc).
  */
-import { readdirSync, readFileSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
@@ -214,49 +214,63 @@ const loadKeys = async (scheduler: string, keys: number, concurrency: number, ba
   return written
 }
 
-/** Per function, the self time of the samples taken in the last `windowMs` before `endMs` (µs since the profile's start clock). */
 interface CpuProfile {
   readonly nodes: ReadonlyArray<{
     id: number
     callFrame: { functionName: string; url: string; lineNumber: number }
   }>
-  readonly startTime: number
   readonly samples: ReadonlyArray<number>
   readonly timeDeltas: ReadonlyArray<number>
 }
 
-const summarizeProfile = (
-  file: string,
-  windowStartWallMs: number,
-  windowEndWallMs: number,
-  processStartWallMs: number
-) => {
+/**
+ * Node refuses `--cpu-prof` in NODE_OPTIONS, so each child preloads this (`--require`): SIGUSR2 starts the
+ * V8 profiler, the next SIGUSR2 writes `<dir>/<pid>.cpuprofile`. Only the idle window is profiled.
+ */
+const profilerPreload = (dir: string) => `
+const inspector = require("node:inspector")
+const fs = require("node:fs")
+const session = new inspector.Session()
+session.connect()
+let running = false
+process.on("SIGUSR2", () => {
+  if (!running) {
+    running = true
+    session.post("Profiler.enable", () => session.post("Profiler.setSamplingInterval", { interval: 1000 }, () => session.post("Profiler.start")))
+  } else {
+    running = false
+    session.post("Profiler.stop", (err, r) => {
+      if (!err) fs.writeFileSync(${JSON.stringify(dir)} + "/" + process.pid + ".cpuprofile.tmp", JSON.stringify(r.profile))
+      fs.renameSync(${JSON.stringify(dir)} + "/" + process.pid + ".cpuprofile.tmp", ${JSON.stringify(dir)} + "/" + process.pid + ".cpuprofile")
+    })
+  }
+})
+`
+
+/** Self time per function over a whole profile, the top 30 (idle and GC are listed too). */
+const summarizeProfile = (file: string) => {
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile
   const names = new Map<number, string>()
   for (const n of profile.nodes) {
     const url = n.callFrame.url.replace(/^.*\/(node_modules|dist|src)\//, "$1/")
     names.set(n.id, `${n.callFrame.functionName || "(anonymous)"} ${url}:${n.callFrame.lineNumber + 1}`)
   }
-  // sample times are on the profiler's monotonic clock; the window is placed by the process's start time
-  let t = profile.startTime
-  const firstSample = profile.startTime
   const byName = new Map<string, number>()
   let total = 0
+  let idle = 0
   for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i] ?? 0
-    const wall = processStartWallMs + (t - firstSample) / 1000
-    if (wall < windowStartWallMs || wall > windowEndWallMs) continue
     const name = names.get(profile.samples[i]!) ?? "?"
-    const dt = (profile.timeDeltas[i + 1] ?? 0) / 1000
-    byName.set(name, (byName.get(name) ?? 0) + dt)
-    total += dt
+    const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000
+    total += ms
+    if (name.startsWith("(idle)")) idle += ms
+    else byName.set(name, (byName.get(name) ?? 0) + ms)
   }
+  const busy = Math.max(1, total - idle)
   const top = [...byName.entries()]
-    .filter(([name]) => !name.startsWith("(idle)"))
     .sort((a, b) => b[1] - a[1])
     .slice(0, 30)
-    .map(([name, ms]) => ({ fn: name, ms: Math.round(ms), percent: Math.round((ms / Math.max(1, total)) * 1000) / 10 }))
-  return { file, windowMs: Math.round(total), top }
+    .map(([name, ms]) => ({ fn: name, ms: Math.round(ms), percentOfBusy: Math.round((ms / busy) * 1000) / 10 }))
+  return { file, totalMs: Math.round(total), busyMs: Math.round(busy), top }
 }
 
 export const run = async (args: ReadonlyArray<string>) => {
@@ -272,14 +286,18 @@ export const run = async (args: ReadonlyArray<string>) => {
   const batch = Number(flag("batch") ?? 64)
   const profileDir = flag("profile")
   const skipLoad = args.includes("--skip-load") || profileDir !== undefined
-  if (profileDir !== undefined) process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profileDir}`
+  if (profileDir !== undefined) {
+    mkdirSync(profileDir, { recursive: true })
+    writeFileSync(join(profileDir, "preload.cjs"), profilerPreload(profileDir))
+    process.env.NODE_OPTIONS = `--require ${join(profileDir, "preload.cjs")}`
+  }
   const t0 = Date.now()
   const durations: Record<string, number> = {}
   const lap = (name: string, since: number) => {
     durations[name] = Math.round((Date.now() - since) / 100) / 10
   }
 
-  let window = { start: 0, end: 0 }
+  let profile: unknown
   const result = await Effect.gen(function* () {
     const cluster: LocalCluster = yield* startLocalCluster({ stores: 3, stopGrace: "60 seconds" })
     yield* cluster.waitUntilWritable("120 seconds")
@@ -307,9 +325,16 @@ export const run = async (args: ReadonlyArray<string>) => {
       lap("settleSeconds", t2)
       // 2. idle
       log(`idle: measuring CPU over ${idleSeconds}s`)
-      window = { start: Date.now(), end: 0 }
+      if (profileDir !== undefined) for (const s of stores) process.kill(s.pid, "SIGUSR2")
       const idle = await measureIdle(stores, idleSeconds)
-      window.end = Date.now()
+      if (profileDir !== undefined) {
+        for (const s of stores) process.kill(s.pid, "SIGUSR2")
+        const deadline = Date.now() + 120_000
+        while (!stores.every((s) => existsSync(join(profileDir, `${s.pid}.cpuprofile`))) && Date.now() < deadline) {
+          await sleep(500)
+        }
+        profile = stores.map((s) => ({ store: s.store, ...summarizeProfile(join(profileDir, `${s.pid}.cpuprofile`)) }))
+      }
       log(`idle: ${JSON.stringify(idle)}`)
       // 3. load
       let loaded = 0
@@ -343,14 +368,6 @@ export const run = async (args: ReadonlyArray<string>) => {
   }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)
   lap("totalSeconds", t0)
 
-  let profile: unknown
-  if (profileDir !== undefined) {
-    const files = readdirSync(profileDir).filter((f) => f.endsWith(".cpuprofile"))
-    log(`profiles: ${files.join(", ")}`)
-    profile = files.map((f) =>
-      summarizeProfile(join(profileDir, f), window.start, window.end, profileStartWallMs(join(profileDir, f)))
-    )
-  }
   return {
     bench: "scale",
     loadAverage: (await import("node:os")).loadavg().map((x) => Math.round(x * 100) / 100),
@@ -358,14 +375,4 @@ export const run = async (args: ReadonlyArray<string>) => {
     durations,
     ...(profile === undefined ? {} : { profile })
   }
-}
-
-/**
- * A profile's file name is CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile, written when the process exits; its
- * `endTime` is on the same monotonic clock as `startTime`, and the file's mtime is about the wall time of the
- * end, so the start's wall time is mtime - (endTime - startTime).
- */
-const profileStartWallMs = (file: string): number => {
-  const p = JSON.parse(readFileSync(file, "utf8")) as { startTime: number; endTime: number }
-  return statSync(file).mtimeMs - (p.endTime - p.startTime) / 1000
 }
