@@ -1,7 +1,8 @@
 /**
  * The scale goals (issue 11) on a fresh 3-store cluster of real processes (what `tinykv playground` runs):
- * `npm run bench -- scale [--regions 10000] [--keys 1000000] [--idle-seconds 30] [--split-concurrency 128]
- * [--load-concurrency 32] [--batch 64] [--profile DIR] [--skip-load]`.
+ * `npm run bench -- scale [--regions 10000] [--keys 1000000] [--idle-seconds 30] [--split-concurrency 32]
+ * [--load-concurrency 32] [--batch 64] [--profile DIR] [--skip-load] [--store-args "FLAGS"]`; `--store-args` are
+ * extra flags for every store (e.g. `--region-heartbeat-idle-interval 500ms`, the old behaviour, to compare).
  *
  * 1. Creates R regions with admin splits (`tinykv ctl split`'s RPC) at R-1 sorted keys, as a tree: region
  *    [lo, hi) is split at its middle key, then both halves at once, so many splits run on different regions
@@ -113,7 +114,7 @@ const makeSplitter = (ctl: Ctl, keys: ReadonlyArray<Uint8Array>, concurrency: nu
             retries++
           })
         }
-        await sleep(attempt === 0 ? 100 : 250)
+        await sleep(attempt === 0 ? 200 : 400)
       }
     } finally {
       done++
@@ -281,7 +282,11 @@ export const run = async (args: ReadonlyArray<string>) => {
   const regions = Number(flag("regions") ?? 10_000)
   const keys = Number(flag("keys") ?? 1_000_000)
   const idleSeconds = Number(flag("idle-seconds") ?? 30)
-  const splitConcurrency = Number(flag("split-concurrency") ?? 128)
+  const splitConcurrency = Number(flag("split-concurrency") ?? 32)
+  const storeArgs =
+    flag("store-args")
+      ?.split(" ")
+      .filter((a) => a !== "") ?? []
   const loadConcurrency = Number(flag("load-concurrency") ?? 32)
   const batch = Number(flag("batch") ?? 64)
   const profileDir = flag("profile")
@@ -299,7 +304,7 @@ export const run = async (args: ReadonlyArray<string>) => {
 
   let profile: unknown
   const result = await Effect.gen(function* () {
-    const cluster: LocalCluster = yield* startLocalCluster({ stores: 3, stopGrace: "60 seconds" })
+    const cluster: LocalCluster = yield* startLocalCluster({ stores: 3, stopGrace: "60 seconds", storeArgs })
     yield* cluster.waitUntilWritable("120 seconds")
     lap("startSeconds", t0)
     const stores = cluster.stores.map((s) => ({ store: s.id, pid: pidOf(s.dataDir) }))
@@ -370,6 +375,7 @@ export const run = async (args: ReadonlyArray<string>) => {
 
   return {
     bench: "scale",
+    storeArgs,
     loadAverage: (await import("node:os")).loadavg().map((x) => Math.round(x * 100) / 100),
     ...result,
     durations,
