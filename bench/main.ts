@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <suite> [flags]`: runs one benchmark suite and prints its JSON result on stdout
- * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls, vs-etcd, schema. `--out FILE` also writes it.
+ * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls, vs-etcd, schema. `--out FILE` also writes it.,
+ * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls, scale. `--out FILE` also writes it.
  */
 import { writeFileSync } from "node:fs"
 
@@ -11,7 +12,8 @@ const suites: Record<string, () => Promise<{ run: (args: Array<string>) => Promi
   bank: () => import("./bank.js"),
   tls: () => import("./tls.js"),
   "vs-etcd": () => import("./vsEtcd.js"),
-  schema: () => import("./schema.js")
+  schema: () => import("./schema.js"),
+  scale: () => import("./scale.js")
 }
 
 const [first, ...rest] = process.argv.slice(2)

@@ -65,6 +65,9 @@ export class Peer {
   /** Ticks since the last raft-log GC check / scheduler heartbeat. */
   ticksSinceGc = 0
   ticksSinceHeartbeat = 0
+  /** What the last report to the scheduler said (`heartbeatFingerprint`), and the ticks since it was sent. */
+  lastHeartbeat: string | undefined
+  ticksSinceHeartbeatSent = 0
   /**
    * The applied index at which this peer last proposed a log compaction: the GC tick proposes again only
    * once apply has moved on, so a leader cut off in a minority does not append one per tick.

@@ -11,6 +11,7 @@ import type { Deferred } from "effect"
 import type { PeerMsg } from "../services/Router.js"
 import { SnapshotDataCodec } from "./codec.js"
 import type { StoreConfig } from "./config.js"
+import { heartbeatDue } from "./heartbeatThrottle.js"
 import type { Peer } from "./peer.js"
 import { isInitialized } from "./peerStorage.js"
 import { expireReads } from "./readIndexServe.js"
@@ -104,9 +105,10 @@ export const onTick = (ctx: RoundContext, config: StoreConfig, peer: Peer): void
       ctx.splitChecks.push(peer)
     }
   }
+  peer.ticksSinceHeartbeatSent++
   if (++peer.ticksSinceHeartbeat >= config.regionHeartbeatTicks) {
     peer.ticksSinceHeartbeat = 0
-    ctx.heartbeats.push(peer)
+    if (heartbeatDue(peer, config)) ctx.heartbeats.push(peer)
   }
 }
 

@@ -21,6 +21,7 @@ import { dropForDiskFull, refuseForDiskFull, reportDiskFull } from "./diskFull.j
 import type { Transport } from "../services/Transport.js"
 import type { StoreConfig } from "./config.js"
 import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
+import { heartbeatSent } from "./heartbeatThrottle.js"
 import { onCommand, onRaftMessage, onSplitCheckResult, onTick } from "./peerHandlers.js"
 import type { Peer } from "./peer.js"
 import { finishDestroy, reportFailedPeer } from "./peerLifecycle.js"
@@ -150,10 +151,14 @@ export const runRound = (
       commandTimeoutMs: config.commandTimeoutMs
     }
     for (const peer of new Set(ctx.heartbeats)) {
-      if (!peer.stopped && peer.isLeader) yield* forkBackground(scope, regionHeartbeat(background, peer))
+      if (peer.stopped || !peer.isLeader) continue
+      heartbeatSent(peer)
+      yield* forkBackground(scope, regionHeartbeat(background, peer))
     }
     for (const peer of announced) {
-      if (!peer.stopped) yield* forkBackground(scope, regionHeartbeat(background, peer))
+      if (peer.stopped) continue
+      heartbeatSent(peer)
+      yield* forkBackground(scope, regionHeartbeat(background, peer))
     }
     for (const peer of ctx.splitChecks) {
       if (peer.stopped) continue

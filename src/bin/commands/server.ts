@@ -107,6 +107,12 @@ export const server = Command.make(
         "how linearizable reads are served: readIndex (a heartbeat round, nothing logged) or log (a log entry per read)"
       )
     ),
+    heartbeatIdle: Options.text("region-heartbeat-idle-interval").pipe(
+      Options.withDefault("5s"),
+      Options.withDescription(
+        "how often a region leader whose report has not changed reports to the scheduler anyway (a changed one reports within 10 ticks)"
+      )
+    ),
     advertise: Options.text("advertise").pipe(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
@@ -134,6 +140,7 @@ export const server = Command.make(
     gcLimit,
     tickMs,
     readPath,
+    heartbeatIdle,
     peerAddresses,
     statusAddr,
     logFormat,
@@ -194,6 +201,16 @@ export const server = Command.make(
             if (peers instanceof UsageError) return yield* Effect.fail(peers)
             const { splitCheckMs, ...split } = yield* checkSplitSizes(rest)
             const splitCheckTicks = Math.max(1, Math.round(splitCheckMs / tickMs))
+            const idle = parseDuration(heartbeatIdle)
+            if (idle === undefined || Duration.toMillis(idle) <= 0) {
+              return yield* Effect.fail(
+                new UsageError(`--region-heartbeat-idle-interval "${heartbeatIdle}" is not a duration like 5s`)
+              )
+            }
+            const regionHeartbeatIdleTicks = Math.max(
+              defaultConfig.regionHeartbeatTicks,
+              Math.round(Duration.toMillis(idle) / tickMs)
+            )
             const id = Option.getOrUndefined(storeId)
             if (id !== undefined && id <= 0) return yield* Effect.fail(new UsageError("--store-id must be positive"))
             const store = layerClusterStore({
@@ -212,6 +229,7 @@ export const server = Command.make(
                 baseTickMs: tickMs,
                 ...split,
                 splitCheckTicks,
+                regionHeartbeatIdleTicks,
                 readPath
               },
               tls
