@@ -22,10 +22,14 @@ import * as net from "node:net"
 import * as tls from "node:tls"
 import { admittedFrame, refusalFrame } from "../rpc/tlsAdmission.js"
 import type { TlsCredentials } from "../rpc/tlsCredentials.js"
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  frontDoor,
+  logHandshakeFailures,
+  remoteOf,
+  secureServerOptions
+} from "../rpc/tlsFrontDoor.js"
 import { checkPeerCertificate } from "../rpc/tlsVerify.js"
-
-/** The first byte of a TLS record carrying a handshake. */
-const TLS_HANDSHAKE = 0x16
 
 export interface TlsListenOptions {
   readonly host: string
@@ -33,8 +37,6 @@ export interface TlsListenOptions {
   /** How long a client may take to finish its handshake (default 10 s). */
   readonly handshakeTimeoutMs?: number | undefined
 }
-
-const remoteOf = (socket: net.Socket): string => `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`
 
 export const makeTlsSocketServer = (
   options: TlsListenOptions,
@@ -56,17 +58,8 @@ export const makeTlsSocketServer = (
       socket.setTimeout(5_000, () => socket.destroy())
     }
 
-    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
-    const loaded = credentials.current()
-    const tlsServer = tls.createServer({
-      ca: loaded.ca,
-      cert: loaded.cert,
-      key: loaded.key,
-      requestCert: true,
-      // NB: verified after the handshake by checkPeerCertificate, so a refusal can say which check failed
-      rejectUnauthorized: false,
-      handshakeTimeout: handshakeTimeoutMs
-    })
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
+    const tlsServer = tls.createServer(secureServerOptions(credentials, handshakeTimeoutMs))
     tlsServer.on("secureConnection", (socket: tls.TLSSocket) => {
       socket.on("error", () => {})
       const remote = remoteOf(socket)
@@ -75,33 +68,15 @@ export const makeTlsSocketServer = (
       socket.write(admittedFrame())
       onAdmitted(socket)
     })
-    tlsServer.on("tlsClientError", (e: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-      // NB: a socket the client already closed no longer knows its remote address
-      const who = socket.remoteAddress === undefined ? "a client" : remoteOf(socket)
-      const why =
-        e.code === "ECONNRESET"
-          ? "the client closed the connection (did it refuse this listener's certificate?)"
-          : e.message
-      log(`TLS: the handshake with ${who} failed: ${why}`)
-    })
+    logHandshakeFailures(tlsServer, "the handshake", log)
     yield* credentials.onReload((next) => tlsServer.setSecureContext({ ca: next.ca, cert: next.cert, key: next.key }))
 
-    const server = net.createServer({ noDelay: true }, (conn) => {
-      conn.on("error", () => {})
-      // a connection that never says anything is not kept; the TLS server times the rest of the handshake
-      conn.setTimeout(handshakeTimeoutMs, () => conn.destroy())
-      conn.once("data", (chunk: Buffer) => {
-        conn.setTimeout(0)
-        const remote = remoteOf(conn)
-        if (chunk[0] !== TLS_HANDSHAKE) {
-          return refuse(conn, remote, "it connected in plain TCP, and this port requires TLS")
-        }
-        conn.pause()
-        conn.unshift(chunk)
-        // the TLS server takes the socket over, buffered first bytes included
-        tlsServer.emit("connection", conn)
-      })
-    })
+    const server = net.createServer(
+      { noDelay: true },
+      frontDoor(tlsServer, handshakeTimeoutMs, (conn) =>
+        refuse(conn, remoteOf(conn), "it connected in plain TCP, and this port requires TLS")
+      )
+    )
     server.on("error", (cause) => Deferred.unsafeDone(errors, Exit.fail(cause)))
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {

@@ -20,10 +20,14 @@ import * as https from "node:https"
 import * as net from "node:net"
 import type * as tls from "node:tls"
 import type { TlsCredentials } from "../rpc/tlsCredentials.js"
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  frontDoor,
+  logHandshakeFailures,
+  remoteOf,
+  secureServerOptions
+} from "../rpc/tlsFrontDoor.js"
 import { checkPeerCertificate } from "../rpc/tlsVerify.js"
-
-/** The first byte of a TLS record carrying a handshake. */
-const TLS_HANDSHAKE = 0x16
 
 export interface TlsHttpListenOptions {
   readonly host: string
@@ -31,8 +35,6 @@ export interface TlsHttpListenOptions {
   /** How long a client may take to finish its handshake (default 10 s). */
   readonly handshakeTimeoutMs?: number | undefined
 }
-
-const remoteOf = (socket: net.Socket): string => `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`
 
 const PLAIN_HTTP_REFUSAL =
   "this status listener requires HTTPS with a client certificate signed by the cluster's CA (mutual TLS)\n"
@@ -54,47 +56,23 @@ export const makeTlsHttpServer = (
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const log = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
-    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     // every connection accepted, so closing the listener does not wait for idle keep-alive ones
     const connections = new Set<net.Socket>()
 
-    const loaded = credentials.current()
-    const httpsServer = https.createServer({
-      ca: loaded.ca,
-      cert: loaded.cert,
-      key: loaded.key,
-      requestCert: true,
-      // NB: verified per request by checkPeerCertificate, so a refusal can say which check failed
-      rejectUnauthorized: false,
-      handshakeTimeout: handshakeTimeoutMs
-    })
-    httpsServer.on("tlsClientError", (e: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-      const who = socket.remoteAddress === undefined ? "a client" : remoteOf(socket)
-      const why =
-        e.code === "ECONNRESET"
-          ? "the client closed the connection (did it refuse this listener's certificate?)"
-          : e.message
-      log(`TLS: the status listener's handshake with ${who} failed: ${why}`)
-    })
+    const httpsServer = https.createServer(secureServerOptions(credentials, handshakeTimeoutMs))
+    logHandshakeFailures(httpsServer, "the status listener's handshake", log)
     yield* credentials.onReload((next) => httpsServer.setSecureContext({ ca: next.ca, cert: next.cert, key: next.key }))
 
+    const door = frontDoor(httpsServer, handshakeTimeoutMs, (conn) => {
+      log(`TLS: refused a connection from ${remoteOf(conn)} to the status listener: it sent plain HTTP`)
+      conn.end(plainHttpResponse())
+      conn.setTimeout(5_000, () => conn.destroy())
+    })
     const server = net.createServer((conn) => {
-      conn.on("error", () => {})
       connections.add(conn)
       conn.once("close", () => connections.delete(conn))
-      conn.setTimeout(handshakeTimeoutMs, () => conn.destroy())
-      conn.once("data", (chunk: Buffer) => {
-        conn.setTimeout(0)
-        if (chunk[0] !== TLS_HANDSHAKE) {
-          log(`TLS: refused a connection from ${remoteOf(conn)} to the status listener: it sent plain HTTP`)
-          conn.end(plainHttpResponse())
-          conn.setTimeout(5_000, () => conn.destroy())
-          return
-        }
-        conn.pause()
-        conn.unshift(chunk)
-        httpsServer.emit("connection", conn)
-      })
+      door(conn)
     })
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
