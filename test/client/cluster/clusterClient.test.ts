@@ -5,35 +5,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Option } from "effect"
-import { type ClusterRoutingOptions, makeClusterRouting } from "../../../src/client/cluster/clusterClient.js"
 import { begin, transact } from "../../../src/client/transaction.js"
 import { fromUtf8, utf8 } from "../../../src/protocol/bytes.js"
 import { NotLeader, ServerIsBusy, StaleCommand } from "../../../src/protocol/errorpb.js"
 import { regionId, storeId, timestamp } from "../../../src/protocol/ids.js"
-import {
-  deadAddress,
-  fakeScheduler,
-  type FakeStore,
-  makeRegion,
-  makeShared,
-  peerOf,
-  startFakeStore,
-  Topology
-} from "./fakeCluster.js"
+import { deadAddress, makeRegion, peerOf, setupFakeCluster, Topology } from "./fakeCluster.js"
 
-/** Starts fake stores `stores` and a client over the fake scheduler. */
-const setup = (t: Topology, stores: ReadonlyArray<number>, options: Partial<ClusterRoutingOptions> = {}) =>
-  Effect.gen(function* () {
-    const shared = yield* makeShared
-    const fakes = new Map<number, FakeStore>()
-    for (const id of stores) fakes.set(id, yield* startFakeStore(t, id, shared))
-    const routing = yield* makeClusterRouting(fakeScheduler(t, shared), {
-      scheduler: "fake-scheduler",
-      timeout: "2 seconds",
-      ...options
-    })
-    return { ...routing, kv: routing.raw, stores: fakes }
-  })
+const setup = setupFakeCluster
 
 /** Three regions ["", "g"), ["g", "p"), ["p", "") on stores 1-3, led by stores 1, 2 and 3. */
 const threeRegions = () => {

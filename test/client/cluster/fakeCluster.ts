@@ -11,6 +11,7 @@
 import { SocketServer } from "@effect/platform/SocketServer"
 import { createServer, type AddressInfo } from "node:net"
 import { Context, Effect, Layer, type Scope } from "effect"
+import { type ClusterRoutingOptions, makeClusterRouting } from "../../../src/client/cluster/clusterClient.js"
 import { inRange, utf8 } from "../../../src/protocol/bytes.js"
 import { clampToRange, inKeyRange, localRange } from "../../../src/protocol/keyspace.js"
 import {
@@ -317,3 +318,24 @@ export const fakeScheduler = (t: Topology, shared?: Shared): SchedulerClient["Ty
     tso: (count) => (shared === undefined ? unsupported("tso") : Effect.orDie(shared.tso.next(count)))
   }
 }
+
+/**
+ * Starts fake stores `stores` and a cluster client over the fake scheduler. The attempt timeout is
+ * generous: a put that times out is not retried, and a loaded machine can be slow to connect.
+ */
+export const setupFakeCluster = (
+  t: Topology,
+  stores: ReadonlyArray<number>,
+  options: Partial<ClusterRoutingOptions> = {}
+) =>
+  Effect.gen(function* () {
+    const shared = yield* makeShared
+    const fakes = new Map<number, FakeStore>()
+    for (const id of stores) fakes.set(id, yield* startFakeStore(t, id, shared))
+    const routing = yield* makeClusterRouting(fakeScheduler(t, shared), {
+      scheduler: "fake-scheduler",
+      timeout: "2 seconds",
+      ...options
+    })
+    return { ...routing, kv: routing.raw, stores: fakes }
+  })

@@ -7,7 +7,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, Scope } from "effect"
-import { type ClusterRoutingOptions, makeClusterRouting } from "../../../src/client/cluster/clusterClient.js"
 import { describeError } from "../../../src/client/errors.js"
 import { begin } from "../../../src/client/transaction.js"
 import { fromUtf8, utf8 } from "../../../src/protocol/bytes.js"
@@ -27,28 +26,15 @@ import { eventually } from "../../../src/testing/eventually.js"
 import {
   deadAddress,
   type Fault,
-  fakeScheduler,
-  type FakeStore,
   makeRegion,
   makeShared,
   peerOf,
+  setupFakeCluster,
   startFakeStore,
   Topology
 } from "./fakeCluster.js"
 
-const setup = (t: Topology, stores: ReadonlyArray<number>, options: Partial<ClusterRoutingOptions> = {}) =>
-  Effect.gen(function* () {
-    const shared = yield* makeShared
-    const fakes = new Map<number, FakeStore>()
-    for (const id of stores) fakes.set(id, yield* startFakeStore(t, id, shared))
-    const routing = yield* makeClusterRouting(fakeScheduler(t, shared), {
-      scheduler: "fake-scheduler",
-      // generous: a put that times out is not retried, and a loaded machine can be slow to connect
-      timeout: "2 seconds",
-      ...options
-    })
-    return { ...routing, kv: routing.raw, stores: fakes }
-  })
+const setup = setupFakeCluster
 
 /** One region over the whole key space on stores 1 and 2, led by store 1. */
 const oneRegion = () => {
