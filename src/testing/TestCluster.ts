@@ -16,7 +16,7 @@
 import { Clock, Effect, Exit, type Layer, Schedule, Scope } from "effect"
 import { connectWith, type KvConnection } from "../client/promise.js"
 import type { TinyKvClient } from "../client/TinyKvClient.js"
-import { layerMemory } from "../layers/storageMemory.js"
+import { layerMemory, type MemoryEngine } from "../layers/storageMemory.js"
 import { makeClientLocal } from "../layers/schedulerClientLocal.js"
 import { MemoryNetwork } from "../layers/transportMemory.js"
 import * as Filters from "../layers/transportFilters.js"
@@ -157,31 +157,20 @@ export class TestCluster {
     return Effect.sync(() => void (this.slot(id).wrapStorage = wrap))
   }
 
+  /** Store `id`'s memory engine, running or not (a TestCluster on memory engines only). */
+  memoryEngine(id: StoreId): MemoryEngine {
+    const memory = this.slot(id).memory
+    if (memory === undefined) throw new Error("this TestCluster does not run on memory engines")
+    return memory
+  }
+
   /**
    * Gives store `id`'s memory engine a "disk" of `bytes` (undefined: unlimited), at once and whether it runs
    * or not: client writes are refused once less than `reserveBytes` is left, every write past `bytes` fails
    * (see `MemoryEngine`). Raising the quota is how a test frees space.
    */
   setDiskQuota(id: StoreId, bytes: number | undefined, reserveBytes?: number) {
-    return Effect.sync(() => {
-      const memory = this.slot(id).memory
-      if (memory === undefined) throw new Error("setDiskQuota needs a TestCluster on memory engines")
-      memory.setQuota(bytes, reserveBytes)
-    })
-  }
-
-  /** Bytes of keys and values store `id`'s memory engine holds (memory engines only). */
-  engineUsedBytes(id: StoreId): number {
-    const memory = this.slot(id).memory
-    if (memory === undefined) throw new Error("engineUsedBytes needs a TestCluster on memory engines")
-    return memory.usedBytes
-  }
-
-  /** Writes store `id`'s memory engine refused for want of room (memory engines only). */
-  engineRefusedWrites(id: StoreId): number {
-    const memory = this.slot(id).memory
-    if (memory === undefined) throw new Error("engineRefusedWrites needs a TestCluster on memory engines")
-    return memory.refusedWrites
+    return Effect.sync(() => this.memoryEngine(id).setQuota(bytes, reserveBytes))
   }
 
   store(id: StoreId): RaftStore | undefined {

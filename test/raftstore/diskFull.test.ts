@@ -18,7 +18,7 @@ const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : new T
 
 /** A quota that leaves the store `room` bytes, all of them its reserve: full for clients at once. */
 const fillUp = (cluster: TestCluster, id: StoreId, room = 4096) =>
-  cluster.setDiskQuota(id, cluster.engineUsedBytes(id) + room, room)
+  cluster.setDiskQuota(id, cluster.memoryEngine(id).usedBytes + room, room)
 
 const leaderStore = (cluster: TestCluster) =>
   Effect.gen(function* () {
@@ -91,10 +91,12 @@ describe("disk full", () => {
         const kv = yield* TinyKvClient
         yield* kv.rawPut("a", "1")
         // no reserve, and less room than the write needs: the command is proposed, its round's write fails
-        const refusedBefore = cluster.engineRefusedWrites(id)
-        yield* cluster.setDiskQuota(id, cluster.engineUsedBytes(id) + 64, 0)
+        const refusedBefore = cluster.memoryEngine(id).refusedWrites
+        yield* cluster.setDiskQuota(id, cluster.memoryEngine(id).usedBytes + 64, 0)
         const put = yield* Effect.fork(kv.rawPut("big", "x".repeat(1000)))
-        yield* eventually(() => cluster.engineRefusedWrites(id) > refusedBefore, { what: "a round's write refused" })
+        yield* eventually(() => cluster.memoryEngine(id).refusedWrites > refusedBefore, {
+          what: "a round's write refused"
+        })
         // the worker waits on the write: the command is not answered, the store is not closed
         assert.isTrue(Option.isNone(yield* Fiber.poll(put)))
         assert.isFalse(cluster.store(id)!.isClosed())
