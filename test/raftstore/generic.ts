@@ -126,6 +126,7 @@ export const genericTest = (o: GenericOptions) =>
           // the next iteration starts after this client's keys are deleted below; keep `last` per iteration
         })
       // each iteration starts from an empty key range per client: TinyKV deletes them at the end
+      const progressBefore = puts + scans
       const clients = yield* Effect.forEach(
         Array.from({ length: o.clients }, (_, c) => c),
         (c) => Effect.fork(client(c))
@@ -134,8 +135,11 @@ export const genericTest = (o: GenericOptions) =>
         o.unreliable || o.partitions
           ? yield* Effect.fork(
               Effect.gen(function* () {
-                // pacing only: the clients get going before the first fault (no assertion depends on it)
-                yield* Effect.sleep("300 millis")
+                // the clients get going before the first fault
+                yield* eventually(() => puts + scans > progressBefore, {
+                  what: "the clients' first operation",
+                  timeout: "30 seconds"
+                })
                 while (!(yield* Ref.get(done))) {
                   if (o.partitions) {
                     yield* cluster.clearFilters

@@ -1,5 +1,6 @@
 /** `layerClientRpc` against `layerServer`'s RPC stack on a free port: every call, errors, unavailability. */
 import { mkdtemp, rm } from "node:fs/promises"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -13,7 +14,7 @@ import { SchedulerRpcs } from "../../src/protocol/schedulerRpcs.js"
 import { makeClientRpc } from "../../src/layers/schedulerClientRpc.js"
 import { SchedulerUnavailable } from "../../src/services/SchedulerClient.js"
 import { heartbeat, key, peer, region, rid, sid, stats, store, withEpoch } from "./fixtures.js"
-import { startScheduler } from "./support.js"
+import { eventually, startScheduler } from "./support.js"
 
 describe("scheduler over RPC", () => {
   it.scopedLive("a store's calls round-trip through TCP + msgpack", () =>
@@ -127,10 +128,21 @@ describe("scheduler over RPC", () => {
       const c = yield* makeClientRpc({ address, timeout: "500 millis", deadline: "8 seconds" })
       const before = yield* c.tso(1)
       yield* Scope.close(firstRun, Exit.void)
-      // the call starts while the scheduler is down; it comes back 300 ms later
+      // while the scheduler is down a stand-in holds its port and hangs up on every connection: the
+      // scheduler comes back only after the call has been refused at least twice, so it must retry
+      let refused = 0
+      const standIn = createServer((socket) => {
+        refused++
+        socket.destroy()
+      })
+      yield* Effect.async<void>((resume) => {
+        standIn.listen(port, "127.0.0.1", () => resume(Effect.void))
+      })
       const fiber = yield* Effect.fork(c.tso(1))
-      // pacing, not a wait for a condition: the scheduler stays down a while so the call must retry
-      yield* Effect.sleep("300 millis")
+      yield* eventually(Effect.sync(() => (refused >= 2 ? true : undefined)))
+      yield* Effect.async<void>((resume) => {
+        standIn.close(() => resume(Effect.void))
+      })
       yield* startScheduler({ dataDir: dir, port })
       const after = yield* Fiber.join(fiber)
       assert.isTrue(after > before, "same cluster id accepted, timestamps still increasing")

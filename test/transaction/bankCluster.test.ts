@@ -128,8 +128,12 @@ describe("bank on a replicated cluster", () => {
             const t = yield* begin(backend)
             assert.strictEqual(yield* total(t), ACCOUNTS * INITIAL, "a snapshot saw a different total")
             yield* t.rollback
-            // pacing only: audits every 100 ms (no assertion depends on it)
-            yield* Effect.sleep("100 millis")
+            // the next audit waits for another committed transfer (or the end), so audits follow progress
+            const seen = yield* Ref.get(committed)
+            yield* eventually(
+              Effect.map(Effect.zip(Ref.get(committed), Ref.get(done)), ([c, d]) => d || c > seen),
+              { what: "another transfer committed", timeout: "60 seconds", interval: "20 millis" }
+            )
           }
         })
         const fibers = yield* Effect.forEach([0, 1, 2, 3], (w) => Effect.fork(worker(w)))
