@@ -24,6 +24,7 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
       if (loaded.initOps.length > 0) yield* orStorageError(storage.write(loaded.initOps, { sync: true }))
       const peers = new Map<RegionId, Peer>()
       for (const peer of loaded.peers) peers.set(peer.regionId, peer)
+      const ticking = new Set<Peer>(peers.values())
       const failed = new Map<RegionId, RaftInvariantError>()
       for (const { regionId, error } of loaded.failed) {
         failed.set(regionId, error)
@@ -54,6 +55,7 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
       const registry = PeerRegistry.of({
         storeId: options.storeId,
         peers,
+        ticking,
         failed,
         isClosed: () => closed,
         raftMailbox,
@@ -62,15 +64,18 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
           const live = peers.get(peer.regionId)
           if (live !== undefined && !live.stopped) return false
           peers.set(peer.regionId, peer)
+          ticking.add(peer)
           return true
         },
         remove: (peer) => {
           peer.stopped = true
           peers.delete(peer.regionId)
+          ticking.delete(peer)
         },
         markFailed: (peer, error) => {
           peer.stopped = true
           peers.delete(peer.regionId)
+          ticking.delete(peer)
           failed.set(peer.regionId, error)
           peer.failAllProposals()
         },

@@ -10,6 +10,7 @@ import type { PeerFactoryOptions } from "../raftstore/peerLoader.js"
 import { reportFailedPeer } from "../raftstore/peerLifecycle.js"
 import { type RoundDeps, runRound, type WorkerState } from "../raftstore/round.js"
 import { RoundYield } from "../raftstore/roundYield.js"
+import { Hibernation } from "../raftstore/hibernate.js"
 import { PeerRegistry } from "../raftstore/peerRegistry.js"
 import { RaftWorker } from "../services/RaftWorker.js"
 import { Router } from "../services/Router.js"
@@ -42,7 +43,8 @@ export const layerRaftWorker = (factory: PeerFactoryOptions) =>
       const state: WorkerState = {
         ticksSinceStoreHeartbeat: deps.config.storeHeartbeatTicks,
         rounds: 0,
-        diskFull: undefined
+        diskFull: undefined,
+        hibernation: new Hibernation(config, registry)
       }
       const stopped = yield* Deferred.make<void>()
 

@@ -85,6 +85,12 @@ export class Raft implements RaftNode {
   pendingReadIndex: Message[] = []
   /** Confirmed reads for the application (`RawNode.ready().readStates`). */
   readStates: ReadState[] = []
+  /**
+   * What the leader's heartbeats carry when no read is waiting (`undefined`: nothing). The raftstore sets it to
+   * mark the heartbeats of a leader asking its followers to hibernate (`src/raftstore/hibernate.ts`); cleared on
+   * every role change.
+   */
+  idleContext: Uint8Array | undefined = undefined
   private readonly rng: Rng
 
   /** TinyKV `newRaft`. Throws `RaftInvariantError` for an invalid config or inconsistent storage. */
@@ -205,6 +211,7 @@ export class Raft implements RaftNode {
     // reads taken in another role or term are dropped: their requesters learn it from the role change
     this.readOnly = new ReadOnly()
     this.pendingReadIndex = []
+    this.idleContext = undefined
   }
 
   becomeFollower(term: number, lead: number): void {
@@ -364,9 +371,10 @@ export class Raft implements RaftNode {
 
   /**
    * Heartbeat to every follower, carrying `context` (a read's, `readIndex.ts`) or else the newest waiting read's:
-   * a read whose own heartbeats were lost is confirmed by the next periodic one.
+   * a read whose own heartbeats were lost is confirmed by the next periodic one. With no read waiting, it
+   * carries `idleContext`.
    */
-  bcastHeartbeat(context: Uint8Array | undefined = this.readOnly.lastContext()): void {
+  bcastHeartbeat(context: Uint8Array | undefined = this.readOnly.lastContext() ?? this.idleContext): void {
     for (const id of this.prs.keys()) if (id !== this.id) this.sendHeartbeat(id, context)
   }
 

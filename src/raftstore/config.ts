@@ -47,6 +47,18 @@ export interface StoreConfig {
   readonly regionMaxSize: number
   /** How linearizable reads are served (see `ReadPath`). */
   readonly readPath: ReadPath
+  /**
+   * Hibernate regions (TiKV's): a region with nothing pending goes quiet — its leader stops heartbeating, its
+   * followers stop counting election ticks, and the store stops ticking its peers — until something wakes it
+   * (`hibernate.ts`). Off: every peer is ticked every `baseTickMs`.
+   */
+  readonly hibernateRegions: boolean
+  /**
+   * How often a hibernating leader checks in with its followers and reports its region to the scheduler. A
+   * hibernating follower that has heard no check-in for twice this (plus an election timeout) wakes and looks
+   * for its leader; a leader store that dies is noticed much sooner, by its silence (`hibernate.ts`).
+   */
+  readonly hibernateCheckInTicks: number
   /** TEST ONLY: deliberate bugs, for the simulator's self-test (see `UnsafeTestOnly`). Absent: none. */
   readonly unsafeTestOnly?: UnsafeTestOnly
 }
@@ -83,7 +95,11 @@ export const defaultConfig: StoreConfig = {
   splitCheckTicks: 200,
   regionSplitSize: 96 * MiB,
   regionMaxSize: 144 * MiB,
-  readPath: "readIndex"
+  readPath: "readIndex",
+  hibernateRegions: true,
+  // 30 s: a quiet region costs two heartbeats, their answers and a scheduler report per 30 s (PD's region
+  // heartbeat is 60 s); a dead leader's store is noticed by its silence, not by missed check-ins
+  hibernateCheckInTicks: 600
 }
 
 export const testConfig: StoreConfig = {
@@ -101,7 +117,9 @@ export const testConfig: StoreConfig = {
   splitCheckTicks: 2,
   regionSplitSize: 96 * MiB,
   regionMaxSize: 144 * MiB,
-  readPath: "readIndex"
+  readPath: "readIndex",
+  hibernateRegions: true,
+  hibernateCheckInTicks: 20
 }
 
 export const validateConfig = (c: StoreConfig): string | undefined => {
@@ -113,6 +131,8 @@ export const validateConfig = (c: StoreConfig): string | undefined => {
   if (c.splitCheckTicks <= 0) return "split check ticks must be positive"
   if (c.regionSplitSize <= 0) return "the region split size must be positive"
   if (c.regionMaxSize < c.regionSplitSize) return "the region max size must be at least the split size"
+  if (!Number.isSafeInteger(c.hibernateCheckInTicks) || c.hibernateCheckInTicks <= 0)
+    return "hibernate check-in ticks must be a positive integer"
   if (c.readPath !== "readIndex" && c.readPath !== "log") return `unknown read path ${String(c.readPath)}`
   return undefined
 }

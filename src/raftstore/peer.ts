@@ -19,6 +19,7 @@ import { RaftCmdCodec } from "./codec.js"
 import { recordProposal } from "./metrics.js"
 import { commandProposed } from "./tracing.js"
 import type { ReadPath } from "./config.js"
+import { PeerHibernation } from "./peerHibernation.js"
 import type { PeerStorage } from "./peerStorage.js"
 import { ReadQueue } from "./readQueue.js"
 import { checkRequestInRegion, checkRegionEpoch, checkSplit, isInitialMsg } from "./regionUtil.js"
@@ -88,6 +89,8 @@ export class Peer {
   splitSibling: Region | undefined
   /** TEST ONLY: deliberate bugs switched on (absent in every real store). */
   readonly unsafeTestOnly: UnsafeTestOnly | undefined
+  /** Whether the region is quiet here and since when (`hibernate.ts`). */
+  readonly hibernation = new PeerHibernation()
 
   constructor(
     readonly storeId: StoreId,

@@ -52,7 +52,9 @@ export const onRaftMessage = (ctx: RoundContext, others: Iterable<Peer>, peer: P
     }
   }
   peer.insertPeerCache(m.fromPeer)
+  ctx.hibernation?.beforeStep(peer, m.message)
   peer.rawNode.step(m.message)
+  ctx.hibernation?.afterStep(peer, m.message)
 }
 
 /**
@@ -80,6 +82,12 @@ export const onTick = (ctx: RoundContext, config: StoreConfig, peer: Peer): void
   // a read its reader has given up on (commandTimeoutMs) is answered and forgotten
   if (peer.reads.size > 0) expireReads(peer, Math.max(1, Math.ceil(config.commandTimeoutMs / config.baseTickMs)))
   if (!peer.isLeader) return
+  leaderDuties(ctx, config, peer)
+  ctx.hibernation?.afterLeaderTick(peer)
+}
+
+/** The periodic duties of a leader's tick: log compaction, split checks, reports to the scheduler. */
+const leaderDuties = (ctx: RoundContext, config: StoreConfig, peer: Peer): void => {
   if (++peer.ticksSinceGc >= config.raftLogGcTicks) {
     peer.ticksSinceGc = 0
     const applied = peer.storage.appliedIndex
@@ -112,9 +120,19 @@ export const onTick = (ctx: RoundContext, config: StoreConfig, peer: Peer): void
   }
 }
 
-/** A client command: proposed, or answered at once through `peer.replies` (see `Peer.propose`). */
-export const onCommand = (peer: Peer, request: RaftCmdRequest, reply: Deferred.Deferred<RaftCmdResponse>): void =>
+/**
+ * A client command: proposed, or answered at once through `peer.replies` (see `Peer.propose`). It wakes a
+ * hibernating region first: a proposal, a read or an operator step needs the leader ticking again.
+ */
+export const onCommand = (
+  ctx: RoundContext,
+  peer: Peer,
+  request: RaftCmdRequest,
+  reply: Deferred.Deferred<RaftCmdResponse>
+): void => {
+  ctx.hibernation?.wake(peer, "command")
   peer.propose(request, reply)
+}
 
 /** A background split check ended: the region's size, unless it was measured before a split changed it. */
 export const onSplitCheckResult = (peer: Peer, msg: Extract<PeerMsg, { _tag: "SplitCheckResult" }>): void => {

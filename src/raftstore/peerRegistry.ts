@@ -35,6 +35,11 @@ export class PeerRegistry extends Context.Tag("tinykv/raftstore/PeerRegistry")<
     readonly storeId: StoreId
     /** The live peers, by region. A removed or failed peer leaves this map in the same step it is stopped. */
     readonly peers: ReadonlyMap<RegionId, Peer>
+    /**
+     * The live peers the RaftWorker's tick visits: every peer `register`ed (or loaded), until it is removed,
+     * failed, or goes to sleep (`hibernate.ts`, which alone takes peers out of it and puts them back).
+     */
+    readonly ticking: Set<Peer>
     /** Regions whose peer broke a Raft invariant: the Router refuses them until the store restarts. */
     readonly failed: ReadonlyMap<RegionId, RaftInvariantError>
     /** True once `close` ran: nothing is enqueued any more, and every command is answered at once. */

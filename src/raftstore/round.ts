@@ -22,6 +22,7 @@ import type { Transport } from "../services/Transport.js"
 import type { StoreConfig } from "./config.js"
 import { forkBackground, regionHeartbeat, storeHeartbeat } from "./heartbeat.js"
 import { heartbeatSent } from "./heartbeatThrottle.js"
+import type { Hibernation } from "./hibernate.js"
 import { onCommand, onRaftMessage, onSplitCheckResult, onTick } from "./peerHandlers.js"
 import type { Peer } from "./peer.js"
 import { finishDestroy, reportFailedPeer } from "./peerLifecycle.js"
@@ -52,6 +53,8 @@ export interface WorkerState {
   rounds: number
   /** Why the engine had no room for client writes at the last store heartbeat (undefined: it had room). */
   diskFull: string | undefined
+  /** Which peers sleep and when they are due (`hibernate.ts`). */
+  readonly hibernation: Hibernation
 }
 
 /** Feeds each envelope to its peer's handler; a failed peer's commands are answered, its messages dropped. */
@@ -61,11 +64,15 @@ const dispatch = (deps: RoundDeps, ctx: RoundContext, batch: Iterable<Envelope>)
     for (const env of batch) {
       if (env._tag === "Tick") {
         ctx.ticks++
-        for (const peer of registry.peers.values()) {
+        // only the awake peers: a sleeping one costs nothing per tick (`hibernate.ts`)
+        for (const peer of ctx.hibernation!.tickable()) {
           if (peer.stopped) continue // the store is closing
           ctx.guard(peer, () => onTick(ctx, config, peer))
           if (!peer.stopped) ctx.touched.add(peer)
         }
+        // the sleeping peers due now: leaders check in (and report to the scheduler), late followers wake
+        const due = ctx.hibernation!.onStoreTick((peer) => ctx.heartbeats.push(peer))
+        for (const peer of due) ctx.touched.add(peer)
         continue
       }
       const peer = registry.peers.get(env.regionId)
@@ -88,7 +95,7 @@ const dispatch = (deps: RoundDeps, ctx: RoundContext, batch: Iterable<Envelope>)
           ctx.replies.push([msg.reply, refused])
           continue
         }
-        ctx.guard(peer, () => onCommand(peer, msg.request, msg.reply))
+        ctx.guard(peer, () => onCommand(ctx, peer, msg.request, msg.reply))
         // a proposal that broke the peer was neither queued nor answered; the core may have logged it already
         if (peer.stopped) {
           const refused = new RegionNotFound({ regionId: env.regionId, outcomeUnknown: true })
@@ -104,7 +111,7 @@ export const runRound = (
   state: WorkerState,
   batch: Iterable<Envelope>
 ): Effect.Effect<void, StorageError> => {
-  const ctx = new RoundContext(deps.registry)
+  const ctx = new RoundContext(deps.registry, state.hibernation)
   const { registry, storage, router, scheduler, scope, config } = deps
   return Effect.gen(function* () {
     yield* dispatch(deps, ctx, batch)
@@ -142,7 +149,10 @@ export const runRound = (
       }
     }
     for (const { peer, error } of ctx.failed) yield* reportFailedPeer(peer, error)
-    for (const peer of ctx.toDestroy) yield* finishDestroy(registry, peer)
+    for (const peer of ctx.toDestroy) {
+      state.hibernation.forget(peer)
+      yield* finishDestroy(registry, peer)
+    }
     for (const m of ctx.reroute) yield* router.sendStore({ _tag: "RaftMessage", message: m })
     const background = {
       storage,

@@ -7,6 +7,7 @@
  */
 import { RaftInvariantError } from "../raft/index.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
+import type { Hibernation } from "./hibernate.js"
 import type { PeerRegistry } from "./peerRegistry.js"
 import type { Peer, Reply } from "./peer.js"
 
@@ -33,7 +34,11 @@ export class RoundContext {
   /** Ticks taken in this round (the worker adds them up for the store heartbeat). */
   ticks = 0
 
-  constructor(readonly registry: PeerRegistry["Type"]) {}
+  constructor(
+    readonly registry: PeerRegistry["Type"],
+    /** The store's hibernation (absent in tests that drive a round's parts by hand). */
+    readonly hibernation?: Hibernation
+  ) {}
 
   /** Stops `peer` for the rest of its life on this store; the other peers of the round go on. */
   fail(peer: Peer, error: RaftInvariantError): void {

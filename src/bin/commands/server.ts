@@ -113,6 +113,12 @@ export const server = Command.make(
         "how often a region leader whose report has not changed reports to the scheduler anyway (a changed one reports within 10 ticks)"
       )
     ),
+    // named for the negation: a boolean option is false when absent, and hibernation is on by default
+    noHibernateRegions: Options.boolean("no-hibernate-regions", { negationNames: ["hibernate-regions"] }).pipe(
+      Options.withDescription(
+        "every region ticks and heartbeats all the time; by default (--hibernate-regions) quiet regions stop until a request or a message wakes them"
+      )
+    ),
     advertise: Options.text("advertise").pipe(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
@@ -141,6 +147,7 @@ export const server = Command.make(
     tickMs,
     readPath,
     heartbeatIdle,
+    noHibernateRegions,
     peerAddresses,
     statusAddr,
     logFormat,
@@ -230,7 +237,13 @@ export const server = Command.make(
                 ...split,
                 splitCheckTicks,
                 regionHeartbeatIdleTicks,
-                readPath
+                readPath,
+                hibernateRegions: !noHibernateRegions,
+                // the same 30 s whatever the tick
+                hibernateCheckInTicks: Math.max(
+                  1,
+                  Math.round((defaultConfig.hibernateCheckInTicks * defaultConfig.baseTickMs) / tickMs)
+                )
               },
               tls
             })

@@ -1,0 +1,14 @@
+/**
+ * One peer's hibernation state (`Peer.hibernation`); what it means and who changes it: `hibernate.ts`.
+ */
+export class PeerHibernation {
+  state: "awake" | "asking" | "asleep" = "awake"
+  /** Leader: consecutive ticks with nothing pending. */
+  quietTicks = 0
+  /** Leader asking: the members that answered a marked heartbeat. */
+  readonly acks = new Set<number>()
+  /** Asleep: the store tick at which the wheel looks at it again (0: not on the wheel). */
+  due = 0
+  /** Follower asleep: the store tick of its leader's last check-in. */
+  lastCheckIn = 0
+}

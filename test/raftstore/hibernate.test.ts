@@ -1,0 +1,150 @@
+/**
+ * Hibernate regions (`src/raftstore/hibernate.ts`, on in `testConfig`): a quiet region stops ticking and
+ * heartbeating; a proposal, a read or a message wakes it; a new leader is elected when the sleeping
+ * leader's store dies.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import type { StoreId } from "../../src/protocol/ids.js"
+import { SLEEP_MARK } from "../../src/raftstore/hibernate.js"
+import { eventually } from "../../src/testing/eventually.js"
+import { TestCluster } from "../../src/testing/TestCluster.js"
+import { testSeed } from "./generic.js"
+import { neverWithin, REGION_1, sendTo, waitLeader, waitStableLeader } from "./helpers.js"
+
+const peerOf = (cluster: TestCluster, store: number) => cluster.store(store as StoreId)?.peers.get(REGION_1)
+
+/** Every running store's peer of region 1 is asleep. */
+const allAsleep = (cluster: TestCluster, stores: ReadonlyArray<number> = cluster.storeIds) =>
+  eventually(() => stores.every((id) => peerOf(cluster, id)?.hibernation.state === "asleep"), {
+    what: "every peer of region 1 to hibernate",
+    timeout: "10 seconds",
+    interval: "20 millis"
+  })
+
+const isMarked = (ctx: Uint8Array | undefined) => ctx !== undefined && ctx.length === 1 && ctx[0] === SLEEP_MARK[0]
+
+describe("raftstore hibernate regions", () => {
+  it.live(
+    "a quiet region stops ticking and heartbeating; a proposal wakes it, and it sleeps again",
+    () =>
+      Effect.gen(function* () {
+        const seed = testSeed()
+        const cluster = yield* TestCluster.make({ stores: 3, seed })
+        yield* cluster.start
+        yield* cluster.mustPut("k", "v1")
+        const leader = yield* waitStableLeader(cluster)
+        yield* allAsleep(cluster)
+        // while asleep, only the check-ins go (marked heartbeats every hibernateCheckInTicks) and their answers
+        let unmarked = 0
+        let total = 0
+        yield* cluster.observe((d) => {
+          if (d.message.regionId !== REGION_1) return
+          total++
+          const m = d.message.message
+          const checkIn = (m.msgType === "MsgHeartbeat" || m.msgType === "MsgHeartbeatResponse") && isMarked(m.context)
+          if (!checkIn) unmarked++
+        })
+        const raft = peerOf(cluster, leader.storeId)!.rawNode.raft
+        const frozen = { election: raft.electionElapsed, heartbeat: raft.heartbeatElapsed }
+        yield* neverWithin(
+          Effect.sync(() => {
+            const p = peerOf(cluster, leader.storeId)!
+            if (unmarked > 0) return `seed ${seed}: ${unmarked} messages other than check-ins while asleep`
+            if (
+              p.rawNode.raft.electionElapsed !== frozen.election ||
+              p.rawNode.raft.heartbeatElapsed !== frozen.heartbeat
+            )
+              return `seed ${seed}: the sleeping leader was ticked`
+            return cluster.storeIds.some((id) => peerOf(cluster, id)?.hibernation.state !== "asleep")
+              ? `seed ${seed}: a peer woke with nothing to do`
+              : false
+          }),
+          { what: "a sleeping region stays quiet", window: "1500 millis" }
+        )
+        // awake, a leader heartbeats each follower every 2 ticks (60 messages and answers in 1.5 s): asleep, at
+        // most two check-ins per 20 ticks
+        assert.isAtMost(total, 16, `seed ${seed}: ${total} messages of a sleeping region in 1.5 s`)
+        // a proposal wakes the leader, its append wakes the followers, and the write commits on all of them
+        yield* cluster.mustPut("k", "v2")
+        for (const id of cluster.storeIds) yield* cluster.mustEngineHave(id, "k", "v2")
+        assert.isTrue(peerOf(cluster, leader.storeId)?.isLeader, `seed ${seed}: the leader changed`)
+        assert.isAbove(unmarked, 0, `seed ${seed}: the write went without messages`)
+        yield* allAsleep(cluster)
+        // a linearizable read wakes it too and sees the write
+        yield* cluster.mustGet("k", "v2")
+        assert.strictEqual(peerOf(cluster, leader.storeId)?.term, raft.term, `seed ${seed}: the term moved`)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a message wakes it: a follower asked for something pings its sleeping leader, which heartbeats again",
+    () =>
+      Effect.gen(function* () {
+        const seed = testSeed()
+        const cluster = yield* TestCluster.make({ stores: 3, seed })
+        yield* cluster.start
+        yield* cluster.mustPut("k", "v1")
+        const leader = yield* waitStableLeader(cluster)
+        yield* allAsleep(cluster)
+        const follower = cluster.storeIds.find((id) => id !== leader.storeId)!
+        const before = peerOf(cluster, leader.storeId)!.term
+        // a command to a follower is refused (NotLeader), and wakes it; it wakes its leader with a message
+        const answer = yield* sendTo(cluster, peerOf(cluster, follower)!.meta, [{ _tag: "Snap" }])
+        assert.isDefined(answer.header.error, `seed ${seed}: a follower served a command`)
+        yield* eventually(() => peerOf(cluster, leader.storeId)?.hibernation.state !== "asleep", {
+          what: `seed ${seed}: the leader to wake on the follower's message`,
+          timeout: "5 seconds",
+          interval: "5 millis"
+        })
+        // woken by a follower, the leader keeps its leadership (nobody campaigned) and they all sleep again
+        yield* allAsleep(cluster)
+        const after = peerOf(cluster, leader.storeId)!
+        assert.isTrue(after.isLeader, `seed ${seed}: the leader was deposed`)
+        assert.strictEqual(after.term, before, `seed ${seed}: the term moved`)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "when the sleeping leader's store dies, the followers wake and elect a new leader",
+    () =>
+      Effect.gen(function* () {
+        const seed = testSeed()
+        const cluster = yield* TestCluster.make({ stores: 3, seed })
+        yield* cluster.start
+        yield* cluster.mustPut("k", "v1")
+        const leader = yield* waitStableLeader(cluster)
+        yield* allAsleep(cluster)
+        yield* cluster.stopStore(leader.storeId)
+        const others = cluster.storeIds.filter((id) => id !== leader.storeId)
+        const next = yield* waitLeader(cluster, REGION_1, others, 20_000)
+        assert.notStrictEqual(next.storeId, leader.storeId)
+        yield* cluster.mustPut("k", "v2")
+        for (const id of others) yield* cluster.mustEngineHave(id, "k", "v2")
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "with hibernateRegions off, a quiet region never sleeps",
+    () =>
+      Effect.gen(function* () {
+        const seed = testSeed()
+        const cluster = yield* TestCluster.make({ stores: 3, seed, config: { hibernateRegions: false } })
+        yield* cluster.start
+        yield* cluster.mustPut("k", "v1")
+        yield* waitStableLeader(cluster)
+        yield* neverWithin(
+          Effect.sync(() =>
+            cluster.storeIds.some((id) => peerOf(cluster, id)?.hibernation.state !== "awake")
+              ? `seed ${seed}: a peer hibernates with hibernation off`
+              : false
+          ),
+          { what: "no peer hibernates", window: "1 second" }
+        )
+      }).pipe(Effect.scoped),
+    60_000
+  )
+})
