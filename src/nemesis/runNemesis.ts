@@ -14,7 +14,7 @@ import { HistoryRecorder } from "../testing/linearizability/history.js"
 import { type KvInput, type KvOutput, kvModel } from "../testing/linearizability/kvModel.js"
 import { simRandom } from "../testing/sim/random.js"
 import { type FaultGap, gapsByFault, type UnavailabilityReport, unavailabilityByKind } from "./availability.js"
-import { finalReads, newClientStats, runClients } from "./clients.js"
+import { finalReads, newClientStats, runClients, type TimedOp } from "./clients.js"
 import { FAULT_KINDS, type FaultKind, type FaultRecord, runFaults } from "./faults.js"
 import { makeProxyMesh } from "./proxyMesh.js"
 
@@ -57,6 +57,8 @@ export interface NemesisSummary {
   readonly faultLog: ReadonlyArray<FaultRecord>
   /** Per fault, in order: its longest gap with no successful operation, and when that gap began. */
   readonly faultGaps: ReadonlyArray<FaultGap>
+  /** Every client operation with its start and end, to see what was in flight during a gap. */
+  readonly timeline: ReadonlyArray<TimedOp>
 }
 
 export const runNemesis = (
@@ -151,7 +153,8 @@ export const runNemesis = (
       checkMs,
       ...(result._tag === "Illegal" ? { report: result.report } : {}),
       faultLog,
-      faultGaps: gapsByFault(faultLog, stats.successes, clientsStopped)
+      faultGaps: gapsByFault(faultLog, stats.successes, clientsStopped),
+      timeline: stats.timeline
     }
     return summary
   })
