@@ -13,7 +13,14 @@ import { checkLinearizable } from "../testing/linearizability/checker.js"
 import { HistoryRecorder } from "../testing/linearizability/history.js"
 import { type KvInput, type KvOutput, kvModel } from "../testing/linearizability/kvModel.js"
 import { simRandom } from "../testing/sim/random.js"
-import { type FaultGap, gapsByFault, type UnavailabilityReport, unavailabilityByKind } from "./availability.js"
+import {
+  calmGaps,
+  type FaultGap,
+  gapsByFault,
+  type Unavailability,
+  type UnavailabilityReport,
+  unavailabilityByKind
+} from "./availability.js"
 import { finalReads, newClientStats, runClients, type TimedOp } from "./clients.js"
 import { FAULT_KINDS, type FaultKind, type FaultRecord, runFaults } from "./faults.js"
 import { makeProxyMesh } from "./proxyMesh.js"
@@ -50,6 +57,8 @@ export interface NemesisSummary {
   }
   readonly faults: Partial<Record<FaultKind, number>>
   readonly unavailability: Partial<Record<FaultKind, UnavailabilityReport>>
+  /** The control: the longest gap of each calm stretch (1 s after an undoing until the next fault), no fault on. */
+  readonly calm: Unavailability
   /** Processes that exited on their own (a crash is a bug, whatever the verdict). */
   readonly unexpectedExits: ReadonlyArray<string>
   readonly checkMs: number
@@ -149,6 +158,7 @@ export const runNemesis = (
       },
       faults: faultCounts,
       unavailability: unavailabilityByKind(faultLog, stats.successes, clientsStopped),
+      calm: calmGaps(faultLog, stats.successes, 1_000, 500),
       unexpectedExits,
       checkMs,
       ...(result._tag === "Illegal" ? { report: result.report } : {}),
