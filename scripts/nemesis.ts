@@ -6,9 +6,11 @@
  *
  *   npm run nemesis -- --minutes 10 --seed 7
  *   npm run nemesis -- --minutes 1 --stores 5 --kinds kill,partition --logs ./nemesis-logs
+ *   npm run nemesis -- --minutes 2 --seed 5 --timeline /tmp/timeline.json   (every fault and operation, timed)
  *
  * The processes run the built command (dist/), so the script builds first.
  */
+import { writeFileSync } from "node:fs"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Logger, LogLevel } from "effect"
@@ -26,10 +28,11 @@ const stores = Number(arg("stores") ?? 3)
 const clients = Number(arg("clients") ?? 5)
 const kinds = (arg("kinds")?.split(",") ?? [...FAULT_KINDS]) as Array<FaultKind>
 const logs = arg("logs")
+const timeline = arg("timeline")
 
 if (!(minutes > 0) || !Number.isSafeInteger(seed) || ![3, 5].includes(stores) || !(clients > 0)) {
   console.error(
-    "usage: npm run nemesis -- [--minutes M] [--seed N] [--stores 3|5] [--clients C] [--kinds k,..] [--logs DIR]"
+    "usage: npm run nemesis -- [--minutes M] [--seed N] [--stores 3|5] [--clients C] [--kinds k,..] [--logs DIR] [--timeline FILE]"
   )
   process.exit(2)
 }
@@ -57,7 +60,13 @@ NodeRuntime.runMain(
       (g) =>
         `${g.kind} store ${g.store}${g.leader ? " (leader)" : ""}: held ${g.heldMs} ms, longest gap ${g.gapMs} ms from +${g.gapFromMs} ms`
     )
-    yield* Console.log(JSON.stringify({ ...summary, faultLog: undefined, faultGaps, replay }, null, 2))
+    if (timeline !== undefined) {
+      // every fault and every operation with its times, to see what was in flight during a gap
+      writeFileSync(timeline, JSON.stringify({ faults: summary.faultLog, ops: summary.timeline }))
+    }
+    yield* Console.log(
+      JSON.stringify({ ...summary, faultLog: undefined, timeline: undefined, faultGaps, replay }, null, 2)
+    )
     const ok = summary.verdict === "Ok" && summary.unexpectedExits.length === 0 && summary.ops.unreadKeys === 0
     process.exitCode = ok ? 0 : 1
   }).pipe(

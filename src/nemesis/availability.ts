@@ -103,3 +103,25 @@ export const unavailabilityByKind = (
   }
   return out
 }
+
+/**
+ * The control: the same measure with no fault on. For each calm stretch, from `settleMs` after a fault was
+ * undone until the next fault, its longest gap with no success. Gaps this long happen with every store
+ * up (the machine's scheduling, pauses of the processes), so a fault's figure near this one is not the
+ * fault's cost. Stretches shorter than `minMs` are left out.
+ */
+export const calmGaps = (
+  faults: ReadonlyArray<FaultRecord>,
+  successes: ReadonlyArray<number>,
+  settleMs: number,
+  minMs: number
+): Unavailability => {
+  const sorted = [...successes].sort((a, b) => a - b)
+  const gaps: Array<number> = []
+  faults.forEach((f, i) => {
+    const next = faults[i + 1]
+    if (next !== undefined && next.at - (f.undoneAt + settleMs) >= minMs)
+      gaps.push(longestGap(sorted, f.undoneAt + settleMs, next.at))
+  })
+  return summarize(gaps)
+}

@@ -32,6 +32,16 @@ export interface ClientStats {
   /** Every key any operation named (the final reads cover them all). */
   readonly keys: Set<string>
   readonly byKind: Record<"put" | "delete" | "get" | "scan", { ok: number; failed: number }>
+  /** Every operation with its wall-clock start and end (ms), to see what was in flight during a gap. */
+  readonly timeline: Array<TimedOp>
+}
+
+export interface TimedOp {
+  readonly client: number
+  readonly kind: "put" | "delete" | "get" | "scan"
+  readonly start: number
+  readonly end: number
+  readonly ok: boolean
 }
 
 export const newClientStats = (): ClientStats => ({
@@ -42,7 +52,8 @@ export const newClientStats = (): ClientStats => ({
     delete: { ok: 0, failed: 0 },
     get: { ok: 0, failed: 0 },
     scan: { ok: 0, failed: 0 }
-  }
+  },
+  timeline: []
 })
 
 type History = HistoryRecorder<KvInput, KvOutput>
@@ -58,7 +69,8 @@ const operation = (
   n: number,
   groupIndex: number,
   random: SimRandom,
-  options: ClientOptions
+  options: ClientOptions,
+  start: number
 ): Effect.Effect<void> => {
   const key = `${group(groupIndex)}.k${random.int(options.keysPerGroup)}`
   stats.keys.add(key)
@@ -68,9 +80,16 @@ const operation = (
       Effect.sync(() => {
         stats.byKind[kind].ok++
         stats.successes.push(now)
+        stats.timeline.push({ client, kind, start, end: now, ok: true })
       })
     )
-  const failed = (kind: keyof ClientStats["byKind"]) => Effect.sync(() => stats.byKind[kind].failed++)
+  const failed = (kind: keyof ClientStats["byKind"]) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        stats.byKind[kind].failed++
+        stats.timeline.push({ client, kind, start, end: now, ok: false })
+      })
+    )
   if (roll < 0.5) {
     const kind = roll < 0.4 ? "put" : "delete"
     const value = `c${client}.${n}`
@@ -107,11 +126,11 @@ const operation = (
       })
     )
   }
-  const start = `${group(groupIndex)}.`
-  const end = `${group(groupIndex)}/`
+  const from = `${group(groupIndex)}.`
+  const to = `${group(groupIndex)}/`
   const limit = 1 + random.int(options.keysPerGroup)
-  const id = history.invoke(client, { kind: "scan", start, end, limit })
-  return kv.rawScan(start, { end, limit }).pipe(
+  const id = history.invoke(client, { kind: "scan", start: from, end: to, limit })
+  return kv.rawScan(from, { end: to, limit }).pipe(
     Effect.matchEffect({
       onSuccess: (pairs) =>
         Effect.zipRight(
@@ -150,7 +169,17 @@ export const runClients = (
             if (yield* Ref.get(stop)) return
             yield* Effect.sleep(`${own.int(options.thinkMs + 1)} millis`)
             const now = yield* Clock.currentTimeMillis
-            yield* operation(kv, history, stats, client, n, Math.floor((now - started) / options.groupMs), own, options)
+            yield* operation(
+              kv,
+              history,
+              stats,
+              client,
+              n,
+              Math.floor((now - started) / options.groupMs),
+              own,
+              options,
+              now
+            )
             yield* loop(kv, n + 1)
           })
         return Effect.flatMap(TinyKvClient, (kv) => loop(kv, 0)).pipe(

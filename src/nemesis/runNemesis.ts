@@ -13,8 +13,15 @@ import { checkLinearizable } from "../testing/linearizability/checker.js"
 import { HistoryRecorder } from "../testing/linearizability/history.js"
 import { type KvInput, type KvOutput, kvModel } from "../testing/linearizability/kvModel.js"
 import { simRandom } from "../testing/sim/random.js"
-import { type FaultGap, gapsByFault, type UnavailabilityReport, unavailabilityByKind } from "./availability.js"
-import { finalReads, newClientStats, runClients } from "./clients.js"
+import {
+  calmGaps,
+  type FaultGap,
+  gapsByFault,
+  type Unavailability,
+  type UnavailabilityReport,
+  unavailabilityByKind
+} from "./availability.js"
+import { finalReads, newClientStats, runClients, type TimedOp } from "./clients.js"
 import { FAULT_KINDS, type FaultKind, type FaultRecord, runFaults } from "./faults.js"
 import { makeProxyMesh } from "./proxyMesh.js"
 
@@ -50,6 +57,8 @@ export interface NemesisSummary {
   }
   readonly faults: Partial<Record<FaultKind, number>>
   readonly unavailability: Partial<Record<FaultKind, UnavailabilityReport>>
+  /** The control: the longest gap of each calm stretch (1 s after an undoing until the next fault), no fault on. */
+  readonly calm: Unavailability
   /** Processes that exited on their own (a crash is a bug, whatever the verdict). */
   readonly unexpectedExits: ReadonlyArray<string>
   readonly checkMs: number
@@ -57,6 +66,8 @@ export interface NemesisSummary {
   readonly faultLog: ReadonlyArray<FaultRecord>
   /** Per fault, in order: its longest gap with no successful operation, and when that gap began. */
   readonly faultGaps: ReadonlyArray<FaultGap>
+  /** Every client operation with its start and end, to see what was in flight during a gap. */
+  readonly timeline: ReadonlyArray<TimedOp>
 }
 
 export const runNemesis = (
@@ -147,11 +158,13 @@ export const runNemesis = (
       },
       faults: faultCounts,
       unavailability: unavailabilityByKind(faultLog, stats.successes, clientsStopped),
+      calm: calmGaps(faultLog, stats.successes, 1_000, 500),
       unexpectedExits,
       checkMs,
       ...(result._tag === "Illegal" ? { report: result.report } : {}),
       faultLog,
-      faultGaps: gapsByFault(faultLog, stats.successes, clientsStopped)
+      faultGaps: gapsByFault(faultLog, stats.successes, clientsStopped),
+      timeline: stats.timeline
     }
     return summary
   })

@@ -20,7 +20,7 @@ describe("process nemesis", () => {
         calmMs: [500, 1_500]
       }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Logger.withMinimumLogLevel(LogLevel.Error))
     )
-    const context = JSON.stringify({ ...summary, faultLog: undefined, faultGaps: undefined })
+    const context = JSON.stringify({ ...summary, faultLog: undefined, faultGaps: undefined, timeline: undefined })
     assert.strictEqual(summary.verdict, "Ok", context)
     for (const kind of ["kill", "pause", "partition", "one-way"] as const) {
       assert.isAtLeast(summary.faults[kind] ?? 0, 1, `no ${kind} fault happened: ${context}`)

@@ -36,8 +36,10 @@ interface Entry {
   readonly region: Region
   /** The peer believed to lead the region; `undefined` when unknown. */
   leader: Peer | undefined
-  /** Peers that failed (unreachable, or not the leader without knowing who is) since the entry was loaded. */
+  /** Peers that failed (unreachable) since the entry was loaded. */
   readonly failed: Set<PeerId>
+  /** Live peers that said they do not lead and know no leader (an election is running), asked last. */
+  readonly noLeader: Set<PeerId>
 }
 
 export interface RegionCache {
@@ -57,8 +59,14 @@ export interface RegionCache {
    * the regions split off it most likely have their leaders on the same store too.
    */
   readonly onEpochNotMatch: (regionId: RegionId, currentRegions: ReadonlyArray<Region>, storeId: StoreId) => boolean
-  /** `peer` could not serve (unreachable, or no leader hint): ask another peer next time. */
+  /** `peer` could not serve (unreachable): ask another peer next time. */
   readonly onPeerFailed: (regionId: RegionId, peer: Peer) => void
+  /**
+   * `peer` is up but neither leads nor knows a leader (an election is running): ask another live peer
+   * next time, and once every live peer has said so, start over with them. The region stays cached:
+   * reloading it would ask the scheduler, which still names the leader that was lost.
+   */
+  readonly onNoLeader: (regionId: RegionId, peer: Peer) => void
   /** The cached regions in key order, with their believed leaders (diagnostics and tests). */
   readonly regions: () => ReadonlyArray<{ readonly region: Region; readonly leader: Peer | undefined }>
 }
@@ -80,9 +88,15 @@ const isStale = (incoming: Region, existing: Region): boolean =>
 const memberOf = (region: Region, peer: Peer | undefined): Peer | undefined =>
   peer === undefined ? undefined : region.peers.find((p) => p.id === peer.id && p.storeId === peer.storeId)
 
-/** The peer to ask: the leader unless it failed, else the first peer that has not failed. */
+/**
+ * The peer to ask: the leader unless it failed, else the first peer that has not failed and has not said
+ * it knows no leader, else the first that has not failed.
+ */
 const target = (e: Entry): Peer | undefined =>
-  e.leader !== undefined && !e.failed.has(e.leader.id) ? e.leader : e.region.peers.find((p) => !e.failed.has(p.id))
+  e.leader !== undefined && !e.failed.has(e.leader.id)
+    ? e.leader
+    : (e.region.peers.find((p) => !e.failed.has(p.id) && !e.noLeader.has(p.id)) ??
+      e.region.peers.find((p) => !e.failed.has(p.id)))
 
 export const makeRegionCache = (source: RegionSource): RegionCache => {
   const sorted: Array<Entry> = []
@@ -129,7 +143,8 @@ export const makeRegionCache = (source: RegionSource): RegionCache => {
     const entry: Entry = {
       region,
       leader: memberOf(region, leader) ?? memberOf(region, same?.leader),
-      failed: new Set()
+      failed: new Set(),
+      noLeader: new Set()
     }
     sorted.splice(floorIndex(region.startKey) + 1, 0, entry)
     byId.set(region.id, entry)
@@ -170,6 +185,15 @@ export const makeRegionCache = (source: RegionSource): RegionCache => {
     if (target(e) === undefined) remove(e)
   }
 
+  const onNoLeader = (regionId: RegionId, peer: Peer) => {
+    const e = byId.get(regionId)
+    if (e === undefined) return
+    if (e.leader?.id === peer.id) e.leader = undefined
+    e.noLeader.add(peer.id)
+    // every live peer has said it: they are electing, so go round them again
+    if (e.region.peers.every((p) => e.failed.has(p.id) || e.noLeader.has(p.id))) e.noLeader.clear()
+  }
+
   const onNotLeader = (regionId: RegionId, leader: Peer): boolean => {
     const e = byId.get(regionId)
     if (e === undefined) return false
@@ -183,6 +207,7 @@ export const makeRegionCache = (source: RegionSource): RegionCache => {
     e.leader = member
     // a live store vouches for this leader, so give it another chance even if it failed before
     e.failed.delete(member.id)
+    e.noLeader.clear()
     return moved
   }
 
@@ -210,6 +235,7 @@ export const makeRegionCache = (source: RegionSource): RegionCache => {
     onNotLeader,
     onEpochNotMatch,
     onPeerFailed,
+    onNoLeader,
     regions: () => sorted.map((e) => ({ region: e.region, leader: e.leader }))
   }
 }

@@ -4,7 +4,8 @@
  * retry can fix until the operation's deadline.
  *
  * After each failed attempt the router first corrects its routing, then decides how soon to retry:
- * - `NotLeader` with a hint: remember the leader, retry at once; without a hint: ask another peer.
+ * - `NotLeader` with a hint: remember the leader, retry at once; without a hint: ask another live peer
+ *   after a wait, going round the live peers while they elect (the region stays cached).
  * - `EpochNotMatch`: cache the store's current regions (a split or membership change), retry at once.
  * - `RegionNotFound`, `KeyNotInRegion`, `StoreNotMatch`: drop the region (and the store's address),
  *   so the next attempt asks the scheduler again.
@@ -122,7 +123,8 @@ export const makeRegionRouter = (
       case "NotLeader":
         if (route === undefined) return "backoff"
         if (error.leader !== undefined) return cache.onNotLeader(route.region.id, error.leader) ? "now" : "backoff"
-        cache.onPeerFailed(route.region.id, route.peer)
+        // an election is running: ask another live peer, keeping the region (the scheduler names the lost leader)
+        cache.onNoLeader(route.region.id, route.peer)
         return "backoff"
       case "EpochNotMatch":
         return route !== undefined && cache.onEpochNotMatch(route.region.id, error.currentRegions, route.peer.storeId)

@@ -145,6 +145,27 @@ describe("region cache", () => {
     })
   )
 
+  it.effect("while the live peers elect (no leader hint), they are asked in turn and the region stays cached", () =>
+    Effect.gen(function* () {
+      const t = threeRegions()
+      const cache = yield* cacheOver(t)
+      // the leader (store 2) is lost; the scheduler still names it
+      cache.onPeerFailed(regionId(2), (yield* cache.locate(utf8("h"))).peer)
+      const calls = t.schedulerCalls.getRegion
+      const asked: Array<number> = []
+      for (let i = 0; i < 4; i++) {
+        const route = yield* cache.locate(utf8("h"))
+        asked.push(route.peer.storeId as number)
+        cache.onNoLeader(regionId(2), route.peer)
+      }
+      assert.deepStrictEqual(asked, [1, 3, 1, 3], "the live peers in turn, never the lost leader")
+      assert.strictEqual(t.schedulerCalls.getRegion, calls, "the region stayed cached: no scheduler call")
+      // a hint ends the round
+      assert.isTrue(cache.onNotLeader(regionId(2), peerOf(2, 3)))
+      assert.strictEqual((yield* cache.locate(utf8("h"))).peer.storeId as number, 3)
+    })
+  )
+
   it.effect("a region without a known leader is routed to its first peer", () =>
     Effect.gen(function* () {
       const t = new Topology()
