@@ -26,6 +26,7 @@ import { isValidAddress } from "../rpc/address.js"
 import { connectStore, type StoreConnection } from "../rpc/storeConnection.js"
 import type { TlsCredentials } from "../rpc/tlsCredentials.js"
 import type { StoreId } from "../protocol/ids.js"
+import { oneWayHeaders } from "../protocol/oneWay.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { type ResolveStore, Transport } from "../services/Transport.js"
 import { batchesByBytes, fitsFrame, takeBatch } from "./transportBatch.js"
@@ -179,7 +180,7 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
               }
               for (const messages of batchesByBytes(fitting, config.maxBatchBytes)) {
                 const sent = yield* c.connection
-                  .call("Raft", (client) => client.Raft({ messages }, { discard: true }))
+                  .call("Raft", (client) => client.Raft({ messages }, { discard: true, headers: oneWayHeaders }))
                   .pipe(
                     Effect.timeoutFail({ duration: batchTimeout, onTimeout: () => "batch timeout" as const }),
                     Effect.either

@@ -14,6 +14,7 @@ import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { makeFramedMsgPack } from "../rpc/framedMsgPack.js"
 import { rpcTracingEnabled } from "../rpc/tracing.js"
 import type { TlsCredentials } from "../rpc/tlsCredentials.js"
+import { layerFastLane } from "./fastLane.js"
 import { layerTlsSocketServer } from "./tlsSocketServer.js"
 
 /** The framed msgpack serialization, logging every frame it refuses (the connection is told as before). */
@@ -85,6 +86,9 @@ export const layerSocketServer = (options: ListenOptions, tls?: TlsCredentials):
 export const layerRpcServer = <E, R>(handlers: Layer.Layer<Rpc.ToHandler<RpcGroup.Rpcs<typeof TinyKvRpcs>>, E, R>) =>
   Layer.unwrapEffect(
     Effect.map(rpcTracingEnabled, (tracing) =>
-      RpcServer.layer(TinyKvRpcs, { disableTracing: !tracing, concurrency: "unbounded" })
+      RpcServer.layer(TinyKvRpcs, { disableTracing: !tracing, concurrency: "unbounded" }).pipe(
+        // with tracing on, client calls go through RpcServer, which makes their spans
+        Layer.provide(layerFastLane(layerLoggedProtocol, { rawCalls: !tracing }))
+      )
     )
-  ).pipe(Layer.provide(handlers), Layer.provide(layerLoggedProtocol), Layer.provide(layerLoggedMsgPack))
+  ).pipe(Layer.provide(handlers), Layer.provide(layerLoggedMsgPack))

@@ -1,0 +1,145 @@
+/**
+ * The server's fast lane (`src/server/fastLane.ts`): a one-way `Raft` batch is delivered in order and
+ * never answered, a refused one is dropped alone, and the live transport marks its batches one-way.
+ */
+import * as Net from "node:net"
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { Packr, Unpackr } from "msgpackr"
+import { layerTransportRpc } from "../../src/layers/transportRpc.js"
+import { utf8 } from "../../src/protocol/bytes.js"
+import { ONE_WAY_HEADER } from "../../src/protocol/oneWay.js"
+import { FrameReader, frame } from "../../src/rpc/framedMsgPack.js"
+import { Transport } from "../../src/services/Transport.js"
+import { eventually } from "../../src/testing/eventually.js"
+import { openRaw } from "../support/rawSocket.js"
+import { indexes, messages, s1, s2, takeN } from "../transport/fixtures.js"
+import { startRaftStore } from "../transport/liveStore.js"
+
+const request = (id: string, tag: string, payload: unknown, oneWay = false) => ({
+  _tag: "Request",
+  id,
+  tag,
+  payload,
+  headers: oneWay ? [[ONE_WAY_HEADER, "1"]] : []
+})
+
+const portOf = (address: string) => Number(address.split(":")[1])
+
+/** Reads answers until the one for `requestId`; returns every answer read. */
+const answersUntil = (raw: Awaited<ReturnType<typeof openRaw>>, requestId: string) =>
+  Effect.promise(async () => {
+    const seen: Array<{ _tag?: string; requestId?: string; exit?: { _tag: string } }> = []
+    for (;;) {
+      const m = (await raw.next()) as { _tag?: string; requestId?: string } | string
+      if (typeof m === "string") throw new Error(`no answer to ${requestId}: ${m}`)
+      seen.push(m)
+      if (m.requestId === requestId) return seen
+    }
+  })
+
+describe("fast lane", () => {
+  it.scopedLive("a one-way Raft batch is delivered in order and never answered", () =>
+    Effect.gen(function* () {
+      const store = yield* startRaftStore
+      const raw = yield* Effect.promise(() => openRaw(portOf(store.address)))
+      raw.send(request("1", "Raft", { messages: messages(s1, s2, 3, 1) }, true))
+      raw.send(request("2", "Raft", { messages: messages(s1, s2, 3, 4) }, true))
+      // the same call without the header is answered, as before
+      raw.send(request("3", "Raft", { messages: messages(s1, s2, 1, 7) }))
+      raw.send(request("4", "RawGet", { key: utf8("k"), cf: "default" }))
+      assert.deepStrictEqual(indexes(yield* takeN(store.inbox, 7)), [1, 2, 3, 4, 5, 6, 7])
+      const seen = yield* answersUntil(raw, "4")
+      // requests on one connection are taken in order, so an answer to 1 or 2 would come before 4's
+      assert.deepStrictEqual(seen.map((m) => m.requestId).sort(), ["3", "4"])
+      assert.strictEqual(seen.find((m) => m.requestId === "3")?.exit?._tag, "Success")
+      raw.socket.destroy()
+    })
+  )
+
+  it.scopedLive("a one-way batch its Schema refuses is dropped alone; the connection stays in step", () =>
+    Effect.gen(function* () {
+      const store = yield* startRaftStore
+      const raw = yield* Effect.promise(() => openRaw(portOf(store.address)))
+      raw.send(request("1", "Raft", { messages: [{ regionId: "not an id" }] }, true))
+      raw.send(request("2", "Raft", { messages: messages(s1, s2, 2, 1) }, true))
+      raw.send(request("3", "RawGet", { key: utf8("k"), cf: "default" }))
+      const seen = yield* answersUntil(raw, "3")
+      assert.deepStrictEqual(
+        seen.map((m) => m.requestId),
+        ["3"]
+      )
+      assert.deepStrictEqual(indexes(yield* takeN(store.inbox, 2)), [1, 2])
+      assert.deepStrictEqual(store.raftCalls, [2])
+      raw.socket.destroy()
+    })
+  )
+
+  it.scopedLive("the live transport sends its Raft batches one-way", () =>
+    Effect.gen(function* () {
+      // a bare peer that answers every request without the header (the proving call) and records the rest
+      const requests: Array<{ tag: string; headers: Array<[string, string]>; oneWay: boolean }> = []
+      const peer = Net.createServer((socket) => {
+        const reader = new FrameReader(16 * 1024 * 1024)
+        const unpackr = new Unpackr({ useRecords: true })
+        const packr = new Packr({ useRecords: true })
+        socket.on("data", (chunk: Buffer) => {
+          for (const payload of reader.push(chunk)) {
+            const m = unpackr.unpack(payload) as {
+              _tag: string
+              id: string
+              tag: string
+              headers: Array<[string, string]>
+            }
+            if (m._tag !== "Request") continue
+            const oneWay = m.headers.some(([k]) => k === ONE_WAY_HEADER)
+            requests.push({ tag: m.tag, headers: m.headers, oneWay })
+            if (!oneWay) {
+              socket.write(frame(packr.pack({ _tag: "Exit", requestId: m.id, exit: { _tag: "Success" } })))
+            }
+          }
+        })
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void peer.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => peer.close())
+      )
+      const address = `127.0.0.1:${(peer.address() as Net.AddressInfo).port}`
+      const transport = yield* Effect.map(
+        Layer.build(layerTransportRpc({ resolve: () => Effect.succeed(address) })),
+        Context.get(Transport)
+      )
+      yield* transport.send(messages(s1, s2, 5, 1))
+      yield* eventually(() => requests.some((r) => r.oneWay), { timeout: "10 seconds", what: "a one-way batch" })
+      // the proving call is awaited (not one-way); every batch after it is
+      assert.strictEqual(requests[0]?.oneWay, false)
+      assert.isTrue(requests.slice(1).every((r) => r.tag === "Raft" && r.oneWay))
+      assert.isAbove(requests.length, 1)
+    })
+  )
+
+  it.scopedLive("RawPut and RawGet answers on the fast lane (tracing off) are what RpcServer sends", () =>
+    Effect.gen(function* () {
+      const store = yield* startRaftStore.pipe(Effect.withTracerEnabled(false))
+      const raw = yield* Effect.promise(() => openRaw(portOf(store.address)))
+      raw.send(request("1", "RawPut", { key: utf8("k"), value: utf8("v"), cf: "default" }))
+      raw.send(request("2", "RawGet", { key: utf8("k"), cf: "default" }))
+      raw.send(request("3", "RawGet", { key: utf8("absent"), cf: "default" }))
+      raw.send(request("4", "RawPut", { key: new Uint8Array(), value: utf8("v"), cf: "default" }))
+      const seen = (yield* answersUntil(raw, "4")) as Array<{
+        requestId?: string
+        exit?: { _tag: string; value?: { value?: Uint8Array; notFound: boolean }; cause?: unknown }
+      }>
+      const byId = new Map(seen.map((m) => [m.requestId, m.exit]))
+      assert.strictEqual(byId.get("1")?._tag, "Success")
+      assert.deepStrictEqual(byId.get("2"), { _tag: "Success", value: { value: utf8("v"), notFound: false } })
+      assert.deepStrictEqual(byId.get("3"), { _tag: "Success", value: { notFound: true } })
+      // a typed failure is encoded by the Exit Schema, as RpcServer encodes it
+      assert.deepStrictEqual(byId.get("4"), {
+        _tag: "Failure",
+        cause: { _tag: "Fail", error: { _tag: "InvalidArgument", message: "key must not be empty" } }
+      })
+      raw.socket.destroy()
+    })
+  )
+})
