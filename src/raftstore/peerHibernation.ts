@@ -9,6 +9,6 @@ export class PeerHibernation {
   readonly acks = new Set<number>()
   /** Asleep: the store tick at which the wheel looks at it again (0: not on the wheel). */
   due = 0
-  /** Follower asleep: the store tick of its leader's last check-in. */
+  /** Asleep: the store tick of the leader's last check-in (a follower: heard; a leader: sent). */
   lastCheckIn = 0
 }

@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { utf8 } from "../../src/protocol/bytes.js"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { SLEEP_MARK } from "../../src/raftstore/hibernate.js"
 import { eventually } from "../../src/testing/eventually.js"
@@ -144,6 +145,32 @@ describe("raftstore hibernate regions", () => {
           ),
           { what: "no peer hibernates", window: "1 second" }
         )
+      }).pipe(Effect.scoped),
+    60_000
+  )
+  it.live(
+    "the scheduler's operators reach a sleeping region: its leader reports to the scheduler between check-ins",
+    () =>
+      Effect.gen(function* () {
+        const seed = testSeed()
+        // check-ins far apart (10,000 ticks): an operator that waited for one would not arrive in this test
+        const cluster = yield* TestCluster.make({ stores: 3, seed, config: { hibernateCheckInTicks: 10_000 } })
+        yield* cluster.start
+        yield* cluster.mustPut("a", "1")
+        yield* cluster.mustPut("z", "2")
+        yield* waitStableLeader(cluster)
+        yield* allAsleep(cluster)
+        yield* cluster.scheduler.splitRegion({
+          header: { clusterId: cluster.scheduler.clusterId },
+          regionId: REGION_1,
+          splitKey: utf8("m")
+        })
+        yield* eventually(
+          Effect.map(cluster.getRegion(utf8("z")), ({ region }) => region.id !== REGION_1),
+          { what: `seed ${seed}: the admin split of the sleeping region 1 at "m"`, timeout: "20 seconds" }
+        )
+        yield* cluster.mustGet("a", "1")
+        yield* cluster.mustGet("z", "2")
       }).pipe(Effect.scoped),
     60_000
   )
