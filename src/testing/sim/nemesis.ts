@@ -1,9 +1,10 @@
 /**
  * The simulator's nemesis: a seeded schedule of faults on a `TestCluster` — partitions (a minority cut off,
  * or one direction of one link), message loss, delays that reorder, duplication, store crashes that lose
- * every unsynced write, leader transfers and conf changes (a replica removed, or added back) — with a heal
- * now and then. At most a minority of stores is down at once, so
- * the cluster can always make progress once the network heals; safety must hold whatever happens.
+ * every unsynced write, power losses of a majority at once (each store restarts at once, with only what it
+ * had synced), slow disks, leader transfers and conf changes (a replica removed, or added back) — with a
+ * heal now and then. At most a minority of stores is down at once, so the cluster can always make progress
+ * once the network heals; safety must hold whatever happens.
  */
 import { Effect } from "effect"
 import * as Filters from "../../layers/transportFilters.js"
@@ -23,6 +24,8 @@ export type FaultKind =
   | "duplicate"
   | "crash"
   | "restart"
+  | "power-loss"
+  | "slow-disk"
   | "heal"
   | "transfer-leader"
   | "conf-change"
@@ -30,6 +33,18 @@ export type FaultKind =
 export interface NemesisLog {
   readonly faults: Array<{ readonly atMs: number; readonly kind: FaultKind; readonly detail: string }>
 }
+
+/** What the nemesis keeps between faults. */
+export interface NemesisState {
+  /** Crashed stores, not yet restarted. */
+  readonly down: Set<StoreId>
+  /** The minority of the last partition, until a heal: a power loss then hits the side that kept working. */
+  cutOff: ReadonlyArray<StoreId> | undefined
+  /** Virtual milliseconds every engine write of a store takes (see `slowDisk.ts`); a heal clears it. */
+  readonly slowDisk: Map<StoreId, number>
+}
+
+export const emptyNemesisState = (): NemesisState => ({ down: new Set(), cutOff: undefined, slowDisk: new Map() })
 
 /** Stores chosen uniformly without replacement. */
 const pick = (random: SimRandom, from: ReadonlyArray<StoreId>, n: number): Array<StoreId> => {
@@ -71,35 +86,71 @@ const admin = (cluster: TestCluster, random: SimRandom, log: NemesisLog, atMs: n
     yield* Effect.forkDaemon(Effect.ignore(Effect.timeout(change, ADMIN_WAIT_MS)))
   })
 
-/** One fault, chosen by `random`, applied to `cluster`; `down` tracks the crashed stores. */
-const step = (cluster: TestCluster, random: SimRandom, down: Set<StoreId>, log: NemesisLog, atMs: number) =>
+/**
+ * A power loss of a majority at once: each store crashes, losing every write it had not synced, and starts
+ * again at once. While a minority is cut off, the majority that kept committing without it loses power, so
+ * the minority's older log is all that survives of whatever was not durable: a store that acknowledged
+ * before its fsync then loses acknowledged writes. Otherwise the leader of a random region is among the
+ * victims. A crashed store is left as it is.
+ */
+const powerLoss = (cluster: TestCluster, random: SimRandom, state: NemesisState) =>
   Effect.gen(function* () {
+    const ids = cluster.storeIds
+    const majority = Math.floor(ids.length / 2) + 1
+    let victims: Array<StoreId>
+    if (state.cutOff !== undefined) {
+      const cut = state.cutOff
+      victims = ids.filter((id) => !cut.includes(id))
+    } else {
+      const regions = yield* schedulerRegions(cluster)
+      const leader = regions.length === 0 ? undefined : regions[random.int(regions.length)]!.leader?.storeId
+      const first = leader !== undefined && ids.includes(leader) ? [leader] : []
+      victims = [
+        ...first,
+        ...pick(
+          random,
+          ids.filter((id) => !first.includes(id)),
+          majority - first.length
+        )
+      ]
+    }
+    victims = victims.filter((id) => !state.down.has(id))
+    for (const id of victims) yield* cluster.crashStore(id)
+    for (const id of victims) yield* cluster.startStore(id)
+    return victims
+  })
+
+/** One fault, chosen by `random`, applied to `cluster`; `down` tracks the crashed stores. */
+const step = (cluster: TestCluster, random: SimRandom, state: NemesisState, log: NemesisLog, atMs: number) =>
+  Effect.gen(function* () {
+    const down = state.down
     const ids = cluster.storeIds
     const maxDown = Math.floor((ids.length - 1) / 2)
     const note = (kind: FaultKind, detail: string) => log.faults.push({ atMs, kind, detail })
     const roll = random.next()
-    if (roll < 0.16) {
+    if (roll < 0.15) {
       const minority = pick(random, ids, 1 + random.int(maxDown))
       const rest = ids.filter((id) => !minority.includes(id))
       yield* cluster.partition(minority, rest)
+      state.cutOff = minority
       note("partition", `${minority.join(",")} | ${rest.join(",")}`)
-    } else if (roll < 0.24) {
+    } else if (roll < 0.22) {
       const [from, to] = pick(random, ids, 2)
       yield* cluster.addFilter(Filters.dropRate(1, { from: from!, to: to! }))
       note("one-way", `${from} -> ${to} dropped`)
-    } else if (roll < 0.32) {
+    } else if (roll < 0.29) {
       const p = 0.05 + random.next() * 0.25
       yield* cluster.dropRate(p)
       note("loss", `${Math.round(p * 100)}%`)
-    } else if (roll < 0.4) {
+    } else if (roll < 0.36) {
       const ms = 20 + random.int(300)
       const [to] = pick(random, ids, 1)
       yield* cluster.addFilter(Filters.delay(`${ms} millis`, { to: to! }))
       note("delay", `${ms} ms to ${to}`)
-    } else if (roll < 0.44) {
+    } else if (roll < 0.4) {
       yield* cluster.addFilter(Filters.hook((d) => (random.next() < 0.3 ? [d, d] : true)))
       note("duplicate", "30%")
-    } else if (roll < 0.6) {
+    } else if (roll < 0.5) {
       const up = ids.filter((id) => !down.has(id))
       if (down.size < maxDown && up.length > 0) {
         const [victim] = pick(random, up, 1)
@@ -107,19 +158,27 @@ const step = (cluster: TestCluster, random: SimRandom, down: Set<StoreId>, log: 
         down.add(victim!)
         note("crash", `store ${victim} (unsynced writes lost)`)
       }
-    } else if (roll < 0.68) {
+    } else if (roll < 0.58) {
+      const victims = yield* powerLoss(cluster, random, state)
+      if (victims.length > 0) note("power-loss", `stores ${victims.join(",")} (unsynced writes lost, restarted)`)
+    } else if (roll < 0.64) {
+      const [id] = pick(random, ids, 1)
+      const ms = 5 + random.int(76)
+      state.slowDisk.set(id!, ms)
+      note("slow-disk", `store ${id}: ${ms} ms per write`)
+    } else if (roll < 0.71) {
       for (const id of [...down]) {
         yield* cluster.startStore(id)
         down.delete(id)
         note("restart", `store ${id}`)
       }
-    } else if (roll < 0.78) {
+    } else if (roll < 0.79) {
       yield* admin(cluster, random, log, atMs, true)
-    } else if (roll < 0.88) {
+    } else if (roll < 0.87) {
       yield* admin(cluster, random, log, atMs, false)
     } else {
-      yield* cluster.clearFilters
-      note("heal", "network")
+      yield* healNetwork(cluster, state)
+      note("heal", "network and disks")
     }
   })
 
@@ -128,7 +187,7 @@ export const runNemesis = (
   cluster: TestCluster,
   random: SimRandom,
   log: NemesisLog,
-  down: Set<StoreId>,
+  state: NemesisState,
   everyMs: number
 ): Effect.Effect<never, unknown> =>
   Effect.gen(function* () {
@@ -136,14 +195,25 @@ export const runNemesis = (
     for (;;) {
       yield* Effect.sleep(`${everyMs} millis`)
       at += everyMs
-      yield* step(cluster, random, down, log, at)
+      yield* step(cluster, random, state, log, at)
     }
   })
 
-/** Heals everything: no faults on the network, every crashed store restarted. */
-export const healAll = (cluster: TestCluster, down: Set<StoreId>, log: NemesisLog, atMs: number) =>
+/** No faults on the network, no slow disk (crashed stores stay down). */
+const healNetwork = (cluster: TestCluster, state: NemesisState) =>
+  Effect.zipRight(
+    cluster.clearFilters,
+    Effect.sync(() => {
+      state.cutOff = undefined
+      state.slowDisk.clear()
+    })
+  )
+
+/** Heals everything: no faults on the network, no slow disk, every crashed store restarted. */
+export const healAll = (cluster: TestCluster, state: NemesisState, log: NemesisLog, atMs: number) =>
   Effect.gen(function* () {
-    yield* cluster.clearFilters
+    const down = state.down
+    yield* healNetwork(cluster, state)
     for (const id of [...down]) {
       yield* cluster.startStore(id)
       down.delete(id)

@@ -9,16 +9,16 @@
  * virtual (`virtualTime.ts`), so a seed replays exactly.
  */
 import { Cause, Effect, Exit, Fiber, Logger, LogLevel, Random } from "effect"
-import type { StoreId } from "../../protocol/ids.js"
 import { checkLinearizable } from "../linearizability/checker.js"
 import { HistoryRecorder } from "../linearizability/history.js"
 import { type KvInput, type KvOutput, kvModel } from "../linearizability/kvModel.js"
 import { schedulerRegions } from "../clusterAdmin.js"
 import { TestCluster } from "../TestCluster.js"
-import { healAll, type NemesisLog, runNemesis } from "./nemesis.js"
+import { emptyNemesisState, healAll, type NemesisLog, runNemesis } from "./nemesis.js"
 import { audit, type BankLog, type BankOptions, emptyBankLog, openAccounts, runBank } from "./bank.js"
 import { simRandom } from "./random.js"
 import { RaftInvariants } from "./raftInvariants.js"
+import { slowDisk } from "./slowDisk.js"
 import { VirtualTime } from "./virtualTime.js"
 import { finalReads, runClients } from "./workload.js"
 
@@ -103,6 +103,8 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
         ...(options.broken === "leader-reads-locally" ? { unsafeTestOnly: { leaderReadsLocally: true } } : {})
       }
     })
+    const nemesisState = emptyNemesisState()
+    for (const id of cluster.storeIds) yield* cluster.wrapStorage(id, slowDisk(nemesisState.slowDisk, id))
     yield* cluster.start
     const stores = () => cluster.storeIds.map((id) => ({ id, store: cluster.store(id) }))
     const sampler = yield* Effect.fork(
@@ -114,7 +116,6 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
       )
     )
     const history = new HistoryRecorder<KvInput, KvOutput>()
-    const down = new Set<StoreId>()
     const client = cluster.clientLayer({ timeout: "1 second", deadline: "5 seconds" })
     const bank: BankOptions = {
       accounts: 8,
@@ -124,7 +125,7 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
       thinkMs: options.thinkMs
     }
     if (bank.clients > 0) yield* openAccounts(bank).pipe(Effect.provide(client))
-    const nemesis = yield* Effect.fork(runNemesis(cluster, random.fork(1000), log, down, options.faultEveryMs))
+    const nemesis = yield* Effect.fork(runNemesis(cluster, random.fork(1000), log, nemesisState, options.faultEveryMs))
     yield* Effect.all(
       [
         runClients(history, random.fork(2000), options, client),
@@ -133,7 +134,7 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
       { concurrency: "unbounded", discard: true }
     ).pipe(Effect.provide(client))
     yield* Fiber.interrupt(nemesis)
-    yield* healAll(cluster, down, log, -1)
+    yield* healAll(cluster, nemesisState, log, -1)
     const healed = cluster.clientLayer({ timeout: "2 seconds", deadline: "60 seconds" })
     const unreadKeys = yield* finalReads(history, options.keys, options.clients).pipe(Effect.provide(healed))
     const finalAudit = bank.clients > 0 ? yield* audit(bank, bankLog, "final").pipe(Effect.provide(healed)) : true
