@@ -23,6 +23,17 @@ const allAsleep = (cluster: TestCluster, stores: ReadonlyArray<number> = cluster
     interval: "20 millis"
   })
 
+/** A fresh 3-store cluster that took `k = v1` and whose region 1 then fell asleep on every store. */
+const asleepAfterOneWrite = Effect.gen(function* () {
+  const seed = testSeed()
+  const cluster = yield* TestCluster.make({ stores: 3, seed })
+  yield* cluster.start
+  yield* cluster.mustPut("k", "v1")
+  const leader = yield* waitStableLeader(cluster)
+  yield* allAsleep(cluster)
+  return { seed, cluster, leader }
+})
+
 const isMarked = (ctx: Uint8Array | undefined) => ctx !== undefined && ctx.length === 1 && ctx[0] === SLEEP_MARK[0]
 
 describe("raftstore hibernate regions", () => {
@@ -30,12 +41,7 @@ describe("raftstore hibernate regions", () => {
     "a quiet region stops ticking and heartbeating; a proposal wakes it, and it sleeps again",
     () =>
       Effect.gen(function* () {
-        const seed = testSeed()
-        const cluster = yield* TestCluster.make({ stores: 3, seed })
-        yield* cluster.start
-        yield* cluster.mustPut("k", "v1")
-        const leader = yield* waitStableLeader(cluster)
-        yield* allAsleep(cluster)
+        const { seed, cluster, leader } = yield* asleepAfterOneWrite
         // while asleep, only the check-ins go (marked heartbeats every hibernateCheckInTicks) and their answers
         let unmarked = 0
         let total = 0
@@ -83,12 +89,7 @@ describe("raftstore hibernate regions", () => {
     "a message wakes it: a follower asked for something pings its sleeping leader, which heartbeats again",
     () =>
       Effect.gen(function* () {
-        const seed = testSeed()
-        const cluster = yield* TestCluster.make({ stores: 3, seed })
-        yield* cluster.start
-        yield* cluster.mustPut("k", "v1")
-        const leader = yield* waitStableLeader(cluster)
-        yield* allAsleep(cluster)
+        const { seed, cluster, leader } = yield* asleepAfterOneWrite
         const follower = cluster.storeIds.find((id) => id !== leader.storeId)!
         const before = peerOf(cluster, leader.storeId)!.term
         // a command to a follower is refused (NotLeader), and wakes it; it wakes its leader with a message
@@ -112,12 +113,7 @@ describe("raftstore hibernate regions", () => {
     "when the sleeping leader's store dies, the followers wake and elect a new leader",
     () =>
       Effect.gen(function* () {
-        const seed = testSeed()
-        const cluster = yield* TestCluster.make({ stores: 3, seed })
-        yield* cluster.start
-        yield* cluster.mustPut("k", "v1")
-        const leader = yield* waitStableLeader(cluster)
-        yield* allAsleep(cluster)
+        const { cluster, leader } = yield* asleepAfterOneWrite
         yield* cluster.stopStore(leader.storeId)
         const others = cluster.storeIds.filter((id) => id !== leader.storeId)
         const next = yield* waitLeader(cluster, REGION_1, others, 20_000)
