@@ -76,6 +76,9 @@ const readSet = (files: TlsFiles): LoadedTls => {
   }
 }
 
+const sameSet = (a: LoadedTls, b: LoadedTls): boolean =>
+  a.ca.equals(b.ca) && a.cert.equals(b.cert) && a.key.equals(b.key)
+
 /** Size and modification time of each file: what the watcher compares (`""` for a missing file). */
 const fingerprint = (files: TlsFiles): string =>
   [files.ca, files.cert, files.key]
@@ -106,12 +109,19 @@ export const loadTlsCredentials = (options: TlsOptions): Effect.Effect<TlsCreden
       if (now === seen) return Effect.void
       return Effect.try({ try: () => readSet(options), catch: (e) => e as Error }).pipe(
         Effect.flatMap((next) =>
-          Effect.sync(() => {
-            seen = now
-            failed = undefined
-            loaded = next
-            for (const listener of listeners) listener(next)
-          }).pipe(Effect.zipRight(Effect.logInfo("TLS: certificates reloaded from their files")))
+          // NB: the fingerprint is taken before the read, so a read in the middle of a rotation can
+          // already hold what a later check sees as a change; the same bytes again are no reload
+          sameSet(next, loaded)
+            ? Effect.sync(() => {
+                seen = now
+                failed = undefined
+              })
+            : Effect.sync(() => {
+                seen = now
+                failed = undefined
+                loaded = next
+                for (const listener of listeners) listener(next)
+              }).pipe(Effect.zipRight(Effect.logInfo("TLS: certificates reloaded from their files")))
         ),
         // NB: `seen` is left as it was, so the next check tries again (a rotation may be half done)
         Effect.catchAll((e) => {

@@ -2,7 +2,8 @@
  * Certificate rotation without a restart, under load: a TLS cluster of processes moves from one CA
  * to another while clients write and read without pause and new clients keep connecting. The three
  * steps operators take — trust both CAs, switch every certificate to the new CA, trust only the new
- * one — are each a change of files that every process (and the client) picks up by itself. No request
+ * one — are each a change of files that every process (and the client) picks up by itself; each step
+ * waits until every listener shows it to a new handshake. No request
  * fails; at the end every listener presents a certificate of the new CA and a client of the old CA
  * is refused.
  */
@@ -19,12 +20,12 @@ import {
   type CertificateFiles,
   type ClusterTls,
   issueCertificate,
-  type LocalCluster,
   makeCertificateAuthority,
   startLocalCluster
 } from "../../src/process/index.js"
 import { parseAddress } from "../../src/rpc/address.js"
-import type { TlsOptions } from "../../src/rpc/tlsCredentials.js"
+import type { TlsFiles, TlsOptions } from "../../src/rpc/tlsCredentials.js"
+import { AdmissionReader } from "../../src/rpc/tlsAdmission.js"
 import { eventually } from "../../src/testing/eventually.js"
 import { makeTestCertificates, type TestCertificates } from "../support/certificates.js"
 import { assertBuilt } from "../support/cli.js"
@@ -45,13 +46,9 @@ const replace = (target: string, content: Buffer | string) => {
   renameSync(`${target}.next`, target)
 }
 
-/** How many times each process has logged a successful reload. */
-const reloads = (cluster: LocalCluster, name: string) =>
-  Effect.map(cluster.output(name), (out) => out.split("TLS: certificates reloaded").length - 1)
-
-/** The issuer's name on the certificate the listener at `address` presents to a new handshake. */
-const presentedIssuer = (address: string, client: TlsOptions) =>
-  Effect.async<string, Error>((resume) => {
+/** What a new handshake with the listener at `address` shows: the issuer of its certificate, and whether it admits `client`. */
+const probe = (address: string, client: TlsFiles) =>
+  Effect.async<{ readonly issuer: string; readonly admitted: boolean }, Error>((resume) => {
     const { host, port } = parseAddress(address)
     const socket = tls.connect({
       host,
@@ -60,11 +57,19 @@ const presentedIssuer = (address: string, client: TlsOptions) =>
       cert: readFileSync(client.cert),
       key: readFileSync(client.key)
     })
+    const reader = new AdmissionReader()
+    let issuer = ""
     socket.once("secureConnect", () => {
-      resume(Effect.succeed(String(socket.getPeerCertificate().issuer.CN)))
+      issuer = String(socket.getPeerCertificate().issuer.CN)
+    })
+    socket.on("data", (chunk: Buffer) => {
+      const read = reader.push(chunk)
+      if (read === undefined) return
+      resume(Effect.succeed({ issuer, admitted: read.admission._tag === "Admitted" }))
       socket.destroy()
     })
     socket.once("error", (e) => resume(Effect.fail(e)))
+    socket.once("close", () => resume(Effect.fail(new Error(`${address} closed before its admission frame`))))
     return Effect.sync(() => socket.destroy())
   })
 
@@ -130,20 +135,40 @@ describe("TLS certificate rotation", () => {
           Effect.all([...Array.from({ length: 8 }, (_, w) => worker(w)), newcomer], { concurrency: "unbounded" })
         )
 
-        /** Waits until every process and the client have reloaded `n` times in all. */
-        const reloaded = (n: number) =>
+        // NB: a process holds one set of credentials per listener (RPC and status), each logging its
+        // reloads, so progress is read from what the RPC listeners show a new handshake; only the
+        // client's reloads are counted
+        const clientReloads = (n: number) =>
           eventually(
-            Effect.gen(function* () {
-              for (const name of NAMES.filter((m) => m !== "client")) {
-                if ((yield* reloads(cluster, name)) < n) return false
-              }
-              return clientLogs.filter((l) => l.includes("TLS: certificates reloaded")).length >= n
-            }),
-            {
-              what: `every process and the client to reload their certificates (${n})`,
-              timeout: "30 seconds",
-              interval: "100 millis"
-            }
+            Effect.sync(() => clientLogs.filter((l) => l.includes("TLS: certificates reloaded")).length >= n),
+            { what: `the client to reload its certificates (${n})`, timeout: "30 seconds", interval: "100 millis" }
+          )
+        const bothCas = join(certs.dir, "both-cas.pem")
+        writeFileSync(bothCas, Buffer.concat([readFileSync(ca1.cert), readFileSync(ca2.cert)]))
+        const prober1: TlsFiles = { ...certs.client, ca: bothCas }
+        const prober2: TlsFiles = {
+          ...(yield* issueCertificate({
+            dir: certs.dir,
+            name: "prober2",
+            ca: ca2,
+            commonName: "client",
+            hosts: HOSTS
+          })),
+          ca: bothCas
+        }
+        const listeners = () => [cluster.scheduler, ...cluster.stores.map((s) => s.address)]
+        /** Waits until every RPC listener shows `check` to a new handshake by `client`. */
+        const everyListener = (
+          what: string,
+          client: TlsFiles,
+          check: (shown: { readonly issuer: string; readonly admitted: boolean }) => boolean
+        ) =>
+          eventually(
+            Effect.forEach(listeners(), (address) => Effect.map(probe(address, client), check)).pipe(
+              Effect.map((oks) => oks.every((ok) => ok)),
+              Effect.orElseSucceed(() => false)
+            ),
+            { what: `every listener to ${what}`, timeout: "30 seconds", interval: "100 millis" }
           )
         // let the load run on the old certificates first
         yield* eventually(
@@ -151,19 +176,23 @@ describe("TLS certificate rotation", () => {
           { what: "200 requests", timeout: "30 seconds" }
         )
 
-        // 1. trust both CAs
+        // 1. trust both CAs: every member admits a certificate of the new CA, and the client trusts it
         replace(caFile, Buffer.concat([readFileSync(ca1.cert), readFileSync(ca2.cert)]))
-        yield* reloaded(1)
+        yield* everyListener("admit a certificate of the new CA", prober2, (shown) => shown.admitted)
+        yield* clientReloads(1)
         // 2. every certificate now signed by the new CA (key first, then certificate: a half-done pair is skipped)
         for (const name of NAMES) {
           const fresh = yield* issueCertificate({ dir: next, name, ca: ca2, commonName: name, hosts: HOSTS })
           replace(files.get(name)!.key, readFileSync(fresh.key))
           replace(files.get(name)!.cert, readFileSync(fresh.cert))
         }
-        yield* reloaded(2)
+        // (a member dials with the credentials its listener shows, so this covers its dials too)
+        yield* everyListener("present a certificate of the new CA", prober2, (shown) => shown.issuer === "CA 2")
+        yield* clientReloads(2)
         // 3. trust only the new CA
         replace(caFile, readFileSync(ca2.cert))
-        yield* reloaded(3)
+        yield* everyListener("refuse a certificate of the old CA", prober1, (shown) => !shown.admitted)
+        yield* clientReloads(3)
         const before = ops
         yield* eventually(
           Effect.sync(() => ops >= before + 200),
@@ -174,8 +203,8 @@ describe("TLS certificate rotation", () => {
 
         assert.deepStrictEqual(failures, [], `failed requests during the rotation (${ops} succeeded)`)
         // every listener now presents the new CA's certificate, and a client of the old CA is refused
-        for (const address of [cluster.scheduler, ...cluster.stores.map((s) => s.address)]) {
-          assert.strictEqual(yield* presentedIssuer(address, { ca: caFile, ...files.get("client")! }), "CA 2")
+        for (const address of listeners()) {
+          assert.strictEqual((yield* probe(address, { ca: caFile, ...files.get("client")! })).issuer, "CA 2")
         }
         const old = yield* Effect.flatMap(TinyKvClient, (c) => c.rawGet("w0-0")).pipe(
           Effect.provide(
