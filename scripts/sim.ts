@@ -69,6 +69,8 @@ interface Totals {
   raftEntries: number
   regions: number
   faults: number
+  /** Faults by kind (`partition`, `scheduler-restart`, …): what a run actually exercised. */
+  faultKinds: Record<string, number>
   cpuMicros: number
 }
 
@@ -82,6 +84,7 @@ const emptyTotals = (): Totals => ({
   raftEntries: 0,
   regions: 0,
   faults: 0,
+  faultKinds: {},
   cpuMicros: 0
 })
 
@@ -95,6 +98,7 @@ const add = (into: Totals, t: Totals) => {
   into.raftEntries += t.raftEntries
   into.regions += t.regions
   into.faults += t.faults
+  for (const [k, v] of Object.entries(t.faultKinds)) into.faultKinds[k] = (into.faultKinds[k] ?? 0) + v
   into.cpuMicros += t.cpuMicros
 }
 
@@ -110,6 +114,7 @@ const summary = (t: Totals, seconds: number, extra: Record<string, unknown> = {}
     raftEntries: t.raftEntries,
     regionsAtEnd: t.regions,
     faults: t.faults,
+    faultKinds: t.faultKinds,
     ...extra,
     seconds: Number(seconds.toFixed(1)),
     // wall time depends on what else the machine runs; CPU time much less so
@@ -128,6 +133,7 @@ const runHere = async () => {
     totals.verdicts[r.verdict] = (totals.verdicts[r.verdict] ?? 0) + 1
     totals.operations += r.operations
     totals.faults += r.faults.length
+    for (const f of r.faults) totals.faultKinds[f.kind] = (totals.faultKinds[f.kind] ?? 0) + 1
     totals.transfers += r.bank.committed
     totals.raftEntries += r.raftEntries
     totals.regions += r.regions

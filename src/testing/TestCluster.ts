@@ -16,8 +16,7 @@
 import { Clock, Effect, Exit, type Layer, Schedule, Scope } from "effect"
 import { connectWith, type KvConnection } from "../client/promise.js"
 import type { TinyKvClient } from "../client/TinyKvClient.js"
-import { layerMemory, type MemoryEngine } from "../layers/storageMemory.js"
-import { makeClientLocal } from "../layers/schedulerClientLocal.js"
+import type { MemoryEngine } from "../layers/storageMemory.js"
 import { MemoryNetwork } from "../layers/transportMemory.js"
 import * as Filters from "../layers/transportFilters.js"
 import { compareBytes, fromUtf8, utf8 } from "../protocol/bytes.js"
@@ -28,13 +27,14 @@ import { localKeyOf, physicalKey, physicalOfLocal } from "../protocol/keyspace.j
 import type { RaftCmdRequest, RaftCmdResponse, Request } from "../protocol/raftCmd.js"
 import { type StoreConfig, testConfig } from "../raftstore/config.js"
 import type { RaftStore } from "../layers/raftStore.js"
-import { makeScheduler, type Scheduler } from "../scheduler/service.js"
+import type { Scheduler } from "../scheduler/service.js"
 import type { Router } from "../services/Router.js"
 import { type Cf, isCf, type Space, Storage } from "../services/Storage.js"
 import { type InProcessClientOptions, layerInProcessClient } from "./clusterClient.js"
 import { ClusterRequestFailed, requestOn, scanRange } from "./clusterRequest.js"
 
 export { ClusterRequestFailed } from "./clusterRequest.js"
+import { SchedulerSlot } from "./schedulerSlot.js"
 import { makeSlot, type StoreSlot, startSlot, storeAddress } from "./storeSlot.js"
 
 export interface TestClusterOptions {
@@ -70,7 +70,7 @@ export class TestCluster {
   private constructor(
     readonly config: StoreConfig,
     readonly network: MemoryNetwork,
-    readonly scheduler: Scheduler["Type"],
+    private readonly schedulerSlot: SchedulerSlot,
     private readonly slots: ReadonlyArray<StoreSlot>,
     private readonly seed: number,
     private readonly deterministic: boolean
@@ -82,7 +82,7 @@ export class TestCluster {
       const seed = options.seed ?? 1
       const config = { ...testConfig, ...options.config }
       const network = yield* MemoryNetwork.make({ seed })
-      const scheduler = yield* makeScheduler().pipe(Effect.provide(layerMemory))
+      const scheduler = yield* SchedulerSlot.make()
       const slots: Array<StoreSlot> = []
       for (let i = 1; i <= options.stores; i++)
         slots.push(yield* makeSlot(i as StoreId, options.engine ?? "memory", options.modelSync ?? false))
@@ -90,6 +90,19 @@ export class TestCluster {
       yield* Effect.addFinalizer(() => cluster.shutdown)
       return cluster
     })
+  }
+
+  /** The scheduler instance running now (a restart replaces it). */
+  get scheduler(): Scheduler["Type"] {
+    return this.schedulerSlot.current
+  }
+
+  /**
+   * Crashes the scheduler — what it had not synced is lost — and starts a new instance over its engine.
+   * Calls the old instance had not answered fail with `SchedulerUnavailable`.
+   */
+  get restartScheduler(): Effect.Effect<void, unknown> {
+    return this.schedulerSlot.restart
   }
 
   get storeIds(): ReadonlyArray<StoreId> {
@@ -114,7 +127,7 @@ export class TestCluster {
       if (slot.running !== undefined) return
       slot.running = yield* startSlot(slot, {
         network: self.network,
-        scheduler: self.scheduler,
+        schedulerClient: self.schedulerSlot.client(),
         initialStores: self.storeIds,
         config: self.config,
         seed: self.seed,
@@ -220,7 +233,7 @@ export class TestCluster {
 
   /** The region containing `key` as the scheduler knows it (polls until it does, TinyKV `GetRegion`). */
   getRegion(key: Uint8Array): Effect.Effect<{ region: Region; leader: Peer | undefined }, ClusterRequestFailed> {
-    const client = makeClientLocal(this.scheduler)
+    const client = this.schedulerSlot.client()
     return client.getRegion(key).pipe(
       Effect.flatMap((r) => (r === undefined ? Effect.fail("none" as const) : Effect.succeed(r))),
       Effect.retry(Schedule.intersect(Schedule.recurs(100), Schedule.spaced("20 millis"))),
@@ -397,7 +410,7 @@ export class TestCluster {
     const slots = this.slots
     return layerInProcessClient(
       {
-        schedulerClient: makeClientLocal(this.scheduler),
+        schedulerClient: this.schedulerSlot.client(),
         commandTimeoutMs: this.config.commandTimeoutMs,
         runningAt: (address) => {
           const running = slots.find((s) => storeAddress(s.id) === address)?.running

@@ -8,14 +8,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Context, Effect, Layer, Scope } from "effect"
 import { type RaftStore, startRaftStore } from "../layers/raftStore.js"
-import { makeClientLocal } from "../layers/schedulerClientLocal.js"
 import { layerLmdb } from "../layers/storageLmdb.js"
 import { layerMemoryFrom, MemoryEngine } from "../layers/storageMemory.js"
 import { layerTransportMemory, type MemoryNetwork } from "../layers/transportMemory.js"
 import type { StoreId } from "../protocol/ids.js"
 import type { StoreConfig } from "../raftstore/config.js"
 import { RoundYield } from "../raftstore/store.js"
-import type { Scheduler } from "../scheduler/service.js"
 import { SchedulerClient } from "../services/SchedulerClient.js"
 import { type Cf, type Space, Storage } from "../services/Storage.js"
 
@@ -72,7 +70,8 @@ export const storeAddress = (id: StoreId): string => `memory://store-${id}`
 
 export interface StartOptions {
   readonly network: MemoryNetwork
-  readonly scheduler: Scheduler["Type"]
+  /** The cluster's scheduler, as this store reaches it. */
+  readonly schedulerClient: SchedulerClient["Type"]
   readonly initialStores: ReadonlyArray<StoreId>
   readonly config: StoreConfig
   readonly seed: number
@@ -93,7 +92,7 @@ export const startSlot = (slot: StoreSlot, options: StartOptions): Effect.Effect
     const layer = Layer.mergeAll(
       storage,
       layerTransportMemory(options.network, id),
-      Layer.succeed(SchedulerClient, makeClientLocal(options.scheduler))
+      Layer.succeed(SchedulerClient, options.schedulerClient)
     )
     const ctx = yield* Layer.buildWithScope(layer, scope)
     const started = startRaftStore({

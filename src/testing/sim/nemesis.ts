@@ -2,8 +2,8 @@
  * The simulator's nemesis: a seeded schedule of faults on a `TestCluster` — partitions (a minority cut off,
  * or one direction of one link), message loss, delays that reorder, duplication, store crashes that lose
  * every unsynced write, power losses of a majority at once (each store restarts at once, with only what it
- * had synced), slow disks, leader transfers and conf changes (a replica removed, or added back) — with a
- * heal now and then. At most a minority of stores is down at once, so the cluster can always make progress
+ * had synced), slow disks, scheduler restarts (a crash of its process: what it had not synced is lost),
+ * leader transfers and conf changes (a replica removed, or added back) — with a heal now and then. At most a minority of stores is down at once, so the cluster can always make progress
  * once the network heals; safety must hold whatever happens.
  */
 import { Effect } from "effect"
@@ -26,6 +26,7 @@ export type FaultKind =
   | "restart"
   | "power-loss"
   | "slow-disk"
+  | "scheduler-restart"
   | "heal"
   | "transfer-leader"
   | "conf-change"
@@ -176,6 +177,9 @@ const step = (cluster: TestCluster, random: SimRandom, state: NemesisState, log:
       yield* admin(cluster, random, log, atMs, true)
     } else if (roll < 0.87) {
       yield* admin(cluster, random, log, atMs, false)
+    } else if (roll < 0.91) {
+      yield* cluster.restartScheduler
+      note("scheduler-restart", "unsynced writes lost; calls in flight fail")
     } else {
       yield* healNetwork(cluster, state)
       note("heal", "network and disks")
