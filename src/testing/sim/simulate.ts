@@ -240,6 +240,8 @@ export const replayCommand = (seed: number, options: Partial<SimOptions> = {}): 
   if (options.faultEveryMs !== undefined) flags.push(`--fault-every ${options.faultEveryMs}`)
   if (options.transfersPerClient !== undefined) flags.push(`--transfers ${options.transfersPerClient}`)
   if (options.audits !== undefined) flags.push(`--audits ${options.audits}`)
+  if (options.clients !== undefined) flags.push(`--clients ${options.clients}`)
+  if (options.keys !== undefined) flags.push(`--keys ${options.keys}`)
   if (options.broken !== undefined && options.broken !== "none") flags.push(`--broken ${options.broken}`)
   return `npm run sim -- ${flags.join(" ")}`
 }
