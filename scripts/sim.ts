@@ -12,7 +12,8 @@
  *   npm run sim -- --seeds 1000 --slice    what `npm test` runs per seed (fewer operations, denser faults)
  *   npm run sim -- --seeds 2000 --broken apply-skips-epoch --until-caught   stop at the first failing seed
  *   --ops N (raw operations per client), --fault-every MS (virtual time between faults), --transfers N (per
- *   bank client), --audits N, --clients N (raw clients), --keys N (contended keys) override either
+ *   bank client), --audits N, --clients N (raw clients), --keys N (contended keys),
+ *   --value-bytes N (raw values padded, so the raw keys split too) override either
  */
 import { fork } from "node:child_process"
 import { Effect } from "effect"
@@ -43,6 +44,7 @@ const shape: Partial<SimOptions> = {
   ...(arg("audits") !== undefined ? { audits: Number(arg("audits")) } : {}),
   ...(arg("clients") !== undefined ? { clients: Number(arg("clients")) } : {}),
   ...(arg("keys") !== undefined ? { keys: Number(arg("keys")) } : {}),
+  ...(arg("value-bytes") !== undefined ? { valueBytes: Number(arg("value-bytes")) } : {}),
   ...(broken !== "none" ? { broken } : {})
 }
 const one = arg("seed")

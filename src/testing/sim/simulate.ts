@@ -43,6 +43,8 @@ export interface SimOptions {
   readonly clients?: number
   readonly opsPerClient?: number
   readonly keys?: number
+  /** Raw values padded to at least this many bytes (default 0), so the raw keys' region splits too. */
+  readonly valueBytes?: number
   /** A client's pause between operations, at most (virtual; default 150 ms). */
   readonly thinkMs?: number
   /** Virtual time between faults (default 400 ms). */
@@ -151,6 +153,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     clients: 3,
     opsPerClient: 25,
     keys: 4,
+    valueBytes: 0,
     thinkMs: 150,
     faultEveryMs: 400,
     maxVirtualMs: 600_000,
@@ -242,6 +245,7 @@ export const replayCommand = (seed: number, options: Partial<SimOptions> = {}): 
   if (options.audits !== undefined) flags.push(`--audits ${options.audits}`)
   if (options.clients !== undefined) flags.push(`--clients ${options.clients}`)
   if (options.keys !== undefined) flags.push(`--keys ${options.keys}`)
+  if (options.valueBytes !== undefined) flags.push(`--value-bytes ${options.valueBytes}`)
   if (options.broken !== undefined && options.broken !== "none") flags.push(`--broken ${options.broken}`)
   return `npm run sim -- ${flags.join(" ")}`
 }

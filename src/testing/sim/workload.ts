@@ -20,6 +20,11 @@ export interface WorkloadOptions {
   readonly keys: number
   /** Each client thinks up to this long (virtual time) between operations, so faults land among them. */
   readonly thinkMs: number
+  /**
+   * A put's value is padded to at least this many bytes (0: none), so the raw keys outgrow a region and
+   * split among themselves: writes then race splits, which the epoch check at apply must catch.
+   */
+  readonly valueBytes: number
 }
 
 export const keyName = (i: number): string => `k${i}`
@@ -40,12 +45,13 @@ const operation = (
   client: number,
   n: number,
   random: SimRandom,
-  keys: number
+  keys: number,
+  valueBytes: number
 ) => {
   const key = keyName(random.int(keys))
   const roll = random.next()
   if (roll < 0.45) {
-    const value = `c${client}.${n}`
+    const value = `c${client}.${n}`.padEnd(valueBytes, ".")
     return recordWrite(history, history.invoke(client, { kind: "put", key, value }), kv.rawPut(key, value))
   }
   if (roll < 0.55) {
@@ -99,7 +105,7 @@ export const runClients = (
           (n) =>
             Effect.zipRight(
               Effect.sleep(`${own.int(options.thinkMs + 1)} millis`),
-              operation(kv, history, c, n, own, options.keys)
+              operation(kv, history, c, n, own, options.keys, options.valueBytes)
             ),
           { discard: true }
         )
