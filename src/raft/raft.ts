@@ -185,7 +185,12 @@ export class Raft implements RaftNode {
       return
     }
     this.electionElapsed++
-    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+    // NB: only a member may campaign (etcd `promotable`). A node outside its own configuration (a peer
+    // created by a message, still waiting for its snapshot) keeps counting instead of starting over: if
+    // it reset here, CheckQuorum's lease (`ignoresVoteRequest`) would never run out when its drawn
+    // timeout equals the election timeout, and it would ignore every vote request forever — a region
+    // whose other members need its vote then never elects a leader
+    if (this.electionElapsed >= this.randomizedElectionTimeout && this.prs.has(this.id)) {
       this.electionElapsed = 0
       this.step(newMessage({ msgType: "MsgHup", from: this.id, to: this.id }))
     }

@@ -5,8 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { Message } from "../../src/protocol/eraftpb.js"
-import type { Raft } from "../../src/raft/index.js"
-import { beat, hup, msg, propose } from "./helpers.js"
+import { MemoryStorage, Raft } from "../../src/raft/index.js"
+import { beat, hup, msg, newTestConfig, propose } from "./helpers.js"
 import { type Network, newNetworkWithConfig } from "./network.js"
 
 const withBoth = (preVote: boolean, checkQuorum: boolean) => (c: { preVote?: boolean; checkQuorum?: boolean }) => {
@@ -141,6 +141,27 @@ describe("CheckQuorum", () => {
     r2.readMessages()
     r2.step(msg({ msgType: "MsgRequestVote", from: 3, to: 2, term: term + 5, index: 100, logTerm: term + 4 }))
     assert.strictEqual(r2.term, term + 5)
+  })
+
+  it("a node outside its own configuration (waiting for its snapshot) lets the lease run out and votes", () => {
+    // a peer created by its leader's message knows no members yet, itself included: it cannot campaign,
+    // but the other members may need its vote once that leader is gone
+    const r = new Raft({ ...newTestConfig(3, [], 10, 1, new MemoryStorage()), checkQuorum: true, preVote: true })
+    r.step(msg({ msgType: "MsgHeartbeat", from: 1, to: 3, term: 5 }))
+    assert.strictEqual(r.lead, 1)
+    r.readMessages()
+    // whole multiples of its drawn timeout: a timer that started over at each one would stand at 0 now
+    for (let i = 0; i < 3 * r.randomizedElectionTimeout; i++) r.tick()
+    assert.deepStrictEqual(r.readMessages(), [], "it cannot campaign")
+    r.step(msg({ msgType: "MsgPreVote", from: 2, to: 3, term: 6, index: 10, logTerm: 5 }))
+    const [answer] = r.readMessages()
+    assert.strictEqual(answer?.msgType, "MsgPreVoteResponse")
+    assert.strictEqual(answer?.reject, false, "the pre-vote is granted: its lease on leader 1 ran out")
+    r.step(msg({ msgType: "MsgRequestVote", from: 2, to: 3, term: 6, index: 10, logTerm: 5 }))
+    const [vote] = r.readMessages()
+    assert.strictEqual(vote?.msgType, "MsgRequestVoteResponse")
+    assert.strictEqual(vote?.reject, false)
+    assert.strictEqual(r.vote, 2)
   })
 
   it("a leadership transfer still wins the election although every voter is in its lease", () => {
