@@ -75,6 +75,9 @@ interface Totals {
   faults: number
   /** Faults by kind (`partition`, `scheduler-restart`, …): what a run actually exercised. */
   faultKinds: Record<string, number>
+  /** Replica pairs compared after healing, and regions whose replicas never reached one applied index. */
+  replicaPairs: number
+  unsettledRegions: number
   cpuMicros: number
 }
 
@@ -89,6 +92,8 @@ const emptyTotals = (): Totals => ({
   regions: 0,
   faults: 0,
   faultKinds: {},
+  replicaPairs: 0,
+  unsettledRegions: 0,
   cpuMicros: 0
 })
 
@@ -103,6 +108,8 @@ const add = (into: Totals, t: Totals) => {
   into.regions += t.regions
   into.faults += t.faults
   for (const [k, v] of Object.entries(t.faultKinds)) into.faultKinds[k] = (into.faultKinds[k] ?? 0) + v
+  into.replicaPairs += t.replicaPairs
+  into.unsettledRegions += t.unsettledRegions
   into.cpuMicros += t.cpuMicros
 }
 
@@ -119,6 +126,8 @@ const summary = (t: Totals, seconds: number, extra: Record<string, unknown> = {}
     regionsAtEnd: t.regions,
     faults: t.faults,
     faultKinds: t.faultKinds,
+    replicaPairs: t.replicaPairs,
+    unsettledRegions: t.unsettledRegions,
     ...extra,
     seconds: Number(seconds.toFixed(1)),
     // wall time depends on what else the machine runs; CPU time much less so
@@ -141,6 +150,8 @@ const runHere = async () => {
     totals.transfers += r.bank.committed
     totals.raftEntries += r.raftEntries
     totals.regions += r.regions
+    totals.replicaPairs += r.replicas.compared
+    totals.unsettledRegions += r.replicas.unsettled
     if (r.unreadKeys > 0 || r.finalAuditFailed) totals.unreadable.push(seed)
     if (one !== undefined) console.log(JSON.stringify(r, null, 2))
     else if (r.verdict !== "Ok") {

@@ -29,7 +29,7 @@ import { type StoreConfig, testConfig } from "../raftstore/config.js"
 import type { RaftStore } from "../layers/raftStore.js"
 import type { Scheduler } from "../scheduler/service.js"
 import type { Router } from "../services/Router.js"
-import { type Cf, isCf, type Space, Storage } from "../services/Storage.js"
+import { type Cf, type EngineReader, isCf, type Space, Storage } from "../services/Storage.js"
 import { type InProcessClientOptions, layerInProcessClient } from "./clusterClient.js"
 import { ClusterRequestFailed, requestOn, scanRange } from "./clusterRequest.js"
 
@@ -372,6 +372,11 @@ export class TestCluster {
     return slot.running !== undefined
       ? read(slot.running.storage)
       : Effect.scoped(Effect.flatMap(Storage, read).pipe(Effect.provide(slot.storage)))
+  }
+
+  /** A snapshot reader of running store `id`'s engine, open until the scope closes (`undefined`: stopped). */
+  engineSnapshot(id: StoreId): Effect.Effect<EngineReader, unknown, Scope.Scope> | undefined {
+    return this.slot(id).running?.storage.snapshot
   }
 
   /** Polls store `id`'s engine until `key` holds `value` (or is absent, for `undefined`), up to `timeoutMs`. */

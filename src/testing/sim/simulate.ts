@@ -18,6 +18,7 @@ import { emptyNemesisState, healAll, type NemesisLog, runNemesis } from "./nemes
 import { audit, type BankLog, type BankOptions, emptyBankLog, openAccounts, runBank } from "./bank.js"
 import { simRandom } from "./random.js"
 import { RaftInvariants } from "./raftInvariants.js"
+import { checkReplicas } from "./replicaConsistency.js"
 import { slowDisk } from "./slowDisk.js"
 import { VirtualTime } from "./virtualTime.js"
 import { finalReads, runClients } from "./workload.js"
@@ -66,10 +67,11 @@ export interface SimResult {
   /**
    * `Ok`; `Illegal` (a linearizability violation); `Unknown` (checker budget); `Stuck` (never finished);
    * `RaftViolation` (two leaders in a term, a committed entry that changed, an apply past the commit);
+   * `ReplicaViolation` (two replicas of a region at one applied index hold different data, after healing);
    * `BankViolation` (an audit saw a wrong total or a missing account). The first that applies, in the
-   * order Raft, bank, linearizability; `report` says what was seen.
+   * order Raft, replicas, bank, linearizability; `report` says what was seen.
    */
-  readonly verdict: "Ok" | "Illegal" | "Unknown" | "Stuck" | "RaftViolation" | "BankViolation"
+  readonly verdict: "Ok" | "Illegal" | "Unknown" | "Stuck" | "RaftViolation" | "ReplicaViolation" | "BankViolation"
   readonly operations: number
   /** Operations whose outcome was unknown (failed writes). */
   readonly indefinite: number
@@ -84,11 +86,24 @@ export interface SimResult {
   readonly finalAuditFailed: boolean
   /** Regions at the end, as the scheduler knows them (more than 1: the run saw splits). */
   readonly regions: number
+  /**
+   * The replica comparison after healing: regions whose replicas all reached one applied index, regions
+   * where some did not (a liveness note; only replicas at equal indexes were compared), pairs compared.
+   */
+  readonly replicas: { readonly settled: number; readonly unsettled: number; readonly compared: number }
   readonly report?: string
 }
 
 /** How often the Raft invariants are sampled (virtual time): every tick. */
 const SAMPLE_EVERY_MS = 50
+
+/**
+ * After healing, the replicas' data are compared once every region's replicas stand at one applied index;
+ * a follower learns the last commit index from the leader's next message, so this waits up to 40 reads
+ * 100 ms apart (virtual) for that, and compares the replicas at equal indexes if some never catch up.
+ */
+const REPLICA_ATTEMPTS = 40
+const REPLICA_PAUSE_MS = 100
 
 const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInvariants, bankLog: BankLog) =>
   Effect.gen(function* () {
@@ -142,8 +157,14 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
     const finalAudit = bank.clients > 0 ? yield* audit(bank, bankLog, "final").pipe(Effect.provide(healed)) : true
     yield* Fiber.interrupt(sampler)
     raft.sample(stores(), true)
+    const replicas = yield* checkReplicas(
+      cluster.storeIds,
+      (id) => cluster.engineSnapshot(id),
+      Effect.sleep(`${REPLICA_PAUSE_MS} millis`),
+      REPLICA_ATTEMPTS
+    )
     const regions = (yield* schedulerRegions(cluster)).length
-    return { history, unreadKeys, finalAuditFailed: !finalAudit, regions }
+    return { history, unreadKeys, finalAuditFailed: !finalAudit, regions, replicas }
   }).pipe(Effect.scoped)
 
 /** Runs one seed; never fails (a run that errors is reported through its verdict). */
@@ -179,6 +200,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     bank: { committed: bankLog.committed, failed: bankLog.failed, audits: bankLog.audits },
     finalAuditFailed: false,
     regions: 0,
+    replicas: { settled: 0, unsettled: 0, compared: 0 },
     report: [why, ...raft.violations, ...bankLog.violations].join("\n")
   })
   return Effect.promise(async () => {
@@ -194,19 +216,27 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     const virtualMs = time.millis
     if (exit === undefined) return stuck(virtualMs, `not finished after ${virtualMs} ms of virtual time`)
     if (Exit.isFailure(exit)) return stuck(virtualMs, `the run failed: ${Cause.pretty(exit.cause)}`)
-    const { history, unreadKeys, finalAuditFailed, regions } = exit.value
+    const { history, unreadKeys, finalAuditFailed, regions, replicas } = exit.value
     const ops = history.operations()
     const result = checkLinearizable(kvModel, ops)
     const verdict =
-      raft.violations.length > 0 ? "RaftViolation" : bankLog.violations.length > 0 ? "BankViolation" : result._tag
+      raft.violations.length > 0
+        ? "RaftViolation"
+        : replicas.violations.length > 0
+          ? "ReplicaViolation"
+          : bankLog.violations.length > 0
+            ? "BankViolation"
+            : result._tag
     const report =
       raft.violations.length > 0
         ? raft.violations.join("\n")
-        : bankLog.violations.length > 0
-          ? bankLog.violations.join("\n")
-          : result._tag === "Illegal"
-            ? result.report
-            : undefined
+        : replicas.violations.length > 0
+          ? replicas.violations.join("\n")
+          : bankLog.violations.length > 0
+            ? bankLog.violations.join("\n")
+            : result._tag === "Illegal"
+              ? result.report
+              : undefined
     return {
       seed: options.seed,
       verdict,
@@ -219,6 +249,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
       bank: { committed: bankLog.committed, failed: bankLog.failed, audits: bankLog.audits },
       finalAuditFailed,
       regions,
+      replicas: { settled: replicas.settled, unsettled: replicas.unsettled, compared: replicas.compared },
       ...(report !== undefined ? { report } : {})
     } satisfies SimResult
   })
