@@ -68,7 +68,11 @@ export interface StoreConfig {
  * to show that its checks catch them. Nothing outside `src/testing/` sets these; every one defaults off.
  */
 export interface UnsafeTestOnly {
-  /** Apply runs data commands without checking their region epoch or that their keys are still in the region. */
+  /**
+   * Commands take effect without their region epoch checked where they do: apply runs data commands without
+   * the epoch check or the check that their keys are still in the region, and a ReadIndex read is answered
+   * without the epoch check (a read taken before a split then reads the shrunk region: a moved key is absent).
+   */
   readonly applySkipsEpochCheck?: boolean
   /** A leader answers a read-only (`Snap`) command from its own state at once, without the log. */
   readonly leaderReadsLocally?: boolean
