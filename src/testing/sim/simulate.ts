@@ -26,7 +26,8 @@ import { finalReads, runClients } from "./workload.js"
 /**
  * The deliberately broken clusters of the self-test: `ack-before-fsync`, every store's disk ignores fsync,
  * so a crash loses writes the store had acknowledged; `apply-skips-epoch`, apply runs data commands without
- * the region epoch and key-range checks; `leader-reads-locally`, a leader answers reads from its own state
+ * the region epoch and key-range checks and ReadIndex reads are answered without the epoch check;
+ * `leader-reads-locally`, a leader answers reads from its own state
  * without the log (the last two through the raftstore's TEST ONLY `unsafeTestOnly` switches).
  */
 export const BROKEN = ["none", "ack-before-fsync", "apply-skips-epoch", "leader-reads-locally"] as const
