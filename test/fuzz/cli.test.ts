@@ -19,7 +19,7 @@ import { UsageError } from "../../src/cli/usage.js"
 import { usageHint } from "../../src/cli/usageHint.js"
 import { isValidAddress } from "../../src/rpc/address.js"
 import { assertBuilt, tinykv as runTinykv } from "../support/cli.js"
-import { fuzzParams, fuzzRuns } from "./runs.js"
+import { fuzzParams, fuzzRuns, fuzzTimeout } from "./runs.js"
 
 const words = [
   "get",
@@ -109,45 +109,59 @@ const parse = (args: ReadonlyArray<string>) =>
   runtime.runPromiseExit(CommandDescriptor.parse(tinykv.descriptor, ["tinykv", ...args], CliConfig.defaultConfig))
 
 describe("fuzz: command-line arguments", () => {
-  it(`any argv parses or is a ValidationError with a usage hint, never a defect (${fuzzRuns} inputs)`, async () => {
-    let accepted = 0
-    let refused = 0
-    await fc.assert(
-      fc.asyncProperty(argv, async (args) => {
-        const exit = await parse(args)
-        if (Exit.isSuccess(exit)) {
-          accepted++
-          return
-        }
-        const failure = Cause.failureOption(exit.cause)
-        assert.isTrue(
-          failure._tag === "Some",
-          `not a plain failure for ${JSON.stringify(args)}: ${Cause.pretty(exit.cause)}`
-        )
-        if (failure._tag === "Some") assert.isTrue(ValidationError.isValidationError(failure.value))
-        refused++
-        assert.match(usageHint(tinykv.descriptor, "tinykv", args), /^usage: tinykv/)
-      }),
-      fuzzParams
-    )
-    assert.isAbove(accepted, 0, "the generator reaches valid command lines")
-    assert.isAbove(refused, 0)
-  }, 240_000)
+  it(
+    `any argv parses or is a ValidationError with a usage hint, never a defect (${fuzzRuns} inputs)`,
+    async () => {
+      let accepted = 0
+      let refused = 0
+      await fc.assert(
+        fc.asyncProperty(argv, async (args) => {
+          const exit = await parse(args)
+          if (Exit.isSuccess(exit)) {
+            accepted++
+            return
+          }
+          const failure = Cause.failureOption(exit.cause)
+          assert.isTrue(
+            failure._tag === "Some",
+            `not a plain failure for ${JSON.stringify(args)}: ${Cause.pretty(exit.cause)}`
+          )
+          if (failure._tag === "Some") assert.isTrue(ValidationError.isValidationError(failure.value))
+          refused++
+          assert.match(usageHint(tinykv.descriptor, "tinykv", args), /^usage: tinykv/)
+        }),
+        fuzzParams
+      )
+      assert.isAbove(accepted, 0, "the generator reaches valid command lines")
+      assert.isAbove(refused, 0)
+    },
+    fuzzTimeout(240_000)
+  )
 
-  it(`flag values the handlers check: a value or "invalid", never an exception (${fuzzRuns} inputs)`, () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.constantFrom(...words), fc.string({ maxLength: 24 }), fc.fullUnicodeString()), (text) => {
-        const size = parseByteSize(text)
-        assert.isTrue(size === undefined || (Number.isFinite(size) && size >= 0), `${JSON.stringify(text)} → ${size}`)
-        parseDuration(text)
-        assert.isBoolean(isValidAddress(text))
-        const peers = parsePeerAddresses(text)
-        if (peers instanceof UsageError) assert.match(peers.message, /--peer-addresses/)
-        else for (const address of peers.values()) assert.isTrue(isValidAddress(address))
-      }),
-      fuzzParams
-    )
-  })
+  it(
+    `flag values the handlers check: a value or "invalid", never an exception (${fuzzRuns} inputs)`,
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(fc.constantFrom(...words), fc.string({ maxLength: 24 }), fc.fullUnicodeString()),
+          (text) => {
+            const size = parseByteSize(text)
+            assert.isTrue(
+              size === undefined || (Number.isFinite(size) && size >= 0),
+              `${JSON.stringify(text)} → ${size}`
+            )
+            parseDuration(text)
+            assert.isBoolean(isValidAddress(text))
+            const peers = parsePeerAddresses(text)
+            if (peers instanceof UsageError) assert.match(peers.message, /--peer-addresses/)
+            else for (const address of peers.values()) assert.isTrue(isValidAddress(address))
+          }
+        ),
+        fuzzParams
+      )
+    },
+    fuzzTimeout()
+  )
 
   it("rejected argvs through the built tinykv: a usage error, exit 2, no stack trace", async () => {
     assertBuilt()

@@ -5,3 +5,6 @@
 export const fuzzRuns = Number(process.env.FUZZ_RUNS ?? 10_000)
 const seed = process.env.FUZZ_SEED
 export const fuzzParams = { numRuns: fuzzRuns, ...(seed !== undefined ? { seed: Number(seed) } : {}) }
+
+/** A test's timeout for `fuzzRuns` inputs: `ms` is what 10,000 need at most, scaled up for an offline run. */
+export const fuzzTimeout = (ms = 30_000): number => Math.round(ms * Math.max(1, fuzzRuns / 10_000))

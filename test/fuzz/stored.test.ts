@@ -9,7 +9,7 @@ import { Packr } from "msgpackr"
 import { CorruptRecord, decodeU64 } from "../../src/protocol/storedCodec.js"
 import * as Codecs from "../../src/raftstore/codec.js"
 import { clusterCodec, regionCodec, storeCodec } from "../../src/scheduler/persist.js"
-import { fuzzParams, fuzzRuns } from "./runs.js"
+import { fuzzParams, fuzzRuns, fuzzTimeout } from "./runs.js"
 
 const plain = new Packr({ useRecords: false })
 
@@ -26,29 +26,33 @@ const codecs = [
 ]
 
 describe("fuzz: stored records", () => {
-  it(`any bytes decode to the record or CorruptRecord (${fuzzRuns} inputs)`, () => {
-    let corrupt = 0
-    fc.assert(
-      fc.property(
-        fc.nat(codecs.length - 1),
-        fc.oneof(
-          fc.uint8Array({ maxLength: 80 }),
-          fc.anything().map((v) => plain.pack(v) as Uint8Array),
-          fc.record({ region: fc.anything(), state: fc.anything() }).map((v) => plain.pack(v) as Uint8Array)
-        ),
-        (which, bytes) => {
-          try {
-            codecs[which]!.decode(bytes)
-          } catch (e) {
-            assert.instanceOf(e, CorruptRecord, String(e))
-            corrupt++
+  it(
+    `any bytes decode to the record or CorruptRecord (${fuzzRuns} inputs)`,
+    () => {
+      let corrupt = 0
+      fc.assert(
+        fc.property(
+          fc.nat(codecs.length - 1),
+          fc.oneof(
+            fc.uint8Array({ maxLength: 80 }),
+            fc.anything().map((v) => plain.pack(v) as Uint8Array),
+            fc.record({ region: fc.anything(), state: fc.anything() }).map((v) => plain.pack(v) as Uint8Array)
+          ),
+          (which, bytes) => {
+            try {
+              codecs[which]!.decode(bytes)
+            } catch (e) {
+              assert.instanceOf(e, CorruptRecord, String(e))
+              corrupt++
+            }
           }
-        }
-      ),
-      fuzzParams
-    )
-    assert.isAbove(corrupt, 0)
-  })
+        ),
+        fuzzParams
+      )
+      assert.isAbove(corrupt, 0)
+    },
+    fuzzTimeout()
+  )
 
   it("a u64 of the wrong length is CorruptRecord", () => {
     assert.throws(() => decodeU64(new Uint8Array(3)), /corrupt u64 record/)

@@ -9,7 +9,7 @@ import fc from "fast-check"
 import { parseScript, type Statement } from "../../src/cli/txnScript.js"
 import { UsageError } from "../../src/cli/usage.js"
 import { fromUtf8 } from "../../src/protocol/bytes.js"
-import { fuzzParams, fuzzRuns } from "./runs.js"
+import { fuzzParams, fuzzRuns, fuzzTimeout } from "./runs.js"
 
 const parse = (text: string, hex = false) => Effect.runSync(Effect.either(parseScript(text, hex)))
 
@@ -64,44 +64,52 @@ const render = (s: Statement): string => {
 }
 
 describe("fuzz: txn scripts", () => {
-  it(`any text parses, or fails with a UsageError naming where (${fuzzRuns} inputs)`, () => {
-    let parsed = 0
-    let refused = 0
-    fc.assert(
-      fc.property(fc.oneof(scriptText, fc.fullUnicodeString({ maxLength: 60 })), fc.boolean(), (text, hex) => {
-        const result = parse(text, hex)
-        if (Either.isRight(result)) {
-          parsed++
-          assert.isAbove(result.right.length, 0)
-        } else {
-          refused++
-          assert.instanceOf(result.left, UsageError)
-          assert.match(result.left.message, /statement \d+|no statements/)
-        }
-      }),
-      fuzzParams
-    )
-    assert.isAbove(parsed, 0, "the generator reaches valid scripts")
-    assert.isAbove(refused, 0)
-  })
+  it(
+    `any text parses, or fails with a UsageError naming where (${fuzzRuns} inputs)`,
+    () => {
+      let parsed = 0
+      let refused = 0
+      fc.assert(
+        fc.property(fc.oneof(scriptText, fc.fullUnicodeString({ maxLength: 60 })), fc.boolean(), (text, hex) => {
+          const result = parse(text, hex)
+          if (Either.isRight(result)) {
+            parsed++
+            assert.isAbove(result.right.length, 0)
+          } else {
+            refused++
+            assert.instanceOf(result.left, UsageError)
+            assert.match(result.left.message, /statement \d+|no statements/)
+          }
+        }),
+        fuzzParams
+      )
+      assert.isAbove(parsed, 0, "the generator reaches valid scripts")
+      assert.isAbove(refused, 0)
+    },
+    fuzzTimeout()
+  )
 
-  it(`a parsed script printed back parses to the same statements (${fuzzRuns / 10} inputs)`, () => {
-    fc.assert(
-      fc.property(scriptText, (text) => {
-        const first = parse(text)
-        if (Either.isLeft(first)) return
-        const statements = first.right.map((s) => s.statement)
-        const printed = statements.map(render).join("; ")
-        const second = parse(printed)
-        assert.isTrue(Either.isRight(second), `${JSON.stringify(printed)} did not parse back`)
-        if (Either.isRight(second)) {
-          assert.deepStrictEqual(
-            second.right.map((s) => s.statement),
-            statements
-          )
-        }
-      }),
-      { ...fuzzParams, numRuns: Math.max(1, Math.floor(fuzzRuns / 10)) }
-    )
-  })
+  it(
+    `a parsed script printed back parses to the same statements (${fuzzRuns / 10} inputs)`,
+    () => {
+      fc.assert(
+        fc.property(scriptText, (text) => {
+          const first = parse(text)
+          if (Either.isLeft(first)) return
+          const statements = first.right.map((s) => s.statement)
+          const printed = statements.map(render).join("; ")
+          const second = parse(printed)
+          assert.isTrue(Either.isRight(second), `${JSON.stringify(printed)} did not parse back`)
+          if (Either.isRight(second)) {
+            assert.deepStrictEqual(
+              second.right.map((s) => s.statement),
+              statements
+            )
+          }
+        }),
+        { ...fuzzParams, numRuns: Math.max(1, Math.floor(fuzzRuns / 10)) }
+      )
+    },
+    fuzzTimeout()
+  )
 })

@@ -14,7 +14,7 @@ import { SchedulerRpcs } from "../../src/protocol/schedulerRpcs.js"
 import { frame, makeFramedMsgPack } from "../../src/rpc/framedMsgPack.js"
 import { openRaw } from "../support/rawSocket.js"
 import { startStandalone } from "../support/standalone.js"
-import { fuzzParams, fuzzRuns } from "./runs.js"
+import { fuzzParams, fuzzRuns, fuzzTimeout } from "./runs.js"
 
 const packr = new Packr({ useRecords: true })
 
@@ -61,45 +61,53 @@ const payload = fc.oneof(
 )
 
 describe("fuzz: wire decoding", () => {
-  it(`random bytes and mangled frames: messages or a typed refusal (${fuzzRuns} inputs)`, () => {
-    const outcomes = { messages: 0, refused: 0 }
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 4 }),
-          fc.anything().map((v) => [frame(packr.pack(v))]),
-          fc.tuple(fc.anything(), fc.nat(), fc.nat(255)).map(([v, at, byte]) => {
-            const f = frame(packr.pack({ _tag: "Request", id: "1", tag: "RawGet", payload: v, headers: [] }))
-            f[at % f.length] = byte
-            return [f]
-          }),
-          fc.tuple(fc.anything(), fc.nat()).map(([v, cut]) => {
-            const f = frame(packr.pack({ _tag: "Request", id: "1", tag: "RawPut", payload: v, headers: [] }))
-            return [f.subarray(0, cut % (f.length + 1)), f.subarray(cut % (f.length + 1))]
-          })
+  it(
+    `random bytes and mangled frames: messages or a typed refusal (${fuzzRuns} inputs)`,
+    () => {
+      const outcomes = { messages: 0, refused: 0 }
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 4 }),
+            fc.anything().map((v) => [frame(packr.pack(v))]),
+            fc.tuple(fc.anything(), fc.nat(), fc.nat(255)).map(([v, at, byte]) => {
+              const f = frame(packr.pack({ _tag: "Request", id: "1", tag: "RawGet", payload: v, headers: [] }))
+              f[at % f.length] = byte
+              return [f]
+            }),
+            fc.tuple(fc.anything(), fc.nat()).map(([v, cut]) => {
+              const f = frame(packr.pack({ _tag: "Request", id: "1", tag: "RawPut", payload: v, headers: [] }))
+              return [f.subarray(0, cut % (f.length + 1)), f.subarray(cut % (f.length + 1))]
+            })
+          ),
+          (chunks) => {
+            outcomes[decodeOutcome(chunks)]++
+          }
         ),
-        (chunks) => {
-          outcomes[decodeOutcome(chunks)]++
-        }
-      ),
-      fuzzParams
-    )
-    // both paths are exercised, or the generator is broken
-    assert.isAbove(outcomes.messages, fuzzRuns / 20)
-    assert.isAbove(outcomes.refused, fuzzRuns / 20)
-  })
+        fuzzParams
+      )
+      // both paths are exercised, or the generator is broken
+      assert.isAbove(outcomes.messages, fuzzRuns / 20)
+      assert.isAbove(outcomes.refused, fuzzRuns / 20)
+    },
+    fuzzTimeout()
+  )
 
-  it(`every RPC's payload Schema answers any value with a result, never an exception (${fuzzRuns} inputs)`, () => {
-    let accepted = 0
-    fc.assert(
-      fc.property(fc.constantFrom(...rpcTags), payload, (tag, value) => {
-        const decoded = Schema.decodeUnknownEither(payloadSchema(tag))(value)
-        if (Either.isRight(decoded)) accepted++
-      }),
-      fuzzParams
-    )
-    assert.isAtMost(accepted, fuzzRuns, "counted")
-  })
+  it(
+    `every RPC's payload Schema answers any value with a result, never an exception (${fuzzRuns} inputs)`,
+    () => {
+      let accepted = 0
+      fc.assert(
+        fc.property(fc.constantFrom(...rpcTags), payload, (tag, value) => {
+          const decoded = Schema.decodeUnknownEither(payloadSchema(tag))(value)
+          if (Either.isRight(decoded)) accepted++
+        }),
+        fuzzParams
+      )
+      assert.isAtMost(accepted, fuzzRuns, "counted")
+    },
+    fuzzTimeout()
+  )
 
   it.scopedLive("a live store given 300 fuzzed frames stays up, and only the requests it accepted wrote", () =>
     Effect.gen(function* () {
