@@ -15,7 +15,7 @@
 import { Effect, type Scope } from "effect"
 import type { RegionId, StoreId } from "../../protocol/ids.js"
 import { physicalRanges } from "../../protocol/keyspace.js"
-import { applyStateKey } from "../../raftstore/keys.js"
+import { applyStateKey, REGION_META_MAX_KEY, REGION_META_MIN_KEY, regionIdOfStateKey } from "../../raftstore/keys.js"
 import { RaftApplyStateCodec, RegionLocalStateCodec } from "../../raftstore/codec.js"
 import type { EngineReader } from "../../services/Storage.js"
 
@@ -32,8 +32,7 @@ export interface ReplicaDigest {
   readonly keys: number
 }
 
-/** Region states live under `[0x01, 0x03]` in `meta` (see `raftstore/keys.ts`). */
-const REGION_STATES = { start: new Uint8Array([0x01, 0x03]), end: new Uint8Array([0x01, 0x04]) }
+const REGION_META = { start: REGION_META_MIN_KEY, end: REGION_META_MAX_KEY }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex")
 
@@ -48,7 +47,8 @@ const fnv = (h: number, bytes: Uint8Array): number => {
 /** The digests of every initialized, live replica in one store's engine, from one snapshot. */
 export const digestStore = (store: StoreId, reader: EngineReader): ReadonlyArray<ReplicaDigest> => {
   const out: Array<ReplicaDigest> = []
-  for (const { value } of reader.scan("meta", REGION_STATES)) {
+  for (const { key, value } of reader.scan("meta", REGION_META)) {
+    if (regionIdOfStateKey(key) === undefined) continue
     const state = RegionLocalStateCodec.decode(value)
     const region = state.region
     // a tombstone has no data, and an uninitialized peer (no members known yet) has no range
