@@ -73,7 +73,8 @@ export class TestCluster {
     private readonly schedulerSlot: SchedulerSlot,
     private readonly slots: ReadonlyArray<StoreSlot>,
     private readonly seed: number,
-    private readonly deterministic: boolean
+    /** Whether the cluster runs under the simulator's virtual time (`TestClusterOptions.deterministic`). */
+    readonly deterministic: boolean
   ) {}
 
   /** Builds (not starts) a cluster; its resources are released with the enclosing scope. */

@@ -6,7 +6,7 @@
  * leader receives in the answer to its next heartbeat and proposes through the Raft log. Waiting is on the
  * scheduler's view of the region (what the leader reported after applying the change), as TinyKV's helpers
  * do; a leader transfer is an admin command sent straight to the current leader, repeated until the target
- * leads. Every wait has a deadline (`eventually`).
+ * leads. Every wait has a deadline (`eventually`), on the live clock or, under the simulator, on virtual time.
  */
 import { Deferred, Effect } from "effect"
 import type { PeerId, RegionId, StoreId } from "../protocol/ids.js"
@@ -19,6 +19,12 @@ import { REQUEST_TIMEOUT_MS, type TestCluster } from "./TestCluster.js"
 export const CONF_CHANGE_TIMEOUT_MS = REQUEST_TIMEOUT_MS
 
 const header = (cluster: TestCluster) => ({ clusterId: cluster.scheduler.clusterId })
+
+/**
+ * The clock the waits run on: the live one, except under the simulator's virtual time, where a live
+ * timer would fire at a virtual moment that depends on the machine's speed and the seed would not replay.
+ */
+const waitClock = (cluster: TestCluster) => (cluster.deterministic ? ("caller" as const) : ("live" as const))
 
 /** The region as the scheduler last heard of it from its leader (`undefined` if unknown). */
 export const schedulerRegion = (cluster: TestCluster, regionId: RegionId) =>
@@ -66,7 +72,8 @@ export const mustHavePeer = (
     {
       what: `region ${regionId} to have peer ${peer.id} on store ${peer.storeId}`,
       timeout: timeoutMs,
-      interval: "20 millis"
+      interval: "20 millis",
+      clock: waitClock(cluster)
     }
   ).pipe(Effect.asVoid)
 
@@ -82,7 +89,8 @@ export const mustNonePeer = (
     {
       what: `region ${regionId} to lose peer ${peer.id} on store ${peer.storeId}`,
       timeout: timeoutMs,
-      interval: "20 millis"
+      interval: "20 millis",
+      clock: waitClock(cluster)
     }
   ).pipe(Effect.asVoid)
 
@@ -145,6 +153,7 @@ export const mustTransferLeader = (cluster: TestCluster, regionId: RegionId, pee
     {
       what: `peer ${peer.id} on store ${peer.storeId} to lead region ${regionId}`,
       timeout: timeoutMs,
-      interval: "100 millis"
+      interval: "100 millis",
+      clock: waitClock(cluster)
     }
   ).pipe(Effect.asVoid)

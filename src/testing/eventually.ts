@@ -7,9 +7,11 @@
  * running at the deadline is interrupted. On the deadline `eventually` fails with `EventuallyTimeout`,
  * naming what was awaited and the last reason the check did not pass.
  *
- * NB: the polling pauses and the deadline always run on the live clock, even under `TestClock`: what
+ * NB: the polling pauses and the deadline run on the live clock by default, even under `TestClock`: what
  * a test waits for here is other fibers or processes making progress, which simulated time that only
- * the test itself advances would never give (the check still sees the test's own clock).
+ * the test itself advances would never give (the check still sees the test's own clock). A program whose
+ * own clock moves by itself — the simulator's virtual time — passes `clock: "caller"`: there a live timer
+ * would fire at a virtual time that depends on the machine's speed, and the run would not replay.
  */
 import { Cause, Clock, Data, Duration, Effect, Option, Schedule } from "effect"
 
@@ -20,6 +22,8 @@ export interface EventuallyOptions {
   readonly timeout?: Duration.DurationInput
   /** Pause between tries (default 10 millis). */
   readonly interval?: Duration.DurationInput
+  /** Which clock times the pauses and the deadline: `live` (default) or the caller's own. */
+  readonly clock?: "live" | "caller"
 }
 
 /** The condition did not hold before the deadline. */
@@ -87,7 +91,7 @@ export const eventually = <A, E = never, R = never>(
             lastCause: last
           })
       }),
-      // the pauses and the deadline on the live clock (see the module comment)
-      Effect.withClock(Clock.make())
+      // the pauses and the deadline on the live clock unless asked otherwise (see the module comment)
+      options.clock === "caller" ? (self) => self : Effect.withClock(Clock.make())
     )
   })

@@ -59,6 +59,11 @@ export interface SimOptions {
   readonly audits?: number
   /** Give up (verdict `Stuck`) when the run has not finished after this much virtual time (default 10 min). */
   readonly maxVirtualMs?: number
+  /**
+   * Wall time the driver runs before letting the event loop turn (default 200 ms). It must change nothing in
+   * a run: the determinism test runs one seed with two values and expects the same result.
+   */
+  readonly sliceMs?: number
   /** A deliberately broken cluster, to show the checks catch it (see `Broken`). */
   readonly broken?: Broken
 }
@@ -179,6 +184,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     thinkMs: 150,
     faultEveryMs: 400,
     maxVirtualMs: 600_000,
+    sliceMs: 200,
     broken: "none",
     bankClients: 2,
     transfersPerClient: 6,
@@ -212,7 +218,8 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
         // thousands of runs: the stores' info logs (peers created, snapshots applied) would drown the report
         Logger.withMinimumLogLevel(LogLevel.Warning)
       ),
-      options.maxVirtualMs
+      options.maxVirtualMs,
+      options.sliceMs
     )
     const virtualMs = time.millis
     if (exit === undefined) return stuck(virtualMs, `not finished after ${virtualMs} ms of virtual time`)
