@@ -14,7 +14,7 @@
  * outside the scheduler would be seen only between two driver slices, at a virtual time that depends on
  * the machine's speed.
  */
-import { Clock, type Duration, Effect, type Exit, Fiber, FiberRef, type Scheduler } from "effect"
+import { Clock, type Duration, Effect, type Exit, FiberId, FiberRef, type Scheduler } from "effect"
 
 interface Timer {
   readonly at: number
@@ -150,26 +150,41 @@ export class VirtualTime {
   run<A, E>(program: Effect.Effect<A, E>, maxMs: number, sliceMs = 200): Promise<Exit.Exit<A, E> | undefined> {
     const fiber = Effect.runFork(program.pipe(Effect.withClock(this.clock), Effect.withScheduler(this.scheduler)))
     let idleSlices = 0
-    const stuck = (resolve: (r: undefined) => void, reject: (e: unknown) => void) =>
-      void Effect.runPromise(Fiber.interrupt(fiber)).then(() => resolve(undefined), reject)
+    // A stuck run is interrupted on this same scheduler, so the driver keeps running it until the
+    // interruption (its finalizers, which may sleep) is done; only then is the result `undefined`.
+    let interrupting = false
+    const interrupt = () => {
+      interrupting = true
+      idleSlices = 0
+      fiber.unsafeInterruptAsFork(FiberId.none)
+    }
     return new Promise((resolve, reject) => {
       const slice = () => {
         try {
           const started = performance.now()
           for (;;) {
             const exit = fiber.unsafePoll()
-            if (exit !== null) return resolve(exit)
+            if (exit !== null) return resolve(interrupting ? undefined : exit)
             if (this.runTasks(10_000) > 0) {
               if (performance.now() - started > sliceMs) return void setImmediate(slice)
               continue
             }
-            if (this.fireNext(maxMs)) continue
-            // every timer left is due after maxMs: the run is stuck
-            if (this.timers.size > 0) return stuck(resolve, reject)
+            if (this.fireNext(interrupting ? maxMs + INTERRUPT_GRACE_MS : maxMs)) continue
+            if (this.timers.size > 0) {
+              // every timer left is due after maxMs: the run is stuck (or its interruption is)
+              if (interrupting)
+                return reject(new Error(`the run did not stop within ${INTERRUPT_GRACE_MS} ms of being interrupted`))
+              interrupt()
+              continue
+            }
             // Nothing queued and no timer. The fiber's first step runs on Effect's default scheduler (a
             // microtask), so let the event loop run a few times; a program still waiting after that waits
             // for something that will never come.
-            if (++idleSlices > 100) return stuck(resolve, reject)
+            if (++idleSlices > 100) {
+              if (interrupting) return reject(new Error("the run waits for something outside it even when interrupted"))
+              interrupt()
+              continue
+            }
             return void setImmediate(slice)
           }
         } catch (e) {
@@ -180,6 +195,9 @@ export class VirtualTime {
     })
   }
 }
+
+/** Virtual time a stuck run's interruption may take (its finalizers' sleeps) before the driver gives up. */
+const INTERRUPT_GRACE_MS = 60_000
 
 const durationMillis = (d: Duration.Duration): number => {
   const v = d.value
