@@ -69,7 +69,10 @@ describe("raftstore reads through ReadIndex", () => {
     () =>
       Effect.gen(function* () {
         const seed = testSeed()
-        const cluster = yield* TestCluster.make({ stores: 5, seed })
+        // CheckQuorum off: it would depose the cut-off leader one election timeout after the cut, a race with
+        // the new leader's write on a busy machine; without it the old leader keeps believing it leads, and
+        // ReadIndex alone must keep its reads from being served
+        const cluster = yield* TestCluster.make({ stores: 5, seed, config: { checkQuorum: false } })
         yield* cluster.start
         yield* cluster.mustPut("k", "old")
         for (const id of cluster.storeIds) yield* cluster.mustEngineHave(id, "k", "old")
@@ -87,10 +90,9 @@ describe("raftstore reads through ReadIndex", () => {
         assert.isTrue(old.isLeader, `seed ${seed}`)
         const lastBefore = old.rawNode.raft.raftLog.lastIndex()
 
-        // its read is never confirmed: answered ServerIsBusy once the command timeout has passed, or
-        // NotLeader once CheckQuorum made the leader step down first; never "old"
+        // its read is never confirmed: answered ServerIsBusy once the command timeout has passed; never "old"
         const stale = yield* readAt(cluster, oldLeader)
-        assert.include(["ServerIsBusy", "NotLeader"], stale.error, `seed ${seed}: ${JSON.stringify(stale)}`)
+        assert.strictEqual(stale.error, "ServerIsBusy", `seed ${seed}: ${JSON.stringify(stale)}`)
         assert.isUndefined(stale.value, `seed ${seed}`)
         assert.strictEqual(old.reads.size, 0, "the expired read is forgotten")
         assert.strictEqual(old.rawNode.raft.raftLog.lastIndex(), lastBefore, "a read appends nothing")
