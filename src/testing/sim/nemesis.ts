@@ -213,8 +213,6 @@ export const runNemesis = (
     for (;;) {
       yield* Effect.sleep(`${everyMs} millis`)
       at += everyMs
-      // a fault is applied whole or not at all: the run's end interrupts this fiber, and a power loss cut
-      // between its crash and its restart left a store down that neither `down` nor the log knew of
       // a fault is logged, and a stopped store marked down, before the fault is made: the run's end interrupts
       // this fiber wherever it is, and `healAll` then restarts every store that is not running
       yield* step(cluster, random, state, log, at)
