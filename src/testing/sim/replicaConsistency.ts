@@ -13,6 +13,7 @@
  * wrote outside its range), when the leader that serves the final reads happens to hold the right value.
  */
 import { Effect, type Scope } from "effect"
+import { toHex } from "../../protocol/bytes.js"
 import type { RegionId, StoreId } from "../../protocol/ids.js"
 import { physicalRanges } from "../../protocol/keyspace.js"
 import { applyStateKey, REGION_META_MAX_KEY, REGION_META_MIN_KEY, regionIdOfStateKey } from "../../raftstore/keys.js"
@@ -33,8 +34,6 @@ export interface ReplicaDigest {
 }
 
 const REGION_META = { start: REGION_META_MIN_KEY, end: REGION_META_MAX_KEY }
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex")
 
 /** FNV-1a, continued over `bytes` (with its length first, so a key and a value cannot run into each other). */
 const fnv = (h: number, bytes: Uint8Array): number => {
@@ -67,7 +66,7 @@ export const digestStore = (store: StoreId, reader: EngineReader): ReadonlyArray
       store,
       region: region.id,
       epoch: `${region.regionEpoch.version}.${region.regionEpoch.confVer}`,
-      range: `${hex(region.startKey)}..${hex(region.endKey)}`,
+      range: `${toHex(region.startKey)}..${toHex(region.endKey)}`,
       applied: RaftApplyStateCodec.decode(rawApply).appliedIndex,
       hash: hash >>> 0,
       keys
