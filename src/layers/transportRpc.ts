@@ -4,10 +4,10 @@
  *
  * One link per destination store, made on the first message to it: a bounded queue (full ⇒ drop; Raft
  * tolerates loss) and one fiber that drains it (`takeBatch`: everything queued, up to 256) and sends it as ONE
- * `Raft({ messages })` call with `discard: true` — fire-and-forget; batching is 2–4× the throughput of one
+ * one-way `Raft({ messages })` request (`src/protocol/oneWay.ts`) — fire-and-forget; batching is 2–4× the throughput of one
  * call per message. The link's connection is opened lazily: resolve the address, connect, and prove the
  * connection with an empty awaited `Raft` call (a refused connection fails that call at once, while a
- * discarded send would wait for the socket to open). Any failure closes the connection and pauses the link
+ * one-way send would wait for the socket to open). Any failure closes the connection and pauses the link
  * (a backoff that grows with consecutive failures); what was queued meanwhile is dropped, and the next batch
  * after it re-resolves and reconnects.
  *
@@ -23,10 +23,9 @@
  */
 import { Duration, Effect, ExecutionStrategy, Exit, Layer, Queue, Schedule, Scope } from "effect"
 import { isValidAddress } from "../rpc/address.js"
-import { connectStore, type StoreConnection } from "../rpc/storeConnection.js"
+import { connectStore, type PeerConnection } from "../rpc/storeConnection.js"
 import type { TlsCredentials } from "../rpc/tlsCredentials.js"
 import type { StoreId } from "../protocol/ids.js"
-import { oneWayHeaders } from "../protocol/oneWay.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { type ResolveStore, Transport } from "../services/Transport.js"
 import { batchesByBytes, fitsFrame, takeBatch } from "./transportBatch.js"
@@ -51,7 +50,7 @@ export interface TransportRpcOptions {
   /** Deadline for one awaited call (one snapshot piece). */
   readonly sendTimeout?: Duration.DurationInput
   /**
-   * Deadline for handing one batch to the socket. A discarded call completes once the bytes are written, so
+   * Deadline for handing one batch to the socket. A one-way batch is done once its bytes are written, so
    * it only takes long when the socket is gone or the peer stopped reading (a paused process): the link then
    * gives the connection up rather than hold every later message for the peer behind it.
    */
@@ -78,7 +77,7 @@ const defaults = {
 } satisfies Omit<Required<TransportRpcOptions>, "resolve" | "tls">
 
 interface Connection {
-  readonly connection: StoreConnection
+  readonly connection: PeerConnection
   /** Holds the socket and the snapshot transfers on it; a child of the links scope. */
   readonly scope: Scope.CloseableScope
 }
@@ -180,7 +179,7 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
               }
               for (const messages of batchesByBytes(fitting, config.maxBatchBytes)) {
                 const sent = yield* c.connection
-                  .call("Raft", (client) => client.Raft({ messages }, { discard: true, headers: oneWayHeaders }))
+                  .raftOneWay(messages)
                   .pipe(
                     Effect.timeoutFail({ duration: batchTimeout, onTimeout: () => "batch timeout" as const }),
                     Effect.either

@@ -1,9 +1,10 @@
 /**
  * One-way calls: a request that carries the header `x-tinykv-one-way` is never answered by the store
- * (`src/server/fastLane.ts`). Only the store-to-store `Raft` batch uses it — its sender discards the
- * answer anyway (`discard: true`), and Raft tolerates the loss of a batch the receiver refuses.
+ * (`src/server/fastLane.ts`). Only the store-to-store `Raft` batch uses it: Raft tolerates the loss of
+ * a batch the receiver refuses, and an answer per batch would only cost both sides.
+ *
+ * The sender writes such a request beneath @effect/rpc's client (`PeerConnection.raftOneWay` in
+ * `src/rpc/storeConnection.ts`): the client keeps an entry for every call it sent, `discard: true` or
+ * not, until an answer removes it — so one-way calls through it would keep one entry each, for ever.
  */
 export const ONE_WAY_HEADER = "x-tinykv-one-way"
-
-/** The headers of a one-way call: `client.Raft(payload, { discard: true, headers: oneWayHeaders })`. */
-export const oneWayHeaders: Readonly<Record<string, string>> = { [ONE_WAY_HEADER]: "1" }

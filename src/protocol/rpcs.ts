@@ -47,7 +47,7 @@ export class TinyKvRpcs extends RpcGroup.make(
   Rpc.make("KvResolveLock", { payload: Kv.ResolveLockRequest, success: Kv.ResolveLockResponse, error: KvError }),
   /**
    * Store to store: a batch of Raft messages for peers on the receiving store (TinyKV's `Raft` stream).
-   * Fire-and-forget (`discard: true`); Raft tolerates loss. Messages carrying a snapshot go by `Snapshot`.
+   * One-way (`oneWay.ts`): never answered; Raft tolerates loss. Messages carrying a snapshot go by `Snapshot`.
    */
   Rpc.make("Raft", { payload: withFastPath(Schema.Struct({ messages: Schema.Array(RaftMessage) })), error: KvError }),
   /**

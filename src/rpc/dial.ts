@@ -6,6 +6,7 @@
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import type * as Socket from "@effect/platform/Socket"
 import { type Rpc, RpcClient, type RpcClientError, type RpcGroup } from "@effect/rpc"
+import type { RequestEncoded } from "@effect/rpc/RpcMessage"
 import { Context, Effect, Layer, type Schedule, type Scope } from "effect"
 import { parseAddress } from "./address.js"
 import { markUnsent } from "./errors.js"
@@ -21,15 +22,26 @@ export interface DialOptions {
   readonly tls?: TlsCredentials | undefined
 }
 
+/** A dialled connection: the @effect/rpc client, and the raw request writer beneath it. */
+export interface RpcConnection<Rpcs extends Rpc.Any> {
+  readonly client: RpcClient.RpcClient<Rpcs, RpcClientError.RpcClientError>
+  /**
+   * Writes an already encoded request to the socket, bypassing the client: for requests that are never
+   * answered (`src/protocol/oneWay.ts`). The client would keep an entry for each until its answer came —
+   * for ever, one per call (measured in docs/PERFORMANCE.md, "Where the memory goes").
+   */
+  readonly sendEncoded: (request: RequestEncoded) => Effect.Effect<void, RpcClientError.RpcClientError>
+}
+
 /**
- * A client of `group` at `address`, connected for the lifetime of the caller's scope; the socket
- * opens lazily and reconnects in the background. Fails only when the protocol cannot be set up.
+ * A connection to `group` at `address`, for the lifetime of the caller's scope; the socket opens lazily
+ * and reconnects in the background. Fails only when the protocol cannot be set up.
  */
-export const dialRpc = <Rpcs extends Rpc.Any>(
+export const dialRpcConnection = <Rpcs extends Rpc.Any>(
   group: RpcGroup.RpcGroup<Rpcs>,
   address: string,
   options: DialOptions = {}
-): Effect.Effect<RpcClient.RpcClient<Rpcs, RpcClientError.RpcClientError>, { readonly message: string }, Scope.Scope> =>
+): Effect.Effect<RpcConnection<Rpcs>, { readonly message: string }, Scope.Scope> =>
   Effect.gen(function* () {
     const { host, port } = parseAddress(address)
     const protocol = RpcClient.layerProtocolSocket(
@@ -46,17 +58,27 @@ export const dialRpc = <Rpcs extends Rpc.Any>(
     const built = yield* Layer.build(protocol)
     // a request the protocol refuses to send (its socket is down) never reached the server: say so
     const socketProtocol = Context.get(built, RpcClient.Protocol)
+    const sendEncoded = (request: RequestEncoded) => Effect.mapError(socketProtocol.send(request), markUnsent)
     const context = Context.add(built, RpcClient.Protocol, {
       ...socketProtocol,
       send: (request, transferables) => Effect.mapError(socketProtocol.send(request, transferables), markUnsent)
     })
     const tracing = yield* rpcTracingEnabled
     // the groups dialled here declare no client middleware
-    return yield* (
+    const client = yield* (
       RpcClient.make(group, { disableTracing: !tracing }) as Effect.Effect<
         RpcClient.RpcClient<Rpcs, RpcClientError.RpcClientError>,
         never,
         RpcClient.Protocol | Scope.Scope
       >
     ).pipe(Effect.provide(context))
+    return { client, sendEncoded }
   })
+
+/** `dialRpcConnection`'s client alone. */
+export const dialRpc = <Rpcs extends Rpc.Any>(
+  group: RpcGroup.RpcGroup<Rpcs>,
+  address: string,
+  options: DialOptions = {}
+): Effect.Effect<RpcClient.RpcClient<Rpcs, RpcClientError.RpcClientError>, { readonly message: string }, Scope.Scope> =>
+  Effect.map(dialRpcConnection(group, address, options), (c) => c.client)
