@@ -2,9 +2,10 @@
  * W1/W2/W3 against a 3-replica cluster: a scheduler and 3 stores as child processes on loopback
  * (what `tinykv playground` runs, started the same way), driven through the cluster client (64
  * connections, one per client). `npm run bench -- cluster [--workloads W1,W2,W3] [--ops W1=20000,W3=2000]
- * [--seed 42] [--tls] [--read-paths readIndex,log] [--ops-scale 1]`; `--tls` runs every link in mutual TLS (a
- * throwaway CA made with openssl, as `tinykv playground --tls`); `--read-paths` runs the workloads once per
- * read path (the stores' `--read-path`), each on a fresh cluster, so one run compares them; `--ops-scale`
+ * [--seed 42] [--tls] [--read-paths lease,readIndex,log] [--ops-scale 1]`; `--tls` runs every link in mutual TLS
+ * (a throwaway CA made with openssl, as `tinykv playground --tls`); `--read-paths` runs the workloads once per
+ * read path, each on a fresh cluster, so one run compares them: `lease` (the stores' default: ReadIndex, and
+ * reads under the leader's lease), `readIndex` (`--no-lease-reads`: every read asks a quorum), `log`; `--ops-scale`
  * runs that fraction of each workload's operations, and `--ops` sets a workload's count outright.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -47,7 +48,7 @@ export const runWorkloads = async (
   )
   const system =
     options.system ??
-    `tinykv-ts, 3 stores (lmdb, fsync per round), reads via ${options.readPath ?? "readIndex"}${options.tls ? ", mutual TLS" : ""}`
+    `tinykv-ts, 3 stores (lmdb, fsync per round), reads via ${options.readPath ?? "lease"}${options.tls ? ", mutual TLS" : ""}`
   try {
     return await runWorkloadsOn(conns, workloads, seed, { ...options, system })
   } finally {
@@ -91,6 +92,14 @@ export const parseOps = (text: string | undefined): Partial<Record<WorkloadId, n
   return ops
 }
 
+/** The stores' flags for a `--read-paths` entry (`lease` is the stores' default). */
+const readPathArgs = (readPath: string | undefined): Array<string> => {
+  if (readPath === undefined || readPath === "lease") return []
+  if (readPath === "readIndex") return ["--read-path", "readIndex", "--no-lease-reads"]
+  if (readPath === "log") return ["--read-path", "log"]
+  throw new Error(`--read-paths: expected lease, readIndex or log, got "${readPath}"`)
+}
+
 export const run = async (args: ReadonlyArray<string>) => {
   const flag = (name: string) => {
     const i = args.indexOf(`--${name}`)
@@ -109,7 +118,7 @@ export const run = async (args: ReadonlyArray<string>) => {
       const cluster = yield* startLocalCluster({
         stores: 3,
         tls: tls ? "generate" : undefined,
-        storeArgs: readPath === undefined ? [] : ["--read-path", readPath]
+        storeArgs: readPathArgs(readPath)
       })
       yield* cluster.waitUntilWritable("60 seconds")
       return yield* Effect.promise(() =>

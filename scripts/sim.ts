@@ -8,7 +8,7 @@
  *                                          i mod 2); a progress line every 60 s, one summary for all
  *   npm run sim -- --seed 42               replay one seed, printing its faults and verdict
  *   npm run sim -- --seeds 200 --broken ack-before-fsync   the self-test: a deliberately broken cluster
- *                                          (ack-before-fsync, apply-skips-epoch, leader-reads-locally)
+ *                                          (ack-before-fsync, apply-skips-epoch, leader-reads-locally, lease-too-long)
  *   npm run sim -- --seeds 1000 --slice    what `npm test` runs per seed (fewer operations, denser faults)
  *   npm run sim -- --seeds 2000 --broken apply-skips-epoch --until-caught   stop at the first failing seed
  *   --ops N (raw operations per client), --fault-every MS (virtual time between faults), --transfers N (per

@@ -64,10 +64,16 @@ export const layerRaftStore = (
 > => {
   const problem = validateConfig(options.config)
   if (problem !== undefined) return Layer.die(new InvalidStoreConfig(`invalid store config: ${problem}`))
-  return layerRaftWorker(options).pipe(
-    Layer.provideMerge(layerStoreWorker(options)),
-    Layer.provideMerge(layerRouter),
-    Layer.provideMerge(layerPeerRegistry(options))
+  // every peer times its read lease by the Effect Clock the store is built with (a TestClock in the simulator)
+  return Layer.unwrapEffect(
+    Effect.map(Effect.clock, (clock) => {
+      const factory = { ...options, clock }
+      return layerRaftWorker(factory).pipe(
+        Layer.provideMerge(layerStoreWorker(factory)),
+        Layer.provideMerge(layerRouter),
+        Layer.provideMerge(layerPeerRegistry(factory))
+      )
+    })
   )
 }
 

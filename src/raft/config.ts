@@ -42,6 +42,13 @@ export interface Config {
    * default, as in TinyKV.
    */
   readonly checkQuorum?: boolean
+  /**
+   * With `checkQuorum`: a node that just started ignores vote requests for its first election timeout, as if
+   * it had just heard from a leader. It may have answered a leader's heartbeat right before it stopped, and a
+   * leader that serves reads from a lease (the raftstore's `readLease.ts`) counts on every member that
+   * answered not to help elect another leader for an election timeout. Off by default (etcd's behaviour).
+   */
+  readonly quietAfterStart?: boolean
 }
 
 /** Why `config` is unusable, or `undefined` when it is fine (TinyKV `Config.validate`). */

@@ -51,10 +51,14 @@ const requestVotes = (r: RaftNode, msgType: "MsgPreVote" | "MsgRequestVote", ter
 /**
  * CheckQuorum's lease: while this node has heard from a leader within an election timeout, it ignores vote
  * requests of higher terms (unless a leadership transfer started them), so a node that cannot hear the leader
- * cannot depose it (etcd `inLease`).
+ * cannot depose it (etcd `inLease`). With `quietAfterStart`, a node that just started does too, for its first
+ * election timeout.
  */
 export const ignoresVoteRequest = (r: RaftNode, m: Message): boolean =>
-  r.checkQuorum && m.transfer !== true && r.lead !== None && r.electionElapsed < r.electionTimeout
+  r.checkQuorum &&
+  m.transfer !== true &&
+  (r.lead !== None || r.quietAfterStart) &&
+  r.electionElapsed < r.electionTimeout
 
 /**
  * Answers MsgRequestVote and MsgPreVote. A vote is granted at most once per term, first come first served, and

@@ -22,6 +22,10 @@ export interface RaftNode {
   electionElapsed: number
   readonly electionTimeout: number
   leadTransferee: number
+  /** A leadership transfer started in this term (as leader); cleared on every role change. */
+  transferStarted: boolean
+  /** See `Config.quietAfterStart`: still in the first election timeout after start, no leader heard yet. */
+  quietAfterStart: boolean
   pendingConfIndex: number
   readonly preVote: boolean
   readonly checkQuorum: boolean

@@ -71,6 +71,15 @@ export class Raft implements RaftNode {
    */
   leadTransferee = None
   /**
+   * Whether this leader started a leadership transfer in its term. The target of a transfer campaigns at once
+   * and is voted for although the voters heard from their leader lately (`ignoresVoteRequest`), so once a
+   * transfer has started (even if it is abandoned: its MsgTimeoutNow may still arrive) the leader can no longer
+   * count on its followers' election timeouts: the raftstore's read lease ends for the rest of the term.
+   */
+  transferStarted = false
+  /** See `Config.quietAfterStart`; cleared after an election timeout of ticks, or on the first role change. */
+  quietAfterStart = false
+  /**
    * Index of the latest configuration-change entry the leader has appended. A new conf change is only accepted
    * once this one has been applied (`pendingConfIndex <= raftLog.applied`), so at most one is in flight.
    */
@@ -127,6 +136,7 @@ export class Raft implements RaftNode {
       log.applied = applied
     }
     this.becomeFollower(this.term, None)
+    this.quietAfterStart = (c.quietAfterStart ?? false) && this.checkQuorum
   }
 
   // --- Outputs -----------------------------------------------------------------------------------------------
@@ -185,6 +195,9 @@ export class Raft implements RaftNode {
       return
     }
     this.electionElapsed++
+    // the first election timeout since start is over (a pre-candidate keeps its role, and so would keep the flag
+    // through its every poll: a region whose members all restarted together would refuse each other for good)
+    if (this.electionElapsed >= this.electionTimeout) this.quietAfterStart = false
     // NB: only a member may campaign (etcd `promotable`). A node outside its own configuration (a peer
     // created by a message, still waiting for its snapshot) keeps counting instead of starting over: if
     // it reset here, CheckQuorum's lease (`ignoresVoteRequest`) would never run out when its drawn
@@ -212,6 +225,8 @@ export class Raft implements RaftNode {
     this.heartbeatElapsed = 0
     this.resetRandomizedElectionTimeout()
     this.leadTransferee = None
+    this.transferStarted = false
+    this.quietAfterStart = false
     this.votes = new Map()
     // reads taken in another role or term are dropped: their requesters learn it from the role change
     this.readOnly = new ReadOnly()

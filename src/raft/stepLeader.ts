@@ -112,6 +112,7 @@ const handleTransferLeader = (r: RaftNode, transferee: number): void => {
   const pr = r.prs.get(transferee)
   if (pr === undefined || r.leadTransferee === transferee) return
   r.leadTransferee = transferee
+  r.transferStarted = true
   r.electionElapsed = 0 // the transfer must finish within one election timeout (see Raft.tick)
   if (pr.match === r.raftLog.lastIndex()) r.send({ msgType: "MsgTimeoutNow", to: transferee })
   else r.sendAppend(transferee)

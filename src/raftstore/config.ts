@@ -48,6 +48,11 @@ export interface StoreConfig {
   /** How linearizable reads are served (see `ReadPath`). */
   readonly readPath: ReadPath
   /**
+   * With `readPath: "readIndex"` and `checkQuorum`: a leader that a quorum confirmed lately answers reads
+   * without asking it again, for `electionTicks - 2` ticks after it asked (`readLease.ts`).
+   */
+  readonly leaseReads: boolean
+  /**
    * Hibernate regions (TiKV's): a region with nothing pending goes quiet — its leader stops heartbeating, its
    * followers stop counting election ticks, and the store stops ticking its peers — until something wakes it
    * (`hibernate.ts`). Off: every peer is ticked every `baseTickMs`.
@@ -76,6 +81,8 @@ export interface UnsafeTestOnly {
   readonly applySkipsEpochCheck?: boolean
   /** A leader answers a read-only (`Snap`) command from its own state at once, without the log. */
   readonly leaderReadsLocally?: boolean
+  /** The read lease lasts ten election timeouts instead of less than one (`readLease.ts`). */
+  readonly leaseTooLong?: boolean
 }
 
 const MiB = 1024 * 1024
@@ -100,6 +107,7 @@ export const defaultConfig: StoreConfig = {
   regionSplitSize: 96 * MiB,
   regionMaxSize: 144 * MiB,
   readPath: "readIndex",
+  leaseReads: true,
   hibernateRegions: true,
   // 30 s: a quiet region costs two heartbeats, their answers and a scheduler report per 30 s (PD's region
   // heartbeat is 60 s); a dead leader's store is noticed by its silence, not by missed check-ins
@@ -122,6 +130,7 @@ export const testConfig: StoreConfig = {
   regionSplitSize: 96 * MiB,
   regionMaxSize: 144 * MiB,
   readPath: "readIndex",
+  leaseReads: true,
   hibernateRegions: true,
   hibernateCheckInTicks: 20
 }

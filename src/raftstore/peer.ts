@@ -7,7 +7,7 @@
  * needs no locking. Replies are queued in `replies` and completed by the worker after the round's
  * write, never before a write they depend on is durable.
  */
-import type { Deferred } from "effect"
+import type { Clock, Deferred } from "effect"
 import type { ConfChange, Message } from "../protocol/eraftpb.js"
 import { EpochNotMatch, NotLeader, RegionNotFound, StoreNotMatch } from "../protocol/errorpb.js"
 import type { PeerId, RegionId, StoreId } from "../protocol/ids.js"
@@ -21,6 +21,7 @@ import { commandProposed } from "./tracing.js"
 import type { ReadPath } from "./config.js"
 import { PeerHibernation } from "./peerHibernation.js"
 import type { PeerStorage } from "./peerStorage.js"
+import { ReadLease } from "./readLease.js"
 import { ReadQueue } from "./readQueue.js"
 import { checkRequestInRegion, checkRegionEpoch, checkSplit, isInitialMsg } from "./regionUtil.js"
 import { adminResponse, errorResponse, okResponse, staleResponse } from "./responses.js"
@@ -40,6 +41,12 @@ export interface PeerConfig {
   readonly heartbeatTicks: number
   readonly preVote: boolean
   readonly checkQuorum: boolean
+  /** Raft `Config.quietAfterStart` (default off). */
+  readonly quietAfterStart?: boolean
+  /** How long a quorum's confirmation lets the leader answer reads alone (`readLease.ts`); default 0n: never. */
+  readonly leaseNanos?: bigint
+  /** The monotonic clock leases are timed by (required for a lease). */
+  readonly clock?: Clock.Clock | undefined
   /** Seeds the peer's election jitter (deterministic simulation passes a fixed seed per run). */
   readonly seed: number
   /** How `Snap`-only commands are served (default `"readIndex"`). */
@@ -57,6 +64,9 @@ export class Peer {
   proposals: Array<Proposal> = []
   /** Reads waiting on ReadIndex (leader only; answered by `readIndexServe.ts`). */
   readonly reads = new ReadQueue()
+  /** The leader's read lease (`readLease.ts`). */
+  readonly lease: ReadLease
+  private readonly clock: Clock.Clock | undefined
   readonly readPath: ReadPath
   /** Replies decided outside apply (errors, transfer-leader acks); completed by the worker. */
   replies: Array<Reply> = []
@@ -104,6 +114,7 @@ export class Peer {
       heartbeatTick: config.heartbeatTicks,
       preVote: config.preVote,
       checkQuorum: config.checkQuorum,
+      quietAfterStart: config.quietAfterStart ?? false,
       storage,
       applied: storage.appliedIndex,
       rng: mulberry32(config.seed)
@@ -111,6 +122,25 @@ export class Peer {
     for (const p of storage.region.peers) this.peerCache.set(p.id, p)
     this.readPath = config.readPath ?? "readIndex"
     this.unsafeTestOnly = config.unsafeTestOnly
+    this.clock = config.clock
+    this.lease = new ReadLease(config.clock === undefined ? 0n : (config.leaseNanos ?? 0n))
+  }
+
+  /** The monotonic clock's now, in nanoseconds (0n without a clock: then there is no lease either). */
+  now(): bigint {
+    return this.clock === undefined ? 0n : this.clock.unsafeCurrentTimeNanos()
+  }
+
+  /**
+   * When this leader's read lease ends, if a read taken now may be served under it: leader of the lease's term,
+   * no leadership transfer started in it, and its commit index current (an entry of its term committed, so a
+   * read at the commit index waits for everything earlier leaders committed). See `readLease.ts`.
+   */
+  leaseUntil(): bigint | undefined {
+    const r = this.rawNode.raft
+    if (this.lease.durationNanos <= 0n || r.state !== "Leader" || r.transferStarted) return undefined
+    if (r.raftLog.term(r.raftLog.committed) !== r.term) return undefined
+    return this.lease.validUntil(r.term, this.now())
   }
 
   get regionId(): RegionId {
@@ -181,8 +211,12 @@ export class Peer {
       )
     }
     if (this.readPath === "readIndex" && isReadOnly(request)) {
-      // not through the log: asked for with the round's other reads, answered once confirmed and applied
-      this.reads.add({ request, reply })
+      // not through the log: under the lease, served at the commit index once applied; otherwise asked for
+      // with the round's other reads, answered once confirmed and applied
+      const leaseUntil = this.leaseUntil()
+      if (leaseUntil !== undefined) {
+        this.reads.addLeased({ request, reply, leaseUntil }, this.term, this.rawNode.raft.raftLog.committed)
+      } else this.reads.add({ request, reply })
       commandProposed(reply)
       return undefined
     }

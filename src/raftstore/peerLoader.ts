@@ -2,6 +2,7 @@
  * Making peers: the one constructor every peer goes through (seeded election jitter per region and
  * peer), and loading the peers recorded on disk when a store starts (TinyKV `loadPeers`).
  */
+import type { Clock } from "effect"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import { deriveSeed, RaftInvariantError } from "../raft/index.js"
 import type { EngineReader, WriteOp } from "../services/Storage.js"
@@ -10,6 +11,7 @@ import type { StoreConfig } from "./config.js"
 import { REGION_META_MAX_KEY, REGION_META_MIN_KEY, regionIdOfStateKey } from "./keys.js"
 import { Peer } from "./peer.js"
 import { PeerStorage } from "./peerStorage.js"
+import { leaseNanos } from "./readLease.js"
 import { findPeer } from "./regionUtil.js"
 
 export interface PeerFactoryOptions {
@@ -17,10 +19,38 @@ export interface PeerFactoryOptions {
   readonly config: StoreConfig
   /** Seeds every peer's election jitter (with the region id mixed in). */
   readonly seed: number
+  /**
+   * The monotonic clock leaders time their read leases by (`readLease.ts`); the layers that make peers add
+   * the Effect `Clock` (a `TestClock` in the simulator). Absent: no read leases.
+   */
+  readonly clock?: Clock.Clock | undefined
 }
 
-export const newPeer = (options: PeerFactoryOptions, meta: Peer["meta"], ps: PeerStorage): Peer =>
+/** The lease a peer made with `options` gets (none without a clock, or when the config turns leases off). */
+const leaseOf = (options: PeerFactoryOptions): bigint => {
+  const c = options.config
+  if (options.clock === undefined || !c.leaseReads || !c.checkQuorum || c.readPath !== "readIndex") return 0n
+  const nanos = leaseNanos(c.electionTicks, c.baseTickMs)
+  // (TEST ONLY: the simulator's `lease-too-long` self-test)
+  return c.unsafeTestOnly?.leaseTooLong === true ? nanos * 20n : nanos
+}
+
+/**
+ * A peer of this store. `quietAfterStart` (Raft `Config.quietAfterStart`): every peer but the right half of a
+ * split this store just applied — a peer loaded at start, or made by a message, may have answered a leader's
+ * heartbeat before the store stopped; a split's new peer has never answered anyone, and its leader campaigns
+ * at once, which a quiet peer would refuse.
+ */
+export const newPeer = (
+  options: PeerFactoryOptions,
+  meta: Peer["meta"],
+  ps: PeerStorage,
+  quietAfterStart = true
+): Peer =>
   new Peer(options.storeId, meta, ps, {
+    quietAfterStart,
+    leaseNanos: leaseOf(options),
+    clock: options.clock,
     electionTicks: options.config.electionTicks,
     heartbeatTicks: options.config.heartbeatTicks,
     readPath: options.config.readPath,

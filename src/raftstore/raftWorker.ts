@@ -32,7 +32,7 @@ import type { Peer } from "./peer.js"
 import { destroyOps } from "./peerLifecycle.js"
 import type { PeerFactoryOptions } from "./peerLoader.js"
 import type { ApplySnapResult } from "./peerStorage.js"
-import { askForReads, serveReads } from "./readIndexServe.js"
+import { askForReads, type LeasedReply, refuseLapsedLeaseReads, serveReads } from "./readIndexServe.js"
 import { refuseReads, takeReadSnapshots } from "./readSnapshot.js"
 import { errorResponse } from "./responses.js"
 import { createSplitPeer } from "./split.js"
@@ -101,6 +101,7 @@ export const processReadies = (
     // a leader's appends and heartbeats, sent before the write (see the header)
     const early: Array<RaftMessage> = []
     const replies = ctx.replies
+    const leased: Array<LeasedReply> = []
     const work: Array<ReadyWork> = []
     const overlay = new Overlay(storage.latest)
     let sync = false
@@ -120,7 +121,11 @@ export const processReadies = (
       try {
         // the reads the round's commands brought: one read index for all of them
         askForReads(peer)
-        if (!peer.rawNode.hasReady()) continue
+        if (!peer.rawNode.hasReady()) {
+          // reads taken under the lease need no Ready: they are served as soon as their index is applied
+          if (peer.reads.size > 0) serveReads(peer, [], replies, leased)
+          continue
+        }
         const rd = peer.rawNode.ready()
         const snapResult = peer.storage.persistReady(rd, ops)
         if (snapResult !== undefined) {
@@ -136,7 +141,9 @@ export const processReadies = (
           )
         } else peer.toRaftMessages(rd.messages, out)
         const outcome = applyEntries(peer, rd.committedEntries, overlay, ops, replies)
-        serveReads(peer, rd.readStates, replies)
+        // a new membership or range: the quorum the lease was confirmed by may no longer be this region's
+        if (outcome.regionChanged || outcome.splits.length > 0 || snapResult !== undefined) peer.lease.invalidate()
+        serveReads(peer, rd.readStates, replies, leased)
         if (outcome.destroySelf) {
           // its reads applied before the removal cannot be served from a snapshot taken after this write
           refuseReads(replies, mark.replies, errorResponse(new RegionNotFound({ regionId: peer.regionId }), peer.term))
@@ -185,6 +192,10 @@ export const processReadies = (
     if (early.length > 0) yield* Effect.interruptible(transport.send(early))
     if (ops.length > 0) yield* persist(storage, ops, sync)
     yield* takeReadSnapshots(storage, replies)
+    // the clock the peers timed their leases by (only peers made with one serve under a lease)
+    if (leased.length > 0 && factory.clock !== undefined) {
+      refuseLapsedLeaseReads(replies, leased, factory.clock.unsafeCurrentTimeNanos())
+    }
     for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)
     for (const w of work) ctx.guard(w.peer, () => w.peer.rawNode.advance(w.rd))
     // Last, and interruptible although the round is not: a transport may fork its delivery fibers here, and

@@ -15,6 +15,15 @@ import type { RawNode, ReadState } from "../raft/index.js"
 export interface QueuedRead {
   readonly request: RaftCmdRequest
   readonly reply: Deferred.Deferred<RaftCmdResponse>
+  /** Set for a read served under the leader's lease: when the lease ends (`readLease.ts`). */
+  readonly leaseUntil?: bigint
+}
+
+/** A batch a quorum confirmed: what renews the leader's lease (`readLease.ts`). */
+export interface Confirmed {
+  readonly term: number
+  readonly generation: number
+  readonly askedAt: bigint
 }
 
 interface ReadBatch {
@@ -26,6 +35,9 @@ interface ReadBatch {
   index: number | undefined
   /** Ticks since the batch was asked for. */
   ticks: number
+  /** The leader's monotonic clock when it asked, and its lease generation then (`readLease.ts`). */
+  readonly askedAt: bigint
+  readonly generation: number
 }
 
 const CTX_BYTES = 16
@@ -72,24 +84,37 @@ export class ReadQueue {
    * Asks `node` (a leader of `term`) for one read index covering every read taken since the last call. The
    * core queues it (a new leader's first commit), or broadcasts a heartbeat carrying the context.
    */
-  askFor(node: RawNode, term: number): void {
+  askFor(node: RawNode, term: number, askedAt = 0n, generation = 0): void {
     if (this.fresh.length === 0) return
     const id = this.nextId++
-    this.batches.push({ id, term, reads: this.fresh, index: undefined, ticks: 0 })
+    this.batches.push({ id, term, reads: this.fresh, index: undefined, ticks: 0, askedAt, generation })
     this.fresh = []
     // refused only off the leader, and then the batch is answered NotLeader by the term and role check
     node.readIndex(contextOf(term, id))
   }
 
-  /** Records the read indexes the core confirmed. */
-  confirm(readStates: ReadonlyArray<ReadState>): void {
+  /**
+   * A read served under the leader's lease (`readLease.ts`): confirmed already, at `index` (the leader's
+   * commit index), answered once that is applied, like a confirmed batch.
+   */
+  addLeased(read: QueuedRead, term: number, index: number): void {
+    this.batches.push({ id: 0, term, reads: [read], index, ticks: 0, askedAt: 0n, generation: -1 })
+  }
+
+  /** Records the read indexes the core confirmed; returns the batches they confirmed. */
+  confirm(readStates: ReadonlyArray<ReadState>): Array<Confirmed> {
+    const confirmed: Array<Confirmed> = []
     for (const rs of readStates) {
       const parsed = parseContext(rs.requestCtx)
       if (parsed === undefined) continue
       const [term, id] = parsed
       const batch = this.batches.find((b) => b.id === id && b.term === term)
-      if (batch !== undefined && batch.index === undefined) batch.index = rs.index
+      if (batch !== undefined && batch.index === undefined) {
+        batch.index = rs.index
+        confirmed.push(batch)
+      }
     }
+    return confirmed
   }
 
   /** Whether a batch was asked for in another term than `term`. */

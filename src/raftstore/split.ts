@@ -93,5 +93,5 @@ export const createSplitPeer = (
   }
   const { storage, ops: stateOps } = PeerStorage.forSplit(engine, right, existing?.storage.raftState.hardState)
   ops.push(...stateOps)
-  return { peer: newPeer(factory, meta, storage), replaces: existing }
+  return { peer: newPeer(factory, meta, storage, false), replaces: existing }
 }

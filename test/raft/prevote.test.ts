@@ -201,4 +201,72 @@ describe("CheckQuorum", () => {
     assert.strictEqual(old.lead, newLeader.id, "the old leader follows the new one after healing")
     assert.strictEqual(newLeader.state, "Leader")
   })
+  it("quietAfterStart: a node that just started ignores vote requests for its first election timeout", () => {
+    const make = (quietAfterStart: boolean) =>
+      new Raft({ ...newTestConfig(3, [1, 2, 3], 10, 1, new MemoryStorage()), checkQuorum: true, quietAfterStart })
+    const vote = msg({ msgType: "MsgRequestVote", from: 2, to: 3, term: 6, index: 10, logTerm: 5 })
+    const quiet = make(true)
+    assert.isTrue(quiet.quietAfterStart)
+    for (let i = 0; i < quiet.electionTimeout - 1; i++) quiet.tick()
+    quiet.readMessages()
+    quiet.step(vote)
+    assert.deepStrictEqual(quiet.readMessages(), [], "ignored: it may have answered a leader just before it stopped")
+    assert.strictEqual(quiet.term, 0, "and its term did not move")
+    quiet.tick()
+    quiet.readMessages()
+    quiet.step(vote)
+    assert.deepStrictEqual(
+      quiet.readMessages().map((m) => [m.msgType, m.reject]),
+      [["MsgRequestVoteResponse", false]],
+      "granted once an election timeout passed"
+    )
+    // without it (etcd's behaviour) a fresh node votes at once
+    const eager = make(false)
+    eager.step(vote)
+    assert.deepStrictEqual(
+      eager.readMessages().map((m) => m.msgType),
+      ["MsgRequestVoteResponse"]
+    )
+  })
+
+  it("quietAfterStart ends with the first election timeout, though a pre-candidate keeps its role", () => {
+    // a region whose members all restarted together: each polls, keeps polling, and must answer the others
+    const r = new Raft({
+      ...newTestConfig(1, [1, 2, 3], 10, 1, new MemoryStorage()),
+      checkQuorum: true,
+      preVote: true,
+      quietAfterStart: true
+    })
+    while (r.state !== "PreCandidate") r.tick()
+    r.readMessages()
+    assert.isFalse(r.quietAfterStart, "its first election timeout is over")
+    assert.strictEqual(r.electionElapsed, 0, "its timer started over with its poll")
+    r.step(msg({ msgType: "MsgPreVote", from: 2, to: 1, term: r.term + 1, index: 10, logTerm: 5 }))
+    assert.deepStrictEqual(
+      r.readMessages().map((m) => [m.msgType, m.reject]),
+      [["MsgPreVoteResponse", false]],
+      "a poll of another member is answered"
+    )
+  })
+
+  it("transferStarted: set when a leader starts a transfer, kept after it is abandoned, cleared by a new term", () => {
+    const nw = newNetworkWithConfig(withBoth(true, true), undefined, undefined, undefined)
+    nw.send(hup(1))
+    const leader = nw.raft(1)
+    assert.isFalse(leader.transferStarted)
+    nw.isolate(3)
+    // 3 cannot catch up, so the transfer waits and is abandoned after an election timeout
+    nw.send(propose(1, 1, "behind"))
+    nw.send(msg({ msgType: "MsgTransferLeader", from: 3, to: 1 }))
+    assert.isTrue(leader.transferStarted)
+    for (let i = 0; i < leader.electionTimeout; i++) {
+      leader.tick()
+      nw.send(...leader.readMessages())
+    }
+    assert.strictEqual(leader.leadTransferee, 0, "abandoned")
+    assert.strictEqual(leader.state, "Leader")
+    assert.isTrue(leader.transferStarted, "its MsgTimeoutNow may still be on its way: the term stays marked")
+    leader.becomeFollower(leader.term + 1, 0)
+    assert.isFalse(leader.transferStarted)
+  })
 })

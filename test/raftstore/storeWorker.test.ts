@@ -5,7 +5,7 @@
  * leaves nothing behind: no fiber sends, every command gets an answer.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Schedule } from "effect"
 import { MemoryEngine } from "../../src/layers/storageMemory.js"
 import { MemoryNetwork } from "../../src/layers/transportMemory.js"
 import { utf8 } from "../../src/protocol/bytes.js"
@@ -93,15 +93,21 @@ describe("StoreWorker", () => {
       const send = (m: RaftMessage) => store.router.sendRaftMessage(m)
       const has = (id: number) => store.peers.has(id as RegionId)
 
-      // a vote creates an uninitialized peer, which answers the vote
+      // a vote creates an uninitialized peer, which answers votes once its first election timeout has passed
+      // (`quietAfterStart`: it may have answered a leader's heartbeat before the store restarted)
       yield* send(message(7, "MsgRequestVote"))
       yield* eventually("peer of region 7", () => has(7))
       const p7 = store.peers.get(7 as RegionId)!
       assert.deepStrictEqual(p7.region.peers, [], "uninitialized: no members")
       assert.strictEqual(p7.id, 7)
-      yield* eventually("vote response", () =>
-        toStore2.some((m) => m.regionId === 7 && m.message.msgType === "MsgRequestVoteResponse")
+      assert.isTrue(p7.rawNode.raft.quietAfterStart, "a peer made by a message starts quiet")
+      const answered = () => toStore2.some((m) => m.regionId === 7 && m.message.msgType === "MsgRequestVoteResponse")
+      // the candidate asks again until it is answered, as a real one does every election timeout
+      const asking = yield* Effect.fork(
+        Effect.repeat(send(message(7, "MsgRequestVote")), Schedule.spaced("100 millis"))
       )
+      yield* eventually("vote response", answered, 10_000)
+      yield* Fiber.interrupt(asking)
 
       // a leader's first heartbeat (commit 0) creates one; a later heartbeat or an append does not
       yield* send(message(8, "MsgHeartbeat", { commit: 0 }))

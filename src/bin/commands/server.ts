@@ -108,6 +108,12 @@ export const server = Command.make(
         "how linearizable reads are served: readIndex (a heartbeat round, nothing logged) or log (a log entry per read)"
       )
     ),
+    // named for the negation, as --no-hibernate-regions: lease reads are on by default
+    noLeaseReads: Options.boolean("no-lease-reads", { negationNames: ["lease-reads"] }).pipe(
+      Options.withDescription(
+        "every read asks a quorum (ReadIndex); by default (--lease-reads) a leader a quorum confirmed in the last 8 ticks answers reads alone"
+      )
+    ),
     heartbeatIdle: Options.text("region-heartbeat-idle-interval").pipe(
       Options.withDefault("5s"),
       Options.withDescription(
@@ -149,6 +155,7 @@ export const server = Command.make(
     readPath,
     heartbeatIdle,
     noHibernateRegions,
+    noLeaseReads,
     peerAddresses,
     statusAddr,
     logFormat,
@@ -244,6 +251,7 @@ export const server = Command.make(
                 splitCheckTicks,
                 regionHeartbeatIdleTicks,
                 readPath,
+                leaseReads: !noLeaseReads,
                 hibernateRegions: !noHibernateRegions,
                 // the same 30 s whatever the tick
                 hibernateCheckInTicks: Math.max(

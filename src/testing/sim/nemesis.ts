@@ -6,7 +6,7 @@
  * leader transfers and conf changes (a replica removed, or added back) — with a heal now and then. At most a minority of stores is down at once, so the cluster can always make progress
  * once the network heals; safety must hold whatever happens.
  */
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import * as Filters from "../../layers/transportFilters.js"
 import type { StoreId } from "../../protocol/ids.js"
 import type { TestCluster } from "../TestCluster.js"
@@ -26,6 +26,7 @@ export type FaultKind =
   | "restart"
   | "power-loss"
   | "slow-disk"
+  | "stall"
   | "scheduler-restart"
   | "heal"
   | "transfer-leader"
@@ -43,9 +44,16 @@ export interface NemesisState {
   cutOff: ReadonlyArray<StoreId> | undefined
   /** Virtual milliseconds every engine write of a store takes (see `slowDisk.ts`); a heal clears it. */
   readonly slowDisk: Map<StoreId, number>
+  /** Virtual time (ms) until which a store's writes wait, stopping its RaftWorker (see `slowDisk.ts`). */
+  readonly stalledUntil: Map<StoreId, number>
 }
 
-export const emptyNemesisState = (): NemesisState => ({ down: new Set(), cutOff: undefined, slowDisk: new Map() })
+export const emptyNemesisState = (): NemesisState => ({
+  down: new Set(),
+  cutOff: undefined,
+  slowDisk: new Map(),
+  stalledUntil: new Map()
+})
 
 /** Stores chosen uniformly without replacement. */
 const pick = (random: SimRandom, from: ReadonlyArray<StoreId>, n: number): Array<StoreId> => {
@@ -176,11 +184,19 @@ const step = (cluster: TestCluster, random: SimRandom, state: NemesisState, log:
       yield* powerLoss(cluster, random, state, (victims) =>
         note("power-loss", `stores ${victims.join(",")} (unsynced writes lost, restarted)`)
       )
-    } else if (roll < 0.64) {
+    } else if (roll < 0.61) {
       const [id] = pick(random, ids, 1)
       const ms = 5 + random.int(76)
       state.slowDisk.set(id!, ms)
       note("slow-disk", `store ${id}: ${ms} ms per write`)
+    } else if (roll < 0.64) {
+      // a leader's store, mostly: a stalled leader is what a read lease must survive
+      const regions = yield* schedulerRegions(cluster)
+      const leader = regions.length === 0 ? undefined : regions[random.int(regions.length)]!.leader?.storeId
+      const id = leader !== undefined && ids.includes(leader) ? leader : pick(random, ids, 1)[0]!
+      const ms = 300 + random.int(2_700)
+      state.stalledUntil.set(id, (yield* Clock.currentTimeMillis) + ms)
+      note("stall", `store ${id}: its worker stops for ${ms} ms`)
     } else if (roll < 0.71) {
       for (const id of [...down]) {
         note("restart", `store ${id}`)
@@ -226,6 +242,7 @@ const healNetwork = (cluster: TestCluster, state: NemesisState) =>
     Effect.sync(() => {
       state.cutOff = undefined
       state.slowDisk.clear()
+      state.stalledUntil.clear()
     })
   )
 

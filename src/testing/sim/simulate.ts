@@ -27,10 +27,17 @@ import { finalReads, runClients } from "./workload.js"
  * The deliberately broken clusters of the self-test: `ack-before-fsync`, every store's disk ignores fsync,
  * so a crash loses writes the store had acknowledged; `apply-skips-epoch`, apply runs data commands without
  * the region epoch and key-range checks and ReadIndex reads are answered without the epoch check;
- * `leader-reads-locally`, a leader answers reads from its own state
- * without the log (the last two through the raftstore's TEST ONLY `unsafeTestOnly` switches).
+ * `leader-reads-locally`, a leader answers reads from its own state without the log; `lease-too-long`, a
+ * leader's read lease lasts ten election timeouts, so a deposed leader answers reads under it (the last three
+ * through the raftstore's TEST ONLY `unsafeTestOnly` switches).
  */
-export const BROKEN = ["none", "ack-before-fsync", "apply-skips-epoch", "leader-reads-locally"] as const
+export const BROKEN = [
+  "none",
+  "ack-before-fsync",
+  "apply-skips-epoch",
+  "leader-reads-locally",
+  "lease-too-long"
+] as const
 export type Broken = (typeof BROKEN)[number]
 
 /**
@@ -123,11 +130,13 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
         regionMaxSize: REGION_MAX_BYTES,
         regionSplitSize: Math.floor((REGION_MAX_BYTES * 2) / 3),
         ...(options.broken === "apply-skips-epoch" ? { unsafeTestOnly: { applySkipsEpochCheck: true } } : {}),
-        ...(options.broken === "leader-reads-locally" ? { unsafeTestOnly: { leaderReadsLocally: true } } : {})
+        ...(options.broken === "leader-reads-locally" ? { unsafeTestOnly: { leaderReadsLocally: true } } : {}),
+        ...(options.broken === "lease-too-long" ? { unsafeTestOnly: { leaseTooLong: true } } : {})
       }
     })
     const nemesisState = emptyNemesisState()
-    for (const id of cluster.storeIds) yield* cluster.wrapStorage(id, slowDisk(nemesisState.slowDisk, id))
+    for (const id of cluster.storeIds)
+      yield* cluster.wrapStorage(id, slowDisk(nemesisState.slowDisk, id, nemesisState.stalledUntil))
     yield* cluster.start
     const stores = () => cluster.storeIds.map((id) => ({ id, store: cluster.store(id) }))
     const sampler = yield* Effect.fork(
