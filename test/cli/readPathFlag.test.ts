@@ -1,4 +1,7 @@
-/** `tinykv server --read-path` takes readIndex or log (`docs/ARCHITECTURE.md`, "Reads"), and refuses the rest. */
+/**
+ * `tinykv server --read-path` takes readIndex or log (`docs/ARCHITECTURE.md`, "Reads"), and refuses the rest;
+ * `--no-lease-reads` turns the leader's read lease off.
+ */
 import { describe, expect, it } from "vitest"
 import { assertBuilt, tinykv } from "../support/cli.js"
 
@@ -10,5 +13,8 @@ describe("read path flag", () => {
     expect(bad.stderr).toMatch(/Expected one of the following cases: readIndex, log/)
     const help = await tinykv(["server", "--help"])
     expect(help.stdout).toMatch(/--read-path readIndex \| log/)
+    // lease reads are on by default; the flag is named for turning them off, with its negation accepted
+    expect(help.stdout).toMatch(/\[--no-lease-reads\|--lease-reads\]/)
+    expect(help.stdout).toMatch(/every read asks a quorum \(ReadIndex\)/)
   }, 120_000)
 })
