@@ -26,7 +26,7 @@ import { commandApplied } from "./tracing.js"
 
 /** Asks the core for one read index for every read the peer took since the last round (leader only). */
 export const askForReads = (peer: Peer): void => {
-  if (!peer.isLeader) return
+  if (!peer.isLeader || !peer.reads.hasFresh) return
   // NB: the clock is read before the core sends the heartbeat: a lease timed from here is never too late
   peer.reads.askFor(peer.rawNode, peer.term, peer.now(), peer.lease.generation)
 }

@@ -71,6 +71,11 @@ export class ReadQueue {
     return n
   }
 
+  /** Whether reads were taken since the last `askFor`. */
+  get hasFresh(): boolean {
+    return this.fresh.length > 0
+  }
+
   /** Batches asked for and not answered yet (tests and status). */
   get batchCount(): number {
     return this.batches.length
