@@ -48,7 +48,7 @@ await build({
   },
   // chunks sit next to main.js, two levels below the package root like every file of dist/: code that
   // finds the package's files from import.meta.url (src/process/child.ts) works the same in both
-  minify: true,
+  minify: process.env.TINYKV_BUNDLE_MINIFY !== "0",
   plugins: [deepImports],
   logLevel: "warning"
 })

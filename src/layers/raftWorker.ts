@@ -42,6 +42,7 @@ export const layerRaftWorker = (factory: PeerFactoryOptions) =>
       // after a heartbeat interval (a short --max-store-down-time would otherwise judge it Down)
       const state: WorkerState = {
         ticksSinceStoreHeartbeat: deps.config.storeHeartbeatTicks,
+        tickQueued: false,
         rounds: 0,
         diskFull: undefined,
         hibernation: new Hibernation(config, registry)
@@ -70,9 +71,15 @@ export const layerRaftWorker = (factory: PeerFactoryOptions) =>
           Effect.annotateLogs({ storeId: registry.storeId })
         )
       )
-      // the ticker stops by itself once the store is closed (a dead worker would never take its ticks)
+      // the ticker stops by itself once the store is closed (a dead worker would never take its ticks); it
+      // skips a beat while its last tick waits in the mailbox (`WorkerState.tickQueued`)
+      const tick = Effect.suspend(() => {
+        if (state.tickQueued) return Effect.void
+        state.tickQueued = true
+        return Queue.offer(registry.raftMailbox, { _tag: "Tick" })
+      })
       yield* Effect.forkScoped(
-        Queue.offer(registry.raftMailbox, { _tag: "Tick" }).pipe(
+        tick.pipe(
           Effect.repeat({ schedule: Schedule.spaced(`${config.baseTickMs} millis`), while: () => !registry.isClosed() })
         )
       )

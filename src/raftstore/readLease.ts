@@ -7,7 +7,8 @@
  * leader after T. With CheckQuorum such a member refuses to vote for anyone else for an election timeout of
  * its own ticks after it heard (`ignoresVoteRequest`; a member that restarts meanwhile refuses for its first
  * election timeout, `quietAfterStart`). Ticks arrive at least a tick apart in the worker's one mailbox, behind
- * the messages that came before them, so that is at least `electionTicks - 1` ticks of real time. Every
+ * the messages that came before them (a worker held up finds one tick waiting, not a burst: `tickQueued` in
+ * `round.ts`), so that is at least `electionTicks - 1` ticks of real time. Every
  * quorum of a new leader's election meets this one, so no other leader can exist — and commit anything this
  * one has not — before T + (electionTicks - 1) ticks. The lease is shorter by one more tick for clock drift:
  * `(electionTicks - 2) * baseTickMs`.

@@ -50,6 +50,14 @@ export interface RoundDeps {
 /** The RaftWorker's state that outlives a round. */
 export interface WorkerState {
   ticksSinceStoreHeartbeat: number
+  /**
+   * A tick is in the mailbox and not yet taken: the ticker adds none while one waits (TiKV's ticks are
+   * coalesced the same way). A worker held up for a second sees one tick when it resumes, not ten run
+   * back to back: Raft's clock then lags the wall clock instead of catching up in a burst, which only
+   * delays timeouts (safe for lease reads, whose deadline is on the wall clock), and a busy worker does
+   * not pay a tick of every awake peer per queued tick.
+   */
+  tickQueued: boolean
   rounds: number
   /** Why the engine had no room for client writes at the last store heartbeat (undefined: it had room). */
   diskFull: string | undefined
@@ -58,11 +66,12 @@ export interface WorkerState {
 }
 
 /** Feeds each envelope to its peer's handler; a failed peer's commands are answered, its messages dropped. */
-const dispatch = (deps: RoundDeps, ctx: RoundContext, batch: Iterable<Envelope>) =>
+const dispatch = (deps: RoundDeps, state: WorkerState, ctx: RoundContext, batch: Iterable<Envelope>) =>
   Effect.gen(function* () {
     const { registry, config } = deps
     for (const env of batch) {
       if (env._tag === "Tick") {
+        state.tickQueued = false
         ctx.ticks++
         // only the awake peers: a sleeping one costs nothing per tick (`hibernate.ts`)
         for (const peer of ctx.hibernation!.tickable()) {
@@ -114,7 +123,7 @@ export const runRound = (
   const ctx = new RoundContext(deps.registry, state.hibernation)
   const { registry, storage, router, scheduler, scope, config } = deps
   return Effect.gen(function* () {
-    yield* dispatch(deps, ctx, batch)
+    yield* dispatch(deps, state, ctx, batch)
     const work = yield* processReadies(ctx, storage, deps.transport, deps.factory)
     // new regions announced to the scheduler by the parent's leader before they have a leader of their own
     const announced: Array<Peer> = []

@@ -196,7 +196,16 @@ const step = (cluster: TestCluster, random: SimRandom, state: NemesisState, log:
       const id = leader !== undefined && ids.includes(leader) ? leader : pick(random, ids, 1)[0]!
       const ms = 300 + random.int(2_700)
       state.stalledUntil.set(id, (yield* Clock.currentTimeMillis) + ms)
-      note("stall", `store ${id}: its worker stops for ${ms} ms`)
+      // half the time its links to the other stores go down with it (a paused VM behind a network blip), until a
+      // heal: the others elect a new leader while it stands still, and when it resumes nothing from the new
+      // leader reaches it to depose it, yet clients still do. Only its lease then stands between them and a
+      // stale read (the `lease-too-long` self-test is caught this way)
+      const isolated = random.next() < 0.5
+      if (isolated) {
+        yield* cluster.isolate(id)
+        state.cutOff = [id]
+      }
+      note("stall", `store ${id}: its worker stops for ${ms} ms${isolated ? ", cut off from the other stores" : ""}`)
     } else if (roll < 0.71) {
       for (const id of [...down]) {
         note("restart", `store ${id}`)
