@@ -1,5 +1,5 @@
 /**
- * What the role handlers (`stepLeader.ts`, `stepFollower.ts`, `election.ts`, `receive.ts`) may read and change
+ * What the role handlers (`stepLeader.ts`, `stepFollower.ts`, `election.ts`, `receive.ts`, `tick.ts`) may read and change
  * of a node. `Raft` implements it; it is declared apart so that those modules never import the class that
  * imports them (no import cycle, type-only ones included).
  */
@@ -21,6 +21,10 @@ export interface RaftNode {
   msgs: Message[]
   electionElapsed: number
   readonly electionTimeout: number
+  /** Drawn from `[electionTimeout, 2 * electionTimeout)` on every reset. */
+  readonly randomizedElectionTimeout: number
+  heartbeatElapsed: number
+  readonly heartbeatTimeout: number
   leadTransferee: number
   /** A leadership transfer started in this term (as leader); cleared on every role change. */
   transferStarted: boolean
@@ -36,6 +40,7 @@ export interface RaftNode {
   /** Reads confirmed for the application, handed out in the next Ready. */
   readStates: ReadState[]
   send(init: MessageInit): void
+  step(m: Message): unknown
   becomeFollower(term: number, lead: number): void
   becomePreCandidate(): void
   becomeCandidate(): void

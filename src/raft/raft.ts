@@ -15,7 +15,7 @@ import type { Config } from "./config.js"
 import { validateConfig } from "./config.js"
 import { invariant, isRaftFailure, RaftInvariantError, type StepError } from "./errors.js"
 import type { RaftNode } from "./node.js"
-import { campaign, handleVoteRequest, quorumActive } from "./election.js"
+import { campaign, handleVoteRequest } from "./election.js"
 import { Progress } from "./progress.js"
 import { committedIndex } from "./quorum.js"
 import { RaftLog } from "./raftLog.js"
@@ -28,6 +28,7 @@ import { admitTerm } from "./termRules.js"
 import { sendAppend } from "./replicate.js"
 import { stepCandidate, stepFollower } from "./stepFollower.js"
 import { stepLeader } from "./stepLeader.js"
+import { tickNode } from "./tick.js"
 import { EMPTY_DATA, type MessageInit, newMessage, None, type StateType } from "./util.js"
 
 export interface SoftState {
@@ -168,45 +169,9 @@ export class Raft implements RaftNode {
 
   // --- Time --------------------------------------------------------------------------------------------------
 
-  /** Advances the logical clock by one tick (TinyKV `tick`). */
+  /** Advances the logical clock by one tick (TinyKV `tick`; `tick.ts`). */
   tick(): void {
-    if (this.state === "Leader") {
-      this.heartbeatElapsed++
-      this.electionElapsed++
-      if (this.electionElapsed >= this.electionTimeout) {
-        this.electionElapsed = 0
-        // A transfer that has not completed within an election timeout is abandoned (thesis §3.10),
-        // so the group does not stay unable to accept proposals.
-        this.leadTransferee = None
-        if (this.checkQuorum) {
-          // A leader that a quorum has not answered for a whole election timeout is probably cut off: step down so
-          // its clients look elsewhere instead of waiting on a leader that cannot commit.
-          if (!quorumActive(this)) {
-            this.becomeFollower(this.term, None)
-            return
-          }
-          for (const [id, pr] of this.prs) if (id !== this.id) pr.recentActive = false
-        }
-      }
-      if (this.heartbeatElapsed >= this.heartbeatTimeout) {
-        this.heartbeatElapsed = 0
-        this.step(newMessage({ msgType: "MsgBeat", from: this.id, to: this.id }))
-      }
-      return
-    }
-    this.electionElapsed++
-    // the first election timeout since start is over (a pre-candidate keeps its role, and so would keep the flag
-    // through its every poll: a region whose members all restarted together would refuse each other for good)
-    if (this.electionElapsed >= this.electionTimeout) this.quietAfterStart = false
-    // NB: only a member may campaign (etcd `promotable`). A node outside its own configuration (a peer
-    // created by a message, still waiting for its snapshot) keeps counting instead of starting over: if
-    // it reset here, CheckQuorum's lease (`ignoresVoteRequest`) would never run out when its drawn
-    // timeout equals the election timeout, and it would ignore every vote request forever — a region
-    // whose other members need its vote then never elects a leader
-    if (this.electionElapsed >= this.randomizedElectionTimeout && this.prs.has(this.id)) {
-      this.electionElapsed = 0
-      this.step(newMessage({ msgType: "MsgHup", from: this.id, to: this.id }))
-    }
+    tickNode(this)
   }
 
   private resetRandomizedElectionTimeout(): void {

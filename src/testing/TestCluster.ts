@@ -13,13 +13,13 @@
  * opened only for a stopped store). Faults are a list the cluster keeps; observers (`observe`) run after
  * them and survive `clearFilters`, so a test can count what was actually delivered.
  */
-import { Clock, Effect, Exit, type Layer, Schedule, Scope } from "effect"
+import { Effect, Exit, type Layer, Schedule, Scope } from "effect"
 import { connectWith, type KvConnection } from "../client/promise.js"
 import type { TinyKvClient } from "../client/TinyKvClient.js"
 import type { MemoryEngine } from "../layers/storageMemory.js"
 import { MemoryNetwork } from "../layers/transportMemory.js"
 import * as Filters from "../layers/transportFilters.js"
-import { compareBytes, fromUtf8, utf8 } from "../protocol/bytes.js"
+import { compareBytes, utf8 } from "../protocol/bytes.js"
 import type { RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { Peer, Region } from "../protocol/metapb.js"
@@ -35,6 +35,7 @@ import { ClusterRequestFailed, requestOn, scanRange } from "./clusterRequest.js"
 
 export { ClusterRequestFailed } from "./clusterRequest.js"
 import { SchedulerSlot } from "./schedulerSlot.js"
+import { describeSlots, pollEngine } from "./clusterInspect.js"
 import { makeSlot, type StoreSlot, startSlot, storeAddress } from "./storeSlot.js"
 
 export interface TestClusterOptions {
@@ -295,24 +296,7 @@ export class TestCluster {
 
   /** Every running store's view of every region it has a peer of, one line each (for failure messages). */
   describe(): string {
-    const lines: Array<string> = []
-    for (const slot of this.slots) {
-      if (slot.running === undefined) {
-        lines.push(`store ${slot.id}: stopped`)
-        continue
-      }
-      for (const [regionId, peer] of slot.running.store.peers) {
-        const st = peer.rawNode.status()
-        const progress = [...peer.rawNode.getProgress()].map(([id, p]) => `${id}:${p.match}/${p.next}`).join(" ")
-        lines.push(
-          `store ${slot.id} region ${regionId} peer ${peer.id}: ${st.raftState} term ${st.term} lead ${st.lead} ` +
-            `commit ${st.commit} applied ${st.applied} last ${peer.storage.lastIndex()} ` +
-            `truncated ${peer.storage.truncatedIndex} proposals ${peer.proposals.length}` +
-            (progress ? ` progress ${progress}` : "")
-        )
-      }
-    }
-    return lines.join("\n")
+    return describeSlots(this.slots)
   }
 
   /** A linearizable read that must return `value` (TinyKV `MustGet`); fails with the value it saw otherwise. */
@@ -388,24 +372,7 @@ export class TestCluster {
     cf: Cf = "default",
     timeoutMs = 6_000
   ) {
-    const self = this
-    return Effect.gen(function* () {
-      const want = value === undefined ? undefined : utf8(value)
-      const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-      for (;;) {
-        const got = yield* self.engineGet(id, key, cf)
-        const same = want === undefined ? got === undefined : got !== undefined && compareBytes(got, want) === 0
-        if (same) return
-        if ((yield* Clock.currentTimeMillis) > deadline) {
-          return yield* Effect.fail(
-            new ClusterRequestFailed(
-              `store ${id}: ${typeof key === "string" ? key : String(key)} is ${got === undefined ? "absent" : `"${fromUtf8(got)}"`}, expected ${value === undefined ? "absent" : `"${value}"`}`
-            )
-          )
-        }
-        yield* Effect.sleep("20 millis")
-      }
-    })
+    return pollEngine(id, key, value, timeoutMs, () => this.engineGet(id, key, cf))
   }
 
   /**
