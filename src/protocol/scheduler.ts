@@ -108,6 +108,16 @@ export type GetAllStoresResponse = typeof GetAllStoresResponse.Type
 export const StoreHeartbeatRequest = Schema.Struct({ header: RequestHeader, stats: StoreStats })
 export type StoreHeartbeatRequest = typeof StoreHeartbeatRequest.Type
 
+/**
+ * The scheduler's answer to a store heartbeat: the regions led from that store that have an operator waiting,
+ * which the store reports at once (their answers carry the steps). A sleeping leader reports only at its
+ * check-ins otherwise, so this is how an operator reaches a quiet region within a store heartbeat.
+ */
+export const StoreHeartbeatResponse = Schema.Struct({
+  regionsToReport: Schema.optionalWith(Schema.Array(RegionId), { default: () => [] })
+})
+export type StoreHeartbeatResponse = typeof StoreHeartbeatResponse.Type
+
 export const GetRegionRequest = Schema.Struct({ header: RequestHeader, regionKey: Bytes })
 export type GetRegionRequest = typeof GetRegionRequest.Type
 export const GetRegionByIdRequest = Schema.Struct({ header: RequestHeader, regionId: RegionId })

@@ -22,7 +22,11 @@ export class SchedulerRpcs extends RpcGroup.make(
     success: S.GetAllStoresResponse,
     error: S.SchedulerError
   }),
-  Rpc.make("StoreHeartbeat", { payload: S.StoreHeartbeatRequest, error: S.SchedulerError }),
+  Rpc.make("StoreHeartbeat", {
+    payload: S.StoreHeartbeatRequest,
+    success: S.StoreHeartbeatResponse,
+    error: S.SchedulerError
+  }),
   Rpc.make("RegionHeartbeat", {
     payload: S.RegionHeartbeatRequest,
     success: Schema.OptionFromUndefinedOr(S.RegionHeartbeatResponse),

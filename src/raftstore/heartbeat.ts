@@ -9,7 +9,7 @@ import { Deferred, Effect, Option, type Scope } from "effect"
 import type { StoreId } from "../protocol/ids.js"
 import type { AdminRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RegionHeartbeatResponse } from "../protocol/scheduler.js"
-import type { MailboxClosed, PeerNotFound } from "../services/Router.js"
+import type { MailboxClosed, PeerNotFound, Router } from "../services/Router.js"
 import type { DiskStats } from "./storeStats.js"
 import type { SchedulerClient } from "../services/SchedulerClient.js"
 import type { Region } from "../protocol/metapb.js"
@@ -73,8 +73,14 @@ export const regionHeartbeat = (deps: SplitDeps, peer: Peer): Effect.Effect<void
   )
 }
 
+/**
+ * Reports the store's stats. The scheduler answers with the regions led here that have an operator waiting:
+ * each is asked to report at once (`ReportToScheduler`), so a sleeping leader, which reports only at its
+ * check-ins, gets its operator's step within a store heartbeat.
+ */
 export const storeHeartbeat = (
   scheduler: SchedulerClient["Type"],
+  router: Router["Type"],
   storeId: StoreId,
   regionCount: number,
   disk: Effect.Effect<DiskStats>
@@ -93,6 +99,14 @@ export const storeHeartbeat = (
         isBusy: false,
         usedSize: d.usedSize
       })
+    ),
+    Effect.flatMap(({ regionsToReport }) =>
+      Effect.forEach(
+        regionsToReport,
+        // a region no longer here is the scheduler's stale view: its next report from elsewhere corrects it
+        (regionId) => Effect.ignore(router.send(regionId, { _tag: "ReportToScheduler" })),
+        { discard: true }
+      )
     ),
     Effect.catchAll((e) => Effect.logDebug("store heartbeat failed", e))
   )

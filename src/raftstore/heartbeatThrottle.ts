@@ -7,7 +7,8 @@
  * An operator step the scheduler answers with still goes out at the next report: a step that changes the
  * region (a conf change, a split) or its leader is reported at once by the round (`round.ts`), so the
  * operator's next step follows without waiting; a new operator on a quiet region waits at most the idle
- * interval.
+ * interval, or the next store heartbeat, whose answer asks for the reports of regions with an operator
+ * (`heartbeat.ts`).
  */
 import type { StoreConfig } from "./config.js"
 import type { Peer } from "./peer.js"

@@ -16,8 +16,9 @@
  * A woken region behaves as any other; ReadIndex confirms leadership with a heartbeat quorum as always.
  *
  * How a follower learns that its sleeping leader died: a sleeping leader checks in with a marked heartbeat
- * every `hibernateCheckInTicks`, and reports to the scheduler every `regionHeartbeatIdleTicks` as any quiet
- * leader does (the scheduler's operators arrive only in answers to those reports); a follower that has heard
+ * every `hibernateCheckInTicks` and reports to the scheduler then (nothing in its report changes while it
+ * sleeps; an operator the scheduler has for it is asked for in the answer to the store's heartbeat, which
+ * makes it report at once, `ReportToScheduler`); a follower that has heard
  * no check-in for two check-in periods plus an election timeout wakes, pings the leader, and campaigns (PreVote) after an
  * election timeout if nobody answers. Sound because a live leader answers the ping at once (so nothing is
  * deposed needlessly), and waking only ever costs work: a woken peer is an ordinary Raft peer. The other,
@@ -112,15 +113,13 @@ export class Hibernation {
       h.due = 0
       if (peer.stopped || h.state !== "asleep") continue
       if (peer.isLeader) {
-        // the scheduler hears from a sleeping leader as often as from any quiet one: its operators (an
-        // admin split, a leader transfer, a replica to replace) reach the store only in answers to these
-        // reports, and a check-in period's delay would hold them up for tens of seconds
+        // a sleeping leader reports to the scheduler only when it checks in: nothing in its report changes
+        // while it sleeps, and an operator the scheduler has for it is asked for in the answer to the store's
+        // heartbeat (`ReportToScheduler`), so it need not poll for one
         report(peer)
-        if (this.now - h.lastCheckIn >= checkIn) {
-          peer.rawNode.raft.bcastHeartbeat(SLEEP_MARK)
-          h.lastCheckIn = this.now
-        }
-        this.schedule(peer, this.now + this.leaderPeriod())
+        peer.rawNode.raft.bcastHeartbeat(SLEEP_MARK)
+        h.lastCheckIn = this.now
+        this.schedule(peer, this.now + checkIn)
       } else {
         const deadline = h.lastCheckIn + this.followerDeadline()
         if (deadline > this.now) {
@@ -134,11 +133,6 @@ export class Hibernation {
       touched.push(peer)
     }
     return touched
-  }
-
-  /** How often the wheel visits a sleeping leader: its scheduler reports, and every check-in among them. */
-  private leaderPeriod(): number {
-    return Math.min(this.config.hibernateCheckInTicks, this.config.regionHeartbeatIdleTicks)
   }
 
   private followerDeadline(): number {
@@ -216,10 +210,11 @@ export class Hibernation {
     h.acks.clear()
     this.registry.ticking.delete(peer)
     if (peer.isLeader) {
-      // spread the visits of regions that fell asleep together over the period
+      // spread the check-ins of regions that fell asleep together over the second half of the period (never
+      // later than a period: the followers' deadline counts from the mark that put them to sleep)
       h.lastCheckIn = this.now
-      const period = this.leaderPeriod()
-      this.schedule(peer, this.now + period + (peer.regionId % period))
+      const half = Math.max(1, Math.floor(this.config.hibernateCheckInTicks / 2))
+      this.schedule(peer, this.now + this.config.hibernateCheckInTicks - (peer.regionId % half))
     } else this.schedule(peer, h.lastCheckIn + this.followerDeadline())
   }
 

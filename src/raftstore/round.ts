@@ -98,6 +98,10 @@ const dispatch = (deps: RoundDeps, state: WorkerState, ctx: RoundContext, batch:
       } else if (msg._tag === "SplitCheckResult") {
         onSplitCheckResult(peer, msg)
         continue
+      } else if (msg._tag === "ReportToScheduler") {
+        // not `touched`: a report needs no Ready, and a sleeping leader stays asleep
+        if (peer.isLeader) ctx.heartbeats.push(peer)
+        continue
       } else {
         const refused = refuseForDiskFull(deps.storage.diskFull, peer, msg.request)
         if (refused !== undefined) {
@@ -195,7 +199,7 @@ export const runRound = (
       for (const peer of registry.peers.values()) regionBytes += peer.approximateSize ?? 0
       const disk = diskStats(storage.path, regionBytes)
       state.diskFull = yield* reportDiskFull(registry.storeId, state.diskFull, storage.diskFull())
-      yield* forkBackground(scope, storeHeartbeat(scheduler, registry.storeId, registry.peers.size, disk))
+      yield* forkBackground(scope, storeHeartbeat(scheduler, router, registry.storeId, registry.peers.size, disk))
     }
     state.rounds++
   }).pipe(

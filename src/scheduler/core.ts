@@ -16,6 +16,7 @@ import type {
   RegionHeartbeatResponse,
   RequestHeader,
   StoreDetail,
+  StoreHeartbeatResponse,
   StoreStats
 } from "../protocol/scheduler.js"
 import { type AdminPlan, planAdminOperator, planSplit } from "./adminOperators.js"
@@ -182,8 +183,19 @@ export class SchedulerCore {
     )
   }
 
-  storeHeartbeat(stats: StoreStats, nowMs: number): Result<void> {
-    return this.withCluster((c) => c.storeHeartbeat(stats, nowMs))
+  /** Records the store's stats; answers with the regions it leads that have an operator waiting. */
+  storeHeartbeat(stats: StoreStats, nowMs: number): Result<StoreHeartbeatResponse> {
+    return this.withCluster((c) =>
+      Either.map(c.storeHeartbeat(stats, nowMs), () => {
+        const regionsToReport: Array<RegionId> = []
+        for (const regionId of this.operators.operators.keys()) {
+          if (c.regions.get(regionId as RegionId)?.leader?.storeId === stats.storeId) {
+            regionsToReport.push(regionId as RegionId)
+          }
+        }
+        return { regionsToReport }
+      })
+    )
   }
 
   /** Applies the heartbeat, then answers with the next step of the region's operator, if any. */

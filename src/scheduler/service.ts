@@ -48,7 +48,7 @@ export class Scheduler extends Context.Tag("tinykv/Scheduler")<
     /** Every store, optionally without tombstones. */
     readonly getAllStores: (req: S.GetAllStoresRequest) => Effect.Effect<S.GetAllStoresResponse, E>
     /** Records a store's stats and heartbeat time. */
-    readonly storeHeartbeat: (req: S.StoreHeartbeatRequest) => Effect.Effect<void, E>
+    readonly storeHeartbeat: (req: S.StoreHeartbeatRequest) => Effect.Effect<S.StoreHeartbeatResponse, E>
     /** Applies a region report; answers with an operator step for the region, if one is running. */
     readonly regionHeartbeat: (
       req: S.RegionHeartbeatRequest

@@ -45,6 +45,11 @@ export interface SplitIds {
 
 type Call<A> = Effect.Effect<A, SchedulerClientError>
 
+/** What the scheduler answers a store heartbeat with. */
+export interface StoreHeartbeatAnswer {
+  readonly regionsToReport: ReadonlyArray<RegionId>
+}
+
 export class SchedulerClient extends Context.Tag("tinykv/SchedulerClient")<
   SchedulerClient,
   {
@@ -60,8 +65,11 @@ export class SchedulerClient extends Context.Tag("tinykv/SchedulerClient")<
     readonly getStore: (storeId: StoreId) => Call<Store>
     /** Every registered store, tombstones included unless excluded. */
     readonly getAllStores: (options?: { readonly excludeTombstones?: boolean }) => Call<ReadonlyArray<Store>>
-    /** Reports a store's stats (and that it is alive). */
-    readonly storeHeartbeat: (stats: StoreStats) => Call<void>
+    /**
+     * Reports a store's stats (and that it is alive); the answer names the regions this store leads that have an
+     * operator waiting, which the store then reports at once (`StoreHeartbeatResponse`).
+     */
+    readonly storeHeartbeat: (stats: StoreStats) => Call<StoreHeartbeatAnswer>
     /** Reports a region as its leader sees it; the answer is the next operator step for it, if any. */
     readonly regionHeartbeat: (heartbeat: RegionHeartbeat) => Call<Option.Option<RegionHeartbeatResponse>>
     /** The region containing `key` and its leader, or `undefined` when no region is known there. */

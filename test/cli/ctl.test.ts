@@ -24,7 +24,9 @@ describe("tinykv ctl", { timeout: T }, () => {
     const { address: a, scheduler: s } = await run(startScheduler())
     address = a
     heartbeat1 = () =>
-      Effect.runPromise(s.storeHeartbeat({ header, stats: stats(1, { capacity: 1 << 30, available: 1 << 29 }) }))
+      Effect.runPromise(
+        Effect.asVoid(s.storeHeartbeat({ header, stats: stats(1, { capacity: 1 << 30, available: 1 << 29 }) }))
+      )
     // two regions split at "m": region 1 [ "", m ) led by store 1, region 2 [ m, "" ) led by store 2
     const left = region(1, "", "m", { peers: [peer(11, 1), peer(12, 2), peer(13, 3)], confVer: 3, version: 2 })
     const right = region(2, "m", "", { peers: [peer(21, 1), peer(22, 2), peer(23, 3)], confVer: 3, version: 2 })

@@ -145,7 +145,7 @@ describe("raftstore hibernate regions", () => {
     60_000
   )
   it.live(
-    "the scheduler's operators reach a sleeping region: its leader reports to the scheduler between check-ins",
+    "the scheduler's operators reach a sleeping region: the store heartbeat's answer asks its leader to report",
     () =>
       Effect.gen(function* () {
         const seed = testSeed()

@@ -237,6 +237,20 @@ describe("operators", () => {
     assert.isUndefined(step(r3, 2), "nothing more to do")
   })
 
+  it("a store heartbeat's answer names the regions led from that store that have an operator waiting", () => {
+    const r1 = region(1, "", "m", { peers: [peer(1, 1), peer(2, 2)] })
+    const r2 = region(2, "m", "", { peers: [peer(3, 1), peer(4, 2)] })
+    const core = bootstrappedCore(3, r1)
+    get(core.regionHeartbeat(heartbeat(r1, peer(1, 1)), 0))
+    get(core.regionHeartbeat(heartbeat(r2, peer(4, 2)), 0))
+    assert.deepStrictEqual(get(core.storeHeartbeat(stats(1), 1)).regionsToReport, [], "no operator yet")
+    get(core.addOperator(rid(1), "add", [{ _tag: "AddPeer", toStore: sid(3), peerId: pid(5) }], 1))
+    get(core.addOperator(rid(2), "add", [{ _tag: "AddPeer", toStore: sid(3), peerId: pid(6) }], 1))
+    assert.deepStrictEqual(get(core.storeHeartbeat(stats(1), 2)).regionsToReport, [rid(1)])
+    assert.deepStrictEqual(get(core.storeHeartbeat(stats(2), 2)).regionsToReport, [rid(2)])
+    assert.deepStrictEqual(get(core.storeHeartbeat(stats(3), 2)).regionsToReport, [], "store 3 leads nothing")
+  })
+
   it("an operator that does not finish in time is dropped", () => {
     const r1 = region(1, "", "", { peers: [peer(1, 1)] })
     const core = bootstrappedCore(2, r1)
