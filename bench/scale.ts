@@ -130,10 +130,14 @@ const makeSplitter = (ctl: Ctl, keys: ReadonlyArray<Uint8Array>, concurrency: nu
   return { split, progress: () => ({ done, retries }) }
 }
 
-/** Waits until the scheduler knows `regions` regions, each with a leader, and no operator has run for 3 polls. */
+/**
+ * Waits until the scheduler knows `regions` regions, each with a leader, and for 3 polls in a row no operator
+ * runs and no leader moved (operators that start and finish between two polls are seen as moved leaders).
+ */
 const waitSettled = async (ctl: Ctl, regions: number, timeoutMs: number) => {
   const deadline = Date.now() + timeoutMs
   let quiet = 0
+  let lastLeaders = ""
   for (;;) {
     const scan = await scanRegions(ctl)
     const ops = await runCtl<{ operators: ReadonlyArray<{ status: string }> }>(ctl, "ListOperators", (rpc, header) =>
@@ -146,7 +150,10 @@ const waitSettled = async (ctl: Ctl, regions: number, timeoutMs: number) => {
     log(
       `settling: ${scan.regions.length} regions (${led} with a leader), ${running} operators running, leaders per store ${JSON.stringify(Object.fromEntries(leaders))}`
     )
-    quiet = scan.regions.length >= regions && led === scan.regions.length && running === 0 ? quiet + 1 : 0
+    const leadersNow = JSON.stringify([...leaders].sort(([a], [b]) => a - b))
+    const still = leadersNow === lastLeaders
+    lastLeaders = leadersNow
+    quiet = scan.regions.length >= regions && led === scan.regions.length && running === 0 && still ? quiet + 1 : 0
     if (quiet >= 3) return { regions: scan.regions.length, leadersPerStore: Object.fromEntries(leaders) }
     if (Date.now() > deadline) throw new Error(`the cluster did not settle: ${scan.regions.length} regions`)
     await sleep(2000)
