@@ -30,7 +30,8 @@ interface RepResult {
 
 const ETCD_SYSTEM =
   "etcd, 3 members (WAL fsync per commit), v3 JSON gateway, linearizable ranges, clients on the leader"
-const TINYKV_SYSTEM = "tinykv-ts, 3 stores (lmdb, fsync per round), linearizable reads under the leader lease (ReadIndex when it has lapsed)"
+const TINYKV_SYSTEM =
+  "tinykv-ts, 3 stores (lmdb, fsync per round), linearizable reads under the leader lease (ReadIndex when it has lapsed)"
 
 const median = (xs: ReadonlyArray<number>) => {
   const s = [...xs].sort((a, b) => a - b)
