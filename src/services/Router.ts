@@ -37,11 +37,6 @@ export type PeerMsg =
    * The end of a background split check of the region: its measured size (absent when the check failed),
    * for the scheduler's heartbeats and the next check's decision.
    */
-  /**
-   * The scheduler asked for this region's report (it has an operator waiting): a leader reports in this round,
-   * asleep or not (`heartbeat.ts`).
-   */
-  | { readonly _tag: "ReportToScheduler" }
   | {
       readonly _tag: "SplitCheckResult"
       /** The region's epoch version when measured: a size from before a split is not the region's now. */
@@ -49,6 +44,11 @@ export type PeerMsg =
       readonly size: number | undefined
       readonly keys: number | undefined
     }
+  /**
+   * The scheduler asked for this region's report (it has an operator waiting): a leader reports in this round,
+   * asleep or not (`heartbeat.ts`).
+   */
+  | { readonly _tag: "ReportToScheduler" }
 
 export type StoreMsg =
   /** A Raft message for a region that has no peer here. */

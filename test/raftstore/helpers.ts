@@ -5,7 +5,7 @@ import { fromUtf8 } from "../../src/protocol/bytes.js"
 import type { RegionId, StoreId } from "../../src/protocol/ids.js"
 import type { Peer } from "../../src/protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse, Request } from "../../src/protocol/raftCmd.js"
-import { eventually } from "../../src/testing/eventually.js"
+import { type EventuallyOptions, eventually } from "../../src/testing/eventually.js"
 import type { TestCluster } from "../../src/testing/TestCluster.js"
 
 export const REGION_1 = 1 as RegionId
@@ -15,7 +15,8 @@ export const waitLeader = (
   cluster: TestCluster,
   regionId: RegionId = REGION_1,
   among: ReadonlyArray<number> = cluster.storeIds,
-  timeoutMs = 5_000
+  timeoutMs = 5_000,
+  clock: EventuallyOptions["clock"] = "live"
 ) =>
   eventually(
     () => {
@@ -28,7 +29,8 @@ export const waitLeader = (
     {
       what: `a leader of region ${regionId} among stores ${among.join(",")}`,
       timeout: `${timeoutMs} millis`,
-      interval: "20 millis"
+      interval: "20 millis",
+      clock
     }
   ).pipe(Effect.orDie)
 
@@ -37,7 +39,11 @@ export const waitLeader = (
  * and follows it. A test that partitions "the leader" must not race an election (a store that was cut off
  * campaigns with ever higher terms and, once it hears from the others again, deposes the leader).
  */
-export const waitStableLeader = (cluster: TestCluster, timeoutMs = 10_000) =>
+export const waitStableLeader = (
+  cluster: TestCluster,
+  timeoutMs = 10_000,
+  clock: EventuallyOptions["clock"] = "live"
+) =>
   eventually(
     () => {
       const peers = cluster.storeIds.flatMap((id) => {
@@ -52,7 +58,7 @@ export const waitStableLeader = (cluster: TestCluster, timeoutMs = 10_000) =>
         ? leader.meta
         : false
     },
-    { what: "a settled leader of region 1", timeout: `${timeoutMs} millis`, interval: "20 millis" }
+    { what: "a settled leader of region 1", timeout: `${timeoutMs} millis`, interval: "20 millis", clock }
   ).pipe(Effect.orDie)
 
 /**

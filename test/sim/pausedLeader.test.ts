@@ -16,11 +16,10 @@ import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
 import { physicalKey } from "../../src/protocol/keyspace.js"
 import type { Peer as PeerMeta } from "../../src/protocol/metapb.js"
 import { sendRead } from "../../src/raftstore/readSnapshot.js"
-import { eventually } from "../../src/testing/eventually.js"
 import { slowDisk } from "../../src/testing/sim/slowDisk.js"
 import { VirtualTime } from "../../src/testing/sim/virtualTime.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
-import { commandFor, REGION_1, sendTo } from "../raftstore/helpers.js"
+import { commandFor, REGION_1, sendTo, waitLeader, waitStableLeader } from "../raftstore/helpers.js"
 
 /** How long the old leader stands still: long enough for the others to elect a leader and write. */
 const PAUSE_MS = 3_000
@@ -56,16 +55,8 @@ const pausedLeaderRead = (seed: number, leaseTooLong: boolean) =>
       for (const id of cluster.storeIds) yield* cluster.wrapStorage(id, slowDisk(new Map(), id, stalledUntil))
       yield* cluster.start
       yield* cluster.mustPut("k", "old")
-      const old = yield* eventually(
-        () => {
-          const peers = cluster.storeIds.map((id) => cluster.store(id)?.peers.get(REGION_1))
-          const leader = peers.find((p) => p?.isLeader === true)
-          return leader !== undefined && peers.every((p) => p?.term === leader.term && p.leaderId === leader.id)
-            ? leader.meta
-            : false
-        },
-        { what: "a settled leader", timeout: "10 seconds", clock: "caller" }
-      ).pipe(Effect.orDie)
+      // the simulator's clock, not the live one: a live timer would fire at a virtual time the machine's speed sets
+      const old = yield* waitStableLeader(cluster, 10_000, "caller")
       assert.strictEqual(yield* readOn(cluster, old), "value old", "the leader's first read (it takes a lease)")
 
       // the old leader stops inside its next write and loses its links to the other stores
@@ -78,16 +69,7 @@ const pausedLeaderRead = (seed: number, leaseTooLong: boolean) =>
 
       // the others elect a leader of a later term and acknowledge a new value
       const others = cluster.storeIds.filter((id) => id !== old.storeId)
-      const fresh = yield* eventually(
-        () => {
-          for (const id of others) {
-            const p = cluster.store(id)?.peers.get(REGION_1)
-            if (p?.isLeader === true) return p.meta
-          }
-          return false
-        },
-        { what: "a new leader among the others", timeout: `${PAUSE_MS} millis`, interval: "10 millis", clock: "caller" }
-      ).pipe(Effect.orDie)
+      const fresh = yield* waitLeader(cluster, REGION_1, others, PAUSE_MS, "caller")
       const put = yield* sendTo(cluster, fresh, [{ _tag: "Put", cf: "default", key: utf8("k"), value: utf8("new") }])
       assert.isUndefined(put.header.error, "the new leader acknowledges the new value")
       const now = yield* Clock.currentTimeMillis

@@ -199,7 +199,7 @@ const step = (cluster: TestCluster, random: SimRandom, state: NemesisState, log:
       // half the time its links to the other stores go down with it (a paused VM behind a network blip), until a
       // heal: the others elect a new leader while it stands still, and when it resumes nothing from the new
       // leader reaches it to depose it, yet clients still do. Only its lease then stands between them and a
-      // stale read (the `lease-too-long` self-test is caught this way)
+      // stale read (`test/sim/pausedLeader.test.ts` plays this out on purpose)
       const isolated = random.next() < 0.5
       if (isolated) {
         yield* cluster.isolate(id)
