@@ -15,6 +15,13 @@
  *   machine crash that loses the apply loses its applied index with it, and restart applies the entries
  *   again. A process crash (kill -9) loses nothing either way (LMDB's committed pages are in the OS page
  *   cache). Snapshots, splits, membership changes and removals still sync.
+ * - For the same reason the answers to commands whose entries were durable here before this round (and
+ *   committed, so durable on a quorum) go out BEFORE the write (`earlyReplies`): nothing the write adds
+ *   makes them truer. The answer cannot be seen before its effect: every read of this store is served
+ *   in a later round (which starts after this write) or from a snapshot taken after it, and a new
+ *   leader applies the entry before it serves anything. Not early: reads (their snapshot follows the
+ *   write), an entry appended in this same Ready (a one-member region commits it at once), and the
+ *   applies that change the region (snapshots, splits, membership, removal).
  *
  * Why apply shares the write with persistence: TinyKV writes the raft batch and the kv batch separately
  * and orders them; one LMDB transaction makes "entries durable" and "applied index + data durable"
@@ -28,12 +35,12 @@ import { RaftInvariantError, type Ready } from "../raft/index.js"
 import { orStorageError, type Storage, type WriteOp } from "../services/Storage.js"
 import type { Transport } from "../services/Transport.js"
 import { type ApplyOutcome, applyEntries, Overlay } from "./apply.js"
-import type { Peer } from "./peer.js"
+import type { Peer, Reply } from "./peer.js"
 import { destroyOps } from "./peerLifecycle.js"
 import type { PeerFactoryOptions } from "./peerLoader.js"
 import type { ApplySnapResult } from "./peerStorage.js"
 import { askForReads, type LeasedReply, refuseLapsedLeaseReads, serveReads } from "./readIndexServe.js"
-import { refuseReads, takeReadSnapshots } from "./readSnapshot.js"
+import { refuseReads, takeReadSnapshots, waitsForSnapshot } from "./readSnapshot.js"
 import { errorResponse } from "./responses.js"
 import { createSplitPeer } from "./split.js"
 import type { RoundContext } from "./roundContext.js"
@@ -70,6 +77,28 @@ const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, sync: bo
 /** What a leader may send before its write: replication, which promises nothing about its own disk. */
 const isReplication = (m: Message): boolean => m.msgType === "MsgAppend" || m.msgType === "MsgHeartbeat"
 
+/**
+ * Every entry this Ready commits was in this peer's log before the round and is not replaced by it: its
+ * durability owes nothing to the round's write.
+ */
+const committedWasDurable = (rd: Ready, durableLast: number): boolean => {
+  const committed = rd.committedEntries
+  if (committed.length === 0) return true
+  const lastCommitted = committed[committed.length - 1]!.index
+  return lastCommitted <= durableLast && (rd.entries.length === 0 || lastCommitted < rd.entries[0]!.index)
+}
+
+/** Moves the replies from index `from` on that wait for no read snapshot into `early`. */
+const takeEarly = (replies: Array<Reply>, from: number, early: Array<Reply>): void => {
+  let kept = from
+  for (let i = from; i < replies.length; i++) {
+    const r = replies[i]!
+    if (waitsForSnapshot(r[0])) replies[kept++] = r
+    else early.push(r)
+  }
+  replies.length = kept
+}
+
 export interface ReadyWork {
   readonly peer: Peer
   readonly rd: Ready
@@ -102,6 +131,8 @@ export const processReadies = (
     const early: Array<RaftMessage> = []
     const replies = ctx.replies
     const leased: Array<LeasedReply> = []
+    // answers that need nothing of this round's write (see the header)
+    const earlyReplies: Array<Reply> = []
     const work: Array<ReadyWork> = []
     const overlay = new Overlay(storage.latest)
     let sync = false
@@ -127,6 +158,8 @@ export const processReadies = (
           continue
         }
         const rd = peer.rawNode.ready()
+        // what of this peer's log earlier rounds' writes made durable (persistReady moves the mirror on)
+        const durableLast = peer.storage.lastIndex()
         const snapResult = peer.storage.persistReady(rd, ops)
         if (snapResult !== undefined) {
           // entries committed in this same Ready apply on top of the snapshot, which is not on disk yet
@@ -174,6 +207,15 @@ export const processReadies = (
           if (m.replaces !== undefined) ctx.registry.remove(m.replaces)
           ctx.registry.register(m.peer)
         }
+        if (
+          snapResult === undefined &&
+          !outcome.destroySelf &&
+          !outcome.regionChanged &&
+          outcome.splits.length === 0 &&
+          committedWasDurable(rd, durableLast)
+        ) {
+          takeEarly(replies, mark.replies, earlyReplies)
+        }
         work.push({ peer, rd, snapResult, outcome, created: made.map((m) => m.peer) })
       } catch (e) {
         if (!(e instanceof RaftInvariantError)) throw e
@@ -190,6 +232,7 @@ export const processReadies = (
     }
     for (const m of ctx.outbound) out.push(m)
     if (early.length > 0) yield* Effect.interruptible(transport.send(early))
+    for (const [deferred, response] of earlyReplies) yield* Deferred.succeed(deferred, response)
     if (ops.length > 0) yield* persist(storage, ops, sync)
     yield* takeReadSnapshots(storage, replies)
     // the clock the peers timed their leases by (only peers made with one serve under a lease)

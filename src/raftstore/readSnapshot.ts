@@ -34,6 +34,9 @@ const slots = new WeakMap<Deferred.Deferred<RaftCmdResponse>, Slot>()
 const answersSnap = (r: RaftCmdResponse): boolean =>
   r.header.error === undefined && r.responses.some((x) => x._tag === "Snap")
 
+/** Whether this reply's reader waits for an engine snapshot taken after the round's write. */
+export const waitsForSnapshot = (deferred: Deferred.Deferred<RaftCmdResponse>): boolean => slots.has(deferred)
+
 /**
  * For every reply that answers a `Snap`, opens an engine snapshot into its reader's scope. The round runs
  * this right after its write and before it completes the replies. A snapshot the engine cannot open (say

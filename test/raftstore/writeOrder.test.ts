@@ -1,16 +1,20 @@
 /**
  * What a round sends before its write, and which writes it syncs (`src/raftstore/raftWorker.ts`): a leader's
  * appends go out before its log write (the followers write in parallel), everything else after it; a round
- * that only applies committed entries is not synced, a round with new entries, term or vote is.
+ * that only applies committed entries is not synced, a round with new entries, term or vote is. The
+ * answer to a command whose entry was durable before the round goes out before the round's write; one
+ * whose entry the round's own write makes durable (a one-member region commits at once) waits for it.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import { layerMemoryFrom, MemoryEngine } from "../../src/layers/storageMemory.js"
 import type { Message } from "../../src/protocol/eraftpb.js"
 import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
 import type { Peer as PeerMeta, Region } from "../../src/protocol/metapb.js"
+import type { RaftCmdRequest, RaftCmdResponse } from "../../src/protocol/raftCmd.js"
 import type { RaftMessage } from "../../src/protocol/raftServer.js"
 import { testConfig } from "../../src/raftstore/config.js"
+import type { Peer } from "../../src/raftstore/peer.js"
 import { newPeer } from "../../src/raftstore/peerLoader.js"
 import type { PeerRegistry } from "../../src/raftstore/peerRegistry.js"
 import { PeerStorage } from "../../src/raftstore/peerStorage.js"
@@ -27,6 +31,55 @@ const REGION: Region = {
   peers: [meta(1, 1), meta(2, 2)]
 }
 const factory = { storeId: 1 as StoreId, config: testConfig, seed: 1 }
+const ONE_MEMBER: Region = {
+  ...REGION,
+  id: 2 as RegionId,
+  regionEpoch: { confVer: 1, version: 1 },
+  peers: [meta(1, 1)]
+}
+
+const putCommand = (region: Region): RaftCmdRequest => ({
+  header: { regionId: region.id, peer: meta(1, 1), regionEpoch: region.regionEpoch, term: 0 },
+  requests: [{ _tag: "Put", cf: "default", key: new Uint8Array([1]), value: new Uint8Array([2]) }]
+})
+
+/**
+ * A storage that records each write (synced or not) and, at each write, which of `watched` replies
+ * were already answered; and a transport that records what it sends.
+ */
+const recorder = (engine: MemoryEngine) =>
+  Effect.gen(function* () {
+    const inner = yield* Effect.provide(Storage, layerMemoryFrom(engine))
+    const events: Array<string> = []
+    const watched: Array<Deferred.Deferred<RaftCmdResponse>> = []
+    let sent: Array<RaftMessage> = []
+    const storage: Storage["Type"] = {
+      ...inner,
+      write: (ops, options) =>
+        Effect.gen(function* () {
+          for (const d of watched) if (yield* Deferred.isDone(d)) events.push("answered")
+          events.push(`write ${options?.sync === true ? "synced" : "unsynced"}`)
+          return yield* inner.write(ops, options)
+        })
+    }
+    const transport = {
+      send: (ms: ReadonlyArray<RaftMessage>) =>
+        Effect.sync(() => {
+          for (const m of ms) events.push(`send ${m.message.msgType}`)
+          sent.push(...ms)
+        })
+    }
+    const round = (peer: Peer) =>
+      Effect.gen(function* () {
+        events.length = 0
+        sent = []
+        const ctx = new RoundContext({} as PeerRegistry["Type"])
+        ctx.touched.add(peer)
+        yield* processReadies(ctx, storage, transport, factory)
+        return [...events]
+      })
+    return { round, watched, sent: () => sent }
+  })
 
 const reply = (m: Message, msgType: Message["msgType"], over: Partial<Message> = {}): Message => ({
   msgType,
@@ -48,38 +101,15 @@ describe("the round's write and sends", () => {
       const { storage: ps, initOps } = PeerStorage.load(engine, REGION)
       engine.write(initOps)
       const peer = newPeer(factory, meta(1, 1), ps)
-      const inner = yield* Effect.provide(Storage, layerMemoryFrom(engine))
-      const events: Array<string> = []
-      let sent: Array<RaftMessage> = []
-      const storage: Storage["Type"] = {
-        ...inner,
-        write: (ops, options) =>
-          Effect.zipRight(
-            Effect.sync(() => events.push(`write ${options?.sync === true ? "synced" : "unsynced"}`)),
-            inner.write(ops, options)
-          )
-      }
-      const transport = {
-        send: (ms: ReadonlyArray<RaftMessage>) =>
-          Effect.sync(() => {
-            for (const m of ms) events.push(`send ${m.message.msgType}`)
-            sent.push(...ms)
-          })
-      }
-      const round = Effect.gen(function* () {
-        events.length = 0
-        sent = []
-        const ctx = new RoundContext({} as PeerRegistry["Type"])
-        ctx.touched.add(peer)
-        yield* processReadies(ctx, storage, transport, factory)
-        return [...events]
-      })
-
+      const { round: roundOf, watched, sent: sentNow } = yield* recorder(engine)
+      const round = roundOf(peer)
       // an election: every vote request waits for the synced write of the term and vote it carries
       peer.rawNode.campaign()
       for (let i = 0; i < 4 && !peer.isLeader; i++) {
         const got = yield* round
-        const votes = sent.filter((m) => m.message.msgType === "MsgPreVote" || m.message.msgType === "MsgRequestVote")
+        const votes = sentNow().filter(
+          (m) => m.message.msgType === "MsgPreVote" || m.message.msgType === "MsgRequestVote"
+        )
         assert.isAbove(votes.length, 0, JSON.stringify(got))
         assert.isBelow(got.indexOf("write synced"), got.indexOf(`send ${votes[0]!.message.msgType}`))
         for (const v of votes) {
@@ -92,8 +122,8 @@ describe("the round's write and sends", () => {
       // the leader's first entry: its append goes out before the synced write of that entry
       const first = yield* round
       assert.deepStrictEqual(first, ["send MsgAppend", "write synced"])
-      const append = sent[0]!.message
-      const last = append.index + append.entries.length
+      let append = sentNow()[0]!.message
+      let last = append.index + append.entries.length
 
       // the follower's acknowledgement commits it: applied without a sync
       peer.rawNode.step(reply(append, "MsgAppendResponse", { index: last }))
@@ -101,6 +131,41 @@ describe("the round's write and sends", () => {
       assert.include(applied, "write unsynced")
       assert.notInclude(applied, "write synced")
       assert.strictEqual(peer.storage.appliedIndex, last)
+
+      // a put: its entry is written (synced) in one round; once acknowledged, its answer goes out before
+      // the next round's (apply-only) write
+      const answer = yield* Deferred.make<RaftCmdResponse>()
+      watched.push(answer)
+      peer.propose(putCommand(REGION), answer)
+      assert.deepStrictEqual(yield* round, ["send MsgAppend", "write synced"])
+      append = sentNow()[0]!.message
+      last = append.index + append.entries.length
+      peer.rawNode.step(reply(append, "MsgAppendResponse", { index: last }))
+      // (the append tells the follower the new commit index)
+      assert.deepStrictEqual(yield* round, ["send MsgAppend", "answered", "write unsynced"])
+      assert.isUndefined((yield* Deferred.await(answer)).header.error)
+    })
+  )
+
+  it.effect("a one-member region answers a put only after the synced write of its entry", () =>
+    Effect.gen(function* () {
+      const engine = new MemoryEngine({ modelSync: true })
+      const { storage: ps, initOps } = PeerStorage.load(engine, ONE_MEMBER)
+      engine.write(initOps)
+      const peer = newPeer(factory, meta(1, 1), ps)
+      const { round: roundOf, watched } = yield* recorder(engine)
+      const round = roundOf(peer)
+      peer.rawNode.campaign()
+      for (let i = 0; i < 4 && !peer.isLeader; i++) yield* round
+      assert.isTrue(peer.isLeader)
+      yield* round // the leader's empty entry
+      const answer = yield* Deferred.make<RaftCmdResponse>()
+      watched.push(answer)
+      peer.propose(putCommand(ONE_MEMBER), answer)
+      // appended and committed in the same Ready: the answer waits for the write that makes it durable
+      assert.deepStrictEqual(yield* round, ["write synced"])
+      assert.isTrue(yield* Deferred.isDone(answer))
+      assert.isUndefined((yield* Deferred.await(answer)).header.error)
     })
   )
 })
