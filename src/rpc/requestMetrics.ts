@@ -39,10 +39,24 @@ export const makeRequestMetrics = (prefix: string, what: string): RequestMetrics
     boundaries,
     `time to handle ${what}, by command`
   )
+  // One label array per command and per command × outcome: Effect caches a metric's tagged hook by the
+  // array's identity, and a fresh array per request built and hashed a new metric key every time.
+  const commandLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+  const outcomeLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
   const record = (command: string, outcome: string, seconds: number) => {
-    const cmd = MetricLabel.make("command", command)
-    total.unsafeUpdate(1, [cmd, MetricLabel.make("outcome", outcome)])
-    duration.unsafeUpdate(seconds, [cmd])
+    let cmd = commandLabels.get(command)
+    if (cmd === undefined) {
+      cmd = [MetricLabel.make("command", command)]
+      commandLabels.set(command, cmd)
+    }
+    const key = `${command}\u0000${outcome}`
+    let both = outcomeLabels.get(key)
+    if (both === undefined) {
+      both = [cmd[0]!, MetricLabel.make("outcome", outcome)]
+      outcomeLabels.set(key, both)
+    }
+    total.unsafeUpdate(1, both)
+    duration.unsafeUpdate(seconds, cmd)
   }
   const measured = <A, E, R>(command: string, effect: Effect.Effect<A, E, R>) =>
     Effect.suspend(() => {
