@@ -6,13 +6,14 @@
  * Only Up stores take part, a pending follower (behind on the log) is never the target, and the
  * move must leave the pair no more unbalanced the other way: source leaders − target leaders ≥ 2.
  */
-import { type ClusterView, type Proposal, type StoreView, storeHasRoom } from "./view.js"
+import type { ClusterView, Proposal, StoreView } from "./view.js"
 
 /** Leader-count difference below which moving a leader just swaps the imbalance. */
 export const LEADER_TOLERANCE = 2
 
 export const balanceLeader = (view: ClusterView): Proposal | undefined => {
-  const up = (s: StoreView | undefined): s is StoreView => s !== undefined && s.status === "Up" && storeHasRoom(view, s)
+  // no store limit: that is for replica moves, and a leader transfer moves no data (the kind's own limit applies)
+  const up = (s: StoreView | undefined): s is StoreView => s !== undefined && s.status === "Up"
   const sources = [...view.stores.values()].filter(up).sort((a, b) => b.leaderCount - a.leaderCount || a.id - b.id)
   for (const source of sources) {
     let best: { regionId: number; target: StoreView } | undefined

@@ -17,15 +17,20 @@ export interface ScheduleConfig {
    * (2 at TinyKV's 10 s), so one late heartbeat (GC pause, busy event loop) does not flap it.
    */
   readonly storeDisconnectMs: number
-  /** Concurrent balance-leader operators (PD `leader-schedule-limit`). */
+  /**
+   * Concurrent balance-leader operators (PD `leader-schedule-limit`). 16 rather than PD's 4: a transfer
+   * moves no data (one election round in the region), and the coordinator fills this limit each pass, so
+   * it is the rate at which a skewed cluster's leaders spread.
+   */
   readonly leaderScheduleLimit: number
   /** Concurrent balance-region operators (PD/TinyKV `region-schedule-limit` 4 in the old default). */
   readonly regionScheduleLimit: number
   /** Concurrent replica-checker operators (PD `replica-schedule-limit`). */
   readonly replicaScheduleLimit: number
   /**
-   * Concurrent coordinator operators touching one store. A replica move costs the target a
-   * snapshot of the region; a handful at once keeps a recovering store from being flooded.
+   * Concurrent coordinator operators adding or removing a replica on one store (PD's store limit).
+   * A replica move costs the target a snapshot of the region; a handful at once keeps a recovering
+   * store from being flooded. Leader transfers move no data and do not count.
    */
   readonly storeLimit: number
 }
@@ -34,7 +39,7 @@ export const defaultScheduleConfig: ScheduleConfig = {
   maxReplicas: 3,
   maxStoreDownTimeMs: 30 * 60 * 1000,
   storeDisconnectMs: 20 * 1000,
-  leaderScheduleLimit: 4,
+  leaderScheduleLimit: 16,
   regionScheduleLimit: 4,
   replicaScheduleLimit: 64,
   storeLimit: 4

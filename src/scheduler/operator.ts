@@ -131,6 +131,16 @@ export const dispatch = (op: Operator, info: RegionInfo, nowMs: number): Dispatc
 }
 
 /** The stores an operator's remaining steps touch (what per-store limits count). */
+/** The stores whose replicas the operator's remaining steps add or remove (what the store limit counts). */
+export const storesMovingReplicas = (op: Operator): ReadonlyArray<StoreId> => {
+  const out = new Set<StoreId>()
+  for (const s of op.steps.slice(op.next)) {
+    if (s._tag === "AddPeer") out.add(s.toStore)
+    if (s._tag === "RemovePeer") out.add(s.fromStore)
+  }
+  return [...out]
+}
+
 export const storesTouched = (op: Operator): ReadonlyArray<StoreId> => {
   const out = new Set<StoreId>()
   for (const s of op.steps.slice(op.next)) {

@@ -9,7 +9,7 @@
 import type { StoreId } from "../protocol/ids.js"
 import type { OperatorKind, StoreStatus } from "../protocol/scheduler.js"
 import type { ScheduleConfig } from "./config.js"
-import { type Operator, storesTouched } from "./operator.js"
+import { type Operator, storesMovingReplicas } from "./operator.js"
 import type { RegionInfo } from "./regionInfo.js"
 import { storeStatus } from "./storeState.js"
 import type { StoreInfo } from "./stores.js"
@@ -21,7 +21,7 @@ export interface StoreView {
   readonly regionCount: number
   readonly leaderCount: number
   readonly regionSize: number
-  /** Running coordinator operators whose remaining steps touch this store. */
+  /** Running coordinator operators whose remaining steps add or remove a replica on this store. */
   readonly operatorCount: number
 }
 
@@ -66,7 +66,8 @@ export const buildView = (
   for (const [regionId, op] of operators) {
     running.set(op.kind, (running.get(op.kind) ?? 0) + 1)
     const size = byId.get(regionId)?.approximateSize ?? 1
-    if (op.kind !== "admin") for (const id of storesTouched(op)) if (load.has(id)) load.get(id)!.operatorCount++
+    // the store limit is for replica moves (each costs its target a snapshot); a leader transfer moves no data
+    if (op.kind !== "admin") for (const id of storesMovingReplicas(op)) if (load.has(id)) load.get(id)!.operatorCount++
     for (const step of op.steps.slice(op.next)) {
       const to = step._tag === "AddPeer" || step._tag === "TransferLeader" ? load.get(step.toStore) : undefined
       const from = step._tag === "RemovePeer" || step._tag === "TransferLeader" ? load.get(step.fromStore) : undefined
@@ -105,7 +106,7 @@ export const underLimit = (view: ClusterView, kind: OperatorKind): boolean => {
   return (view.running.get(kind) ?? 0) < limit
 }
 
-/** Whether a store may take part in one more coordinator operator. */
+/** Whether a store may take part in one more coordinator operator that moves a replica. */
 export const storeHasRoom = (view: ClusterView, store: StoreView): boolean =>
   store.operatorCount < view.config.storeLimit
 
