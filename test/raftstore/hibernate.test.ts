@@ -170,4 +170,66 @@ describe("raftstore hibernate regions", () => {
       }).pipe(Effect.scoped),
     60_000
   )
+
+  it.live(
+    "sleeping leaders check in on whole buckets of ticks, so a store's check-ins share rounds",
+    () =>
+      Effect.gen(function* () {
+        const seed = testSeed()
+        // a 60-tick period (3 s): check-ins land on multiples of 2 ticks (a thirtieth of the period)
+        const cluster = yield* TestCluster.make({ stores: 3, seed, config: { hibernateCheckInTicks: 60 } })
+        yield* cluster.start
+        for (const k of ["a", "g", "m", "s"]) yield* cluster.mustPut(k, "1")
+        yield* waitStableLeader(cluster)
+        for (const [at, after] of [
+          ["d", "g"],
+          ["j", "m"],
+          ["p", "s"]
+        ] as const) {
+          const { region } = yield* cluster.getRegion(utf8(after))
+          yield* cluster.scheduler.splitRegion({
+            header: { clusterId: cluster.scheduler.clusterId },
+            regionId: region.id,
+            splitKey: utf8(at)
+          })
+          yield* eventually(
+            Effect.map(cluster.getRegion(utf8(after)), (r) => r.region.id !== region.id),
+            { what: `seed ${seed}: the split at "${at}"`, timeout: "20 seconds" }
+          )
+        }
+        const leaders = () =>
+          cluster.storeIds.flatMap((id) => [...(cluster.store(id)?.peers.values() ?? [])].filter((p) => p.isLeader))
+        yield* eventually(() => leaders().length === 4 && leaders().every((p) => p.hibernation.state === "asleep"), {
+          what: `seed ${seed}: the 4 regions' leaders to hibernate`,
+          timeout: "20 seconds",
+          interval: "20 millis"
+        })
+        // every check-in after the one that put a leader to sleep, as the tick it happened on
+        const first = new Map(leaders().map((p) => [p.regionId, p.hibernation.lastCheckIn]))
+        const seen = new Map<number, Set<number>>()
+        yield* eventually(
+          () => {
+            for (const p of leaders()) {
+              const at = p.hibernation.lastCheckIn
+              if (at === first.get(p.regionId)) continue
+              let ticks = seen.get(p.regionId)
+              if (ticks === undefined) seen.set(p.regionId, (ticks = new Set()))
+              ticks.add(at)
+            }
+            return seen.size === 4 && [...seen.values()].every((t) => t.size >= 2)
+          },
+          { what: `seed ${seed}: two check-ins of each leader`, timeout: "30 seconds", interval: "10 millis" }
+        )
+        const off = [...seen].flatMap(([region, ticks]) =>
+          [...ticks].filter((t) => t % 2 !== 0).map((t) => `${region}@${t}`)
+        )
+        assert.deepStrictEqual(off, [], `seed ${seed}: check-ins off the 2-tick buckets`)
+        // asleep all along: nothing but check-ins woke them
+        assert.isTrue(
+          leaders().every((p) => p.hibernation.state === "asleep"),
+          `seed ${seed}: a leader woke`
+        )
+      }).pipe(Effect.scoped),
+    90_000
+  )
 })
