@@ -27,7 +27,7 @@
  * and orders them; one LMDB transaction makes "entries durable" and "applied index + data durable"
  * the same instant, so a crash can neither lose an acknowledged write nor apply an entry twice.
  */
-import { Deferred, Effect, Schedule } from "effect"
+import { Deferred, Effect, Exit, Schedule } from "effect"
 import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
 import type { Message } from "../protocol/eraftpb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
@@ -86,6 +86,14 @@ const committedWasDurable = (rd: Ready, durableLast: number): boolean => {
   if (committed.length === 0) return true
   const lastCommitted = committed[committed.length - 1]!.index
   return lastCommitted <= durableLast && (rd.entries.length === 0 || lastCommitted < rd.entries[0]!.index)
+}
+
+/**
+ * Completes the replies in place: one plain call each rather than an Effect step per reply (a round under 64
+ * clients answers dozens), which resumes each waiting handler the same way `Deferred.succeed` does.
+ */
+const answer = (replies: ReadonlyArray<Reply>): void => {
+  for (const [deferred, response] of replies) Deferred.unsafeDone(deferred, Exit.succeed(response))
 }
 
 /** Moves the replies from index `from` on that wait for no read snapshot into `early`. */
@@ -232,14 +240,14 @@ export const processReadies = (
     }
     for (const m of ctx.outbound) out.push(m)
     if (early.length > 0) yield* Effect.interruptible(transport.send(early))
-    for (const [deferred, response] of earlyReplies) yield* Deferred.succeed(deferred, response)
+    answer(earlyReplies)
     if (ops.length > 0) yield* persist(storage, ops, sync)
     yield* takeReadSnapshots(storage, replies)
     // the clock the peers timed their leases by (only peers made with one serve under a lease)
     if (leased.length > 0 && factory.clock !== undefined) {
       refuseLapsedLeaseReads(replies, leased, factory.clock.unsafeCurrentTimeNanos())
     }
-    for (const [deferred, response] of replies) yield* Deferred.succeed(deferred, response)
+    answer(replies)
     for (const w of work) ctx.guard(w.peer, () => w.peer.rawNode.advance(w.rd))
     // Last, and interruptible although the round is not: a transport may fork its delivery fibers here, and
     // those must stay interruptible for the store to stop. A stop in the middle loses messages, which Raft
