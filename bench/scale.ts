@@ -9,7 +9,8 @@
  *    together (each waits for its region's next heartbeat to the scheduler). Then waits until the scheduler
  *    knows R regions and no operator runs (leader balancing moves leaders off the first store).
  * 2. Lets the cluster idle and measures each store's CPU over `--idle-seconds` (utime + stime from
- *    /proc/PID/stat) and its RSS (VmRSS of /proc/PID/status).
+ *    /proc/PID/stat) and its RSS (VmRSS of /proc/PID/status, also split into anonymous and file-backed pages:
+ *    LMDB's memory map counts in VmRSS).
  * 3. Loads K keys of 128 B values through the cluster client (batch puts from concurrent loaders, spread over
  *    the regions), then measures RSS again.
  *
@@ -60,6 +61,19 @@ const cpuSeconds = (pid: number): number => {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
 }
+/**
+ * VmRSS split into anonymous memory (the heap and everything else the process allocated) and file-backed pages
+ * (mostly LMDB's memory map: the engine's pages the process touched, which the kernel may drop and re-read).
+ */
+const rssParts = (pid: number): { anonMiB: number; fileMiB: number } => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8")
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0)
+  return {
+    anonMiB: Math.round(kb("RssAnon") / 102.4) / 10,
+    fileMiB: Math.round((kb("RssFile") + kb("RssShmem")) / 102.4) / 10
+  }
+}
+
 const rssMiB = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
   return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : Number.NaN
@@ -174,7 +188,8 @@ const measureIdle = async (stores: ReadonlyArray<StoreSample>, seconds: number) 
     store: s.store,
     pid: s.pid,
     cpuPercent: Math.round(((cpuSeconds(s.pid) - before[i]!) / elapsed) * 1000) / 10,
-    rssMiB: rssMiB(s.pid)
+    rssMiB: rssMiB(s.pid),
+    ...rssParts(s.pid)
   }))
 }
 
@@ -373,14 +388,14 @@ export const run = async (args: ReadonlyArray<string>) => {
       log(`idle: ${JSON.stringify(idle)}`)
       // 3. load
       let loaded = 0
-      let afterLoad: Array<{ store: number; rssMiB: number }> = []
+      let afterLoad: Array<{ store: number; rssMiB: number; anonMiB: number; fileMiB: number }> = []
       if (!skipLoad) {
         const t3 = Date.now()
         loaded = await loadKeys(cluster.scheduler, keys, loadConcurrency, batch)
         lap("loadSeconds", t3)
         log(`loaded ${loaded} keys; letting the stores settle for 10s`)
         await sleep(10_000)
-        afterLoad = stores.map((s) => ({ store: s.store, rssMiB: rssMiB(s.pid) }))
+        afterLoad = stores.map((s) => ({ store: s.store, rssMiB: rssMiB(s.pid), ...rssParts(s.pid) }))
         log(`after load: ${JSON.stringify(afterLoad)}`)
       }
       const idleOk = idle.every((s) => s.cpuPercent <= LIMITS.idleCpuPercentPerStore)
@@ -389,7 +404,13 @@ export const run = async (args: ReadonlyArray<string>) => {
         regions: settled.regions,
         leadersPerStore: settled.leadersPerStore,
         idleSeconds,
-        idle: idle.map((s) => ({ store: s.store, cpuPercent: s.cpuPercent, rssMiBBefore: s.rssMiB })),
+        idle: idle.map((s) => ({
+          store: s.store,
+          cpuPercent: s.cpuPercent,
+          rssMiBBefore: s.rssMiB,
+          anonMiBBefore: s.anonMiB,
+          fileMiBBefore: s.fileMiB
+        })),
         keys: loaded,
         valueBytes: VALUE_BYTES,
         rssMiBAfterLoad: afterLoad,

@@ -94,6 +94,11 @@ export class TestCluster {
     })
   }
 
+  /** Region heartbeats the stores sent for `regionId` so far. */
+  regionReports(regionId: number): number {
+    return this.schedulerSlot.regionReports.get(regionId) ?? 0
+  }
+
   /** The scheduler instance running now (a restart replaces it). */
   get scheduler(): Scheduler["Type"] {
     return this.schedulerSlot.current

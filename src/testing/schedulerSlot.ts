@@ -93,6 +93,9 @@ export class SchedulerSlot {
    * A `SchedulerClient` that always calls the instance running when the call starts, and answers
    * `SchedulerUnavailable` when that instance was restarted before it answered.
    */
+  /** Region heartbeats sent through `client()`, by region id, since the slot was made (tests count them). */
+  readonly regionReports = new Map<number, number>()
+
   client(): SchedulerClient["Type"] {
     const fence = <A, E>(call: (client: SchedulerClient["Type"]) => Effect.Effect<A, E>) =>
       Effect.suspend(() => {
@@ -117,7 +120,10 @@ export class SchedulerSlot {
       getStore: (storeId) => fence((c) => c.getStore(storeId)),
       getAllStores: (options) => fence((c) => c.getAllStores(options)),
       storeHeartbeat: (stats) => fence((c) => c.storeHeartbeat(stats)),
-      regionHeartbeat: (hb) => fence((c) => c.regionHeartbeat(hb)),
+      regionHeartbeat: (hb) => {
+        this.regionReports.set(hb.region.id, (this.regionReports.get(hb.region.id) ?? 0) + 1)
+        return fence((c) => c.regionHeartbeat(hb))
+      },
       getRegion: (key) => fence((c) => c.getRegion(key)),
       getRegionById: (regionId) => fence((c) => c.getRegionById(regionId)),
       scanRegions: (startKey, endKey, limit) => fence((c) => c.scanRegions(startKey, endKey, limit)),

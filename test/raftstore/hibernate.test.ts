@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { utf8 } from "../../src/protocol/bytes.js"
 import type { StoreId } from "../../src/protocol/ids.js"
-import { SLEEP_MARK } from "../../src/raftstore/hibernate.js"
+import { REPORT_EVERY_CHECK_INS, SLEEP_MARK } from "../../src/raftstore/hibernate.js"
 import { eventually } from "../../src/testing/eventually.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { testSeed } from "./generic.js"
@@ -231,5 +231,40 @@ describe("raftstore hibernate regions", () => {
         )
       }).pipe(Effect.scoped),
     90_000
+  )
+
+  it.live(
+    "a sleeping leader reports to the scheduler at every tenth check-in only, while its report is unchanged",
+    () =>
+      Effect.gen(function* () {
+        const seed = testSeed()
+        // a 4-tick period (200 ms): a dozen check-ins in a few seconds
+        const cluster = yield* TestCluster.make({ stores: 3, seed, config: { hibernateCheckInTicks: 4 } })
+        yield* cluster.start
+        yield* cluster.mustPut("k", "v1")
+        const leader = yield* waitStableLeader(cluster)
+        yield* allAsleep(cluster)
+        const peer = peerOf(cluster, leader.storeId)!
+        const reportsBefore = cluster.regionReports(REGION_1)
+        let last = peer.hibernation.lastCheckIn
+        let checkIns = 0
+        yield* eventually(
+          () => {
+            const at = peer.hibernation.lastCheckIn
+            if (at !== last) {
+              last = at
+              checkIns++
+            }
+            return checkIns >= REPORT_EVERY_CHECK_INS + 2
+          },
+          { what: `seed ${seed}: a dozen check-ins`, timeout: "20 seconds", interval: "5 millis" }
+        )
+        assert.strictEqual(peer.hibernation.state, "asleep", `seed ${seed}: the leader woke`)
+        const reports = cluster.regionReports(REGION_1) - reportsBefore
+        // one keep-alive per ten check-ins (two at most over a dozen), not one per check-in
+        assert.isAtLeast(reports, 1, `seed ${seed}: no keep-alive report over ${checkIns} check-ins`)
+        assert.isAtMost(reports, 2, `seed ${seed}: ${reports} reports over ${checkIns} check-ins`)
+      }).pipe(Effect.scoped),
+    60_000
   )
 })
