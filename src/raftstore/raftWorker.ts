@@ -51,7 +51,8 @@ const noRoomRetry = Schedule.exponential("10 millis").pipe(Schedule.union(Schedu
 /**
  * The round's one write. When it finds no room (`DiskFull`: the engine's reserve is used up too, or the
  * disk filled under it), it wrote nothing, and nothing of the round has been answered, advanced or sent
- * (but a leader's replication, which promises nothing about its own disk): the round tries the very same write again until it fits, so the peers' memory and the disk never
+ * (but a leader's replication, which promises nothing about its own disk, and the early answers, which owe
+ * nothing to this write): the round tries the very same write again until it fits, so the peers' memory and the disk never
  * part. The store answers nothing meanwhile; freeing space lets the round finish without a restart. The
  * wait is interruptible: a store stopped meanwhile answers the round's replies ServerIsBusy (nothing of
  * them was written) and restarts from what is on disk.
