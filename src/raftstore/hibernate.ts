@@ -139,11 +139,10 @@ export class Hibernation {
         // scheduler has for it is asked for in the answer to the store's heartbeat (`ReportToScheduler`), and
         // the scheduler expires no region for silence. One report per region per check-in was, at 10,000
         // regions, ~110 scheduler calls a second per store (docs/PERFORMANCE.md, "Scale")
-        h.checkInsUnreported++
-        if (h.checkInsUnreported >= REPORT_EVERY_CHECK_INS || heartbeatFingerprint(peer) !== peer.lastHeartbeat) {
-          h.checkInsUnreported = 0
-          report(peer)
-        }
+        // (the keep-alives of regions that fell asleep together are staggered by region id, not sent in one burst)
+        h.checkIns++
+        const keepAlive = (h.checkIns + peer.regionId) % REPORT_EVERY_CHECK_INS === 0
+        if (keepAlive || heartbeatFingerprint(peer) !== peer.lastHeartbeat) report(peer)
         peer.rawNode.raft.bcastHeartbeat(SLEEP_MARK)
         h.lastCheckIn = this.now
         this.schedule(peer, this.checkInAt(this.now + checkIn))

@@ -11,6 +11,6 @@ export class PeerHibernation {
   due = 0
   /** Asleep: the store tick of the leader's last check-in (a follower: heard; a leader: sent). */
   lastCheckIn = 0
-  /** Asleep leader: check-ins since it last reported to the scheduler (`hibernate.ts`). */
-  checkInsUnreported = 0
+  /** Leader: check-ins sent while asleep, ever (which of them carry a report to the scheduler: `hibernate.ts`). */
+  checkIns = 0
 }
