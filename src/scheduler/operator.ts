@@ -130,7 +130,6 @@ export const dispatch = (op: Operator, info: RegionInfo, nowMs: number): Dispatc
   return { _tag: "Running", operator, response: stepResponse(op.steps[next]!, info) }
 }
 
-/** The stores an operator's remaining steps touch (what per-store limits count). */
 /** The stores whose replicas the operator's remaining steps add or remove (what the store limit counts). */
 export const storesMovingReplicas = (op: Operator): ReadonlyArray<StoreId> => {
   const out = new Set<StoreId>()
@@ -141,6 +140,7 @@ export const storesMovingReplicas = (op: Operator): ReadonlyArray<StoreId> => {
   return [...out]
 }
 
+/** The stores an operator's remaining steps touch, leader transfers included (a store is not drained while one does). */
 export const storesTouched = (op: Operator): ReadonlyArray<StoreId> => {
   const out = new Set<StoreId>()
   for (const s of op.steps.slice(op.next)) {
