@@ -62,21 +62,14 @@ const cpuSeconds = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
 }
 /**
- * VmRSS split into anonymous memory (the heap and everything else the process allocated) and file-backed pages
- * (mostly LMDB's memory map: the engine's pages the process touched, which the kernel may drop and re-read).
+ * VmRSS, and the same split into anonymous memory (the heap and everything else the process allocated) and
+ * file-backed pages (mostly LMDB's memory map: engine pages the process touched, which the kernel may drop).
  */
-const rssParts = (pid: number): { anonMiB: number; fileMiB: number } => {
+const memoryOf = (pid: number): { rssMiB: number; anonMiB: number; fileMiB: number } => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8")
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0)
-  return {
-    anonMiB: Math.round(kb("RssAnon") / 102.4) / 10,
-    fileMiB: Math.round((kb("RssFile") + kb("RssShmem")) / 102.4) / 10
-  }
-}
-
-const rssMiB = (pid: number): number => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
-  return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : Number.NaN
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN)
+  const mib = (k: number) => Math.round(k / 102.4) / 10
+  return { rssMiB: mib(kb("VmRSS")), anonMiB: mib(kb("RssAnon")), fileMiB: mib(kb("RssFile") + kb("RssShmem")) }
 }
 
 type Ctl = Effect.Effect.Success<ReturnType<typeof makeCtlClient>>
@@ -188,8 +181,7 @@ const measureIdle = async (stores: ReadonlyArray<StoreSample>, seconds: number) 
     store: s.store,
     pid: s.pid,
     cpuPercent: Math.round(((cpuSeconds(s.pid) - before[i]!) / elapsed) * 1000) / 10,
-    rssMiB: rssMiB(s.pid),
-    ...rssParts(s.pid)
+    ...memoryOf(s.pid)
   }))
 }
 
@@ -395,7 +387,7 @@ export const run = async (args: ReadonlyArray<string>) => {
         lap("loadSeconds", t3)
         log(`loaded ${loaded} keys; letting the stores settle for 10s`)
         await sleep(10_000)
-        afterLoad = stores.map((s) => ({ store: s.store, rssMiB: rssMiB(s.pid), ...rssParts(s.pid) }))
+        afterLoad = stores.map((s) => ({ store: s.store, ...memoryOf(s.pid) }))
         log(`after load: ${JSON.stringify(afterLoad)}`)
       }
       const idleOk = idle.every((s) => s.cpuPercent <= LIMITS.idleCpuPercentPerStore)

@@ -37,17 +37,16 @@ export const schedulePass = (
       v = view()
     }
   }
-  while (underLimit(v, "balance-leader")) {
-    const p = balanceLeader(v)
-    if (p === undefined) break
-    take(p)
-    v = view()
+  // each balancer until its limit is reached or it has nothing to propose
+  const fill = (kind: "balance-leader" | "balance-region", propose: (v: ClusterView) => Proposal | undefined) => {
+    while (underLimit(v, kind)) {
+      const p = propose(v)
+      if (p === undefined) return
+      take(p)
+      v = view()
+    }
   }
-  while (underLimit(v, "balance-region")) {
-    const p = balanceRegion(v, newPeerId)
-    if (p === undefined) break
-    take(p)
-    v = view()
-  }
+  fill("balance-leader", balanceLeader)
+  fill("balance-region", (view) => balanceRegion(view, newPeerId))
   return out
 }

@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { utf8 } from "../../src/protocol/bytes.js"
 import type { StoreId } from "../../src/protocol/ids.js"
+import type { StoreConfig } from "../../src/raftstore/config.js"
 import { REPORT_EVERY_CHECK_INS, SLEEP_MARK } from "../../src/raftstore/hibernate.js"
 import { eventually } from "../../src/testing/eventually.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
@@ -23,16 +24,33 @@ const allAsleep = (cluster: TestCluster, stores: ReadonlyArray<number> = cluster
     interval: "20 millis"
   })
 
-/** A fresh 3-store cluster that took `k = v1` and whose region 1 then fell asleep on every store. */
-const asleepAfterOneWrite = Effect.gen(function* () {
-  const seed = testSeed()
-  const cluster = yield* TestCluster.make({ stores: 3, seed })
-  yield* cluster.start
-  yield* cluster.mustPut("k", "v1")
-  const leader = yield* waitStableLeader(cluster)
-  yield* allAsleep(cluster)
-  return { seed, cluster, leader }
-})
+/** A fresh 3-store cluster (with `config`) that took `k = v1` and whose region 1 then fell asleep on every store. */
+const asleepAfterOneWriteWith = (config: Partial<StoreConfig> = {}) =>
+  Effect.gen(function* () {
+    const seed = testSeed()
+    const cluster = yield* TestCluster.make({ stores: 3, seed, config })
+    yield* cluster.start
+    yield* cluster.mustPut("k", "v1")
+    const leader = yield* waitStableLeader(cluster)
+    yield* allAsleep(cluster)
+    return { seed, cluster, leader }
+  })
+const asleepAfterOneWrite = asleepAfterOneWriteWith()
+
+/** Splits the region holding `after` at `at` (the scheduler's admin split) and waits until `after` is in a new region. */
+const adminSplit = (cluster: TestCluster, seed: number, at: string, after: string) =>
+  Effect.gen(function* () {
+    const { region } = yield* cluster.getRegion(utf8(after))
+    yield* cluster.scheduler.splitRegion({
+      header: { clusterId: cluster.scheduler.clusterId },
+      regionId: region.id,
+      splitKey: utf8(at)
+    })
+    yield* eventually(
+      Effect.map(cluster.getRegion(utf8(after)), (r) => r.region.id !== region.id),
+      { what: `seed ${seed}: the admin split of region ${region.id} at "${at}"`, timeout: "20 seconds" }
+    )
+  })
 
 const isMarked = (ctx: Uint8Array | undefined) => ctx !== undefined && ctx.length === 1 && ctx[0] === SLEEP_MARK[0]
 
@@ -156,15 +174,8 @@ describe("raftstore hibernate regions", () => {
         yield* cluster.mustPut("z", "2")
         yield* waitStableLeader(cluster)
         yield* allAsleep(cluster)
-        yield* cluster.scheduler.splitRegion({
-          header: { clusterId: cluster.scheduler.clusterId },
-          regionId: REGION_1,
-          splitKey: utf8("m")
-        })
-        yield* eventually(
-          Effect.map(cluster.getRegion(utf8("z")), ({ region }) => region.id !== REGION_1),
-          { what: `seed ${seed}: the admin split of the sleeping region 1 at "m"`, timeout: "20 seconds" }
-        )
+        // the sleeping region 1
+        yield* adminSplit(cluster, seed, "m", "z")
         yield* cluster.mustGet("a", "1")
         yield* cluster.mustGet("z", "2")
       }).pipe(Effect.scoped),
@@ -181,22 +192,9 @@ describe("raftstore hibernate regions", () => {
         yield* cluster.start
         for (const k of ["a", "g", "m", "s"]) yield* cluster.mustPut(k, "1")
         yield* waitStableLeader(cluster)
-        for (const [at, after] of [
-          ["d", "g"],
-          ["j", "m"],
-          ["p", "s"]
-        ] as const) {
-          const { region } = yield* cluster.getRegion(utf8(after))
-          yield* cluster.scheduler.splitRegion({
-            header: { clusterId: cluster.scheduler.clusterId },
-            regionId: region.id,
-            splitKey: utf8(at)
-          })
-          yield* eventually(
-            Effect.map(cluster.getRegion(utf8(after)), (r) => r.region.id !== region.id),
-            { what: `seed ${seed}: the split at "${at}"`, timeout: "20 seconds" }
-          )
-        }
+        yield* adminSplit(cluster, seed, "d", "g")
+        yield* adminSplit(cluster, seed, "j", "m")
+        yield* adminSplit(cluster, seed, "p", "s")
         const leaders = () =>
           cluster.storeIds.flatMap((id) => [...(cluster.store(id)?.peers.values() ?? [])].filter((p) => p.isLeader))
         yield* eventually(() => leaders().length === 4 && leaders().every((p) => p.hibernation.state === "asleep"), {
@@ -237,13 +235,8 @@ describe("raftstore hibernate regions", () => {
     "a sleeping leader reports to the scheduler at every tenth check-in only, while its report is unchanged",
     () =>
       Effect.gen(function* () {
-        const seed = testSeed()
         // a 4-tick period (200 ms): a dozen check-ins in a few seconds
-        const cluster = yield* TestCluster.make({ stores: 3, seed, config: { hibernateCheckInTicks: 4 } })
-        yield* cluster.start
-        yield* cluster.mustPut("k", "v1")
-        const leader = yield* waitStableLeader(cluster)
-        yield* allAsleep(cluster)
+        const { seed, cluster, leader } = yield* asleepAfterOneWriteWith({ hibernateCheckInTicks: 4 })
         const peer = peerOf(cluster, leader.storeId)!
         const reportsBefore = cluster.regionReports(REGION_1)
         let last = peer.hibernation.lastCheckIn

@@ -14,7 +14,6 @@ import type { Peer as PeerMeta, Region } from "../../src/protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../../src/protocol/raftCmd.js"
 import type { RaftMessage } from "../../src/protocol/raftServer.js"
 import { testConfig } from "../../src/raftstore/config.js"
-import type { Peer } from "../../src/raftstore/peer.js"
 import { newPeer } from "../../src/raftstore/peerLoader.js"
 import type { PeerRegistry } from "../../src/raftstore/peerRegistry.js"
 import { PeerStorage } from "../../src/raftstore/peerStorage.js"
@@ -44,11 +43,16 @@ const putCommand = (region: Region): RaftCmdRequest => ({
 })
 
 /**
- * A storage that records each write (synced or not) and, at each write, which of `watched` replies
- * were already answered; and a transport that records what it sends.
+ * Store 1's peer of `region` on a fresh engine, and its rounds run over a storage that records each write
+ * (synced or not) and, at each write, which of `watched` replies were already answered, and a transport
+ * that records what it sends.
  */
-const recorder = (engine: MemoryEngine) =>
+const recorder = (region: Region) =>
   Effect.gen(function* () {
+    const engine = new MemoryEngine({ modelSync: true })
+    const { storage: ps, initOps } = PeerStorage.load(engine, region)
+    engine.write(initOps)
+    const peer = newPeer(factory, meta(1, 1), ps)
     const inner = yield* Effect.provide(Storage, layerMemoryFrom(engine))
     const events: Array<string> = []
     const watched: Array<Deferred.Deferred<RaftCmdResponse>> = []
@@ -69,16 +73,15 @@ const recorder = (engine: MemoryEngine) =>
           sent.push(...ms)
         })
     }
-    const round = (peer: Peer) =>
-      Effect.gen(function* () {
-        events.length = 0
-        sent = []
-        const ctx = new RoundContext({} as PeerRegistry["Type"])
-        ctx.touched.add(peer)
-        yield* processReadies(ctx, storage, transport, factory)
-        return [...events]
-      })
-    return { round, watched, sent: () => sent }
+    const round = Effect.gen(function* () {
+      events.length = 0
+      sent = []
+      const ctx = new RoundContext({} as PeerRegistry["Type"])
+      ctx.touched.add(peer)
+      yield* processReadies(ctx, storage, transport, factory)
+      return [...events]
+    })
+    return { peer, round, watched, sent: () => sent }
   })
 
 const reply = (m: Message, msgType: Message["msgType"], over: Partial<Message> = {}): Message => ({
@@ -97,12 +100,7 @@ const reply = (m: Message, msgType: Message["msgType"], over: Partial<Message> =
 describe("the round's write and sends", () => {
   it.effect("a leader's appends go before its write; an apply-only write is not synced", () =>
     Effect.gen(function* () {
-      const engine = new MemoryEngine({ modelSync: true })
-      const { storage: ps, initOps } = PeerStorage.load(engine, REGION)
-      engine.write(initOps)
-      const peer = newPeer(factory, meta(1, 1), ps)
-      const { round: roundOf, watched, sent: sentNow } = yield* recorder(engine)
-      const round = roundOf(peer)
+      const { peer, round, watched, sent: sentNow } = yield* recorder(REGION)
       // an election: every vote request waits for the synced write of the term and vote it carries
       peer.rawNode.campaign()
       for (let i = 0; i < 4 && !peer.isLeader; i++) {
@@ -149,12 +147,7 @@ describe("the round's write and sends", () => {
 
   it.effect("a one-member region answers a put only after the synced write of its entry", () =>
     Effect.gen(function* () {
-      const engine = new MemoryEngine({ modelSync: true })
-      const { storage: ps, initOps } = PeerStorage.load(engine, ONE_MEMBER)
-      engine.write(initOps)
-      const peer = newPeer(factory, meta(1, 1), ps)
-      const { round: roundOf, watched } = yield* recorder(engine)
-      const round = roundOf(peer)
+      const { peer, round, watched } = yield* recorder(ONE_MEMBER)
       peer.rawNode.campaign()
       for (let i = 0; i < 4 && !peer.isLeader; i++) yield* round
       assert.isTrue(peer.isLeader)
