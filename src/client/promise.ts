@@ -13,7 +13,7 @@
  * Errors reject with the same tagged error objects the Effect API fails with (`e._tag`), each with a
  * `message` that says what happened.
  */
-import { Cause, Effect, type Layer, ManagedRuntime, Option, Stream } from "effect"
+import { Cause, Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
 import { compareBytes, fromUtf8 } from "../protocol/bytes.js"
 import { transactSchedule } from "./backoff.js"
 import { type Bytesish, toBytes } from "./bytes.js"
@@ -99,7 +99,9 @@ export const connect = (options: ConnectOptions): Promise<KvConnection> => conne
  * to run Promise-based code against an in-process cluster.
  */
 export const connectWith = async (layer: Layer.Layer<TinyKvClient, unknown>): Promise<KvConnection> => {
-  const runtime = ManagedRuntime.make(layer)
+  // NB: a Promise caller cannot give this runtime a tracer, so its spans would go nowhere: make none (the
+  // connections then send the raw calls lean, `src/rpc/leanCalls.ts`)
+  const runtime = ManagedRuntime.make(Layer.provideMerge(layer, Layer.setTracerEnabled(false)))
   const client = await runtime.runPromise(TinyKvClient).catch(async (e) => {
     await runtime.dispose()
     throw e

@@ -68,3 +68,9 @@ export class TinyKvRpcs extends RpcGroup.make(
   /** Timestamps for a standalone store (a cluster asks the scheduler). */
   Rpc.make("Tso", { payload: { count: Schema.Number }, success: S.TsoResponse, error: KvError })
 ) {}
+
+/**
+ * The raw calls that skip @effect/rpc's per-call machinery on both ends when tracing is off: the store's fast
+ * lane (`src/server/fastLane.ts`) and the client's lean calls (`src/rpc/leanCalls.ts`).
+ */
+export const HOT_RAW_CALLS: ReadonlyArray<string> = ["RawGet", "RawPut"]

@@ -11,6 +11,7 @@ import { Context, Effect, Layer, type Schedule, type Scope } from "effect"
 import { parseAddress } from "./address.js"
 import { markUnsent } from "./errors.js"
 import { layerFramedMsgPack } from "./framedMsgPack.js"
+import { type LeanCalls, makeLeanCalls } from "./leanCalls.js"
 import { rpcTracingEnabled } from "./tracing.js"
 import type { TlsCredentials } from "./tlsCredentials.js"
 import { layerTlsSocket } from "./tlsDial.js"
@@ -20,6 +21,8 @@ export interface DialOptions {
   readonly retrySchedule?: Schedule.Schedule<unknown, Socket.SocketError> | undefined
   /** Dial with TLS, presenting these credentials (each reconnection takes their current set). */
   readonly tls?: TlsCredentials | undefined
+  /** Requests of `group` sent as lean calls (`leanCalls.ts`) when RPC tracing is off. */
+  readonly leanTags?: ReadonlyArray<string> | undefined
 }
 
 /** A dialled connection: the @effect/rpc client, and the raw request writer beneath it. */
@@ -31,6 +34,8 @@ export interface RpcConnection<Rpcs extends Rpc.Any> {
    * for ever, one per call (measured in docs/PERFORMANCE.md, "Where the memory goes").
    */
   readonly sendEncoded: (request: RequestEncoded) => Effect.Effect<void, RpcClientError.RpcClientError>
+  /** The lean calls of `leanTags`; absent with tracing on (their spans are `RpcClient`'s to make). */
+  readonly lean: LeanCalls | undefined
 }
 
 /**
@@ -59,11 +64,18 @@ export const dialRpcConnection = <Rpcs extends Rpc.Any>(
     // a request the protocol refuses to send (its socket is down) never reached the server: say so
     const socketProtocol = Context.get(built, RpcClient.Protocol)
     const sendEncoded = (request: RequestEncoded) => Effect.mapError(socketProtocol.send(request), markUnsent)
+    const tracing = yield* rpcTracingEnabled
+    const lean =
+      tracing || options.leanTags === undefined ? undefined : makeLeanCalls(group, options.leanTags, sendEncoded)
     const context = Context.add(built, RpcClient.Protocol, {
       ...socketProtocol,
-      send: (request, transferables) => Effect.mapError(socketProtocol.send(request, transferables), markUnsent)
+      send: (request, transferables) => Effect.mapError(socketProtocol.send(request, transferables), markUnsent),
+      // the lean calls see each answer first; the rest is RpcClient's
+      run:
+        lean === undefined
+          ? socketProtocol.run
+          : (f) => socketProtocol.run((message) => (lean.receive(message) ? Effect.void : f(message)))
     })
-    const tracing = yield* rpcTracingEnabled
     // the groups dialled here declare no client middleware
     const client = yield* (
       RpcClient.make(group, { disableTracing: !tracing }) as Effect.Effect<
@@ -72,7 +84,7 @@ export const dialRpcConnection = <Rpcs extends Rpc.Any>(
         RpcClient.Protocol | Scope.Scope
       >
     ).pipe(Effect.provide(context))
-    return { client, sendEncoded }
+    return { client, sendEncoded, lean }
   })
 
 /** `dialRpcConnection`'s client alone. */

@@ -8,8 +8,10 @@ import type { Rpc, RpcClient, RpcClientError } from "@effect/rpc"
 import { Duration, Effect, Schema, type Scope } from "effect"
 import { ONE_WAY_HEADER } from "../protocol/oneWay.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
-import { TinyKvRpcs } from "../protocol/rpcs.js"
+import { HOT_RAW_CALLS, TinyKvRpcs } from "../protocol/rpcs.js"
+import { type CallBound, type CallDeadline, callBound } from "./callDeadline.js"
 import { dialRpcConnection } from "./dial.js"
+import type { LeanCalls } from "./leanCalls.js"
 import type { TlsCredentials } from "./tlsCredentials.js"
 import {
   describeRpcClientError,
@@ -20,15 +22,21 @@ import {
   StoreUnavailable
 } from "./errors.js"
 
+export type { CallDeadline } from "./callDeadline.js"
+
 export type TinyKvRpcClient = RpcClient.FromGroup<typeof TinyKvRpcs, RpcClientError.RpcClientError>
 
 export interface StoreConnection {
   readonly address: string
-  /** Runs one call with the deadline and error mapping applied. */
-  readonly call: <A, E>(
+  /**
+   * Runs one call — `f` makes the request named `method` — with the connection's timeout (or `deadline`,
+   * when sooner) and error mapping applied.
+   */
+  readonly call: <A, E, D = never>(
     method: string,
-    f: (client: TinyKvRpcClient) => Effect.Effect<A, E | RpcClientError.RpcClientError>
-  ) => Effect.Effect<A, Exclude<E, RpcClientError.RpcClientError> | StoreUnavailable | RequestTimeout>
+    f: (client: TinyKvRpcClient) => Effect.Effect<A, E | RpcClientError.RpcClientError>,
+    deadline?: CallDeadline<D>
+  ) => Effect.Effect<A, Exclude<E, RpcClientError.RpcClientError> | StoreUnavailable | RequestTimeout | D>
 }
 
 /** What `connectStore` makes: a `StoreConnection` that can also carry store-to-store Raft batches. */
@@ -66,16 +74,67 @@ const unavailable = (address: string, e: RpcClientError.RpcClientError): StoreUn
 
 const oneWayRequestHeaders: ReadonlyArray<[string, string]> = [[ONE_WAY_HEADER, "1"]]
 
+/**
+ * The client with each request bounded by `bound()` as read when the request is made (failing with its
+ * `onPassed`, else `timedOut(tag)()`): the lean ones by their own timer, the others raced against it.
+ */
+const boundedClient = (
+  client: TinyKvRpcClient,
+  lean: LeanCalls,
+  bound: () => CallBound,
+  timedOut: (method: string) => () => RequestTimeout
+): TinyKvRpcClient => {
+  const methods: Record<string, unknown> = {}
+  for (const tag of TinyKvRpcs.requests.keys()) {
+    const onTimeout = timedOut(tag)
+    const plain = (client as unknown as Record<string, (...args: ReadonlyArray<unknown>) => Effect.Effect<unknown>>)[
+      tag
+    ]!
+    methods[tag] = lean.tags.has(tag)
+      ? (payload: unknown) => {
+          const b = bound()
+          return lean.call(tag, payload, b.ms, b.onPassed ?? onTimeout)
+        }
+      : (...args: ReadonlyArray<unknown>) => {
+          const b = bound()
+          return Effect.timeoutFail(plain(...args), { duration: b.ms, onTimeout: b.onPassed ?? onTimeout })
+        }
+  }
+  return methods as unknown as TinyKvRpcClient
+}
+
 export const connectStore = (
   address: string,
   options: StoreConnectionOptions = {}
 ): Effect.Effect<PeerConnection, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function* () {
-    const { client, sendEncoded } = yield* Effect.mapError(
-      dialRpcConnection(TinyKvRpcs, address, { tls: options.tls }),
+    const { client, sendEncoded, lean } = yield* Effect.mapError(
+      dialRpcConnection(TinyKvRpcs, address, { tls: options.tls, leanTags: HOT_RAW_CALLS }),
       (e) => new StoreUnavailable({ address, message: e.message })
     )
     const timeout = Duration.decode(options.timeout ?? "10 seconds")
+    const timeoutMs = Duration.toMillis(timeout)
+    const timedOut = (method: string) => () => new RequestTimeout({ address, method, timeoutMs })
+    const whole: CallBound = { ms: timeoutMs, onPassed: undefined }
+    // NB: the bound of the call whose `f` is running; `f` makes its request as it runs (every caller's
+    // `(rpc) => rpc.Method(…)`), so the request reads its own call's bound and no per-call client is built
+    let current = whole
+    const bounded = lean === undefined ? undefined : boundedClient(client, lean, () => current, timedOut)
+    const run = <A, E>(
+      method: string,
+      f: (client: TinyKvRpcClient) => Effect.Effect<A, E>,
+      b: CallBound
+    ): Effect.Effect<A, unknown> => {
+      if (bounded === undefined) {
+        return Effect.timeoutFail(f(client), { duration: b.ms, onTimeout: b.onPassed ?? timedOut(method) })
+      }
+      current = b
+      try {
+        return f(bounded)
+      } finally {
+        current = whole
+      }
+    }
     // one-way requests are matched by nobody: their ids only need to be strings (what the server reads)
     let oneWayId = 0
     return {
@@ -95,13 +154,10 @@ export const connectStore = (
           ),
           Effect.mapError((e) => unavailable(address, e))
         ),
-      call: (method, f) =>
-        f(client).pipe(
-          Effect.timeoutFail({
-            duration: timeout,
-            onTimeout: () => new RequestTimeout({ address, method, timeoutMs: Duration.toMillis(timeout) })
-          }),
-          Effect.catchIf(isRpcClientError, (e) => Effect.fail(unavailable(address, e)))
-        ) as never
+      call: (method, f, deadline) =>
+        (deadline === undefined
+          ? Effect.suspend(() => run(method, f, whole))
+          : Effect.clockWith((clock) => run(method, f, callBound(timeoutMs, deadline, clock.unsafeCurrentTimeMillis())))
+        ).pipe(Effect.catchIf(isRpcClientError, (e) => Effect.fail(unavailable(address, e)))) as never
     }
   })

@@ -28,7 +28,7 @@ import { Rpc, type RpcGroup, RpcServer } from "@effect/rpc"
 import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessage"
 import { Cause, type Context, Effect, Either, Exit, FiberSet, Layer, Schema } from "effect"
 import { ONE_WAY_HEADER } from "../protocol/oneWay.js"
-import { TinyKvRpcs } from "../protocol/rpcs.js"
+import { HOT_RAW_CALLS, TinyKvRpcs } from "../protocol/rpcs.js"
 
 type Handlers = Rpc.ToHandler<RpcGroup.Rpcs<typeof TinyKvRpcs>>
 
@@ -84,7 +84,7 @@ export const layerFastLane = <RIn>(
       }
 
       // --- RawGet / RawPut: one fiber each, the answer encoded without the Exit interpreter ---
-      const answered = yield* Effect.forEach(options.rawCalls ? ["RawGet", "RawPut"] : [], (tag) =>
+      const answered = yield* Effect.forEach(options.rawCalls ? HOT_RAW_CALLS : [], (tag) =>
         Effect.gen(function* () {
           const { rpc, entry } = entryOf(tag)
           const runFork = yield* FiberSet.runtime(fibers)().pipe(Effect.provide(entry.context))

@@ -19,6 +19,7 @@ import { layerKvStorageRaft } from "../layers/kvStorageRaft.js"
 import { layerTsoScheduler } from "../layers/tsoScheduler.js"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { RequestTimeout, StoreUnavailable } from "../rpc/errors.js"
+import { callBound } from "../rpc/callDeadline.js"
 import type { StoreConnection, TinyKvRpcClient } from "../rpc/storeConnection.js"
 import { layerHandlersWith } from "../server/handlers.js"
 import { makeRaftHandlers } from "../server/raftHandlers.js"
@@ -98,8 +99,10 @@ const inProcessConnection = (
   const clientOf = (instance: Instance) => servedBy(cluster, instance)
   return {
     address,
-    call: (method, f) => {
-      const attempt = Effect.suspend((): Effect.Effect<unknown, unknown> => {
+    call: (method, f, deadline) => {
+      const timeoutMs = Duration.toMillis(timeout)
+      const attempt = Effect.clockWith((clock): Effect.Effect<unknown, unknown> => {
+        const bound = callBound(timeoutMs, deadline, clock.unsafeCurrentTimeMillis())
         const instance = cluster.runningAt(address)
         if (instance === undefined) {
           // nothing was sent: as a connection that is down refuses the request (`rpc/dial.ts`)
@@ -116,8 +119,8 @@ const inProcessConnection = (
                 : Effect.failCause(cause)
           ),
           Effect.timeoutFail({
-            duration: timeout,
-            onTimeout: () => new RequestTimeout({ address, method, timeoutMs: Duration.toMillis(timeout) })
+            duration: bound.ms,
+            onTimeout: bound.onPassed ?? (() => new RequestTimeout({ address, method, timeoutMs }))
           })
         )
       })

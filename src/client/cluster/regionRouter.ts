@@ -30,7 +30,7 @@ import type { KvError } from "../../protocol/errorpb.js"
 import type { Context } from "../../protocol/kvrpc.js"
 import type { Region } from "../../protocol/metapb.js"
 import { StoreUnavailable } from "../../rpc/errors.js"
-import type { TinyKvRpcClient } from "../../rpc/storeConnection.js"
+import type { CallDeadline, StoreConnection, TinyKvRpcClient } from "../../rpc/storeConnection.js"
 import { type ClientError, Indeterminate } from "../errors.js"
 import type { SendToKey } from "../send.js"
 import type { ConnectionPool } from "./connectionPool.js"
@@ -85,7 +85,7 @@ export interface RegionRouter {
 }
 
 interface Failure {
-  readonly error: AttemptError
+  readonly error: AttemptError | DeadlinePassed
   readonly route?: Route | undefined
   /** The store's address, once resolved. */
   readonly address?: string | undefined
@@ -106,6 +106,9 @@ const MAX_IMMEDIATE_RETRIES = 3
 /** An attempt failed in a way a retry may fix: `now` when the routing was just corrected. */
 class Retry extends Data.TaggedError("Retry")<{ readonly now: boolean }> {}
 
+/** A quick attempt's call was ended by the operation's deadline (not by the connection's timeout). */
+class DeadlinePassed extends Data.TaggedError("DeadlinePassed")<{}> {}
+
 export const makeRegionRouter = (
   cache: RegionCache,
   stores: StoreAddresses,
@@ -118,7 +121,7 @@ export const makeRegionRouter = (
   )
 
   /** Corrects the routing after a failure and says how to go on. */
-  const react = ({ error, route }: Failure): Verdict => {
+  const react = (error: Exclude<AttemptError, KeysSpanRegions>, route: Route | undefined): Verdict => {
     switch (error._tag) {
       case "NotLeader":
         if (route === undefined) return "backoff"
@@ -160,16 +163,23 @@ export const makeRegionRouter = (
       case "InvalidArgument":
       case "StorageError":
       case "DiskFull":
-      case "KeysSpanRegions":
         return "fail"
     }
   }
 
-  /** Runs `attempt` until it succeeds, fails for good, or the deadline passes (then: the last error). */
+  /**
+   * Runs `attempt` until it succeeds, fails for good, or the deadline passes (then: the last error).
+   *
+   * The first try is `quick`'s when it has one: an attempt whose route, store address and connection are
+   * all at hand, so nothing in it waits but the call, which ends at the deadline by itself — no retry policy
+   * and no race are built unless it fails (the client's hot path: docs/PERFORMANCE.md, "The client's CPU").
+   * Its failure then counts as the first attempt's for the retry policies below.
+   */
   const retrying = <A>(
     method: string,
     deadlineAt: number,
-    attempt: (progress: Progress) => Effect.Effect<A, Failure>
+    attempt: (progress: Progress) => Effect.Effect<A, Failure>,
+    quick?: (progress: Progress, deadline: CallDeadline<DeadlinePassed>) => Effect.Effect<A, Failure> | undefined
   ): Effect.Effect<A, ClientError | KeysSpanRegions> =>
     Effect.suspend(() => {
       let last: Exclude<AttemptError, KeysSpanRegions> | undefined
@@ -191,42 +201,102 @@ export const makeRegionRouter = (
                   address: options.scheduler,
                   message: `scheduler: no answer within the ${options.deadlineMs} ms deadline`
                 })
-      // one attempt: a failure a retry may fix becomes `Retry`, after the routing was corrected; a write
-      // that may have taken effect ends the call instead
-      const once = Effect.suspend(() => {
+      // a failure a retry may fix becomes `Retry`, after the routing was corrected; a write that may have
+      // taken effect ends the call instead
+      const verdictOn = (failure: Failure): ClientError | KeysSpanRegions | Retry => {
+        const { error } = failure
+        if (error._tag === "KeysSpanRegions") return error
+        if (error._tag === "DeadlinePassed") return giveUp()
+        const verdict = react(error, failure.route)
+        const unknown = idempotent ? undefined : unknownOutcome(error, failure.sent === true)
+        if (unknown !== undefined) {
+          return new Indeterminate({ method, address: failure.address ?? "unknown store", reason: unknown })
+        }
+        if (verdict === "fail") return toClientError(error, options.scheduler)
+        last = error
+        return new Retry({ now: verdict === "now" })
+      }
+      const fresh = () => {
         progress.waitingOn = { _tag: "Scheduler" }
         progress.inFlight = false
+      }
+      const once = Effect.suspend(() => {
+        fresh()
         return attempt(progress)
-      }).pipe(
-        Effect.mapError((failure): ClientError | KeysSpanRegions | Retry => {
-          const { error } = failure
-          if (error._tag === "KeysSpanRegions") return error
-          const verdict = react(failure)
-          const unknown = idempotent ? undefined : unknownOutcome(error, failure.sent === true)
-          if (unknown !== undefined) {
-            return new Indeterminate({ method, address: failure.address ?? "unknown store", reason: unknown })
+      }).pipe(Effect.mapError(verdictOn))
+      // the attempts from `first` on, retried until the deadline
+      const retried = (first: Effect.Effect<A, ClientError | KeysSpanRegions | Retry>) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          now >= deadlineAt
+            ? Effect.fail(giveUp())
+            : first.pipe(
+                // a corrected route is tried at once, but only a few times in a row (two stores may point at each other)
+                Effect.retry({ times: MAX_IMMEDIATE_RETRIES, while: (e) => e instanceof Retry && e.now }),
+                Effect.retry({ schedule: backoff, while: (e) => e instanceof Retry }),
+                Effect.timeoutFail({ duration: Duration.millis(deadlineAt - now), onTimeout: giveUp }),
+                // the backoff never ends by itself: only the deadline stops it
+                Effect.catchIf(
+                  (e): e is Retry => e instanceof Retry,
+                  () => Effect.fail(giveUp())
+                )
+              )
+        )
+      if (quick === undefined) return retried(once)
+      return Effect.clockWith((clock) => {
+        fresh()
+        // NB: past the deadline already (a deadline shared by the parts of a batch): send nothing
+        const quickTry =
+          clock.unsafeCurrentTimeMillis() >= deadlineAt
+            ? undefined
+            : quick(progress, { at: deadlineAt, onPassed: () => new DeadlinePassed() })
+        if (quickTry === undefined) return retried(once)
+        return Effect.catchIf(
+          Effect.mapError(quickTry, verdictOn),
+          (e): e is Retry => e instanceof Retry,
+          (failed) => {
+            // the policies see the quick try's failure first, then run `once` for the next attempts
+            let replay: Retry | undefined = failed
+            return retried(
+              Effect.suspend(() => {
+                if (replay === undefined) return once
+                const r = replay
+                replay = undefined
+                return Effect.fail(r)
+              })
+            )
           }
-          if (verdict === "fail") return toClientError(error, options.scheduler)
-          last = error
-          return new Retry({ now: verdict === "now" })
+        )
+      })
+    })
+
+  /** Sends `call` on `conn` for `route`, keeping `progress` up to date; the call ends by `deadline`, if given. */
+  const sendOn = <A>(
+    conn: StoreConnection,
+    route: Route,
+    address: string,
+    method: string,
+    call: RegionCall<A>,
+    progress: Progress,
+    deadline?: CallDeadline<DeadlinePassed>
+  ): Effect.Effect<A, Failure> => {
+    const { region, peer } = route
+    const context: Context = { regionId: region.id, regionEpoch: region.regionEpoch, peer }
+    progress.inFlight = true
+    const landed = Effect.sync(() => {
+      progress.inFlight = false
+    })
+    return conn
+      .call(method, (rpc) => call(rpc, context, region), deadline)
+      .pipe(
+        Effect.mapError((error): Failure => ({ error, route, address, sent: true })),
+        // an answer (or a failure) ends the flight; the deadline, ending the call or interrupting it, leaves it
+        // in flight
+        Effect.tapBoth({
+          onFailure: (failure) => (failure.error._tag === "DeadlinePassed" ? Effect.void : landed),
+          onSuccess: () => landed
         })
       )
-      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        now >= deadlineAt
-          ? Effect.fail(giveUp())
-          : once.pipe(
-              // a corrected route is tried at once, but only a few times in a row (two stores may point at each other)
-              Effect.retry({ times: MAX_IMMEDIATE_RETRIES, while: (e) => e instanceof Retry && e.now }),
-              Effect.retry({ schedule: backoff, while: (e) => e instanceof Retry }),
-              Effect.timeoutFail({ duration: Duration.millis(deadlineAt - now), onTimeout: giveUp }),
-              // the backoff never ends by itself: only the deadline stops it
-              Effect.catchIf(
-                (e): e is Retry => e instanceof Retry,
-                () => Effect.fail(giveUp())
-              )
-            )
-      )
-    })
+  }
 
   /** One attempt: route `key`, check `keys` lie in its region, resolve the store, send. */
   const attemptOn =
@@ -239,26 +309,37 @@ export const makeRegionRouter = (
     (progress) =>
       Effect.gen(function* () {
         const route = yield* Effect.mapError(cache.locate(key), (error): Failure => ({ error }))
-        const { region, peer } = route
-        if (keys !== undefined && !keys.every((k) => inRange(k, region.startKey, region.endKey))) {
+        if (keys !== undefined && !keys.every((k) => inRange(k, route.region.startKey, route.region.endKey))) {
           return yield* Effect.fail<Failure>({ error: new KeysSpanRegions() })
         }
-        const address = yield* Effect.mapError(stores.resolve(peer.storeId), (error): Failure => ({ error, route }))
+        const address = yield* Effect.mapError(
+          stores.resolve(route.peer.storeId),
+          (error): Failure => ({ error, route })
+        )
         progress.waitingOn = { _tag: "Store", address }
-        const conn = yield* Effect.mapError(pool.get(address), (error): Failure => ({ error, route, address }))
-        const context: Context = { regionId: region.id, regionEpoch: region.regionEpoch, peer }
-        progress.inFlight = true
-        const landed = Effect.sync(() => {
-          progress.inFlight = false
-        })
-        return yield* conn
-          .call(method, (rpc) => call(rpc, context, region))
-          .pipe(
-            Effect.mapError((error): Failure => ({ error, route, address, sent: true })),
-            // an answer (or a failure) ends the flight; an interruption by the deadline leaves it in flight
-            Effect.tapBoth({ onFailure: () => landed, onSuccess: () => landed })
-          )
-      }).pipe(Effect.scoped)
+        return yield* Effect.catchIf(
+          pool.use(address, (conn) => sendOn(conn, route, address, method, call, progress)),
+          (e): e is StoreUnavailable => e instanceof StoreUnavailable,
+          (error) => Effect.fail<Failure>({ error, route, address })
+        )
+      })
+
+  /** `attemptOn` from what is at hand, when all of it is: the cached route, address and open connection. */
+  const quickOn =
+    <A>(key: Uint8Array, keys: ReadonlyArray<Uint8Array> | undefined, method: string, call: RegionCall<A>) =>
+    (progress: Progress, deadline: CallDeadline<DeadlinePassed>): Effect.Effect<A, Failure> | undefined => {
+      const route = cache.lookup(key)
+      if (route === undefined) return undefined
+      if (keys !== undefined && !keys.every((k) => inRange(k, route.region.startKey, route.region.endKey))) {
+        return undefined
+      }
+      const address = stores.cached(route.peer.storeId)
+      if (address === undefined) return undefined
+      return pool.useOpen(address, (conn) => {
+        progress.waitingOn = { _tag: "Store", address }
+        return sendOn(conn, route, address, method, call, progress, deadline)
+      })
+    }
 
   const deadline = Effect.map(Clock.currentTimeMillis, (now) => now + options.deadlineMs)
   const withDeadline = <A, E>(deadlineAt: number | undefined, f: (at: number) => Effect.Effect<A, E>) =>
@@ -270,12 +351,18 @@ export const makeRegionRouter = (
     request: (key, method, call, deadlineAt) =>
       withDeadline(deadlineAt, (at) =>
         // a single key always lies in its own region: KeysSpanRegions cannot happen here
-        Effect.catchTag(retrying(method, at, attemptOn(key, undefined, method, call)), "KeysSpanRegions", Effect.die)
+        Effect.catchTag(
+          retrying(method, at, attemptOn(key, undefined, method, call), quickOn(key, undefined, method, call)),
+          "KeysSpanRegions",
+          Effect.die
+        )
       ),
     requestKeys: (keys, method, call, deadlineAt) =>
       keys[0] === undefined
         ? Effect.die(new Error(`${method}: a request naming keys needs at least one`))
-        : withDeadline(deadlineAt, (at) => retrying(method, at, attemptOn(keys[0]!, keys, method, call))),
+        : withDeadline(deadlineAt, (at) =>
+            retrying(method, at, attemptOn(keys[0]!, keys, method, call), quickOn(keys[0]!, keys, method, call))
+          ),
     locate: (key, deadlineAt) =>
       withDeadline(deadlineAt, (at) =>
         Effect.catchTag(

@@ -12,6 +12,8 @@ export class StoreRemoved extends Data.TaggedError("StoreRemoved")<{ readonly st
 
 export interface StoreAddresses {
   readonly resolve: (storeId: StoreId) => Effect.Effect<string, SchedulerClientError | StoreRemoved>
+  /** The cached address of `storeId`, without asking the scheduler. */
+  readonly cached: (storeId: StoreId) => string | undefined
   readonly forget: (storeId: StoreId) => void
 }
 
@@ -28,6 +30,7 @@ export const makeStoreAddresses = (scheduler: Pick<SchedulerClient["Type"], "get
           return Effect.succeed(store.address)
         })
       }),
+    cached: (storeId) => cache.get(storeId),
     forget: (storeId) => {
       cache.delete(storeId)
     }

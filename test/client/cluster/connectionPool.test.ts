@@ -71,4 +71,27 @@ describe("connection pool", () => {
         assert.strictEqual(state.closed, 3)
       })
   )
+
+  it.scoped(
+    "use opens on demand; useOpen runs only on an open connection; a connection in use outlives its idle time",
+    () =>
+      Effect.gen(function* () {
+        const { state, connect } = fakeConnect()
+        const pool = yield* makeConnectionPool(connect, { idleTimeToLive: "10 seconds" })
+        assert.isUndefined(pool.useOpen("a:1", Effect.succeed), "nothing open yet: nothing run")
+        const first = yield* pool.use("a:1", Effect.succeed)
+        const again = pool.useOpen("a:1", Effect.succeed)
+        assert.isDefined(again)
+        assert.strictEqual(yield* again!, first)
+        assert.strictEqual(state.opened, 1)
+        // a request that runs past the idle time keeps its connection open
+        const busy = yield* Effect.fork(pool.use("a:1", () => Effect.never))
+        yield* TestClock.adjust("30 seconds")
+        assert.strictEqual(state.closed, 0)
+        yield* Fiber.interrupt(busy)
+        yield* TestClock.adjust("11 seconds")
+        assert.strictEqual(state.closed, 1, "idle once the request ended")
+        assert.isUndefined(pool.useOpen("a:1", Effect.succeed), "a closed connection is not at hand")
+      })
+  )
 })

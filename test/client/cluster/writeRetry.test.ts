@@ -185,6 +185,11 @@ describe("write retries: outcome unknown", () => {
       // a get cut the same way is only a timeout: nothing it did can matter
       const g = yield* Effect.flip(kv.rawGet("k"))
       assert.strictEqual(g._tag, "RequestTimeout")
+      // the same with the route, address and connection at hand (the router's quick first attempt, whose
+      // call the deadline ends by itself)
+      const again = yield* Effect.flip(kv.rawPut("k", "v"))
+      assert.strictEqual(again._tag, "Indeterminate")
+      assert.include(again.message, "deadline")
     })
   )
 

@@ -1,0 +1,160 @@
+/**
+ * Lean calls: the hottest client requests (`RawGet`, `RawPut`) sent beside @effect/rpc's `RpcClient`, on the
+ * same connection and with the same wire messages, without its per-call machinery — the client-side twin of
+ * the store's fast lane (`src/server/fastLane.ts`).
+ *
+ * Why: per call, `RpcClient` builds a `Runtime`, forks a fiber to send, registers an observer, and decodes the
+ * answer through the full `Schema.Exit` interpreter on an Effect of its own; the caller then raced the call
+ * against a timer (two more fibers). A CPU profile of the benchmark's client under 64 clients of puts spent
+ * more time in the fiber runtime and the garbage collector than in anything of its own
+ * (docs/PERFORMANCE.md, "The client's CPU").
+ *
+ * A lean call encodes its payload through the Schema (its fast path), writes the request with an id of its
+ * own — negative, so never one of `RpcClient`'s (which count up from 0) — and waits on one `Effect.async`
+ * that the answer, the deadline's timer or the connection's failure completes. The answer is decoded as
+ * `RpcClient` decodes it: a success through the success Schema alone, anything else through the full `Exit`
+ * Schema. The wrapped protocol's `run` hands every message to `receive` first; what is not a lean call's
+ * goes on to `RpcClient` unchanged. A protocol error or a server's defect ends every pending lean call as it
+ * ends `RpcClient`'s calls.
+ *
+ * No `Interrupt` is sent when a lean call gives up: the store bounds every command and its late answer is
+ * dropped here (the store's fast lane would not find the request anyway). The deadline is a plain timer:
+ * lean calls run on real sockets only, where the time that matters is real time.
+ */
+import { Rpc, type RpcGroup } from "@effect/rpc"
+import type { RpcClientError } from "@effect/rpc/RpcClientError"
+import type { FromServerEncoded, RequestEncoded } from "@effect/rpc/RpcMessage"
+import { Effect, Either, Exit, Schema } from "effect"
+
+export interface LeanCalls {
+  /** The request tags sent lean. */
+  readonly tags: ReadonlySet<string>
+  /**
+   * Sends request `tag` (one of `tags`) and waits for its answer: its success, its typed failure, a
+   * connection failure, or `onTimeout()` once `timeoutMs` passed without an answer.
+   */
+  readonly call: <A, E, T>(
+    tag: string,
+    payload: unknown,
+    timeoutMs: number,
+    onTimeout: () => T
+  ) => Effect.Effect<A, E | T | RpcClientError>
+  /** Sees each message from the server before `RpcClient`; true when it was a lean call's (consumed). */
+  readonly receive: (message: FromServerEncoded) => boolean
+}
+
+interface Shape {
+  readonly encodePayload: (payload: unknown) => Either.Either<unknown, unknown>
+  readonly decodeSuccess: (value: unknown) => Either.Either<unknown, unknown>
+  readonly decodeExit: (exit: unknown) => Either.Either<Exit.Exit<unknown, unknown>, unknown>
+}
+
+interface Pending {
+  readonly shape: Shape
+  /** The answer, when it came before the caller started waiting. */
+  settled: Exit.Exit<unknown, unknown> | undefined
+  /** Completes the waiting caller. */
+  settle: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined
+}
+
+const decodeDefect = Schema.decodeUnknownSync(Schema.Defect)
+const noHeaders: ReadonlyArray<[string, string]> = []
+
+type EncodedExit = { readonly _tag: "Success"; readonly value: unknown } | { readonly _tag: "Failure" }
+
+export const makeLeanCalls = <Rpcs extends Rpc.Any>(
+  group: RpcGroup.RpcGroup<Rpcs>,
+  tags: ReadonlyArray<string>,
+  send: (request: RequestEncoded) => Effect.Effect<void, RpcClientError>
+): LeanCalls => {
+  const shapes = new Map<string, Shape>()
+  for (const tag of tags) {
+    const rpc = group.requests.get(tag) as unknown as Rpc.AnyWithProps | undefined
+    if (rpc === undefined) continue
+    shapes.set(tag, {
+      encodePayload: Schema.encodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>),
+      decodeSuccess: Schema.decodeUnknownEither(rpc.successSchema as Schema.Schema<unknown, unknown>),
+      decodeExit: Schema.decodeUnknownEither(
+        Rpc.exitSchema(rpc as never) as unknown as Schema.Schema<Exit.Exit<unknown, unknown>, unknown>
+      )
+    })
+  }
+  const pending = new Map<string, Pending>()
+  let lastId = 0
+
+  const answer = (p: Pending, exit: Exit.Exit<unknown, unknown>) => {
+    if (p.settle !== undefined) p.settle(exit)
+    else p.settled = exit
+  }
+  const endAll = (exit: Exit.Exit<never, unknown>) => {
+    const all = [...pending.values()]
+    pending.clear()
+    for (const p of all) answer(p, exit)
+  }
+  // as RpcClient: an answer its own Schema cannot decode is a defect of the call
+  const decoded = (shape: Shape, exit: EncodedExit): Exit.Exit<unknown, unknown> => {
+    if (exit._tag === "Success") {
+      const value = shape.decodeSuccess(exit.value)
+      return Either.isRight(value) ? Exit.succeed(value.right) : Exit.die(value.left)
+    }
+    const full = shape.decodeExit(exit)
+    return Either.isRight(full) ? full.right : Exit.die(full.left)
+  }
+
+  const call = <A, E, T>(tag: string, payload: unknown, timeoutMs: number, onTimeout: () => T) =>
+    Effect.suspend(() => {
+      const shape = shapes.get(tag)
+      if (shape === undefined) return Effect.dieMessage(`${tag} is not sent lean`)
+      const encoded = shape.encodePayload(payload)
+      if (Either.isLeft(encoded)) return Effect.die(encoded.left)
+      const id = String(--lastId)
+      const p: Pending = { shape, settled: undefined, settle: undefined }
+      pending.set(id, p)
+      const request = { _tag: "Request", id, tag, payload: encoded.right, headers: noHeaders } as RequestEncoded
+      const answered = Effect.async<unknown, unknown>((resume) => {
+        if (p.settled !== undefined) return resume(p.settled)
+        const timer = setTimeout(() => {
+          pending.delete(id)
+          p.settle = undefined
+          resume(Effect.fail(onTimeout()))
+        }, timeoutMs)
+        p.settle = (exit) => {
+          clearTimeout(timer)
+          resume(exit)
+        }
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          pending.delete(id)
+        })
+      })
+      return send(request).pipe(
+        Effect.onError(() => Effect.sync(() => pending.delete(id))),
+        Effect.zipRight(answered)
+      )
+    }) as Effect.Effect<A, E | T | RpcClientError>
+
+  const receive = (message: FromServerEncoded): boolean => {
+    switch (message._tag) {
+      case "Exit": {
+        const id = message.requestId
+        if (typeof id !== "string" || !id.startsWith("-")) return false
+        const p = pending.get(id)
+        // a late answer (its caller gave up) is dropped: RpcClient never knew its id
+        if (p === undefined) return true
+        pending.delete(id)
+        answer(p, decoded(p.shape, message.exit as EncodedExit))
+        return true
+      }
+      case "ClientProtocolError":
+        endAll(Exit.fail(message.error))
+        return false
+      case "Defect":
+        endAll(Exit.die(decodeDefect(message.defect)))
+        return false
+      default:
+        return false
+    }
+  }
+
+  return { tags: new Set(shapes.keys()), call, receive }
+}
