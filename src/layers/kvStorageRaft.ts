@@ -9,7 +9,7 @@
  * Keys are local to the call's key space; the raftstore stores them as engine keys of that space, and
  * a reader sees only its space's keys of the region (`protocol/keyspace.ts`).
  */
-import { Effect, Layer } from "effect"
+import { type Deferred, Effect, Layer } from "effect"
 import { InvalidArgument, ServerIsBusy } from "../protocol/errorpb.js"
 import {
   clampToRange,
@@ -21,7 +21,9 @@ import {
 } from "../protocol/keyspace.js"
 import type { Context } from "../protocol/kvrpc.js"
 import type { RaftCmdRequest, RaftCmdResponse, Request } from "../protocol/raftCmd.js"
+import { makeCommandDeadlines } from "../raftstore/commandDeadlines.js"
 import { sendRead } from "../raftstore/readSnapshot.js"
+import { errorResponse } from "../raftstore/responses.js"
 import { KvStorage, type KvReader } from "../services/KvStorage.js"
 import { Router } from "../services/Router.js"
 import { stripSpace } from "./kvStorageStandalone.js"
@@ -41,22 +43,21 @@ const requestFor = (context: Context, requests: ReadonlyArray<Request>): RaftCmd
 })
 
 export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number }) =>
-  Layer.effect(
+  Layer.scoped(
     KvStorage,
     Effect.gen(function* () {
       const router = yield* Router
+      const deadlines = yield* makeCommandDeadlines(options.commandTimeoutMs)
       // a write that timed out may have been proposed, and may still apply: its answer says so
-      const inTime = <A, E, R>(effect: Effect.Effect<A, E, R>, isWrite: boolean) =>
-        effect.pipe(
-          Effect.timeoutFail({
-            duration: `${options.commandTimeoutMs} millis`,
-            onTimeout: () =>
-              new ServerIsBusy({
-                reason: "the command did not apply in time",
-                ...(isWrite ? { outcomeUnknown: true } : {})
-              })
+      const timedOut = (isWrite: boolean) => () =>
+        errorResponse(
+          new ServerIsBusy({
+            reason: "the command did not apply in time",
+            ...(isWrite ? { outcomeUnknown: true } : {})
           })
         )
+      const watchWrite = (reply: Deferred.Deferred<RaftCmdResponse>) => deadlines.watch(reply, timedOut(true))
+      const watchRead = (reply: Deferred.Deferred<RaftCmdResponse>) => deadlines.watch(reply, timedOut(false))
       const checked = (response: RaftCmdResponse) =>
         response.header.error !== undefined ? Effect.fail(response.header.error) : Effect.succeed(response)
       return KvStorage.of({
@@ -69,12 +70,12 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
                   ? { _tag: "Put", cf: m.cf, key: m.key, value: m.value, space }
                   : { _tag: "Delete", cf: m.cf, key: m.key, space }
             )
-            yield* checked(yield* inTime(router.sendCommand(requestFor(context, requests)), true))
+            yield* checked(yield* router.sendCommand(requestFor(context, requests), watchWrite))
           }),
         reader: (context, space: KeySpace) =>
           Effect.gen(function* () {
             if (context === undefined) return yield* Effect.fail(needContext)
-            const { response, reader } = yield* inTime(sendRead(router, requestFor(context, [{ _tag: "Snap" }])), false)
+            const { response, reader } = yield* sendRead(router, requestFor(context, [{ _tag: "Snap" }]), watchRead)
             yield* checked(response)
             const snap = response.responses[0]
             if (snap?._tag !== "Snap" || reader === undefined) {

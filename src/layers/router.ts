@@ -34,10 +34,11 @@ export const makeRouter = (registry: PeerRegistry["Type"]): Router["Type"] => {
         }),
         Effect.asVoid
       ),
-    sendCommand: (request: RaftCmdRequest) =>
+    sendCommand: (request: RaftCmdRequest, watch) =>
       Effect.gen(function* () {
         const reply = yield* Deferred.make<RaftCmdResponse>()
         yield* traceCommand(reply)
+        if (watch !== undefined) yield* watch(reply)
         return yield* send(request.header.regionId, { _tag: "RaftCommand", request, reply }).pipe(
           Effect.mapError(() => new RegionNotFound({ regionId: request.header.regionId })),
           Effect.zipRight(Deferred.await(reply)),

@@ -74,12 +74,14 @@ export const refuseReads = (replies: Array<Reply>, from: number, refusal: RaftCm
 }
 
 /**
- * Sends a command holding a `Snap` to its region's peer and waits for the reply. With a successful `Snap`
- * response comes the engine snapshot taken when it applied, open until the caller's scope closes.
+ * Sends a command holding a `Snap` to its region's peer and waits for the reply (`watch` as the Router's
+ * `sendCommand`). With a successful `Snap` response comes the engine snapshot taken when it applied, open
+ * until the caller's scope closes.
  */
 export const sendRead = (
   router: Router["Type"],
-  request: RaftCmdRequest
+  request: RaftCmdRequest,
+  watch?: (reply: Deferred.Deferred<RaftCmdResponse>) => Effect.Effect<void>
 ): Effect.Effect<
   { readonly response: RaftCmdResponse; readonly reader: EngineReader | undefined },
   RegionNotFound,
@@ -90,6 +92,7 @@ export const sendRead = (
     const reply = yield* Deferred.make<RaftCmdResponse>()
     const slot: Slot = { scope, reader: undefined }
     slots.set(reply, slot)
+    if (watch !== undefined) yield* watch(reply)
     const regionId = request.header.regionId
     yield* router
       .send(regionId, { _tag: "RaftCommand", request, reply })

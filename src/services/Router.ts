@@ -63,7 +63,14 @@ export class Router extends Context.Tag("tinykv/Router")<
     readonly sendStore: (msg: StoreMsg) => Effect.Effect<void>
     /** A Raft message from the network: to its peer, or to the store worker when the peer is missing or closing. */
     readonly sendRaftMessage: (message: RaftMessage) => Effect.Effect<void>
-    /** Proposes a command to its region's peer and waits for the applied result (errors are in the header). */
-    readonly sendCommand: (request: RaftCmdRequest) => Effect.Effect<RaftCmdResponse, RegionNotFound>
+    /**
+     * Proposes a command to its region's peer and waits for the applied result (errors are in the header).
+     * `watch` is handed the reply before the command is sent: whoever completes it first answers the caller
+     * (`raftstore/commandDeadlines.ts` bounds the wait this way).
+     */
+    readonly sendCommand: (
+      request: RaftCmdRequest,
+      watch?: (reply: Deferred.Deferred<RaftCmdResponse>) => Effect.Effect<void>
+    ) => Effect.Effect<RaftCmdResponse, RegionNotFound>
   }
 >() {}

@@ -1,0 +1,60 @@
+/**
+ * Command deadlines (`src/raftstore/commandDeadlines.ts`): a reply still pending at its deadline is answered
+ * with the caller's timeout response, one answered in time keeps its answer, and the one fiber sleeps
+ * between deadlines and while nothing is watched.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Option, TestClock } from "effect"
+import { ServerIsBusy } from "../../src/protocol/errorpb.js"
+import type { RaftCmdResponse } from "../../src/protocol/raftCmd.js"
+import { makeCommandDeadlines } from "../../src/raftstore/commandDeadlines.js"
+import { errorResponse, okResponse } from "../../src/raftstore/responses.js"
+
+const busy = () => errorResponse(new ServerIsBusy({ reason: "the command did not apply in time" }))
+const answerOf = (reply: Deferred.Deferred<RaftCmdResponse>) =>
+  Effect.flatMap(Deferred.poll(reply), (o) => (Option.isNone(o) ? Effect.succeed(undefined) : o.value))
+
+describe("command deadlines", () => {
+  it.scoped("a pending reply is answered at its deadline; an answered one keeps its answer", () =>
+    Effect.gen(function* () {
+      const deadlines = yield* makeCommandDeadlines(1_000)
+      const slow = yield* Deferred.make<RaftCmdResponse>()
+      const fast = yield* Deferred.make<RaftCmdResponse>()
+      yield* deadlines.watch(slow, busy)
+      yield* deadlines.watch(fast, busy)
+      yield* Deferred.done(fast, Exit.succeed(okResponse([], 3)))
+      yield* TestClock.adjust("999 millis")
+      assert.isUndefined(yield* answerOf(slow), "not before its deadline")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* answerOf(slow))?.header.error?._tag, "ServerIsBusy")
+      assert.strictEqual((yield* answerOf(fast))?.header.currentTerm, 3, "the worker's answer stands")
+    })
+  )
+
+  it.scoped("later commands get their own deadlines, checked at most every timeout / 20", () =>
+    Effect.gen(function* () {
+      const deadlines = yield* makeCommandDeadlines(1_000)
+      const first = yield* Deferred.make<RaftCmdResponse>()
+      yield* deadlines.watch(first, busy)
+      yield* TestClock.adjust("10 millis")
+      const second = yield* Deferred.make<RaftCmdResponse>()
+      yield* deadlines.watch(second, busy)
+      yield* TestClock.adjust("990 millis")
+      assert.isDefined(yield* answerOf(first))
+      assert.isUndefined(yield* answerOf(second), "its deadline is 10 ms later")
+      // the next check is one check interval (50 ms) after the first deadline: late, never early
+      yield* TestClock.adjust("10 millis")
+      assert.isUndefined(yield* answerOf(second))
+      yield* TestClock.adjust("40 millis")
+      assert.strictEqual((yield* answerOf(second))?.header.error?._tag, "ServerIsBusy")
+      // idle again: a command watched much later is answered at its own deadline
+      yield* TestClock.adjust("1 hour")
+      const third = yield* Deferred.make<RaftCmdResponse>()
+      yield* deadlines.watch(third, busy)
+      yield* TestClock.adjust("999 millis")
+      assert.isUndefined(yield* answerOf(third))
+      yield* TestClock.adjust("1 millis")
+      assert.isDefined(yield* answerOf(third))
+    })
+  )
+})
