@@ -68,6 +68,22 @@ export class RawNode {
   }
 
   /**
+   * Proposes each of `data` as a normal entry, in order, in one step: one append and one round of
+   * replication for all of them, where a proposal each would send every follower a message each.
+   */
+  proposeAll(data: ReadonlyArray<Uint8Array>): StepError | undefined {
+    const id = this.raft.id
+    return this.raft.step(
+      newMessage({
+        msgType: "MsgPropose",
+        from: id,
+        to: id,
+        entries: data.map((d) => ({ entryType: "EntryNormal", term: 0, index: 0, data: d }))
+      })
+    )
+  }
+
+  /**
    * Proposes a configuration change (encoded with `encodeConfChange`). `ProposalDropped` also when another
    * conf change is still unapplied.
    */

@@ -61,7 +61,8 @@ export const makeCommandDeadlines = (timeoutMs: number) =>
       expire(now)
       yield* Effect.sleep(Duration.millis(checkEveryMs))
     })
-    yield* Effect.forkScoped(Effect.forever(sweep))
+    // NB: interruptible, although forked while a layer is built (uninterruptibly): the scope must be able to end it
+    yield* Effect.forkScoped(Effect.interruptible(Effect.forever(sweep)))
 
     return {
       watch: (reply, timedOut) =>

@@ -62,6 +62,8 @@ const isReadOnly = (request: RaftCmdRequest): boolean =>
 export class Peer {
   readonly rawNode: RawNode
   proposals: Array<Proposal> = []
+  /** Normal commands taken this round, not proposed yet (`flushProposals`). */
+  private batched: Array<{ readonly data: Uint8Array; readonly reply: Deferred.Deferred<RaftCmdResponse> }> = []
   /** Reads waiting on ReadIndex (leader only; answered by `readIndexServe.ts`). */
   readonly reads = new ReadQueue()
   /** The leader's read lease (`readLease.ts`). */
@@ -251,9 +253,42 @@ export class Peer {
       const e = checkRequestInRegion(r, this.region)
       if (e) return fail(e)
     }
-    const data = RaftCmdCodec.encode(request)
-    this.proposeWith(reply, () => this.rawNode.propose(data))
+    // NB: proposed with the round's other commands by `flushProposals`, one batch of entries
+    this.batched.push({ data: RaftCmdCodec.encode(request), reply })
     return undefined
+  }
+
+  /**
+   * Proposes the commands batched since the last flush, in their order, as one batch of entries: the round
+   * calls it before gathering the peer's Ready, and every other proposal calls it first, so the log keeps
+   * the order the commands came in. One batch is one append and one message per follower, where a proposal
+   * per command sent each follower a message per command and had it answer each (docs/PERFORMANCE.md,
+   * "Proposals batched per round").
+   */
+  flushProposals(): void {
+    const batch = this.batched
+    if (batch.length === 0) return
+    const first = this.rawNode.raft.raftLog.lastIndex() + 1
+    const term = this.term
+    const r = this.rawNode.proposeAll(batch.map((b) => b.data))
+    // NB: emptied only now: a step that throws leaves them for `failAllProposals`
+    this.batched = []
+    if (isRaftFailure(r)) {
+      // dropped: a leader transfer is in progress, or leadership was lost during the round
+      const leader = this.leader()
+      const refused = errorResponse(
+        new NotLeader({ regionId: this.regionId, ...(leader ? { leader } : {}) }),
+        this.term
+      )
+      for (const b of batch) this.replies.push([b.reply, refused])
+      return
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const reply = batch[i]!.reply
+      recordProposal(this.meta.storeId)
+      commandProposed(reply)
+      this.proposals.push({ index: first + i, term, reply })
+    }
   }
 
   /**
@@ -286,6 +321,8 @@ export class Peer {
   }
 
   private proposeWith(reply: Deferred.Deferred<RaftCmdResponse> | undefined, propose: () => unknown): void {
+    // the commands batched before this one go into the log before it
+    this.flushProposals()
     const index = this.rawNode.raft.raftLog.lastIndex() + 1
     const term = this.term
     const r = propose()
@@ -347,6 +384,14 @@ export class Peer {
         ])
     }
     this.proposals = []
+    // never proposed, unless the step that was proposing them broke the peer: unknown too
+    for (const b of this.batched) {
+      this.replies.push([
+        b.reply,
+        errorResponse(new RegionNotFound({ regionId: this.regionId, outcomeUnknown: true }), this.term)
+      ])
+    }
+    this.batched = []
     for (const r of this.reads.takeAll()) this.replies.push([r.reply, gone])
   }
 

@@ -152,6 +152,8 @@ export const processReadies = (
       sync = true
     }
     for (const peer of ctx.touched) {
+      // the round's commands, as one batch of entries (before the replies move: it may refuse them)
+      if (!peer.stopped && !ctx.toDestroy.has(peer)) ctx.guard(peer, () => peer.flushProposals())
       if (peer.replies.length > 0) {
         for (const r of peer.replies) replies.push(r)
         peer.replies = []

@@ -4,7 +4,7 @@
  * between deadlines and while nothing is watched.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Option, TestClock } from "effect"
+import { Deferred, Effect, Exit, Option, Scope, TestClock } from "effect"
 import { ServerIsBusy } from "../../src/protocol/errorpb.js"
 import type { RaftCmdResponse } from "../../src/protocol/raftCmd.js"
 import { makeCommandDeadlines } from "../../src/raftstore/commandDeadlines.js"
@@ -55,6 +55,20 @@ describe("command deadlines", () => {
       assert.isUndefined(yield* answerOf(third))
       yield* TestClock.adjust("1 millis")
       assert.isDefined(yield* answerOf(third))
+    })
+  )
+
+  it.effect("made in an uninterruptible region (as a shared layer is), its fiber still ends with the scope", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const reply = yield* Deferred.make<RaftCmdResponse>()
+      // a fiber forked there inherits uninterruptibility: unless made interruptible, closing the scope waits for ever
+      const deadlines = yield* Effect.uninterruptible(Scope.extend(makeCommandDeadlines(1_000), scope))
+      yield* deadlines.watch(reply, busy)
+      yield* TestClock.adjust("10 millis")
+      const closed = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("10 millis")
+      assert.isNotNull(closed.unsafePoll(), "the scope closed")
     })
   )
 })
