@@ -3,7 +3,8 @@
  * appends go out before its log write (the followers write in parallel), everything else after it; a round
  * that only applies committed entries is not synced, a round with new entries, term or vote is. The
  * answer to a command whose entry was durable before the round goes out before the round's write; one
- * whose entry the round's own write makes durable (a one-member region commits at once) waits for it.
+ * whose entry the round's own write makes durable (a one-member region commits at once) waits for it. The
+ * commands of one round are proposed as one batch of entries, in the order they came: one append per follower.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect } from "effect"
@@ -13,6 +14,7 @@ import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
 import type { Peer as PeerMeta, Region } from "../../src/protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../../src/protocol/raftCmd.js"
 import type { RaftMessage } from "../../src/protocol/raftServer.js"
+import { RaftCmdCodec } from "../../src/raftstore/codec.js"
 import { testConfig } from "../../src/raftstore/config.js"
 import { newPeer } from "../../src/raftstore/peerLoader.js"
 import type { PeerRegistry } from "../../src/raftstore/peerRegistry.js"
@@ -37,9 +39,9 @@ const ONE_MEMBER: Region = {
   peers: [meta(1, 1)]
 }
 
-const putCommand = (region: Region): RaftCmdRequest => ({
+const putCommand = (region: Region, key = 1): RaftCmdRequest => ({
   header: { regionId: region.id, peer: meta(1, 1), regionEpoch: region.regionEpoch, term: 0 },
-  requests: [{ _tag: "Put", cf: "default", key: new Uint8Array([1]), value: new Uint8Array([2]) }]
+  requests: [{ _tag: "Put", cf: "default", key: new Uint8Array([key]), value: new Uint8Array([2]) }]
 })
 
 /**
@@ -159,6 +161,43 @@ describe("the round's write and sends", () => {
       assert.deepStrictEqual(yield* round, ["write synced"])
       assert.isTrue(yield* Deferred.isDone(answer))
       assert.isUndefined((yield* Deferred.await(answer)).header.error)
+    })
+  )
+
+  it.effect("a round's commands go out as one append, in order, with the store's own proposals in place", () =>
+    Effect.gen(function* () {
+      const { peer, round, sent } = yield* recorder(REGION)
+      peer.rawNode.campaign()
+      for (let i = 0; i < 4 && !peer.isLeader; i++) {
+        yield* round
+        for (const v of sent()) {
+          const m = v.message
+          if (m.msgType === "MsgPreVote") peer.rawNode.step(reply(m, "MsgPreVoteResponse"))
+          if (m.msgType === "MsgRequestVote") peer.rawNode.step(reply(m, "MsgRequestVoteResponse"))
+        }
+      }
+      assert.isTrue(peer.isLeader)
+      yield* round // the leader's empty entry
+      const keysOf = (appends: ReadonlyArray<RaftMessage>) =>
+        appends.flatMap((a) =>
+          a.message.entries.map((e) => {
+            const r = RaftCmdCodec.decode(e.data).requests[0]
+            return r?._tag === "Put" ? r.key[0] : "own"
+          })
+        )
+      const answers = yield* Effect.forEach([1, 2, 3, 4, 5, 6, 7], () => Deferred.make<RaftCmdResponse>())
+      for (const k of [1, 2, 3, 4]) peer.propose(putCommand(REGION, k), answers[k - 1]!)
+      yield* round
+      const appends = sent().filter((m) => m.message.msgType === "MsgAppend")
+      assert.lengthOf(appends, 1, "one append for the follower, not one per command")
+      assert.deepStrictEqual(keysOf(appends), [1, 2, 3, 4])
+      // the store's own proposal (a log compaction) goes in after the commands taken before it
+      peer.propose(putCommand(REGION, 5), answers[4]!)
+      peer.proposeInternal({ ...putCommand(REGION), requests: [] })
+      peer.propose(putCommand(REGION, 6), answers[5]!)
+      peer.propose(putCommand(REGION, 7), answers[6]!)
+      yield* round
+      assert.deepStrictEqual(keysOf(sent().filter((m) => m.message.msgType === "MsgAppend")), [5, "own", 6, 7])
     })
   )
 })
