@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <suite> [flags]`: runs one benchmark suite and prints its JSON result on stdout
- * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls, vs-etcd, schema. `--out FILE` also writes it.,
- * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls, scale. `--out FILE` also writes it.
+ * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls, vs-etcd, schema, scale, cpu.
+ * `--out FILE` also writes it.
  */
 import { writeFileSync } from "node:fs"
 
@@ -13,7 +13,8 @@ const suites: Record<string, () => Promise<{ run: (args: Array<string>) => Promi
   tls: () => import("./tls.js"),
   "vs-etcd": () => import("./vsEtcd.js"),
   schema: () => import("./schema.js"),
-  scale: () => import("./scale.js")
+  scale: () => import("./scale.js"),
+  cpu: () => import("./cpu.js")
 }
 
 const [first, ...rest] = process.argv.slice(2)

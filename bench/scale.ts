@@ -18,7 +18,7 @@
  * `profilerPreload`; the profiles stay in DIR) and skips the load; the samples are summed per function (self
  * time) and the top ones reported (`profile`). Linux only (/proc).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
@@ -26,6 +26,7 @@ import { makeCtlClient } from "../src/cli/ctlClient.js"
 import { connect } from "../src/client/promise.js"
 import type { RegionId } from "../src/protocol/ids.js"
 import { type LocalCluster, startLocalCluster } from "../src/process/index.js"
+import { cpuSeconds, memoryOf, pidOf } from "./procStats.js"
 
 /** The issue's limits. */
 const LIMITS = { idleCpuPercentPerStore: 5, rssMiBPerStore: 300 }
@@ -38,39 +39,6 @@ const enc = new TextEncoder()
 /** Split keys: `r` followed by a zero-padded index, so they sort as numbers; data keys share the prefix. */
 const splitKey = (i: number, regions: number) => `r${String(Math.floor(((i + 1) * 1e9) / regions)).padStart(10, "0")}`
 const dataKey = (i: number, keys: number) => `r${String(Math.floor((i * 1e9) / keys)).padStart(10, "0")}-k${i}`
-
-/** The pid of the store whose data directory is `dataDir` (the child runs `node bin/tinykv.mjs server … --data DIR`). */
-const pidOf = (dataDir: string): number => {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
-      const i = argv.indexOf("--data")
-      if (argv.includes("server") && i >= 0 && argv[i + 1] === dataDir) return Number(entry)
-    } catch {
-      // the process went away while we looked
-    }
-  }
-  throw new Error(`no process serves ${dataDir}`)
-}
-
-const TICKS_PER_SECOND = 100 // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s on Linux
-/** utime + stime of `pid`, in seconds. */
-const cpuSeconds = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
-}
-/**
- * VmRSS, and the same split into anonymous memory (the heap and everything else the process allocated) and
- * file-backed pages (mostly LMDB's memory map: engine pages the process touched, which the kernel may drop).
- */
-const memoryOf = (pid: number): { rssMiB: number; anonMiB: number; fileMiB: number } => {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8")
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN)
-  const mib = (k: number) => Math.round(k / 102.4) / 10
-  return { rssMiB: mib(kb("VmRSS")), anonMiB: mib(kb("RssAnon")), fileMiB: mib(kb("RssFile") + kb("RssShmem")) }
-}
 
 type Ctl = Effect.Effect.Success<ReturnType<typeof makeCtlClient>>
 

@@ -66,7 +66,7 @@ export const dialRpcConnection = <Rpcs extends Rpc.Any>(
     const sendEncoded = (request: RequestEncoded) => Effect.mapError(socketProtocol.send(request), markUnsent)
     const tracing = yield* rpcTracingEnabled
     const lean =
-      tracing || options.leanTags === undefined ? undefined : makeLeanCalls(group, options.leanTags, sendEncoded)
+      tracing || options.leanTags === undefined ? undefined : yield* makeLeanCalls(group, options.leanTags, sendEncoded)
     const context = Context.add(built, RpcClient.Protocol, {
       ...socketProtocol,
       send: (request, transferables) => Effect.mapError(socketProtocol.send(request, transferables), markUnsent),

@@ -9,22 +9,21 @@
  * more time in the fiber runtime and the garbage collector than in anything of its own
  * (docs/PERFORMANCE.md, "The client's CPU").
  *
- * A lean call encodes its payload through the Schema (its fast path), writes the request with an id of its
+ * A lean call encodes its payload through the Schema (its fast path), queues the request with an id of its
  * own — negative, so never one of `RpcClient`'s (which count up from 0) — and waits on one `Effect.async`
- * that the answer, the deadline's timer or the connection's failure completes. The answer is decoded as
- * `RpcClient` decodes it: a success through the success Schema alone, anything else through the full `Exit`
- * Schema. The wrapped protocol's `run` hands every message to `receive` first; what is not a lean call's
- * goes on to `RpcClient` unchanged. A protocol error or a server's defect ends every pending lean call as it
- * ends `RpcClient`'s calls.
- *
- * No `Interrupt` is sent when a lean call gives up: the store bounds every command and its late answer is
- * dropped here (the store's fast lane would not find the request anyway). The deadline is a plain timer:
- * lean calls run on real sockets only, where the time that matters is real time.
+ * that the answer, the deadline's timer or the connection's failure completes. One writer fiber per
+ * connection writes the queued requests to the socket: a write can wait (for a socket being opened, or a
+ * peer that stopped reading), and the caller's deadline must not wait with it; a request whose caller gave
+ * up before it was written is not written at all. The answer is decoded as `RpcClient` decodes it: a
+ * success through the success Schema alone, anything else through the full `Exit` Schema. The wrapped
+ * protocol's `run` hands every message to `receive` first; what is not a lean call's goes on to `RpcClient`
+ * unchanged. A protocol error or a server's defect ends every pending lean call as it ends `RpcClient`'s
+ * calls; a request the socket refused ends with that error.
  */
 import { Rpc, type RpcGroup } from "@effect/rpc"
 import type { RpcClientError } from "@effect/rpc/RpcClientError"
 import type { FromServerEncoded, RequestEncoded } from "@effect/rpc/RpcMessage"
-import { Effect, Either, Exit, Schema } from "effect"
+import { Effect, Either, Exit, FiberId, Queue, Schema, type Scope } from "effect"
 
 export interface LeanCalls {
   /** The request tags sent lean. */
@@ -51,7 +50,9 @@ interface Shape {
 
 interface Pending {
   readonly shape: Shape
-  /** The answer, when it came before the caller started waiting. */
+  /** Until the writer takes it. */
+  request: RequestEncoded | undefined
+  /** The answer, when it came before the caller started waiting (kept for a caller that never waits). */
   settled: Exit.Exit<unknown, unknown> | undefined
   /** Completes the waiting caller. */
   settle: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined
@@ -62,99 +63,123 @@ const noHeaders: ReadonlyArray<[string, string]> = []
 
 type EncodedExit = { readonly _tag: "Success"; readonly value: unknown } | { readonly _tag: "Failure" }
 
+/** The lean calls of `tags` over `send`; their writer fiber ends with the scope. */
 export const makeLeanCalls = <Rpcs extends Rpc.Any>(
   group: RpcGroup.RpcGroup<Rpcs>,
   tags: ReadonlyArray<string>,
   send: (request: RequestEncoded) => Effect.Effect<void, RpcClientError>
-): LeanCalls => {
-  const shapes = new Map<string, Shape>()
-  for (const tag of tags) {
-    const rpc = group.requests.get(tag) as unknown as Rpc.AnyWithProps | undefined
-    if (rpc === undefined) continue
-    shapes.set(tag, {
-      encodePayload: Schema.encodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>),
-      decodeSuccess: Schema.decodeUnknownEither(rpc.successSchema as Schema.Schema<unknown, unknown>),
-      decodeExit: Schema.decodeUnknownEither(
-        Rpc.exitSchema(rpc as never) as unknown as Schema.Schema<Exit.Exit<unknown, unknown>, unknown>
-      )
-    })
-  }
-  const pending = new Map<string, Pending>()
-  let lastId = 0
-
-  const answer = (p: Pending, exit: Exit.Exit<unknown, unknown>) => {
-    if (p.settle !== undefined) p.settle(exit)
-    else p.settled = exit
-  }
-  const endAll = (exit: Exit.Exit<never, unknown>) => {
-    const all = [...pending.values()]
-    pending.clear()
-    for (const p of all) answer(p, exit)
-  }
-  // as RpcClient: an answer its own Schema cannot decode is a defect of the call
-  const decoded = (shape: Shape, exit: EncodedExit): Exit.Exit<unknown, unknown> => {
-    if (exit._tag === "Success") {
-      const value = shape.decodeSuccess(exit.value)
-      return Either.isRight(value) ? Exit.succeed(value.right) : Exit.die(value.left)
-    }
-    const full = shape.decodeExit(exit)
-    return Either.isRight(full) ? full.right : Exit.die(full.left)
-  }
-
-  const call = <A, E, T>(tag: string, payload: unknown, timeoutMs: number, onTimeout: () => T) =>
-    Effect.suspend(() => {
-      const shape = shapes.get(tag)
-      if (shape === undefined) return Effect.dieMessage(`${tag} is not sent lean`)
-      const encoded = shape.encodePayload(payload)
-      if (Either.isLeft(encoded)) return Effect.die(encoded.left)
-      const id = String(--lastId)
-      const p: Pending = { shape, settled: undefined, settle: undefined }
-      pending.set(id, p)
-      const request = { _tag: "Request", id, tag, payload: encoded.right, headers: noHeaders } as RequestEncoded
-      const answered = Effect.async<unknown, unknown>((resume) => {
-        if (p.settled !== undefined) return resume(p.settled)
-        const timer = setTimeout(() => {
-          pending.delete(id)
-          p.settle = undefined
-          resume(Effect.fail(onTimeout()))
-        }, timeoutMs)
-        p.settle = (exit) => {
-          clearTimeout(timer)
-          resume(exit)
-        }
-        return Effect.sync(() => {
-          clearTimeout(timer)
-          pending.delete(id)
-        })
+): Effect.Effect<LeanCalls, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const shapes = new Map<string, Shape>()
+    for (const tag of tags) {
+      const rpc = group.requests.get(tag) as unknown as Rpc.AnyWithProps | undefined
+      if (rpc === undefined) continue
+      shapes.set(tag, {
+        encodePayload: Schema.encodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>),
+        decodeSuccess: Schema.decodeUnknownEither(rpc.successSchema as Schema.Schema<unknown, unknown>),
+        decodeExit: Schema.decodeUnknownEither(
+          Rpc.exitSchema(rpc as never) as unknown as Schema.Schema<Exit.Exit<unknown, unknown>, unknown>
+        )
       })
-      return send(request).pipe(
-        Effect.onError(() => Effect.sync(() => pending.delete(id))),
-        Effect.zipRight(answered)
-      )
-    }) as Effect.Effect<A, E | T | RpcClientError>
-
-  const receive = (message: FromServerEncoded): boolean => {
-    switch (message._tag) {
-      case "Exit": {
-        const id = message.requestId
-        if (typeof id !== "string" || !id.startsWith("-")) return false
-        const p = pending.get(id)
-        // a late answer (its caller gave up) is dropped: RpcClient never knew its id
-        if (p === undefined) return true
-        pending.delete(id)
-        answer(p, decoded(p.shape, message.exit as EncodedExit))
-        return true
-      }
-      case "ClientProtocolError":
-        endAll(Exit.fail(message.error))
-        return false
-      case "Defect":
-        endAll(Exit.die(decodeDefect(message.defect)))
-        return false
-      default:
-        return false
     }
-  }
+    const pending = new Map<string, Pending>()
+    let lastId = 0
+    const outbox = yield* Queue.unbounded<string>()
 
-  return { tags: new Set(shapes.keys()), call, receive }
-}
+    const answer = (p: Pending, exit: Exit.Exit<unknown, unknown>) => {
+      if (p.settle !== undefined) p.settle(exit)
+      else p.settled = exit
+    }
+    const endAll = (exit: Exit.Exit<never, unknown>) => {
+      const all = [...pending.values()]
+      pending.clear()
+      for (const p of all) answer(p, exit)
+    }
+    // as RpcClient: an answer its own Schema cannot decode is a defect of the call
+    const decoded = (shape: Shape, exit: EncodedExit): Exit.Exit<unknown, unknown> => {
+      if (exit._tag === "Success") {
+        const value = shape.decodeSuccess(exit.value)
+        return Either.isRight(value) ? Exit.succeed(value.right) : Exit.die(value.left)
+      }
+      const full = shape.decodeExit(exit)
+      return Either.isRight(full) ? full.right : Exit.die(full.left)
+    }
+
+    const call = <A, E, T>(tag: string, payload: unknown, timeoutMs: number, onTimeout: () => T) =>
+      Effect.suspend(() => {
+        const shape = shapes.get(tag)
+        if (shape === undefined) return Effect.dieMessage(`${tag} is not sent lean`)
+        const encoded = shape.encodePayload(payload)
+        if (Either.isLeft(encoded)) return Effect.die(encoded.left)
+        const id = String(--lastId)
+        const request = { _tag: "Request", id, tag, payload: encoded.right, headers: noHeaders } as RequestEncoded
+        const p: Pending = { shape, request, settled: undefined, settle: undefined }
+        return Effect.async<unknown, unknown>((resume) => {
+          pending.set(id, p)
+          outbox.unsafeOffer(id)
+          const timer = setTimeout(() => {
+            pending.delete(id)
+            p.settle = undefined
+            resume(Effect.fail(onTimeout()))
+          }, timeoutMs)
+          p.settle = (exit) => {
+            clearTimeout(timer)
+            resume(exit)
+          }
+          return Effect.sync(() => {
+            clearTimeout(timer)
+            pending.delete(id)
+          })
+        })
+      }) as Effect.Effect<A, E | T | RpcClientError>
+
+    // --- the writer: each request still awaited, in order; a refused one ends its call ---
+    const write = (id: string) => {
+      const p = pending.get(id)
+      const request = p?.request
+      if (p === undefined || request === undefined) return Effect.void
+      p.request = undefined
+      return Effect.catchAll(send(request), (error) =>
+        Effect.sync(() => {
+          if (pending.get(id) !== p) return
+          pending.delete(id)
+          answer(p, Exit.fail(error))
+        })
+      )
+    }
+    // NB: interruptible, although a connection may be dialled where interruption is off
+    yield* Effect.forkScoped(
+      Effect.interruptible(
+        Effect.forever(
+          Effect.flatMap(Queue.takeBetween(outbox, 1, 256), (ids) => Effect.forEach(ids, write, { discard: true }))
+        )
+      )
+    )
+    // as RpcClient on shutdown: what is still pending is interrupted
+    yield* Effect.addFinalizer(() => Effect.sync(() => endAll(Exit.interrupt(FiberId.none))))
+
+    const receive = (message: FromServerEncoded): boolean => {
+      switch (message._tag) {
+        case "Exit": {
+          const id = message.requestId
+          if (typeof id !== "string" || !id.startsWith("-")) return false
+          const p = pending.get(id)
+          // a late answer (its caller gave up) is dropped: RpcClient never knew its id
+          if (p === undefined) return true
+          pending.delete(id)
+          answer(p, decoded(p.shape, message.exit as EncodedExit))
+          return true
+        }
+        case "ClientProtocolError":
+          endAll(Exit.fail(message.error))
+          return false
+        case "Defect":
+          endAll(Exit.die(decodeDefect(message.defect)))
+          return false
+        default:
+          return false
+      }
+    }
+
+    return { tags: new Set(shapes.keys()), call, receive } satisfies LeanCalls
+  })

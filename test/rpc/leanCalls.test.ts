@@ -7,10 +7,10 @@
 import { RpcClientError } from "@effect/rpc/RpcClientError"
 import type { FromServerEncoded, RequestEncoded } from "@effect/rpc/RpcMessage"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Deferred, Effect, Exit, Fiber } from "effect"
 import { utf8 } from "../../src/protocol/bytes.js"
 import { HOT_RAW_CALLS, TinyKvRpcs } from "../../src/protocol/rpcs.js"
-import { makeLeanCalls } from "../../src/rpc/leanCalls.js"
+import { type LeanCalls, makeLeanCalls } from "../../src/rpc/leanCalls.js"
 import { connectStore } from "../../src/rpc/storeConnection.js"
 import { eventually } from "../../src/testing/eventually.js"
 import { startStandalone } from "../support/standalone.js"
@@ -20,24 +20,25 @@ class Late {
 }
 
 /** Lean calls whose requests are kept in `sent`; `beforeSend` runs as each is written. */
-const harness = (beforeSend: (request: RequestEncoded) => void = () => {}) => {
-  const sent: Array<RequestEncoded> = []
-  const lean = makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, (request) =>
-    Effect.sync(() => {
-      sent.push(request)
-      beforeSend(request)
-    })
-  )
-  return { lean, sent }
-}
+const harness = (beforeSend: (request: RequestEncoded) => void = () => {}) =>
+  Effect.gen(function* () {
+    const sent: Array<RequestEncoded> = []
+    const lean = yield* makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, (request) =>
+      Effect.sync(() => {
+        sent.push(request)
+        beforeSend(request)
+      })
+    )
+    return { lean, sent }
+  })
 
 const exitOf = (requestId: string, exit: unknown) => ({ _tag: "Exit", requestId, exit }) as FromServerEncoded
 const getPayload = { key: utf8("k"), cf: "default" }
 
 describe("lean calls", () => {
-  it.effect("a request goes out with a negative id and its answer is decoded by the success Schema", () =>
+  it.scoped("a request goes out with a negative id and its answer is decoded by the success Schema", () =>
     Effect.gen(function* () {
-      const { lean, sent } = harness()
+      const { lean, sent } = yield* harness()
       const fiber = yield* Effect.fork(
         lean.call<{ readonly value?: Uint8Array; readonly notFound: boolean }, never, Late>(
           "RawGet",
@@ -59,10 +60,10 @@ describe("lean calls", () => {
     })
   )
 
-  it.effect("an answer that comes while the request is still being written completes the call", () =>
+  it.scoped("an answer that comes while the request is still being written completes the call", () =>
     Effect.gen(function* () {
-      let lean: ReturnType<typeof harness>["lean"] | undefined
-      const h = harness((request) => {
+      let lean: LeanCalls | undefined
+      const h = yield* harness((request) => {
         lean!.receive(exitOf(String(request.id), { _tag: "Success", value: null }))
       })
       lean = h.lean
@@ -73,9 +74,9 @@ describe("lean calls", () => {
     })
   )
 
-  it.effect("a typed failure comes back in the error channel; an undecodable answer is a defect", () =>
+  it.scoped("a typed failure comes back in the error channel; an undecodable answer is a defect", () =>
     Effect.gen(function* () {
-      const { lean, sent } = harness()
+      const { lean, sent } = yield* harness()
       const failing = yield* Effect.fork(Effect.flip(lean.call("RawGet", getPayload, 60_000, () => new Late())))
       const garbled = yield* Effect.fork(Effect.exit(lean.call("RawGet", getPayload, 60_000, () => new Late())))
       yield* eventually(Effect.sync(() => assert.lengthOf(sent, 2)))
@@ -93,9 +94,9 @@ describe("lean calls", () => {
     })
   )
 
-  it.live("no answer within the deadline: the caller's timeout error, and the late answer is dropped", () =>
+  it.scopedLive("no answer within the deadline: the caller's timeout error, and the late answer is dropped", () =>
     Effect.gen(function* () {
-      const { lean, sent } = harness()
+      const { lean, sent } = yield* harness()
       const e = yield* Effect.flip(lean.call("RawGet", getPayload, 20, () => new Late()))
       assert.instanceOf(e, Late)
       assert.isTrue(
@@ -105,9 +106,9 @@ describe("lean calls", () => {
     })
   )
 
-  it.effect("a protocol error ends every pending call with that error, and RpcClient sees it too", () =>
+  it.scoped("a protocol error ends every pending call with that error, and RpcClient sees it too", () =>
     Effect.gen(function* () {
-      const { lean, sent } = harness()
+      const { lean, sent } = yield* harness()
       const calls = yield* Effect.forEach([1, 2], () =>
         Effect.fork(Effect.flip(lean.call("RawGet", getPayload, 60_000, () => new Late())))
       )
@@ -118,13 +119,37 @@ describe("lean calls", () => {
     })
   )
 
-  it.effect("a request that cannot be written fails at once and leaves nothing pending", () =>
+  it.scoped("a request the socket refuses ends its call with that error and leaves nothing pending", () =>
     Effect.gen(function* () {
       const error = new RpcClientError({ reason: "Protocol", message: "socket down" })
-      const lean = makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, () => Effect.fail(error))
+      const lean = yield* makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, () => Effect.fail(error))
       const e = yield* Effect.flip(lean.call("RawGet", getPayload, 60_000, () => new Late()))
       assert.strictEqual(e, error)
       assert.isTrue(lean.receive(exitOf("-1", { _tag: "Success", value: {} })), "its id is a lean one, dropped")
+    })
+  )
+
+  it.scopedLive("a write that waits (a socket not open yet) holds no caller past its deadline", () =>
+    Effect.gen(function* () {
+      const opened = yield* Deferred.make<void>()
+      const sent: Array<RequestEncoded> = []
+      const lean = yield* makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, (request) =>
+        Effect.zipRight(
+          Deferred.await(opened),
+          Effect.sync(() => sent.push(request))
+        )
+      )
+      const first = yield* Effect.flip(lean.call("RawGet", getPayload, 20, () => new Late()))
+      const second = yield* Effect.flip(lean.call("RawGet", getPayload, 20, () => new Late()))
+      assert.instanceOf(first, Late)
+      assert.instanceOf(second, Late)
+      yield* Deferred.succeed(opened, undefined)
+      yield* eventually(Effect.sync(() => assert.lengthOf(sent, 1)))
+      // the writer was in the first write when both gave up; the second, given up while queued, is never written
+      const third = yield* Effect.fork(lean.call("RawGet", getPayload, 60_000, () => new Late()))
+      yield* eventually(Effect.sync(() => assert.lengthOf(sent, 2)))
+      assert.strictEqual(sent[1]!.id, "-3")
+      yield* Fiber.interrupt(third)
     })
   )
 
