@@ -13,7 +13,7 @@
  * after every write).
  */
 import { mkdirSync } from "node:fs"
-import { Effect, Layer, Schedule } from "effect"
+import { Effect, Layer, Schedule, Scope } from "effect"
 import { type Database, open, type RootDatabase, type Transaction } from "lmdb"
 import { DiskFull, StorageError } from "../protocol/errorpb.js"
 import { commitFailure, guardCommitFailures, type LmdbOptions, spaceWatch } from "./lmdbDiskSpace.js"
@@ -138,25 +138,34 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
           // NB: a non-snapshot range renews its read transaction as it goes, so it never pins pages
           scan: (space, range) => toKeyValues(db(space).getRange({ ...rangeOptions(range), snapshot: false }))
         },
-        snapshot: Effect.acquireRelease(
-          Effect.try({
-            try: () => {
-              const txn = root.useReadTransaction()
-              readers.add(txn)
-              return txn
-            },
-            catch: fail("cannot open a read transaction")
-          }),
-          (txn) =>
-            Effect.sync(() => {
-              if (readers.delete(txn)) txn.done()
-            })
-        ).pipe(
-          Effect.map(
-            (txn): EngineReader => ({
-              get: (space, key) => db(space).get(Buffer.from(key), { transaction: txn }),
-              scan: (space, range) => toKeyValues(db(space).getRange(rangeOptions(range, txn)))
-            })
+        // NB: the release is added to the scope directly, not by `Effect.acquireRelease`, whose finalizer
+        // diffs and patches the whole FiberRefs of the fiber that runs it — per read, a few % of a leader
+        // serving gets (docs/PERFORMANCE.md, "CPU per operation, process by process")
+        snapshot: Effect.uninterruptible(
+          Effect.flatMap(Effect.scope, (scope) =>
+            Effect.flatMap(
+              Effect.try({
+                try: () => {
+                  const txn = root.useReadTransaction()
+                  readers.add(txn)
+                  return txn
+                },
+                catch: fail("cannot open a read transaction")
+              }),
+              (txn) =>
+                Effect.as(
+                  Scope.addFinalizer(
+                    scope,
+                    Effect.sync(() => {
+                      if (readers.delete(txn)) txn.done()
+                    })
+                  ),
+                  {
+                    get: (space, key) => db(space).get(Buffer.from(key), { transaction: txn }),
+                    scan: (space, range) => toKeyValues(db(space).getRange(rangeOptions(range, txn)))
+                  } satisfies EngineReader
+                )
+            )
           )
         ),
         path
