@@ -52,9 +52,7 @@ interface Pending {
   readonly shape: Shape
   /** Until the writer takes it. */
   request: RequestEncoded | undefined
-  /** The answer, when it came before the caller started waiting (kept for a caller that never waits). */
-  settled: Exit.Exit<unknown, unknown> | undefined
-  /** Completes the waiting caller. */
+  /** Completes the waiting caller (set when the call is queued, so before any answer can come). */
   settle: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined
 }
 
@@ -86,10 +84,7 @@ export const makeLeanCalls = <Rpcs extends Rpc.Any>(
     let lastId = 0
     const outbox = yield* Queue.unbounded<string>()
 
-    const answer = (p: Pending, exit: Exit.Exit<unknown, unknown>) => {
-      if (p.settle !== undefined) p.settle(exit)
-      else p.settled = exit
-    }
+    const answer = (p: Pending, exit: Exit.Exit<unknown, unknown>) => p.settle?.(exit)
     const endAll = (exit: Exit.Exit<never, unknown>) => {
       const all = [...pending.values()]
       pending.clear()
@@ -113,7 +108,7 @@ export const makeLeanCalls = <Rpcs extends Rpc.Any>(
         if (Either.isLeft(encoded)) return Effect.die(encoded.left)
         const id = String(--lastId)
         const request = { _tag: "Request", id, tag, payload: encoded.right, headers: noHeaders } as RequestEncoded
-        const p: Pending = { shape, request, settled: undefined, settle: undefined }
+        const p: Pending = { shape, request, settle: undefined }
         return Effect.async<unknown, unknown>((resume) => {
           pending.set(id, p)
           outbox.unsafeOffer(id)
