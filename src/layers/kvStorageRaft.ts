@@ -56,8 +56,10 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
             ...(isWrite ? { outcomeUnknown: true } : {})
           })
         )
-      const watchWrite = (reply: Deferred.Deferred<RaftCmdResponse>) => deadlines.watch(reply, timedOut(true))
-      const watchRead = (reply: Deferred.Deferred<RaftCmdResponse>) => deadlines.watch(reply, timedOut(false))
+      const writeTimedOut = timedOut(true)
+      const readTimedOut = timedOut(false)
+      const watchWrite = (reply: Deferred.Deferred<RaftCmdResponse>) => deadlines.watch(reply, writeTimedOut)
+      const watchRead = (reply: Deferred.Deferred<RaftCmdResponse>) => deadlines.watch(reply, readTimedOut)
       const checked = (response: RaftCmdResponse) =>
         response.header.error !== undefined ? Effect.fail(response.header.error) : Effect.succeed(response)
       return KvStorage.of({

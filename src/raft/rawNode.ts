@@ -56,15 +56,7 @@ export class RawNode {
 
   /** Proposes `data` as a normal entry. `ProposalDropped` unless this node is a leader able to accept it. */
   propose(data: Uint8Array): StepError | undefined {
-    const id = this.raft.id
-    return this.raft.step(
-      newMessage({
-        msgType: "MsgPropose",
-        from: id,
-        to: id,
-        entries: [{ entryType: "EntryNormal", term: 0, index: 0, data }]
-      })
-    )
+    return this.proposeAll([data])
   }
 
   /**

@@ -196,10 +196,7 @@ export class Peer {
     if (header.peer.storeId !== this.storeId) {
       return fail(new StoreNotMatch({ requestStoreId: header.peer.storeId, actualStoreId: this.storeId }))
     }
-    if (!this.isLeader) {
-      const leader = this.leader()
-      return fail(new NotLeader({ regionId: this.regionId, ...(leader ? { leader } : {}) }))
-    }
+    if (!this.isLeader) return this.notLeader()
     if (header.peer.id !== this.meta.id) return fail(new RegionNotFound({ regionId: this.regionId }))
     if (header.term !== 0 && this.term > header.term + 1) return staleResponse(this.term)
     const epochError = checkRegionEpoch(request, this.region)
@@ -224,6 +221,8 @@ export class Peer {
     }
 
     const admin = request.adminRequest
+    // the commands taken before an admin command go first: into the log, or refused by a transfer it starts
+    if (admin !== undefined) this.flushProposals()
     if (admin?._tag === "TransferLeader") {
       // not through the log (TinyKV): the leader starts the transfer and acks; the caller watches the result
       if (this.region.peers.some((p) => p.id === admin.peer.id)) this.rawNode.transferLeader(admin.peer.id)
@@ -275,20 +274,24 @@ export class Peer {
     this.batched = []
     if (isRaftFailure(r)) {
       // dropped: a leader transfer is in progress, or leadership was lost during the round
-      const leader = this.leader()
-      const refused = errorResponse(
-        new NotLeader({ regionId: this.regionId, ...(leader ? { leader } : {}) }),
-        this.term
-      )
+      const refused = this.notLeader()
       for (const b of batch) this.replies.push([b.reply, refused])
       return
     }
-    for (let i = 0; i < batch.length; i++) {
-      const reply = batch[i]!.reply
-      recordProposal(this.meta.storeId)
-      commandProposed(reply)
-      this.proposals.push({ index: first + i, term, reply })
-    }
+    for (let i = 0; i < batch.length; i++) this.track(first + i, term, batch[i]!.reply)
+  }
+
+  /** The answer to a proposal the core dropped: not (or no longer) a leader that takes proposals. */
+  private notLeader(): RaftCmdResponse {
+    const leader = this.leader()
+    return errorResponse(new NotLeader({ regionId: this.regionId, ...(leader ? { leader } : {}) }), this.term)
+  }
+
+  /** A proposal in the log at `index`: its reply waits for that entry to apply. */
+  private track(index: number, term: number, reply: Deferred.Deferred<RaftCmdResponse> | undefined): void {
+    recordProposal(this.meta.storeId)
+    commandProposed(reply)
+    this.proposals.push({ index, term, reply })
   }
 
   /**
@@ -328,17 +331,10 @@ export class Peer {
     const r = propose()
     if (isRaftFailure(r)) {
       // dropped: a leader transfer is in progress, or another conf change is pending
-      const leader = this.leader()
-      if (reply === undefined) return
-      this.replies.push([
-        reply,
-        errorResponse(new NotLeader({ regionId: this.regionId, ...(leader ? { leader } : {}) }), this.term)
-      ])
+      if (reply !== undefined) this.replies.push([reply, this.notLeader()])
       return
     }
-    recordProposal(this.meta.storeId)
-    commandProposed(reply)
-    this.proposals.push({ index, term, reply })
+    this.track(index, term, reply)
   }
 
   /**
