@@ -1,9 +1,10 @@
 /**
  * Raft `KvStorage` (TinyKV `RaftStorage`): every write is a command through its region's Raft log,
- * acknowledged once committed and applied; every reader is the engine snapshot taken in the round that
- * answered a `Snap` command on the leader (`raftstore/readSnapshot.ts`) — once ReadIndex confirmed it and
- * the leader applied the confirmed index, or, with `readPath: "log"`, once its entry applied — so it
- * reflects every write acknowledged before the read began (linearizable reads).
+ * acknowledged once committed and applied; every reader is the engine snapshot the leader vouched for when
+ * it answered a `Snap` command: opened at once under its lease when the engine holds its commit index
+ * (`raftstore/localReader.ts`), else taken in the round that answered it (`raftstore/readSnapshot.ts`) — once
+ * ReadIndex confirmed it and the leader applied the confirmed index, or, with `readPath: "log"`, once its
+ * entry applied — so it reflects every write acknowledged before the read began (linearizable reads).
  * Region errors come back in the error channel for the client to retry.
  *
  * Keys are local to the call's key space; the raftstore stores them as engine keys of that space, and
@@ -77,7 +78,10 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
         reader: (context, space: KeySpace) =>
           Effect.gen(function* () {
             if (context === undefined) return yield* Effect.fail(needContext)
-            const { response, reader } = yield* sendRead(router, requestFor(context, [{ _tag: "Snap" }]), watchRead)
+            const request = requestFor(context, [{ _tag: "Snap" }])
+            // the leader answers under its lease without its worker when it can (`raftstore/localReader.ts`)
+            const { response, reader } =
+              (yield* router.readLocal(request)) ?? (yield* sendRead(router, request, watchRead))
             yield* checked(response)
             const snap = response.responses[0]
             if (snap?._tag !== "Snap" || reader === undefined) {

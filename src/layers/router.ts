@@ -1,5 +1,6 @@
 /**
- * The live `Router` of a raftstore: it only reads the `PeerRegistry` and enqueues — to the RaftWorker's
+ * The live `Router` of a raftstore: it only reads the `PeerRegistry` and enqueues (or reads locally under a
+ * leader's lease, `raftstore/localReader.ts`) — to the RaftWorker's
  * mailbox for a region with a live peer, to the StoreWorker's for a Raft message whose peer is missing or
  * closing. It never touches a peer's state. A closed store, a failed region and a stopped peer are
  * refused at once (MailboxClosed), an unknown region too (PeerNotFound): a command is never queued where
@@ -9,11 +10,13 @@ import { Deferred, Effect, Layer, Queue } from "effect"
 import { RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId } from "../protocol/ids.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import { makeLocalReader } from "../raftstore/localReader.js"
 import { PeerRegistry } from "../raftstore/peerRegistry.js"
 import { commandReplied, traceCommand } from "../raftstore/tracing.js"
 import { MailboxClosed, type PeerMsg, PeerNotFound, Router, type StoreMsg } from "../services/Router.js"
+import { Storage } from "../services/Storage.js"
 
-export const makeRouter = (registry: PeerRegistry["Type"]): Router["Type"] => {
+export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Type"]): Router["Type"] => {
   const send = (regionId: RegionId, msg: PeerMsg): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
     if (registry.isClosed() || registry.failed.has(regionId)) return Effect.fail(new MailboxClosed({ regionId }))
     const peer = registry.peers.get(regionId)
@@ -25,6 +28,7 @@ export const makeRouter = (registry: PeerRegistry["Type"]): Router["Type"] => {
     Effect.suspend(() => (registry.isClosed() ? Effect.void : Queue.offer(registry.storeMailbox, msg)))
   return Router.of({
     send,
+    readLocal: makeLocalReader(registry, storage),
     sendStore,
     sendRaftMessage: (message) =>
       send(message.regionId, { _tag: "RaftMessage", message }).pipe(
@@ -48,7 +52,7 @@ export const makeRouter = (registry: PeerRegistry["Type"]): Router["Type"] => {
   })
 }
 
-export const layerRouter: Layer.Layer<Router, never, PeerRegistry> = Layer.effect(
+export const layerRouter: Layer.Layer<Router, never, PeerRegistry | Storage> = Layer.effect(
   Router,
-  Effect.map(PeerRegistry, makeRouter)
+  Effect.zipWith(PeerRegistry, Storage, makeRouter)
 )

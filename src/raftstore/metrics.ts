@@ -78,3 +78,21 @@ export const recordRound = (storeId: StoreId, seconds: number): void => {
   rounds.unsafeUpdate(1, storeLabel(storeId))
   roundDuration.unsafeUpdate(seconds, storeLabel(storeId))
 }
+
+export const localReads = Metric.counter("tinykv_raft_local_reads", {
+  description:
+    "reads a leader answered under its lease on the reader's fiber (outcome=served), or left to its worker (outcome=worker)",
+  incremental: true
+})
+const localReadLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+
+/** A read the local reader served (`served`) or left to the worker. */
+export const recordLocalRead = (storeId: StoreId, served: boolean): void => {
+  const key = `${storeId}/${served}`
+  let labels = localReadLabels.get(key)
+  if (labels === undefined) {
+    labels = [...storeLabel(storeId), MetricLabel.make("outcome", served ? "served" : "worker")]
+    localReadLabels.set(key, labels)
+  }
+  localReads.unsafeUpdate(1, labels)
+}

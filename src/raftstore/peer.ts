@@ -56,7 +56,7 @@ export interface PeerConfig {
 }
 
 /** A command that only reads: served through ReadIndex rather than the log (`readQueue.ts`). */
-const isReadOnly = (request: RaftCmdRequest): boolean =>
+export const isReadOnly = (request: RaftCmdRequest): boolean =>
   request.adminRequest === undefined && request.requests.length > 0 && request.requests.every((r) => r._tag === "Snap")
 
 export class Peer {

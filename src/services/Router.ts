@@ -5,18 +5,20 @@
  * Raft message for a region without a mailbox is not an error for the sender: it falls back to the
  * StoreWorker, which may create the peer (an initial message) or drop it.
  *
- * The Router only enqueues (live layer: `src/layers/router.ts`); it never touches a peer. It refuses at
+ * The Router only enqueues (live layer: `src/layers/router.ts`); it never changes a peer (its local reads
+ * only look at a leader's lease and applied index). It refuses at
  * once — MailboxClosed — a closed store, a region whose peer failed (a broken Raft invariant; see
  * `src/services/RaftWorker.ts`) and a stopped peer, so a command is never queued where nobody answers it.
  *
  * Loss tolerance: Raft messages may be dropped; commands carry a reply that
  * is always completed — by the apply of their entry, or with an error.
  */
-import { Context, Data, type Deferred, type Effect } from "effect"
+import { Context, Data, type Deferred, type Effect, type Scope } from "effect"
 import type { RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId } from "../protocol/ids.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
+import type { EngineReader } from "./Storage.js"
 
 /** No peer of that region lives on this store. */
 export class PeerNotFound extends Data.TaggedError("PeerNotFound")<{ readonly regionId: RegionId }> {}
@@ -54,6 +56,15 @@ export type StoreMsg =
   /** A Raft message for a region that has no peer here. */
   { readonly _tag: "RaftMessage"; readonly message: RaftMessage }
 
+/** A read answered by `readLocal`: the response the peer's worker would have given, and its snapshot. */
+export interface LocalRead {
+  readonly response: RaftCmdResponse
+  readonly reader: EngineReader
+}
+
+/** Answers a `Snap` command with a snapshot in the caller's scope, or says (undefined) the worker must. */
+export type ReadLocal = (request: RaftCmdRequest) => Effect.Effect<LocalRead | undefined, never, Scope.Scope>
+
 export class Router extends Context.Tag("tinykv/Router")<
   Router,
   {
@@ -72,5 +83,11 @@ export class Router extends Context.Tag("tinykv/Router")<
       request: RaftCmdRequest,
       watch?: (reply: Deferred.Deferred<RaftCmdResponse>) => Effect.Effect<void>
     ) => Effect.Effect<RaftCmdResponse, RegionNotFound>
+    /**
+     * A read-only (`Snap`) command answered on the caller's fiber when its region's leader holds a lease
+     * (TiKV's `LocalReader`, `raftstore/localReader.ts`), with an engine snapshot in the caller's scope;
+     * undefined when only the peer's worker can answer it (then send it as a command).
+     */
+    readonly readLocal: ReadLocal
   }
 >() {}

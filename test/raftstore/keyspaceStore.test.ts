@@ -64,7 +64,16 @@ const clearingAfterSnap = (base: Router["Type"], engine: MemoryEngine, armed: { 
     sendCommand: (request) =>
       isRead(request.requests)
         ? Effect.tap(base.sendCommand(request), () => Effect.sync(() => clearAll(engine)))
-        : base.sendCommand(request)
+        : base.sendCommand(request),
+    // a read the leader answers itself, under its lease: cleared right after that answer too
+    readLocal: (request) =>
+      isRead(request.requests)
+        ? Effect.tap(base.readLocal(request), (local) =>
+            Effect.sync(() => {
+              if (local !== undefined) clearAll(engine)
+            })
+          )
+        : base.readLocal(request)
   }
 }
 

@@ -1,0 +1,175 @@
+/**
+ * The local reader (`src/raftstore/localReader.ts`): a leader under its lease answers a `Snap` command on the
+ * caller's fiber, from an engine snapshot at its commit index, and leaves every other case to its worker —
+ * a follower, a request it would refuse, a lapsed or ended lease, a snapshot behind the commit index (a
+ * round's early answers whose apply is not written yet), a lease that ran out while the snapshot opened.
+ * Whether a stale read can slip through under faults is the simulator's nemesis (`npm run sim`).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Context, type Duration, Effect, Layer } from "effect"
+import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
+import type { StoreId } from "../../src/protocol/ids.js"
+import { physicalKey } from "../../src/protocol/keyspace.js"
+import type { Peer as PeerMeta } from "../../src/protocol/metapb.js"
+import type { RaftCmdRequest } from "../../src/protocol/raftCmd.js"
+import { RaftApplyStateCodec } from "../../src/raftstore/codec.js"
+import { testConfig } from "../../src/raftstore/config.js"
+import { applyStateKey } from "../../src/raftstore/keys.js"
+import { makeLocalReader } from "../../src/raftstore/localReader.js"
+import { leaseNanos } from "../../src/raftstore/readLease.js"
+import { sendRead } from "../../src/raftstore/readSnapshot.js"
+import type { ReadLocal } from "../../src/services/Router.js"
+import { type EngineReader, Storage } from "../../src/services/Storage.js"
+import { mustTransferLeader } from "../../src/testing/clusterAdmin.js"
+import { TestCluster } from "../../src/testing/TestCluster.js"
+import { testSeed } from "./generic.js"
+import { commandFor, REGION_1, waitStableLeader } from "./helpers.js"
+
+const KEY = physicalKey("raw", utf8("k"))
+const MS = 1_000_000n
+
+/** A clock that stands still until the test moves it (sleeping still takes real time): leases end on cue. */
+const manualClock = () => {
+  let now = 1_000_000_000n
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => Number(now / MS),
+    currentTimeMillis: Effect.sync(() => Number(now / MS)),
+    unsafeCurrentTimeNanos: () => now,
+    currentTimeNanos: Effect.sync(() => now),
+    sleep: (d: Duration.Duration) => Effect.sleep(d).pipe(Effect.withClock(Clock.make()))
+  }
+  return { clock, advance: (ms: number) => void (now += BigInt(ms) * MS) }
+}
+
+/** `read`'s answer to `request`: undefined when it leaves the read to the worker, else the value of `KEY`. */
+const localValue = (read: ReadLocal, request: RaftCmdRequest) =>
+  Effect.scoped(
+    Effect.map(read(request), (local) => {
+      if (local === undefined) return undefined
+      assert.strictEqual(local.response.responses[0]?._tag, "Snap")
+      const v = local.reader.get("default", KEY)
+      return v === undefined ? "(absent)" : fromUtf8(v)
+    })
+  )
+
+/** Through the worker: a ReadIndex round, which renews the lease. */
+const readByWorker = (cluster: TestCluster, peer: PeerMeta) =>
+  Effect.scoped(
+    Effect.map(
+      sendRead(cluster.store(peer.storeId)!.router, commandFor(cluster, peer, [{ _tag: "Snap" }])),
+      ({ response }) => response.header.error?._tag
+    )
+  )
+
+/** A cluster of 3 with `k = v` written, its clock stopped, and the leader's lease won by one worker read. */
+const setUp = (time: ReturnType<typeof manualClock>) =>
+  Effect.gen(function* () {
+    const seed = testSeed()
+    const cluster = yield* TestCluster.make({ stores: 3, seed })
+    yield* cluster.start
+    yield* cluster.mustPut("k", "v")
+    const leader = yield* waitStableLeader(cluster)
+    const store = cluster.store(leader.storeId as StoreId)!
+    const peer = store.peers.get(REGION_1)!
+    assert.isUndefined(yield* readByWorker(cluster, leader), `seed ${seed}`)
+    assert.isDefined(peer.leaseUntil(), `seed ${seed}: the worker's read won the lease`)
+    const storage = Context.get(yield* Layer.build(cluster.storageLayer(leader.storeId as StoreId)), Storage)
+    return { seed, cluster, leader, store, peer, storage, time }
+  })
+
+const withStoppedClock = <A, E, R>(f: (time: ReturnType<typeof manualClock>) => Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const time = manualClock()
+    return f(time).pipe(Effect.withClock(time.clock))
+  })
+
+describe("the local reader", () => {
+  it.live(
+    "a leader under its lease answers on the caller's fiber, asking nobody; not once the lease lapsed or ended",
+    () =>
+      withStoppedClock((time) =>
+        Effect.gen(function* () {
+          const { seed, cluster, leader, store, peer } = yield* setUp(time)
+          let asks = 0
+          const readIndex = peer.rawNode.readIndex.bind(peer.rawNode)
+          peer.rawNode.readIndex = (ctx) => {
+            asks++
+            return readIndex(ctx)
+          }
+          const request = commandFor(cluster, leader, [{ _tag: "Snap" }])
+          for (let i = 0; i < 5; i++) assert.strictEqual(yield* localValue(store.router.readLocal, request), "v")
+          assert.strictEqual(asks, 0, `seed ${seed}: local reads ask no quorum`)
+
+          // what the worker would refuse is left to it: it answers the right error
+          const follower = peer.region.peers.find((p) => p.storeId !== leader.storeId)!
+          const followerStore = cluster.store(follower.storeId)!
+          const atFollower = commandFor(cluster, follower, [{ _tag: "Snap" }])
+          assert.isUndefined(yield* localValue(followerStore.router.readLocal, atFollower), "a follower")
+          const staleEpoch = {
+            ...request,
+            header: { ...request.header, regionEpoch: { ...request.header.regionEpoch, version: 0 } }
+          }
+          assert.isUndefined(yield* localValue(store.router.readLocal, staleEpoch), "a stale epoch")
+          const otherPeer = { ...request, header: { ...request.header, peer: follower } }
+          assert.isUndefined(yield* localValue(store.router.readLocal, otherPeer), "another peer's id")
+          const withWrite = {
+            ...request,
+            requests: [...request.requests, { _tag: "Get" as const, cf: "default", key: KEY, space: "raw" as const }]
+          }
+          assert.isUndefined(yield* localValue(store.router.readLocal, withWrite), "not only Snap")
+
+          // the lease lapses: the worker asks the quorum again, which renews it
+          time.advance(Number(leaseNanos(testConfig.electionTicks, testConfig.baseTickMs) / MS))
+          assert.isUndefined(yield* localValue(store.router.readLocal, request), "a lapsed lease")
+          assert.isUndefined(yield* readByWorker(cluster, leader))
+          assert.strictEqual(asks, 1)
+          assert.strictEqual(yield* localValue(store.router.readLocal, request), "v", "a renewed lease")
+
+          // a transfer ends it for the rest of the term
+          yield* mustTransferLeader(cluster, REGION_1, follower)
+          assert.isUndefined(yield* localValue(store.router.readLocal, request), "after a transfer")
+        })
+      ).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a snapshot behind the commit index, or a lease that ran out while it opened, leaves the read to the worker",
+    () =>
+      withStoppedClock((time) =>
+        Effect.gen(function* () {
+          const { cluster, leader, store, peer, storage } = yield* setUp(time)
+          const request = commandFor(cluster, leader, [{ _tag: "Snap" }])
+          const registry = { peers: store.peers, isClosed: store.isClosed }
+          /** The engine, but its snapshots first run `before` and may report an apply state `behind` entries old. */
+          const engine = (behind: number, before: () => void = () => {}): Storage["Type"] => ({
+            ...storage,
+            snapshot: Effect.map(
+              Effect.zipRight(Effect.sync(before), storage.snapshot),
+              (reader): EngineReader => ({
+                ...reader,
+                get: (space, key) => {
+                  const raw = reader.get(space, key)
+                  if (space !== "meta" || raw === undefined || fromUtf8(key) !== fromUtf8(applyStateKey(REGION_1))) {
+                    return raw
+                  }
+                  const state = RaftApplyStateCodec.decode(raw)
+                  return RaftApplyStateCodec.encode({ ...state, appliedIndex: state.appliedIndex - behind })
+                }
+              })
+            )
+          })
+          assert.strictEqual(yield* localValue(makeLocalReader(registry, engine(0)), request), "v", "the control")
+          // the round applied (and may have answered) an entry its write has not put in the engine yet
+          assert.isUndefined(yield* localValue(makeLocalReader(registry, engine(1)), request), "a snapshot behind")
+          // the process stood still between the checks and the snapshot, and the lease ran out meanwhile
+          const lease = Number(leaseNanos(testConfig.electionTicks, testConfig.baseTickMs) / MS)
+          const pausedWhileOpening = engine(0, () => time.advance(lease))
+          assert.isUndefined(yield* localValue(makeLocalReader(registry, pausedWhileOpening), request), "lapsed")
+          assert.isUndefined(peer.leaseUntil())
+        })
+      ).pipe(Effect.scoped),
+    60_000
+  )
+})
