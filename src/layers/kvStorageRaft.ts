@@ -26,6 +26,7 @@ import { makeCommandDeadlines } from "../raftstore/commandDeadlines.js"
 import { sendRead } from "../raftstore/readSnapshot.js"
 import { errorResponse } from "../raftstore/responses.js"
 import { KvStorage, type KvReader } from "../services/KvStorage.js"
+import type { EngineReader } from "../services/Storage.js"
 import { Router } from "../services/Router.js"
 import { stripSpace } from "./kvStorageStandalone.js"
 
@@ -42,6 +43,28 @@ const requestFor = (context: Context, requests: ReadonlyArray<Request>): RaftCmd
   },
   requests
 })
+
+const noSnap = new Error("a Snap command answered without a Snap response and its snapshot")
+
+/** The reader a successful `Snap` answer vouches for: `space` of its region only. */
+const kvReaderOf = (
+  response: RaftCmdResponse,
+  reader: EngineReader | undefined,
+  space: KeySpace
+): KvReader | undefined => {
+  const snap = response.responses[0]
+  if (snap?._tag !== "Snap" || reader === undefined) return undefined
+  const region = snap.region
+  // never read past the region: keys beyond it may belong to another region now
+  return {
+    getCF: (cf, key) =>
+      inKeyRange(key, localRange(region, space, cf)) ? reader.get(cf, physicalKey(space, key)) : undefined,
+    iterCF: (cf, start, end) =>
+      stripSpace(reader.scan(cf, physicalOfLocal(space, clampToRange(localRange(region, space, cf), start, end)))),
+    // a Snap is answered only by the leader of the term it was confirmed (ReadIndex) or logged in
+    term: response.header.currentTerm
+  }
+}
 
 export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number }) =>
   Layer.scoped(
@@ -83,23 +106,18 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
             const { response, reader } =
               (yield* router.readLocal(request)) ?? (yield* sendRead(router, request, watchRead))
             yield* checked(response)
-            const snap = response.responses[0]
-            if (snap?._tag !== "Snap" || reader === undefined) {
-              return yield* Effect.die("a Snap command answered without a Snap response and its snapshot")
-            }
-            const region = snap.region
-            // never read past the region: keys beyond it may belong to another region now
-            return {
-              getCF: (cf, key) =>
-                inKeyRange(key, localRange(region, space, cf)) ? reader.get(cf, physicalKey(space, key)) : undefined,
-              iterCF: (cf, start, end) =>
-                stripSpace(
-                  reader.scan(cf, physicalOfLocal(space, clampToRange(localRange(region, space, cf), start, end)))
-                ),
-              // a Snap is answered only by the leader of the term it was confirmed (ReadIndex) or logged in
-              term: response.header.currentTerm
-            } satisfies KvReader
+            const kv = kvReaderOf(response, reader, space)
+            return kv === undefined ? yield* Effect.die(noSnap) : kv
+          }),
+        readNow: (context, space, f) => {
+          if (context === undefined) return undefined
+          const request = requestFor(context, [{ _tag: "Snap" }])
+          return router.readLocalNow(request, ({ response, reader }) => {
+            const kv = kvReaderOf(response, reader, space)
+            if (kv === undefined) throw noSnap
+            return f(kv)
           })
+        }
       })
     })
   )

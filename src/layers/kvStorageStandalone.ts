@@ -7,10 +7,10 @@
  * deletes still goes through, since it gives room back.
  */
 import { Effect, Layer } from "effect"
-import { DiskFull } from "../protocol/errorpb.js"
-import { clampToRange, localKeyOf, physicalKey, physicalOfLocal } from "../protocol/keyspace.js"
+import { DiskFull, StorageError } from "../protocol/errorpb.js"
+import { clampToRange, type KeySpace, localKeyOf, physicalKey, physicalOfLocal } from "../protocol/keyspace.js"
 import { KvStorage, type KvReader } from "../services/KvStorage.js"
-import { type KeyValue, Storage, type WriteOp } from "../services/Storage.js"
+import { type EngineReader, type KeyValue, Storage, type WriteOp } from "../services/Storage.js"
 import { layerMemory } from "./storageMemory.js"
 
 const EMPTY = new Uint8Array(0)
@@ -19,6 +19,13 @@ const EMPTY = new Uint8Array(0)
 export function* stripSpace(kvs: Iterable<KeyValue>): IterableIterator<KeyValue> {
   for (const kv of kvs) yield { key: localKeyOf(kv.key), value: kv.value }
 }
+
+/** `space` of an engine snapshot. */
+const spaceReader = (snap: EngineReader, space: KeySpace): KvReader => ({
+  getCF: (cf, key) => snap.get(cf, physicalKey(space, key)),
+  iterCF: (cf, start, end) =>
+    stripSpace(snap.scan(cf, physicalOfLocal(space, clampToRange({ start: EMPTY, end: EMPTY }, start, end))))
+})
 
 export const layerStandalone: Layer.Layer<KvStorage, never, Storage> = Layer.effect(
   KvStorage,
@@ -38,15 +45,17 @@ export const layerStandalone: Layer.Layer<KvStorage, never, Storage> = Layer.eff
           { sync: true }
         )
       },
-      reader: (_context, space) =>
-        Effect.map(
-          storage.snapshot,
-          (snap): KvReader => ({
-            getCF: (cf, key) => snap.get(cf, physicalKey(space, key)),
-            iterCF: (cf, start, end) =>
-              stripSpace(snap.scan(cf, physicalOfLocal(space, clampToRange({ start: EMPTY, end: EMPTY }, start, end))))
-          })
-        )
+      reader: (_context, space) => Effect.map(storage.snapshot, (snap) => spaceReader(snap, space)),
+      // a snapshot of the one engine answers every read: the fast lane may take any at once
+      readNow: (_context, space, f) => {
+        try {
+          return { value: storage.readNow((snap) => f(spaceReader(snap, space))) }
+        } catch (e) {
+          // the engine could not open a snapshot: `reader` fails with the same StorageError
+          if (e instanceof StorageError) return undefined
+          throw e
+        }
+      }
     })
   })
 )

@@ -26,9 +26,11 @@ export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Typ
   }
   const sendStore = (msg: StoreMsg): Effect.Effect<void> =>
     Effect.suspend(() => (registry.isClosed() ? Effect.void : Queue.offer(registry.storeMailbox, msg)))
+  const local = makeLocalReader(registry, storage)
   return Router.of({
     send,
-    readLocal: makeLocalReader(registry, storage),
+    readLocal: local.read,
+    readLocalNow: local.readNow,
     sendStore,
     sendRaftMessage: (message) =>
       send(message.regionId, { _tag: "RaftMessage", message }).pipe(

@@ -97,6 +97,10 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
       const db = (s: Space): Db => dbs.get(s)!
       const space = spaceWatch(path, root, [...dbs.values()], options)
       yield* Effect.forkScoped(Effect.sync(space.check).pipe(Effect.repeat(Schedule.spaced(SPACE_CHECK_INTERVAL))))
+      const readerOf = (txn: Transaction): EngineReader => ({
+        get: (space, key) => db(space).get(Buffer.from(key), { transaction: txn }),
+        scan: (space, range) => toKeyValues(db(space).getRange(rangeOptions(range, txn)))
+      })
       return Storage.of({
         get: (space, key) =>
           Effect.try({ try: () => db(space).get(Buffer.from(key)), catch: fail("engine get failed") }),
@@ -160,14 +164,24 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
                       if (readers.delete(txn)) txn.done()
                     })
                   ),
-                  {
-                    get: (space, key) => db(space).get(Buffer.from(key), { transaction: txn }),
-                    scan: (space, range) => toKeyValues(db(space).getRange(rangeOptions(range, txn)))
-                  } satisfies EngineReader
+                  readerOf(txn)
                 )
             )
           )
         ),
+        readNow: (f) => {
+          let txn: Transaction
+          try {
+            txn = root.useReadTransaction()
+          } catch (e) {
+            throw fail("cannot open a read transaction")(e)
+          }
+          try {
+            return f(readerOf(txn))
+          } finally {
+            txn.done()
+          }
+        },
         path
       })
     })

@@ -258,6 +258,7 @@ export const layerMemoryFrom = (engine: MemoryEngine): Layer.Layer<Storage> =>
       diskFull: () => engine.diskFull(),
       latest: { get: (space, key) => engine.get(space, key), scan: (space, range) => engine.scan(space, range) },
       snapshot: Effect.sync(() => engine.snapshot()),
+      readNow: (f) => f(engine.snapshot()),
       path: undefined
     })
   )

@@ -24,7 +24,8 @@
  */
 import { Effect, Either } from "effect"
 import type { RaftCmdRequest } from "../protocol/raftCmd.js"
-import type { ReadLocal } from "../services/Router.js"
+import { StorageError } from "../protocol/errorpb.js"
+import type { ReadLocal, ReadLocalNow } from "../services/Router.js"
 import type { EngineReader, Storage } from "../services/Storage.js"
 import { RaftApplyStateCodec } from "./codec.js"
 import { applyStateKey } from "./keys.js"
@@ -65,10 +66,19 @@ const toWorker = (peer: Peer): undefined => {
   return undefined
 }
 
+/** The answer the worker would give to `request`, a `Snap`-only command `peer` may serve. */
+const answerOf = (peer: Peer, request: RaftCmdRequest) =>
+  okResponse(
+    request.requests.map(() => ({ _tag: "Snap" as const, region: peer.region })),
+    peer.term
+  )
+
 /** The local reader of a store: its live peers and its engine. */
-export const makeLocalReader =
-  (registry: Pick<PeerRegistry["Type"], "peers" | "isClosed">, storage: Storage["Type"]): ReadLocal =>
-  (request) => {
+export const makeLocalReader = (
+  registry: Pick<PeerRegistry["Type"], "peers" | "isClosed">,
+  storage: Storage["Type"]
+): { readonly read: ReadLocal; readonly readNow: ReadLocalNow } => ({
+  read: (request) => {
     const regionId = request.header.regionId
     const before = registry.peers.get(regionId)
     if (before === undefined || registry.isClosed()) return Effect.succeed(undefined)
@@ -83,10 +93,24 @@ export const makeLocalReader =
         return toWorker(before)
       }
       recordLocalRead(peer.storeId, true)
-      const response = okResponse(
-        request.requests.map(() => ({ _tag: "Snap" as const, region: peer.region })),
-        peer.term
-      )
-      return { response, reader }
+      return { response: answerOf(peer, request), reader }
     })
+  },
+  readNow: (request, f) => {
+    const peer = registry.peers.get(request.header.regionId)
+    if (peer === undefined || registry.isClosed()) return undefined
+    if (!servable(peer, request, peer.storage.appliedIndex)) return toWorker(peer)
+    try {
+      // one synchronous call: nothing of the store runs meanwhile, but the engine may have moved and the clock
+      // has: the snapshot's apply state and the lease are checked again once it is open
+      return storage.readNow((reader) => {
+        if (!servable(peer, request, appliedIn(reader, peer.regionId))) return toWorker(peer)
+        recordLocalRead(peer.storeId, true)
+        return { value: f({ response: answerOf(peer, request), reader }) }
+      })
+    } catch (e) {
+      if (e instanceof StorageError) return toWorker(peer)
+      throw e
+    }
   }
+})

@@ -12,6 +12,8 @@
  *   `src/layers/transportRpc.ts`) is decoded by its Schema and handed to the handler inline, on the
  *   connection's reading fiber — arrival order is delivery order — and is never answered. A payload the
  *   Schema refuses is logged and dropped (its sender would have discarded the refusal).
+ * - `RawGet` is first offered to `FastReads` (`fastReads.ts`, when the handlers' layer provides it): a read the
+ *   storage can take at once is answered on the connection's fiber, without a fiber or an Effect of its own.
  * - `RawGet` and `RawPut` are decoded by their Schema (its fast path), run on one fiber each, and their
  *   `Exit` is encoded as `Schema.Exit` encodes it: a success through the success Schema alone; a failure
  *   through the full `Exit` Schema (what `RpcServer` does), a defect as a `Defect` message (same).
@@ -26,9 +28,11 @@
 import * as Headers from "@effect/platform/Headers"
 import { Rpc, type RpcGroup, RpcServer } from "@effect/rpc"
 import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessage"
-import { Cause, type Context, Effect, Either, Exit, FiberSet, Layer, Schema } from "effect"
+import { Cause, type Context, Effect, Either, Exit, FiberSet, Layer, Option, Schema } from "effect"
 import { ONE_WAY_HEADER } from "../protocol/oneWay.js"
 import { HOT_RAW_CALLS, TinyKvRpcs } from "../protocol/rpcs.js"
+import { FastReads } from "./fastReads.js"
+import { storeRequests } from "./metrics.js"
 
 type Handlers = Rpc.ToHandler<RpcGroup.Rpcs<typeof TinyKvRpcs>>
 
@@ -58,6 +62,7 @@ export const layerFastLane = <RIn>(
       const protocol = yield* RpcServer.Protocol
       const context = yield* Effect.context<Handlers>()
       const fibers = yield* FiberSet.make()
+      const fastReads = Option.getOrUndefined(yield* Effect.serviceOption(FastReads))
       const entryOf = (tag: string) => {
         const rpc = TinyKvRpcs.requests.get(tag) as unknown as Rpc.AnyWithProps
         const entry = context.unsafeMap.get(rpc.key) as HandlerEntry
@@ -95,10 +100,23 @@ export const layerFastLane = <RIn>(
             protocol.send(clientId, { _tag: "Exit", requestId, exit } as FromServerEncoded)
           const defect = (clientId: number, d: unknown) =>
             protocol.send(clientId, { _tag: "Defect", defect: encodeDefect(d) } as FromServerEncoded)
-          const serve = (clientId: number, request: RequestEncoded): boolean => {
+          const now = tag === "RawGet" ? fastReads?.RawGet : undefined
+          const serve = (clientId: number, request: RequestEncoded): Effect.Effect<void> | undefined => {
             const payload = decode(request.payload)
-            if (Either.isLeft(payload)) return false
+            if (Either.isLeft(payload)) return undefined
             const requestId = String(request.id)
+            if (now !== undefined) {
+              // answered at once, on the connection's fiber (`fastReads.ts`); the handler's metric counts it
+              const started = performance.now()
+              const answer = now(payload.right as never)
+              if (answer !== undefined) {
+                storeRequests.record(tag, "ok", (performance.now() - started) / 1000)
+                const encoded = encodeSuccess(answer)
+                return Either.isRight(encoded)
+                  ? reply(clientId, requestId, { _tag: "Success", value: encoded.right })
+                  : defect(clientId, `cannot encode the answer to ${tag}`)
+              }
+            }
             const handled = entry.handler(payload.right, {
               clientId,
               headers: Headers.fromInput(request.headers)
@@ -121,7 +139,7 @@ export const layerFastLane = <RIn>(
                 }
               })
             )
-            return true
+            return Effect.void
           }
           return [tag, serve] as const
         })
@@ -136,9 +154,7 @@ export const layerFastLane = <RIn>(
             const idType = typeof message.id
             if (idType !== "string" && idType !== "bigint") return f(clientId, message)
             if (message.tag === "Raft" && isOneWay(message.headers)) return oneWay(clientId, message)
-            const serve = served.get(message.tag)
-            if (serve?.(clientId, message)) return Effect.void
-            return f(clientId, message)
+            return served.get(message.tag)?.(clientId, message) ?? f(clientId, message)
           })
       })
     })

@@ -1,10 +1,11 @@
 /** Every `TinyKvRpcs` handler: raw KV, transactions, store-to-store Raft traffic, and the TSO. */
-import { Effect, type Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { InvalidArgument } from "../protocol/errorpb.js"
 import type { StoreCalls } from "../protocol/rpcCalls.js"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { Tso } from "../services/Tso.js"
 import { makeTxnHandlers } from "../transaction/handlers.js"
+import { layerFastReads } from "./fastReads.js"
 import { storeRequests } from "./metrics.js"
 import { makeRawHandlers } from "./rawHandlers.js"
 
@@ -20,7 +21,11 @@ export const standaloneRaftHandlers: Effect.Effect<RaftHandlers> = Effect.succee
   Snapshot: () => notReplicated
 })
 
+/** The handlers, and the reads the fast lane may answer at once (`fastReads.ts`). */
 export const layerHandlersWith = <E, R>(raft: Effect.Effect<RaftHandlers, E, R>) =>
+  Layer.merge(layerHandlersOnly(raft), layerFastReads)
+
+const layerHandlersOnly = <E, R>(raft: Effect.Effect<RaftHandlers, E, R>) =>
   TinyKvRpcs.toLayer(
     Effect.gen(function* () {
       const raw = yield* makeRawHandlers

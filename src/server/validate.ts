@@ -12,12 +12,20 @@ export const validCf = (cf: string): Effect.Effect<Cf, InvalidArgument> =>
     ? Effect.succeed(cf)
     : Effect.fail(new InvalidArgument({ message: `unknown column family "${cf}" (expected default, lock or write)` }))
 
+/** Whether `validKey` accepts `key`. */
+export const isValidKey = (key: Uint8Array): boolean => key.length > 0 && key.length <= MAX_KEY_SIZE
+
 export const validKey = (key: Uint8Array, what = "key"): Effect.Effect<Uint8Array, InvalidArgument> =>
-  key.length === 0
-    ? Effect.fail(new InvalidArgument({ message: `${what} must not be empty` }))
-    : key.length > MAX_KEY_SIZE
-      ? Effect.fail(new InvalidArgument({ message: `${what} is ${key.length} bytes; the limit is ${MAX_KEY_SIZE}` }))
-      : Effect.succeed(key)
+  isValidKey(key)
+    ? Effect.succeed(key)
+    : Effect.fail(
+        new InvalidArgument({
+          message:
+            key.length === 0
+              ? `${what} must not be empty`
+              : `${what} is ${key.length} bytes; the limit is ${MAX_KEY_SIZE}`
+        })
+      )
 
 export const validValue = (value: Uint8Array): Effect.Effect<Uint8Array, InvalidArgument> =>
   value.length > MAX_VALUE_SIZE

@@ -46,5 +46,15 @@ export class KvStorage extends Context.Tag("tinykv/KvStorage")<
       context: RequestContext | undefined,
       space: KeySpace
     ) => Effect.Effect<KvReader, KvError, Scope.Scope>
+    /**
+     * `f` on such a reader in one synchronous call, when the storage can take it at once without waiting on
+     * anything (the raft layer: a leader's local read under its lease); undefined otherwise, and then `reader`
+     * is the way. For the store's fast lane (`server/fastLane.ts`). `f` must not keep the reader.
+     */
+    readonly readNow?: <A>(
+      context: RequestContext | undefined,
+      space: KeySpace,
+      f: (reader: KvReader) => A
+    ) => { readonly value: A } | undefined
   }
 >() {}

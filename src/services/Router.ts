@@ -65,6 +65,12 @@ export interface LocalRead {
 /** Answers a `Snap` command with a snapshot in the caller's scope, or says (undefined) the worker must. */
 export type ReadLocal = (request: RaftCmdRequest) => Effect.Effect<LocalRead | undefined, never, Scope.Scope>
 
+/**
+ * `ReadLocal` in one synchronous call: `f` runs on the local read (its snapshot is released when `f` returns)
+ * and its result comes back, or undefined when the worker must answer the command.
+ */
+export type ReadLocalNow = <A>(request: RaftCmdRequest, f: (read: LocalRead) => A) => { readonly value: A } | undefined
+
 export class Router extends Context.Tag("tinykv/Router")<
   Router,
   {
@@ -89,5 +95,7 @@ export class Router extends Context.Tag("tinykv/Router")<
      * undefined when only the peer's worker can answer it (then send it as a command).
      */
     readonly readLocal: ReadLocal
+    /** `readLocal` without an Effect: for the store's fast lane (`server/fastLane.ts`). */
+    readonly readLocalNow: ReadLocalNow
   }
 >() {}

@@ -84,6 +84,12 @@ export class Storage extends Context.Tag("tinykv/Storage")<
     readonly latest: EngineReader
     /** Opens a snapshot reader that lives until the enclosing scope closes. */
     readonly snapshot: Effect.Effect<EngineReader, StorageError, Scope.Scope>
+    /**
+     * Runs `f` on a snapshot opened just before and released just after it, in one synchronous call: for the
+     * hot reads that finish within it (`raftstore/localReader.ts`), without a scope or a fiber. `f` must not
+     * keep the reader or an iterator of it. Throws `StorageError` when no snapshot can be opened.
+     */
+    readonly readNow: <A>(f: (reader: EngineReader) => A) => A
     /** Where the engine keeps its files, or `undefined` for the memory engine. */
     readonly path: string | undefined
   }

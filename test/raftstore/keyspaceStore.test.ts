@@ -73,7 +73,12 @@ const clearingAfterSnap = (base: Router["Type"], engine: MemoryEngine, armed: { 
               if (local !== undefined) clearAll(engine)
             })
           )
-        : base.readLocal(request)
+        : base.readLocal(request),
+    readLocalNow: (request, f) => {
+      const local = base.readLocalNow(request, f)
+      if (local !== undefined && isRead(request.requests)) clearAll(engine)
+      return local
+    }
   }
 }
 

@@ -18,7 +18,7 @@ import { applyStateKey } from "../../src/raftstore/keys.js"
 import { makeLocalReader } from "../../src/raftstore/localReader.js"
 import { leaseNanos } from "../../src/raftstore/readLease.js"
 import { sendRead } from "../../src/raftstore/readSnapshot.js"
-import type { ReadLocal } from "../../src/services/Router.js"
+import type { ReadLocal, ReadLocalNow } from "../../src/services/Router.js"
 import { type EngineReader, Storage } from "../../src/services/Storage.js"
 import { mustTransferLeader } from "../../src/testing/clusterAdmin.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
@@ -52,6 +52,16 @@ const localValue = (read: ReadLocal, request: RaftCmdRequest) =>
       return v === undefined ? "(absent)" : fromUtf8(v)
     })
   )
+
+/** `localValue` through `ReadLocalNow`, the same read in one synchronous call (the fast lane's). */
+const nowValue = (read: ReadLocalNow, request: RaftCmdRequest) => {
+  const got = read(request, (local) => {
+    assert.strictEqual(local.response.responses[0]?._tag, "Snap")
+    const v = local.reader.get("default", KEY)
+    return v === undefined ? "(absent)" : fromUtf8(v)
+  })
+  return got?.value
+}
 
 /** Through the worker: a ReadIndex round, which renews the lease. */
 const readByWorker = (cluster: TestCluster, peer: PeerMeta) =>
@@ -98,7 +108,10 @@ describe("the local reader", () => {
             return readIndex(ctx)
           }
           const request = commandFor(cluster, leader, [{ _tag: "Snap" }])
-          for (let i = 0; i < 5; i++) assert.strictEqual(yield* localValue(store.router.readLocal, request), "v")
+          for (let i = 0; i < 5; i++) {
+            assert.strictEqual(yield* localValue(store.router.readLocal, request), "v")
+            assert.strictEqual(nowValue(store.router.readLocalNow, request), "v")
+          }
           assert.strictEqual(asks, 0, `seed ${seed}: local reads ask no quorum`)
 
           // what the worker would refuse is left to it: it answers the right error
@@ -106,6 +119,7 @@ describe("the local reader", () => {
           const followerStore = cluster.store(follower.storeId)!
           const atFollower = commandFor(cluster, follower, [{ _tag: "Snap" }])
           assert.isUndefined(yield* localValue(followerStore.router.readLocal, atFollower), "a follower")
+          assert.isUndefined(nowValue(followerStore.router.readLocalNow, atFollower), "a follower, at once")
           const staleEpoch = {
             ...request,
             header: { ...request.header, regionEpoch: { ...request.header.regionEpoch, version: 0 } }
@@ -122,6 +136,7 @@ describe("the local reader", () => {
           // the lease lapses: the worker asks the quorum again, which renews it
           time.advance(Number(leaseNanos(testConfig.electionTicks, testConfig.baseTickMs) / MS))
           assert.isUndefined(yield* localValue(store.router.readLocal, request), "a lapsed lease")
+          assert.isUndefined(nowValue(store.router.readLocalNow, request), "a lapsed lease, at once")
           assert.isUndefined(yield* readByWorker(cluster, leader))
           assert.strictEqual(asks, 1)
           assert.strictEqual(yield* localValue(store.router.readLocal, request), "v", "a renewed lease")
@@ -129,6 +144,7 @@ describe("the local reader", () => {
           // a transfer ends it for the rest of the term
           yield* mustTransferLeader(cluster, REGION_1, follower)
           assert.isUndefined(yield* localValue(store.router.readLocal, request), "after a transfer")
+          assert.isUndefined(nowValue(store.router.readLocalNow, request), "after a transfer, at once")
         })
       ).pipe(Effect.scoped),
     60_000
@@ -143,30 +159,45 @@ describe("the local reader", () => {
           const request = commandFor(cluster, leader, [{ _tag: "Snap" }])
           const registry = { peers: store.peers, isClosed: store.isClosed }
           /** The engine, but its snapshots first run `before` and may report an apply state `behind` entries old. */
-          const engine = (behind: number, before: () => void = () => {}): Storage["Type"] => ({
-            ...storage,
-            snapshot: Effect.map(
-              Effect.zipRight(Effect.sync(before), storage.snapshot),
-              (reader): EngineReader => ({
-                ...reader,
-                get: (space, key) => {
-                  const raw = reader.get(space, key)
-                  if (space !== "meta" || raw === undefined || fromUtf8(key) !== fromUtf8(applyStateKey(REGION_1))) {
-                    return raw
-                  }
-                  const state = RaftApplyStateCodec.decode(raw)
-                  return RaftApplyStateCodec.encode({ ...state, appliedIndex: state.appliedIndex - behind })
+          const engine = (behind: number, before: () => void = () => {}): Storage["Type"] => {
+            const lagging = (reader: EngineReader): EngineReader => ({
+              ...reader,
+              get: (space, key) => {
+                const raw = reader.get(space, key)
+                if (space !== "meta" || raw === undefined || fromUtf8(key) !== fromUtf8(applyStateKey(REGION_1))) {
+                  return raw
                 }
-              })
-            )
-          })
-          assert.strictEqual(yield* localValue(makeLocalReader(registry, engine(0)), request), "v", "the control")
+                const state = RaftApplyStateCodec.decode(raw)
+                return RaftApplyStateCodec.encode({ ...state, appliedIndex: state.appliedIndex - behind })
+              }
+            })
+            return {
+              ...storage,
+              snapshot: Effect.map(Effect.zipRight(Effect.sync(before), storage.snapshot), lagging),
+              readNow: (f) => {
+                before()
+                return storage.readNow((reader) => f(lagging(reader)))
+              }
+            }
+          }
+          const both = (storage: Storage["Type"]) =>
+            Effect.map(localValue(makeLocalReader(registry, storage).read, request), (local) => ({
+              local,
+              now: nowValue(makeLocalReader(registry, storage).readNow, request)
+            }))
+          assert.deepStrictEqual(yield* both(engine(0)), { local: "v", now: "v" }, "the control")
           // the round applied (and may have answered) an entry its write has not put in the engine yet
-          assert.isUndefined(yield* localValue(makeLocalReader(registry, engine(1)), request), "a snapshot behind")
+          assert.deepStrictEqual(yield* both(engine(1)), { local: undefined, now: undefined }, "a snapshot behind")
           // the process stood still between the checks and the snapshot, and the lease ran out meanwhile
           const lease = Number(leaseNanos(testConfig.electionTicks, testConfig.baseTickMs) / MS)
           const pausedWhileOpening = engine(0, () => time.advance(lease))
-          assert.isUndefined(yield* localValue(makeLocalReader(registry, pausedWhileOpening), request), "lapsed")
+          assert.isUndefined(yield* localValue(makeLocalReader(registry, pausedWhileOpening).read, request), "lapsed")
+          assert.isUndefined(peer.leaseUntil())
+          // the same for the synchronous read, on a lease won again
+          assert.isUndefined(yield* readByWorker(cluster, leader))
+          assert.isDefined(peer.leaseUntil())
+          const pausedAgain = engine(0, () => time.advance(lease))
+          assert.isUndefined(nowValue(makeLocalReader(registry, pausedAgain).readNow, request), "lapsed, at once")
           assert.isUndefined(peer.leaseUntil())
         })
       ).pipe(Effect.scoped),
