@@ -109,6 +109,14 @@ export class RaftLog {
     return term > lastTerm || (term === lastTerm && index >= this.lastIndex())
   }
 
+  /** Bytes of entry data in `[lo, hi)`, of the entries in memory (those below the first are not counted). */
+  dataBytes(lo: number, hi: number): number {
+    let n = 0
+    const end = Math.min(hi, this.lastIndex() + 1) - this.offset
+    for (let i = Math.max(lo - this.offset, 0); i < end; i++) n += this.entries[i]!.data.length
+    return n
+  }
+
   /** Entries in `[lo, hi)`, from memory. `Compacted` when `lo` is below the in-memory first index. */
   slice(lo: number, hi: number): ReadonlyArray<Entry> | Compacted {
     if (lo < this.offset) return compacted

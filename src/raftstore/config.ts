@@ -28,6 +28,13 @@ export interface StoreConfig {
   readonly raftLogGcTicks: number
   /** Compact when at least this many applied entries are in the log. */
   readonly raftLogGcCountLimit: number
+  /**
+   * Compact when the applied entries in the log hold at least this many bytes of commands (TiKV's
+   * `raft-log-gc-size-limit`): every entry not compacted is in memory (`raft/raftLog.ts`), so this, with the
+   * count, bounds a region's log in memory however long a follower lags — one that falls behind the
+   * compaction catches up from a snapshot.
+   */
+  readonly raftLogGcSizeLimit: number
   /** How often a region leader considers reporting to the scheduler: it does when its report changed. */
   readonly regionHeartbeatTicks: number
   /**
@@ -96,6 +103,8 @@ export const defaultConfig: StoreConfig = {
   checkQuorum: true,
   raftLogGcTicks: 10,
   raftLogGcCountLimit: 10_000,
+  // TiKV's: three quarters of the region split size
+  raftLogGcSizeLimit: 72 * MiB,
   regionHeartbeatTicks: 10,
   // 5 s: an unchanged region costs the scheduler a tenth of what it did at every 500 ms
   regionHeartbeatIdleTicks: 100,
@@ -122,6 +131,7 @@ export const testConfig: StoreConfig = {
   checkQuorum: true,
   raftLogGcTicks: 1,
   raftLogGcCountLimit: 128_000,
+  raftLogGcSizeLimit: 72 * MiB,
   regionHeartbeatTicks: 2,
   regionHeartbeatIdleTicks: 2,
   storeHeartbeatTicks: 10,
@@ -142,6 +152,7 @@ export const validateConfig = (c: StoreConfig): string | undefined => {
   if (c.regionHeartbeatIdleTicks < c.regionHeartbeatTicks)
     return "region heartbeat idle ticks must be at least the region heartbeat ticks"
   if (c.splitCheckTicks <= 0) return "split check ticks must be positive"
+  if (!(c.raftLogGcSizeLimit > 0)) return "the raft log GC size limit must be positive"
   if (c.regionSplitSize <= 0) return "the region split size must be positive"
   if (c.regionMaxSize < c.regionSplitSize) return "the region max size must be at least the split size"
   if (!Number.isSafeInteger(c.hibernateCheckInTicks) || c.hibernateCheckInTicks <= 0)

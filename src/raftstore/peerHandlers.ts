@@ -91,7 +91,12 @@ const leaderDuties = (ctx: RoundContext, config: StoreConfig, peer: Peer): void 
   if (++peer.ticksSinceGc >= config.raftLogGcTicks) {
     peer.ticksSinceGc = 0
     const applied = peer.storage.appliedIndex
-    if (applied - peer.storage.firstIndex() + 1 >= config.raftLogGcCountLimit && applied > peer.compactProposedAt) {
+    const first = peer.storage.firstIndex()
+    // by count or by bytes, whichever comes first (the bytes counted only when the count does not decide)
+    const due =
+      applied - first + 1 >= config.raftLogGcCountLimit ||
+      peer.rawNode.raft.raftLog.dataBytes(first, applied + 1) >= config.raftLogGcSizeLimit
+    if (due && applied > peer.compactProposedAt) {
       const term = peer.storage.term(applied)
       if (typeof term === "number") {
         peer.compactProposedAt = applied

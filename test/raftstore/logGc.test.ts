@@ -1,11 +1,14 @@
 /**
  * Raft log GC (TinyKV `onRaftGCLogTick` + `RaftLogGCTask`, TestGcRaftLog): once a CompactLog
  * applies, every replica's log keys at or below the truncated index are gone from its engine, the ones
- * above it are intact, and the raft state and apply state agree.
+ * above it are intact, and the raft state and apply state agree. The log is compacted by bytes too
+ * (`raftLogGcSizeLimit`), so a follower that lags however long does not keep the leader's log — every entry
+ * of which is in memory — growing; it catches up from a snapshot.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { StoreId } from "../../src/protocol/ids.js"
+import { waitStableLeader } from "./helpers.js"
 import { decodeEntry, RaftApplyStateCodec } from "../../src/raftstore/codec.js"
 import { applyStateKey, raftLogIndex, raftLogKey } from "../../src/raftstore/keys.js"
 import { eventually } from "../../src/testing/eventually.js"
@@ -72,6 +75,45 @@ describe("raft log GC", () => {
         const peer = cluster.store(id)!.peers.get(REGION_1)!
         assert.strictEqual(peer.storage.firstIndex(), truncated + 1, "the storage serves from the truncated index on")
       }
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("compacts by bytes: a stopped follower does not keep the leader's log growing, and catches up after", () =>
+    Effect.gen(function* () {
+      const seed = testSeed()
+      const sizeLimit = 16 * 1024
+      const cluster = yield* TestCluster.make({
+        stores: 3,
+        seed,
+        // the count alone would never compact here
+        config: { raftLogGcCountLimit: 1_000_000, raftLogGcSizeLimit: sizeLimit }
+      })
+      yield* cluster.start
+      yield* cluster.mustPut("k", "v")
+      const leader = yield* waitStableLeader(cluster)
+      const lagging = cluster.storeIds.find((id) => id !== leader.storeId) as StoreId
+      yield* cluster.stopStore(lagging)
+      const value = "x".repeat(1024)
+      // 128 KiB of commands while the follower is away: eight times the limit
+      for (let i = 0; i < 128; i++) yield* cluster.mustPut(`k${i}`, `${i}:${value}`)
+      const log = () => cluster.store(leader.storeId)!.peers.get(REGION_1)!.rawNode.raft.raftLog
+      yield* eventually(
+        Effect.sync(() => {
+          const l = log()
+          const bytes = l.dataBytes(l.firstIndex(), l.lastIndex() + 1)
+          // once the writes stop, a GC tick leaves less than the limit (plus the one write that crossed it)
+          assert.isBelow(bytes, sizeLimit + 2 * 1024, `seed ${seed}: ${bytes} bytes of entries in memory`)
+        }),
+        { what: "the leader's log to be compacted under its size limit", interval: "20 millis" }
+      )
+      // the follower comes back behind the compaction: a snapshot brings it up to date
+      yield* cluster.startStore(lagging)
+      yield* eventually(
+        Effect.map(cluster.engineGet(lagging, "k127"), (v) =>
+          assert.strictEqual(v === undefined ? undefined : new TextDecoder().decode(v), `127:${value}`)
+        ),
+        { what: `store ${lagging} to catch up`, interval: "50 millis", timeout: "20 seconds" }
+      )
     }).pipe(Effect.scoped)
   )
 })

@@ -98,6 +98,12 @@ export const server = Command.make(
       Options.withDefault(defaultConfig.raftLogGcCountLimit),
       Options.withDescription("compact a region's raft log once it holds this many applied entries")
     ),
+    gcSizeLimit: Options.text("raft-log-gc-size-limit").pipe(
+      Options.withDefault("72MiB"),
+      Options.withDescription(
+        "compact a region's raft log once its applied entries hold this many bytes (e.g. 72MiB), even below --raft-log-gc-limit"
+      )
+    ),
     tickMs: Options.integer("raft-tick-ms").pipe(
       Options.withDefault(defaultConfig.baseTickMs),
       Options.withDescription("one Raft tick; elections time out after 10-20 ticks, heartbeats every 2")
@@ -151,6 +157,7 @@ export const server = Command.make(
     initialStores,
     advertise,
     gcLimit,
+    gcSizeLimit,
     tickMs,
     readPath,
     heartbeatIdle,
@@ -217,6 +224,12 @@ export const server = Command.make(
             if (gcLimit < 1 || tickMs < 1) {
               return yield* Effect.fail(new UsageError("--raft-log-gc-limit and --raft-tick-ms must be positive"))
             }
+            const gcSizeBytes = parseByteSize(gcSizeLimit)
+            if (gcSizeBytes === undefined || gcSizeBytes < 1) {
+              return yield* Effect.fail(
+                new UsageError(`--raft-log-gc-size-limit "${gcSizeLimit}" is not a positive size like 72MiB`)
+              )
+            }
             const peers = parsePeerAddresses(peerAddresses)
             if (peers instanceof UsageError) return yield* Effect.fail(peers)
             const { splitCheckMs, ...split } = yield* checkSplitSizes(rest)
@@ -246,6 +259,7 @@ export const server = Command.make(
               config: {
                 ...defaultConfig,
                 raftLogGcCountLimit: gcLimit,
+                raftLogGcSizeLimit: gcSizeBytes,
                 baseTickMs: tickMs,
                 ...split,
                 splitCheckTicks,
