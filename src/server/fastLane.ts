@@ -51,6 +51,18 @@ const isOneWay = (headers: ReadonlyArray<readonly [string, string]> | undefined)
 
 const encodeDefect = Schema.encodeSync(Schema.Defect)
 
+/**
+ * A fast read's answer, or undefined for the handler to give one — also when the fast read throws (an engine
+ * error or a bug): the handler's path then fails the request alone, where a throw here would end the connection.
+ */
+const answerNow = <A>(now: (request: never) => A | undefined, request: unknown): A | undefined => {
+  try {
+    return now(request as never)
+  } catch {
+    return undefined
+  }
+}
+
 /** Wraps the `Protocol` given to `RpcServer`; needs the same handlers `RpcServer` serves. */
 export const layerFastLane = <RIn>(
   inner: Layer.Layer<RpcServer.Protocol, never, RIn>,
@@ -108,7 +120,7 @@ export const layerFastLane = <RIn>(
             if (now !== undefined) {
               // answered at once, on the connection's fiber (`fastReads.ts`); the handler's metric counts it
               const started = performance.now()
-              const answer = now(payload.right as never)
+              const answer = answerNow(now, payload.right)
               if (answer !== undefined) {
                 storeRequests.record(tag, "ok", (performance.now() - started) / 1000)
                 const encoded = encodeSuccess(answer)

@@ -6,7 +6,14 @@ import * as Net from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { Packr, Unpackr } from "msgpackr"
+import { SocketServer } from "@effect/platform/SocketServer"
+import { layerStandalone } from "../../src/layers/kvStorageStandalone.js"
+import { layerMemory } from "../../src/layers/storageMemory.js"
 import { layerTransportRpc } from "../../src/layers/transportRpc.js"
+import { layerTsoLocal } from "../../src/layers/tsoLocal.js"
+import { layerHandlersWith, standaloneRaftHandlers } from "../../src/server/handlers.js"
+import { layerRpcServer, layerSocketServer } from "../../src/server/serve.js"
+import { Storage } from "../../src/services/Storage.js"
 import { utf8 } from "../../src/protocol/bytes.js"
 import { ONE_WAY_HEADER } from "../../src/protocol/oneWay.js"
 import { FrameReader, frame } from "../../src/rpc/framedMsgPack.js"
@@ -139,6 +146,39 @@ describe("fast lane", () => {
         _tag: "Failure",
         cause: { _tag: "Fail", error: { _tag: "InvalidArgument", message: "key must not be empty" } }
       })
+      raw.socket.destroy()
+    })
+  )
+
+  it.scopedLive("a fast read that throws leaves the request to its handler: answered, the connection kept", () =>
+    Effect.gen(function* () {
+      // an engine whose synchronous reads throw what is not a StorageError (a bug, or a broken engine)
+      const throwing = Layer.effect(
+        Storage,
+        Effect.map(Storage, (storage) => ({
+          ...storage,
+          readNow: () => {
+            throw new Error("broken readNow")
+          }
+        }))
+      ).pipe(Layer.provide(layerMemory))
+      const server = layerRpcServer(layerHandlersWith(standaloneRaftHandlers)).pipe(
+        Layer.provide(Layer.merge(layerStandalone, layerTsoLocal)),
+        Layer.provide(throwing)
+      )
+      const ctx = yield* Layer.build(
+        Layer.provideMerge(server, layerSocketServer({ host: "127.0.0.1", port: 0 }))
+      ).pipe(Effect.withTracerEnabled(false))
+      const address = (yield* Effect.provide(SocketServer, ctx)).address
+      if (address._tag !== "TcpAddress") return yield* Effect.die("expected a TCP address")
+      const raw = yield* Effect.promise(() => openRaw(address.port))
+      raw.send(request("1", "RawPut", { key: utf8("k"), value: utf8("v"), cf: "default" }))
+      raw.send(request("2", "RawGet", { key: utf8("k"), cf: "default" }))
+      raw.send(request("3", "RawGet", { key: utf8("k"), cf: "default" }))
+      const seen = (yield* answersUntil(raw, "3")) as Array<{ requestId?: string; exit?: unknown }>
+      const byId = new Map(seen.map((m) => [m.requestId, m.exit]))
+      assert.deepStrictEqual(byId.get("2"), { _tag: "Success", value: { value: utf8("v"), notFound: false } })
+      assert.deepStrictEqual(byId.get("3"), byId.get("2"))
       raw.socket.destroy()
     })
   )
