@@ -5,10 +5,10 @@
  * Raft message for a region without a mailbox is not an error for the sender: it falls back to the
  * StoreWorker, which may create the peer (an initial message) or drop it.
  *
- * The Router only enqueues (live layer: `src/layers/router.ts`); it never changes a peer (its local reads
- * only look at a leader's lease and applied index). It refuses at
- * once — MailboxClosed — a closed store, a region whose peer failed (a broken Raft invariant; see
- * `src/services/RaftWorker.ts`) and a stopped peer, so a command is never queued where nobody answers it.
+ * The Router enqueues (live layer: `src/layers/router.ts`) and never changes a peer; its local reads only look
+ * at a leader's lease and applied index. It refuses at once — MailboxClosed — a closed store, a region whose
+ * peer failed (a broken Raft invariant; see `src/services/RaftWorker.ts`) and a stopped peer, so a command is
+ * never queued where nobody answers it.
  *
  * Loss tolerance: Raft messages may be dropped; commands carry a reply that
  * is always completed — by the apply of their entry, or with an error.
