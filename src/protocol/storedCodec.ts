@@ -5,6 +5,7 @@
  */
 import { Data, Schema } from "effect"
 import { Packr, Unpackr } from "msgpackr"
+import { compileCheck } from "./fastSchema.js"
 
 /**
  * Stored bytes that do not decode to their record: a damaged engine, or a record from another store (a raft
@@ -23,12 +24,19 @@ export class CorruptRecord extends Data.TaggedError("CorruptRecord")<{
 const packr = new Packr({ useRecords: false })
 const unpackr = new Unpackr({ useRecords: false })
 
-/** `record` names the record in errors. */
+/**
+ * `record` names the record in errors. A record the Schema's compiled check accepts (`fastSchema.ts`: a Schema
+ * without transformations, whose encoded form is its value) skips the Schema's interpreter both ways — the
+ * command of every Raft entry is encoded once when proposed and decoded on every replica when applied, and the
+ * interpreter allocated ~9 KB per command each way (docs/PERFORMANCE.md); anything else, and every refusal,
+ * still goes through the Schema.
+ */
 export const storedCodec = <A, I>(schema: Schema.Schema<A, I>, record = "stored") => {
   const encode = Schema.encodeSync(schema)
   const decode = Schema.decodeUnknownEither(schema)
+  const check = compileCheck(schema.ast)
   return {
-    encode: (a: A): Uint8Array => packr.pack(encode(a)),
+    encode: (a: A): Uint8Array => packr.pack(check?.(a) === true ? a : encode(a)),
     /** The record, or throws `CorruptRecord`. */
     decode: (b: Uint8Array): A => {
       let raw: unknown
@@ -37,6 +45,7 @@ export const storedCodec = <A, I>(schema: Schema.Schema<A, I>, record = "stored"
       } catch (e) {
         throw new CorruptRecord({ record, reason: e instanceof Error ? e.message : String(e) })
       }
+      if (check?.(raw) === true) return raw as A
       const decoded = decode(raw)
       if (decoded._tag === "Left") throw new CorruptRecord({ record, reason: decoded.left.message })
       return decoded.right
