@@ -1,6 +1,6 @@
 /** Small helpers shared by the raftstore scenario tests. */
 import { assert } from "@effect/vitest"
-import { Cause, type Duration, Effect, Option } from "effect"
+import { Cause, Clock, type Duration, Effect, Option } from "effect"
 import { fromUtf8 } from "../../src/protocol/bytes.js"
 import type { RegionId, StoreId } from "../../src/protocol/ids.js"
 import type { Peer } from "../../src/protocol/metapb.js"
@@ -105,3 +105,31 @@ export const getValue = (r: RaftCmdResponse): string | undefined => {
   const g = r.responses[0]
   return g?._tag === "Get" && g.value !== undefined ? fromUtf8(g.value) : undefined
 }
+
+const MS = 1_000_000n
+
+/**
+ * A clock whose time stands still until the test moves it (`advance`): leases run out exactly when the test
+ * says, however slow the machine. Sleeping (the store's ticks) still takes real time.
+ */
+export const stoppedClock = () => {
+  let now = 1_000_000_000n
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => Number(now / MS),
+    currentTimeMillis: Effect.sync(() => Number(now / MS)),
+    unsafeCurrentTimeNanos: () => now,
+    currentTimeNanos: Effect.sync(() => now),
+    sleep: (d: Duration.Duration) => Effect.sleep(d).pipe(Effect.withClock(Clock.make()))
+  }
+  return { clock, advance: (ms: number) => void (now += BigInt(ms) * MS) }
+}
+
+export type StoppedClock = ReturnType<typeof stoppedClock>
+
+/** `f` run with a fresh `stoppedClock` as its Clock (the stores it starts time their leases by it). */
+export const withStoppedClock = <A, E, R>(f: (time: StoppedClock) => Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const time = stoppedClock()
+    return f(time).pipe(Effect.withClock(time.clock))
+  })

@@ -6,7 +6,7 @@
  * Whether a stale read can slip through under faults is the simulator's nemesis (`npm run sim`).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Context, type Duration, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { physicalKey } from "../../src/protocol/keyspace.js"
@@ -23,24 +23,10 @@ import { type EngineReader, Storage } from "../../src/services/Storage.js"
 import { mustTransferLeader } from "../../src/testing/clusterAdmin.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { testSeed } from "./generic.js"
-import { commandFor, REGION_1, waitStableLeader } from "./helpers.js"
+import { commandFor, REGION_1, type StoppedClock, waitStableLeader, withStoppedClock } from "./helpers.js"
 
 const KEY = physicalKey("raw", utf8("k"))
 const MS = 1_000_000n
-
-/** A clock that stands still until the test moves it (sleeping still takes real time): leases end on cue. */
-const manualClock = () => {
-  let now = 1_000_000_000n
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => Number(now / MS),
-    currentTimeMillis: Effect.sync(() => Number(now / MS)),
-    unsafeCurrentTimeNanos: () => now,
-    currentTimeNanos: Effect.sync(() => now),
-    sleep: (d: Duration.Duration) => Effect.sleep(d).pipe(Effect.withClock(Clock.make()))
-  }
-  return { clock, advance: (ms: number) => void (now += BigInt(ms) * MS) }
-}
 
 /** `read`'s answer to `request`: undefined when it leaves the read to the worker, else the value of `KEY`. */
 const localValue = (read: ReadLocal, request: RaftCmdRequest) =>
@@ -73,7 +59,7 @@ const readByWorker = (cluster: TestCluster, peer: PeerMeta) =>
   )
 
 /** A cluster of 3 with `k = v` written, its clock stopped, and the leader's lease won by one worker read. */
-const setUp = (time: ReturnType<typeof manualClock>) =>
+const setUp = (time: StoppedClock) =>
   Effect.gen(function* () {
     const seed = testSeed()
     const cluster = yield* TestCluster.make({ stores: 3, seed })
@@ -86,12 +72,6 @@ const setUp = (time: ReturnType<typeof manualClock>) =>
     assert.isDefined(peer.leaseUntil(), `seed ${seed}: the worker's read won the lease`)
     const storage = Context.get(yield* Layer.build(cluster.storageLayer(leader.storeId as StoreId)), Storage)
     return { seed, cluster, leader, store, peer, storage, time }
-  })
-
-const withStoppedClock = <A, E, R>(f: (time: ReturnType<typeof manualClock>) => Effect.Effect<A, E, R>) =>
-  Effect.suspend(() => {
-    const time = manualClock()
-    return f(time).pipe(Effect.withClock(time.clock))
   })
 
 describe("the local reader", () => {

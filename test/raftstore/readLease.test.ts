@@ -5,7 +5,7 @@
  * caught as stale reads is the simulator's self-test (`npm run sim -- --broken lease-too-long`).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, type Duration, Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { physicalKey } from "../../src/protocol/keyspace.js"
@@ -20,7 +20,7 @@ import { sendRead } from "../../src/raftstore/readSnapshot.js"
 import { mustTransferLeader } from "../../src/testing/clusterAdmin.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { testSeed } from "./generic.js"
-import { commandFor, REGION_1, waitStableLeader } from "./helpers.js"
+import { commandFor, REGION_1, waitStableLeader, withStoppedClock } from "./helpers.js"
 
 const KEY = physicalKey("raw", utf8("k"))
 const MS = 1_000_000n
@@ -93,23 +93,6 @@ describe("ReadLease", () => {
   )
 })
 
-/**
- * A clock whose time stands still until the test moves it: leases run out exactly when the test says,
- * however slow the machine. Sleeping (the store's ticks) still takes real time.
- */
-const manualClock = () => {
-  let now = 1_000_000_000n
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => Number(now / MS),
-    currentTimeMillis: Effect.sync(() => Number(now / MS)),
-    unsafeCurrentTimeNanos: () => now,
-    currentTimeNanos: Effect.sync(() => now),
-    sleep: (d: Duration.Duration) => Effect.sleep(d).pipe(Effect.withClock(Clock.make()))
-  }
-  return { clock, advance: (ms: number) => void (now += BigInt(ms) * MS) }
-}
-
 const readAt = (cluster: TestCluster, peer: PeerMeta) =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -124,9 +107,8 @@ describe("raftstore reads under the lease", () => {
   it.live(
     "one quorum round serves every read until the lease runs out; a transfer ends it",
     () =>
-      Effect.suspend(() => {
-        const time = manualClock()
-        return Effect.gen(function* () {
+      withStoppedClock((time) =>
+        Effect.gen(function* () {
           const seed = testSeed()
           const cluster = yield* TestCluster.make({ stores: 3, seed })
           yield* cluster.start
@@ -155,8 +137,8 @@ describe("raftstore reads under the lease", () => {
           const target = peer.region.peers.find((p) => p.storeId !== leader.storeId)!
           yield* mustTransferLeader(cluster, REGION_1, target)
           assert.isUndefined(peer.leaseUntil(), "the old leader has no lease")
-        }).pipe(Effect.withClock(time.clock))
-      }).pipe(Effect.scoped),
+        })
+      ).pipe(Effect.scoped),
     60_000
   )
 })
