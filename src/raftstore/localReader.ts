@@ -35,8 +35,8 @@ import type { PeerRegistry } from "./peerRegistry.js"
 import { checkRegionEpoch } from "./regionUtil.js"
 import { okResponse } from "./responses.js"
 
-/** Whether `peer` may answer `request` under its lease, from state applied up to `applied`. */
-const servable = (peer: Peer, request: RaftCmdRequest, applied: number): boolean => {
+/** Whether `request` is a read `peer` would take as it is (what `Peer.propose` checks), lease aside. */
+const takes = (peer: Peer, request: RaftCmdRequest): boolean => {
   const header = request.header
   return (
     !peer.stopped &&
@@ -47,12 +47,18 @@ const servable = (peer: Peer, request: RaftCmdRequest, applied: number): boolean
     header.peer.storeId === peer.storeId &&
     header.peer.id === peer.meta.id &&
     (header.term === 0 || peer.term <= header.term + 1) &&
-    applied >= peer.rawNode.raft.raftLog.committed &&
-    peer.leaseUntil() !== undefined &&
     // (TEST ONLY: the simulator's `apply-skips-epoch` self-test skips it here as the worker does)
     (peer.unsafeTestOnly?.applySkipsEpochCheck === true || checkRegionEpoch(request, peer.region) === undefined)
   )
 }
+
+/** Whether `peer` holds its lease now, with state applied up to `applied` covering its commit index. */
+const leaseCovers = (peer: Peer, applied: number): boolean =>
+  applied >= peer.rawNode.raft.raftLog.committed && peer.leaseUntil() !== undefined
+
+/** Whether `peer` may answer `request` under its lease, from state applied up to `applied`. */
+const servable = (peer: Peer, request: RaftCmdRequest, applied: number): boolean =>
+  leaseCovers(peer, applied) && takes(peer, request)
 
 /** The snapshot's applied index (what its apply state says), or -1 when it holds none for the region. */
 const appliedIn = (reader: EngineReader, regionId: number): number => {
@@ -101,10 +107,10 @@ export const makeLocalReader = (
     if (peer === undefined || registry.isClosed()) return undefined
     if (!servable(peer, request, peer.storage.appliedIndex)) return toWorker(peer)
     try {
-      // one synchronous call: nothing of the store runs meanwhile, but the engine may have moved and the clock
-      // has: the snapshot's apply state and the lease are checked again once it is open
+      // one synchronous call: nothing of the store runs meanwhile (the peer and the request's checks stand), but
+      // the engine may have moved and the clock has: the snapshot's apply state and the lease are checked again
       return storage.readNow((reader) => {
-        if (!servable(peer, request, appliedIn(reader, peer.regionId))) return toWorker(peer)
+        if (!leaseCovers(peer, appliedIn(reader, peer.regionId))) return toWorker(peer)
         recordLocalRead(peer.storeId, true)
         return { value: f({ response: answerOf(peer, request), reader }) }
       })
