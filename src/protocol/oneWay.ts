@@ -3,8 +3,8 @@
  * (`src/server/fastLane.ts`). Only the store-to-store `Raft` batch uses it: Raft tolerates the loss of
  * a batch the receiver refuses, and an answer per batch would only cost both sides.
  *
- * The sender writes such a request beneath @effect/rpc's client (`PeerConnection.raftOneWay` in
- * `src/rpc/storeConnection.ts`): the client keeps an entry for every call it sent, `discard: true` or
- * not, until an answer removes it — so one-way calls through it would keep one entry each, for ever.
+ * The sender writes such requests on a socket of its own, without @effect/rpc's client
+ * (`src/layers/raftLink.ts`): the client keeps an entry for every call it sent, `discard: true` or not,
+ * until an answer removes it — so one-way calls through it would keep one entry each, for ever.
  */
 export const ONE_WAY_HEADER = "x-tinykv-one-way"

@@ -4,10 +4,8 @@
  * never see @effect/rpc's internals. The connection lives as long as the scope it was made in; a
  * broken socket reconnects in the background.
  */
-import type { Rpc, RpcClient, RpcClientError } from "@effect/rpc"
-import { Duration, Effect, Schema, type Scope } from "effect"
-import { ONE_WAY_HEADER } from "../protocol/oneWay.js"
-import type { RaftMessage } from "../protocol/raftServer.js"
+import type { RpcClient, RpcClientError } from "@effect/rpc"
+import { Duration, Effect, type Scope } from "effect"
 import { HOT_RAW_CALLS, TinyKvRpcs } from "../protocol/rpcs.js"
 import { type CallBound, type CallDeadline, callBound } from "./callDeadline.js"
 import { dialRpcConnection } from "./dial.js"
@@ -39,29 +37,12 @@ export interface StoreConnection {
   ) => Effect.Effect<A, Exclude<E, RpcClientError.RpcClientError> | StoreUnavailable | RequestTimeout | D>
 }
 
-/** What `connectStore` makes: a `StoreConnection` that can also carry store-to-store Raft batches. */
-export interface PeerConnection extends StoreConnection {
-  /**
-   * Sends a store-to-store `Raft` batch that the store never answers (`src/protocol/oneWay.ts`): done once
-   * the bytes are handed to the socket, with no deadline of its own (the caller sets one). Fails with
-   * `StoreUnavailable` when the connection is down.
-   */
-  readonly raftOneWay: (messages: ReadonlyArray<RaftMessage>) => Effect.Effect<void, StoreUnavailable>
-}
-
 export interface StoreConnectionOptions {
   /** Deadline of each call (default 10 s). */
   readonly timeout?: Duration.DurationInput | undefined
   /** Dial with TLS, presenting these credentials. */
   readonly tls?: TlsCredentials | undefined
 }
-
-const encodeRaftPayload = Schema.encode(
-  (TinyKvRpcs.requests.get("Raft") as Rpc.AnyWithProps).payloadSchema as Schema.Schema<
-    { readonly messages: ReadonlyArray<RaftMessage> },
-    unknown
-  >
-)
 
 /** A transport failure as callers see it. */
 const unavailable = (address: string, e: RpcClientError.RpcClientError): StoreUnavailable =>
@@ -71,8 +52,6 @@ const unavailable = (address: string, e: RpcClientError.RpcClientError): StoreUn
     refused: isTlsRefusal(e),
     ...(isUnsent(e) ? { unsent: true } : {})
   })
-
-const oneWayRequestHeaders: ReadonlyArray<[string, string]> = [[ONE_WAY_HEADER, "1"]]
 
 /**
  * The client with each request bounded by `bound()` as read when the request is made (failing with its
@@ -106,9 +85,9 @@ const boundedClient = (
 export const connectStore = (
   address: string,
   options: StoreConnectionOptions = {}
-): Effect.Effect<PeerConnection, StoreUnavailable, Scope.Scope> =>
+): Effect.Effect<StoreConnection, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function* () {
-    const { client, sendEncoded, lean } = yield* Effect.mapError(
+    const { client, lean } = yield* Effect.mapError(
       dialRpcConnection(TinyKvRpcs, address, { tls: options.tls, leanTags: HOT_RAW_CALLS }),
       (e) => new StoreUnavailable({ address, message: e.message })
     )
@@ -135,25 +114,8 @@ export const connectStore = (
         current = whole
       }
     }
-    // one-way requests are matched by nobody: their ids only need to be strings (what the server reads)
-    let oneWayId = 0
     return {
       address,
-      raftOneWay: (messages) =>
-        encodeRaftPayload({ messages }).pipe(
-          // NB: as @effect/rpc's client: a payload its own Schema cannot encode is a bug, not a refusal
-          Effect.orDie,
-          Effect.flatMap((payload) =>
-            sendEncoded({
-              _tag: "Request",
-              id: String(++oneWayId),
-              tag: "Raft",
-              payload,
-              headers: oneWayRequestHeaders
-            })
-          ),
-          Effect.mapError((e) => unavailable(address, e))
-        ),
       call: (method, f, deadline) =>
         (deadline === undefined
           ? Effect.suspend(() => run(method, f, whole))

@@ -32,7 +32,11 @@ const describeDialError = (e: NodeJS.ErrnoException, address: string, secure: bo
   return e
 }
 
-const openTls = (
+/**
+ * Dials `host:port` in TLS and reads the listener's admission: the socket is ready for frames (used by
+ * `makeTlsSocket` below, and bare by the store-to-store Raft links, `rawDial.ts`).
+ */
+export const openTls = (
   host: string,
   port: number,
   credentials: TlsCredentials

@@ -6,7 +6,6 @@
  * header announces more than 16 MiB. What the framework does not do is tell the operator, so the serialization is wrapped to
  * log every undecodable frame, and the protocol to log every defect it sends back.
  */
-import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import type { SocketServer } from "@effect/platform/SocketServer"
 import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer, Runtime } from "effect"
@@ -15,6 +14,7 @@ import { makeFramedMsgPack } from "../rpc/framedMsgPack.js"
 import { rpcTracingEnabled } from "../rpc/tracing.js"
 import type { TlsCredentials } from "../rpc/tlsCredentials.js"
 import { layerFastLane } from "./fastLane.js"
+import { layerTcpSocketServer } from "./tcpSocketServer.js"
 import { layerTlsSocketServer } from "./tlsSocketServer.js"
 
 /** The framed msgpack serialization, logging every frame it refuses (the connection is told as before). */
@@ -27,8 +27,13 @@ export const layerLoggedMsgPack: Layer.Layer<RpcSerialization.RpcSerialization> 
   )
 )
 
-/** Logs every rejected request (defects and `InvalidArgument`) with the message the client sees. */
-const layerLoggedProtocol = Layer.effect(
+/**
+ * Logs every rejected request (defects and `InvalidArgument`) with the message the client sees.
+ * NB: scoped — the protocol forks the loop that serves the connections into this layer's scope, so a stopping
+ * server ends its connections before its listener closes (with `Layer.effect` the loop was left to the
+ * program's outermost scope, and the listener's close waited for the peers to hang up: 19 s for a store).
+ */
+const layerLoggedProtocol = Layer.scoped(
   RpcServer.Protocol,
   Effect.gen(function* () {
     const inner = yield* RpcServer.makeProtocolSocketServer
@@ -79,7 +84,7 @@ export interface ListenOptions {
  */
 export const layerSocketServer = (options: ListenOptions, tls?: TlsCredentials): Layer.Layer<SocketServer, unknown> =>
   tls === undefined
-    ? NodeSocketServer.layer({ host: options.host, port: options.port, noDelay: true })
+    ? layerTcpSocketServer({ host: options.host, port: options.port })
     : layerTlsSocketServer(options, tls)
 
 /** Serves `TinyKvRpcs` with the given handlers on an existing `SocketServer`. */

@@ -14,10 +14,9 @@
  * Certificates are reloaded with the credentials: `tls.Server#setSecureContext` makes new handshakes
  * use the new files while established connections go on.
  */
-import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import type * as Socket from "@effect/platform/Socket"
 import * as SocketServer from "@effect/platform/SocketServer"
-import { Deferred, Effect, Exit, FiberSet, Layer, Runtime, Scope } from "effect"
+import { Deferred, Effect, Exit, Layer, Runtime, type Scope } from "effect"
 import * as net from "node:net"
 import * as tls from "node:tls"
 import { admittedFrame, refusalFrame } from "../rpc/tlsAdmission.js"
@@ -30,6 +29,7 @@ import {
   secureServerOptions
 } from "../rpc/tlsFrontDoor.js"
 import { checkPeerCertificate } from "../rpc/tlsVerify.js"
+import { makeConnectionHandoff } from "./connectionHandoff.js"
 
 export interface TlsListenOptions {
   readonly host: string
@@ -47,9 +47,8 @@ export const makeTlsSocketServer = (
     const log = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
     const errors = yield* Deferred.make<never, Error>()
 
-    // admitted connections wait here until `run` is called, as with NodeSocketServer
-    const pending: Array<tls.TLSSocket> = []
-    let onAdmitted = (socket: tls.TLSSocket) => void pending.push(socket)
+    // admitted connections wait for `run`; closing destroys those never served (`connectionHandoff.ts`)
+    const handoff = makeConnectionHandoff()
 
     const refuse = (socket: net.Socket, remote: string, reason: string) => {
       log(`TLS: refused a connection from ${remote}: ${reason}`)
@@ -66,7 +65,7 @@ export const makeTlsSocketServer = (
       const check = checkPeerCertificate(socket, credentials.allowedCn)
       if (check._tag === "Refused") return refuse(socket, remote, check.reason)
       socket.write(admittedFrame())
-      onAdmitted(socket)
+      handoff.admit(socket)
     })
     logHandshakeFailures(tlsServer, "the handshake", log)
     yield* credentials.onReload((next) => tlsServer.setSecureContext({ ca: next.ca, cert: next.cert, key: next.key }))
@@ -83,6 +82,8 @@ export const makeTlsSocketServer = (
         server.close(() => resume(Effect.void))
       })
     )
+    // runs before the close above: `server.close` waits for every connection
+    yield* Effect.addFinalizer(() => Effect.sync(handoff.close))
     yield* Effect.async<void>((resume) => {
       server.listen({ host: options.host, port: options.port }, () => resume(Effect.void))
     }).pipe(
@@ -95,33 +96,9 @@ export const makeTlsSocketServer = (
     )
 
     const run = <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>) =>
-      Effect.gen(function* () {
-        const scope = yield* Scope.make()
-        const fibers = yield* FiberSet.make().pipe(Scope.extend(scope))
-        const fork = yield* FiberSet.runtime(fibers)<R>()
-        const serve = (conn: tls.TLSSocket) =>
-          void fork(
-            NodeSocket.fromDuplex(
-              Effect.acquireRelease(Effect.succeed(conn), (c) =>
-                Effect.sync(() => {
-                  if (!c.closed) c.destroySoon()
-                })
-              )
-            ).pipe(
-              Effect.flatMap(handler),
-              Effect.catchAllCause((cause) => Effect.logDebug("TLS connection ended", cause)),
-              Effect.provideService(NodeSocket.NetSocket, conn)
-            )
-          )
-        return yield* Effect.async<never>(() => {
-          const previous = onAdmitted
-          onAdmitted = serve
-          for (const conn of pending.splice(0)) serve(conn)
-          return Effect.suspend(() => {
-            onAdmitted = previous
-            return Scope.close(scope, Exit.void)
-          })
-        }).pipe(
+      handoff
+        .run(handler)
+        .pipe(
           Effect.raceFirst(
             Effect.mapError(
               Deferred.await(errors),
@@ -129,7 +106,6 @@ export const makeTlsSocketServer = (
             )
           )
         )
-      })
 
     const address = server.address() as net.AddressInfo
     return SocketServer.SocketServer.of({

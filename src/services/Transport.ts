@@ -2,7 +2,7 @@
  * Transport: sends Raft messages to peers on other stores (TinyKV `raftstore.Transport`).
  *
  * Best effort by contract: Raft tolerates loss, duplication and reordering, so `send` never fails —
- * an unreachable store or a full queue drops the message (and logs at debug level). Layers batch
+ * an unreachable store or a full buffer drops the message (and logs at debug level). Layers batch
  * per destination store (one RPC per store per round) and stream snapshots in chunks of ≤ 1 MiB.
  *
  * The receiving side is the store's `Router.sendRaftMessage`; how messages get there is the layer's
@@ -15,7 +15,7 @@ import type { RaftMessage } from "../protocol/raftServer.js"
 export class Transport extends Context.Tag("tinykv/Transport")<
   Transport,
   {
-    /** Queues the messages for their destination stores (`toPeer.storeId`); returns without waiting for delivery. */
+    /** Hands the messages to their destination stores (`toPeer.storeId`); returns without waiting for delivery. */
     readonly send: (messages: ReadonlyArray<RaftMessage>) => Effect.Effect<void>
   }
 >() {}
