@@ -96,7 +96,9 @@ const layerClusterStoreWith = (options: ClusterStoreOptions, tls: TlsCredentials
       return Context.make(Router, store.router).pipe(Context.add(Health, makeStoreHealth(store)))
     })
   ).pipe(Layer.provide(layerTransport(tls, options.peerAddresses ?? new Map())))
-  const handlers = layerHandlersWith(Effect.flatMap(Router, (r) => makeRaftHandlers(r.sendRaftMessage)))
+  const handlers = layerHandlersWith(
+    Effect.flatMap(Router, (r) => makeRaftHandlers(r.sendRaftMessage, {}, r.sendRaftMessageNow))
+  )
   return layerRpcServer(handlers).pipe(
     Layer.provide(layerKvStorageRaft({ commandTimeoutMs: options.config.commandTimeoutMs })),
     Layer.provide(layerTsoScheduler),

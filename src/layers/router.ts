@@ -6,14 +6,22 @@
  * refused at once (MailboxClosed), an unknown region too (PeerNotFound): a command is never queued where
  * nobody would answer it.
  */
-import { Deferred, Effect, Layer, Queue } from "effect"
+import { Deferred, Effect, Layer, Option, Queue } from "effect"
 import { RegionNotFound } from "../protocol/errorpb.js"
 import type { RegionId } from "../protocol/ids.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
+import type { RaftMessage } from "../protocol/raftServer.js"
 import { makeLocalReader } from "../raftstore/localReader.js"
 import { PeerRegistry } from "../raftstore/peerRegistry.js"
 import { commandReplied, traceCommand } from "../raftstore/tracing.js"
-import { MailboxClosed, type PeerMsg, PeerNotFound, Router, type StoreMsg } from "../services/Router.js"
+import {
+  MAX_WAITING_RAFT_MESSAGES,
+  MailboxClosed,
+  type PeerMsg,
+  PeerNotFound,
+  Router,
+  type StoreMsg
+} from "../services/Router.js"
 import { Storage } from "../services/Storage.js"
 
 export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Type"]): Router["Type"] => {
@@ -26,6 +34,18 @@ export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Typ
   }
   const sendStore = (msg: StoreMsg): Effect.Effect<void> =>
     Effect.suspend(() => (registry.isClosed() ? Effect.void : Queue.offer(registry.storeMailbox, msg)))
+  // the same choices as `sendRaftMessage` below, taken at once: both mailboxes are unbounded queues
+  const sendRaftMessageNow = (message: RaftMessage): boolean => {
+    if (registry.isClosed()) return true
+    const regionId = message.regionId
+    const peer = registry.peers.get(regionId)
+    if (registry.failed.has(regionId) || peer === undefined || peer.stopped) {
+      return registry.storeMailbox.unsafeOffer({ _tag: "RaftMessage", message })
+    }
+    const waiting = Option.getOrElse(registry.raftMailbox.unsafeSize(), () => 0)
+    if (waiting >= MAX_WAITING_RAFT_MESSAGES) return false
+    return registry.raftMailbox.unsafeOffer({ _tag: "Peer", regionId, msg: { _tag: "RaftMessage", message } })
+  }
   const local = makeLocalReader(registry, storage)
   return Router.of({
     send,
@@ -40,6 +60,7 @@ export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Typ
         }),
         Effect.asVoid
       ),
+    sendRaftMessageNow,
     sendCommand: (request: RaftCmdRequest, watch) =>
       Effect.gen(function* () {
         const reply = yield* Deferred.make<RaftCmdResponse>()

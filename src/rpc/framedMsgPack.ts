@@ -22,6 +22,11 @@ export interface FramedMsgPackOptions {
   readonly maxFrameSize?: number
   /** Called with a description of every frame that is refused (oversized, undecodable, not a message). */
   readonly onBadFrame?: (reason: string) => void
+  /**
+   * Sees every decoded message first; one it returns true for is dealt with and not handed on (a store's
+   * one-way Raft batches, `src/server/raftIntake.ts`).
+   */
+  readonly intake?: (message: unknown) => boolean
 }
 
 /** An oversized frame: @effect/rpc closes the connection on this error (close code 1009). */
@@ -106,6 +111,7 @@ const isRpcMessage = (m: unknown): boolean =>
 export const makeFramedMsgPack = (options: FramedMsgPackOptions = {}): RpcSerialization.RpcSerialization["Type"] => {
   const maxFrameSize = options.maxFrameSize ?? MAX_FRAME_SIZE
   const report = options.onBadFrame ?? (() => {})
+  const intake = options.intake
   return RpcSerialization.RpcSerialization.of({
     contentType: "application/x-tinykv-frames",
     includesFraming: true,
@@ -140,6 +146,7 @@ export const makeFramedMsgPack = (options: FramedMsgPackOptions = {}): RpcSerial
               report("a frame that is not an RPC message")
               throw new Error("not an RPC message")
             }
+            if (intake?.(message) === true) continue
             messages.push(message)
           }
           return messages

@@ -23,6 +23,25 @@ export interface ConnectionHandoff {
   readonly close: () => void
 }
 
+/**
+ * The socket as given to the server, except that a chunk whose handling is `Effect.void` (RpcServer's answer
+ * for a chunk none of whose frames is left for it: `src/server/raftIntake.ts` took them all) forks no fiber —
+ * the platform socket runs every Effect its handler returns on a fiber of its own.
+ */
+const withoutIdleChunks = (socket: Socket.Socket): Socket.Socket => {
+  const skipIdle =
+    <D, Result>(handler: (data: D) => Result) =>
+    (data: D): Result | undefined => {
+      const result = handler(data)
+      return (result as unknown) === Effect.void ? undefined : result
+    }
+  return {
+    ...socket,
+    run: (handler, options) => socket.run(skipIdle(handler), options),
+    runRaw: (handler, options) => socket.runRaw(skipIdle(handler), options)
+  }
+}
+
 export const makeConnectionHandoff = (): ConnectionHandoff => {
   const pending: Array<net.Socket> = []
   let closed = false
@@ -42,6 +61,7 @@ export const makeConnectionHandoff = (): ConnectionHandoff => {
               })
             )
           ).pipe(
+            Effect.map(withoutIdleChunks),
             Effect.flatMap(handler),
             Effect.catchAllCause((cause) => Effect.logDebug("connection ended", cause)),
             Effect.provideService(NodeSocket.NetSocket, conn)

@@ -9,9 +9,11 @@
  *
  * What it does, as a wrapper of the server's `Protocol`:
  * - A `Raft` request carrying the header `x-tinykv-one-way` (what the store transport sends,
- *   `src/layers/transportRpc.ts`) is decoded by its Schema and handed to the handler inline, on the
+ *   `src/layers/raftLink.ts`) is decoded by its Schema and handed to the handler inline, on the
  *   connection's reading fiber — arrival order is delivery order — and is never answered. A payload the
- *   Schema refuses is logged and dropped (its sender would have discarded the refusal).
+ *   Schema refuses is logged and dropped (its sender would have discarded the refusal). A store's
+ *   `RaftIntake` takes such requests earlier still, as their frames are read (`raftIntake.ts`): the lane
+ *   sees only those it did not take (a store whose Raft handlers are not built, a standalone one).
  * - `RawGet` is first offered to `FastReads` (`fastReads.ts`, when the handlers' layer provides it): a read the
  *   storage can take at once is answered on the connection's fiber, without a fiber or an Effect of its own.
  * - `RawGet` and `RawPut` are decoded by their Schema (its fast path), run on one fiber each, and their

@@ -14,12 +14,13 @@
  * is dropped the same way; one that stalls is dropped by a sweep. The sender then gives up, and Raft sends
  * a fresh snapshot later.
  */
-import { Clock, Duration, Effect, Queue, type Scope } from "effect"
+import { Clock, Duration, Effect, Option, Queue, Runtime, type Scope } from "effect"
 import { InvalidArgument, type KvError, ServerIsBusy } from "../protocol/errorpb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { recordSnapshot } from "../raftstore/metrics.js"
 import type { Deliver } from "../services/Transport.js"
 import type { RaftHandlers } from "./handlers.js"
+import { RaftIntake } from "./raftIntake.js"
 
 export interface RaftHandlersOptions {
   /** Messages waiting for `deliver`; more are dropped. */
@@ -55,7 +56,12 @@ interface Transfer {
  */
 export const makeRaftHandlers = (
   deliver: Deliver,
-  options: Partial<RaftHandlersOptions> = {}
+  options: Partial<RaftHandlersOptions> = {},
+  /**
+   * `deliver` without an Effect (the Router's `sendRaftMessageNow`): what the server's intake uses, straight,
+   * when given — no inbox and no delivery fiber on that path (`raftIntake.ts`).
+   */
+  deliverNow?: (message: RaftMessage) => boolean
 ): Effect.Effect<RaftHandlers, never, Scope.Scope> =>
   Effect.gen(function* () {
     const config = { ...defaultRaftHandlersOptions, ...options }
@@ -76,6 +82,25 @@ export const makeRaftHandlers = (
       Effect.flatMap(Queue.offerAll(inbox, messages), (all) =>
         all ? Effect.void : Effect.logDebug("Raft inbox full: dropped messages")
       )
+    // what the connections' serialization hands over at once when the server has an intake (`raftIntake.ts`):
+    // each batch straight to `deliverNow` when given, else into the same inbox — synchronously, in order
+    const intake = Option.getOrUndefined(yield* Effect.serviceOption(RaftIntake))
+    if (intake !== undefined) {
+      const runtime = yield* Effect.runtime<never>()
+      const take = deliverNow ?? ((m: RaftMessage) => inbox.unsafeOffer(m))
+      const deliverBatch = (messages: ReadonlyArray<RaftMessage>) => {
+        let all = true
+        for (const m of messages) all = take(m) && all
+        if (!all) Runtime.runFork(runtime)(Effect.logDebug("Raft inbox full: dropped messages"))
+      }
+      intake.deliver = deliverBatch
+      // before the inbox shuts (finalizers run last first): nothing is offered to a closed inbox
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          if (intake.deliver === deliverBatch) intake.deliver = undefined
+        })
+      )
+    }
 
     // --- Snapshot reassembly: transfers by id, owned by the handlers; the sweep frees stalled ones ---
     const transfers = new Map<string, Transfer>()

@@ -8,23 +8,31 @@
  */
 import type { SocketServer } from "@effect/platform/SocketServer"
 import { type Rpc, type RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
-import { Effect, Layer, Runtime } from "effect"
+import { Effect, Layer, Option, Runtime } from "effect"
 import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { makeFramedMsgPack } from "../rpc/framedMsgPack.js"
 import { rpcTracingEnabled } from "../rpc/tracing.js"
 import type { TlsCredentials } from "../rpc/tlsCredentials.js"
 import { layerFastLane } from "./fastLane.js"
+import { layerRaftIntake, RaftIntake, takeOneWayRaft } from "./raftIntake.js"
 import { layerTcpSocketServer } from "./tcpSocketServer.js"
 import { layerTlsSocketServer } from "./tlsSocketServer.js"
 
-/** The framed msgpack serialization, logging every frame it refuses (the connection is told as before). */
+/**
+ * The framed msgpack serialization, logging every frame it refuses (the connection is told as before), and
+ * handing one-way Raft batches to the `RaftIntake` when the server has one (`raftIntake.ts`).
+ */
 export const layerLoggedMsgPack: Layer.Layer<RpcSerialization.RpcSerialization> = Layer.effect(
   RpcSerialization.RpcSerialization,
-  Effect.map(Effect.runtime<never>(), (runtime) =>
-    makeFramedMsgPack({
-      onBadFrame: (reason) => Runtime.runFork(runtime)(Effect.logWarning(`bad frame from a client: ${reason}`))
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const warn = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
+    const slot = Option.getOrUndefined(yield* Effect.serviceOption(RaftIntake))
+    return makeFramedMsgPack({
+      onBadFrame: (reason) => warn(`bad frame from a client: ${reason}`),
+      ...(slot === undefined ? {} : { intake: takeOneWayRaft(slot, warn) })
     })
-  )
+  })
 )
 
 /**
@@ -96,4 +104,4 @@ export const layerRpcServer = <E, R>(handlers: Layer.Layer<Rpc.ToHandler<RpcGrou
         Layer.provide(layerFastLane(layerLoggedProtocol, { rawCalls: !tracing }))
       )
     )
-  ).pipe(Layer.provide(handlers), Layer.provide(layerLoggedMsgPack))
+  ).pipe(Layer.provide(handlers), Layer.provide(layerLoggedMsgPack), Layer.provide(layerRaftIntake))

@@ -71,6 +71,12 @@ export type ReadLocal = (request: RaftCmdRequest) => Effect.Effect<LocalRead | u
  */
 export type ReadLocalNow = <A>(request: RaftCmdRequest, f: (read: LocalRead) => A) => { readonly value: A } | undefined
 
+/**
+ * Envelopes the RaftWorker's mailbox may hold before `sendRaftMessageNow` drops a message: the mailbox itself
+ * is unbounded (commands and ticks must not be lost), a flood from the network must not grow the heap.
+ */
+export const MAX_WAITING_RAFT_MESSAGES = 65_536
+
 export class Router extends Context.Tag("tinykv/Router")<
   Router,
   {
@@ -80,6 +86,11 @@ export class Router extends Context.Tag("tinykv/Router")<
     readonly sendStore: (msg: StoreMsg) => Effect.Effect<void>
     /** A Raft message from the network: to its peer, or to the store worker when the peer is missing or closing. */
     readonly sendRaftMessage: (message: RaftMessage) => Effect.Effect<void>
+    /**
+     * `sendRaftMessage` without an Effect, for the connection's read path (`server/raftIntake.ts`); false when
+     * the message was dropped because `MAX_WAITING_RAFT_MESSAGES` wait already (Raft tolerates the loss).
+     */
+    readonly sendRaftMessageNow: (message: RaftMessage) => boolean
     /**
      * Proposes a command to its region's peer and waits for the applied result (errors are in the header).
      * `watch` is handed the reply before the command is sent: whoever completes it first answers the caller

@@ -61,81 +61,87 @@ const region = (
 })
 
 describe("StoreWorker", () => {
-  it.live("creates a peer for an initial message only, and respects tombstones", () =>
-    Effect.gen(function* () {
-      const engine = new MemoryEngine()
-      // region 1 covers ["m", "") on this store alone; region 11 was removed from it at conf ver 3
-      engine.write([
-        {
-          _tag: "Put",
-          space: "meta",
-          key: regionStateKey(1 as RegionId),
-          value: RegionLocalStateCodec.encode({
-            state: "Normal",
-            region: region(1, "m", "", { confVer: 1, version: 1 }, [[1, 1]])
-          })
-        },
-        {
-          _tag: "Put",
-          space: "meta",
-          key: regionStateKey(11 as RegionId),
-          value: RegionLocalStateCodec.encode({
-            state: "Tombstone",
-            // store 2 (the voter below) was removed before store 1: it is not a member of the tombstone's region
-            region: region(11, "", "m", { confVer: 3, version: 1 }, [[131, 3]])
-          })
-        }
-      ])
-      const network = yield* MemoryNetwork.make({ seed: 1 })
-      const toStore2: Array<RaftMessage> = []
-      yield* network.register(S2, (m) => Effect.sync(() => void toStore2.push(m)))
-      const { store, stop } = yield* runStore(engine, network, S1)
-      const send = (m: RaftMessage) => store.router.sendRaftMessage(m)
-      const has = (id: number) => store.peers.has(id as RegionId)
+  // both ways a Raft message from the network reaches the store: the Effect, and the connection's read path
+  // (`sendRaftMessageNow`, `src/server/raftIntake.ts`) — a missing peer goes to the StoreWorker either way
+  for (const path of ["sendRaftMessage", "sendRaftMessageNow"] as const)
+    it.live(`creates a peer for an initial message only, and respects tombstones (${path})`, () =>
+      Effect.gen(function* () {
+        const engine = new MemoryEngine()
+        // region 1 covers ["m", "") on this store alone; region 11 was removed from it at conf ver 3
+        engine.write([
+          {
+            _tag: "Put",
+            space: "meta",
+            key: regionStateKey(1 as RegionId),
+            value: RegionLocalStateCodec.encode({
+              state: "Normal",
+              region: region(1, "m", "", { confVer: 1, version: 1 }, [[1, 1]])
+            })
+          },
+          {
+            _tag: "Put",
+            space: "meta",
+            key: regionStateKey(11 as RegionId),
+            value: RegionLocalStateCodec.encode({
+              state: "Tombstone",
+              // store 2 (the voter below) was removed before store 1: it is not a member of the tombstone's region
+              region: region(11, "", "m", { confVer: 3, version: 1 }, [[131, 3]])
+            })
+          }
+        ])
+        const network = yield* MemoryNetwork.make({ seed: 1 })
+        const toStore2: Array<RaftMessage> = []
+        yield* network.register(S2, (m) => Effect.sync(() => void toStore2.push(m)))
+        const { store, stop } = yield* runStore(engine, network, S1)
+        const send = (m: RaftMessage) =>
+          path === "sendRaftMessage"
+            ? store.router.sendRaftMessage(m)
+            : Effect.sync(() => assert.isTrue(store.router.sendRaftMessageNow(m)))
+        const has = (id: number) => store.peers.has(id as RegionId)
 
-      // a vote creates an uninitialized peer, which answers votes once its first election timeout has passed
-      // (`quietAfterStart`: it may have answered a leader's heartbeat before the store restarted)
-      yield* send(message(7, "MsgRequestVote"))
-      yield* eventually("peer of region 7", () => has(7))
-      const p7 = store.peers.get(7 as RegionId)!
-      assert.deepStrictEqual(p7.region.peers, [], "uninitialized: no members")
-      assert.strictEqual(p7.id, 7)
-      assert.isTrue(p7.rawNode.raft.quietAfterStart, "a peer made by a message starts quiet")
-      const answered = () => toStore2.some((m) => m.regionId === 7 && m.message.msgType === "MsgRequestVoteResponse")
-      // the candidate asks again until it is answered, as a real one does every election timeout
-      const asking = yield* Effect.fork(
-        Effect.repeat(send(message(7, "MsgRequestVote")), Schedule.spaced("100 millis"))
-      )
-      yield* eventually("vote response", answered, 10_000)
-      yield* Fiber.interrupt(asking)
+        // a vote creates an uninitialized peer, which answers votes once its first election timeout has passed
+        // (`quietAfterStart`: it may have answered a leader's heartbeat before the store restarted)
+        yield* send(message(7, "MsgRequestVote"))
+        yield* eventually("peer of region 7", () => has(7))
+        const p7 = store.peers.get(7 as RegionId)!
+        assert.deepStrictEqual(p7.region.peers, [], "uninitialized: no members")
+        assert.strictEqual(p7.id, 7)
+        assert.isTrue(p7.rawNode.raft.quietAfterStart, "a peer made by a message starts quiet")
+        const answered = () => toStore2.some((m) => m.regionId === 7 && m.message.msgType === "MsgRequestVoteResponse")
+        // the candidate asks again until it is answered, as a real one does every election timeout
+        const asking = yield* Effect.fork(
+          Effect.repeat(send(message(7, "MsgRequestVote")), Schedule.spaced("100 millis"))
+        )
+        yield* eventually("vote response", answered, 10_000)
+        yield* Fiber.interrupt(asking)
 
-      // a leader's first heartbeat (commit 0) creates one; a later heartbeat or an append does not
-      yield* send(message(8, "MsgHeartbeat", { commit: 0 }))
-      yield* send(message(9, "MsgHeartbeat", { commit: 5 }))
-      yield* send(message(10, "MsgAppend", { commit: 5 }))
-      // the StoreWorker handles messages in order: once region 12's peer exists, 8, 9 and 10 were handled
-      yield* send(message(12, "MsgRequestVote", { range: ["a", "b"] }))
-      yield* eventually("peer of region 12", () => has(12))
-      assert.isTrue(has(8), "heartbeat with commit 0 creates a peer")
-      assert.isFalse(has(9), "heartbeat with a commit does not")
-      assert.isFalse(has(10), "append does not")
+        // a leader's first heartbeat (commit 0) creates one; a later heartbeat or an append does not
+        yield* send(message(8, "MsgHeartbeat", { commit: 0 }))
+        yield* send(message(9, "MsgHeartbeat", { commit: 5 }))
+        yield* send(message(10, "MsgAppend", { commit: 5 }))
+        // the StoreWorker handles messages in order: once region 12's peer exists, 8, 9 and 10 were handled
+        yield* send(message(12, "MsgRequestVote", { range: ["a", "b"] }))
+        yield* eventually("peer of region 12", () => has(12))
+        assert.isTrue(has(8), "heartbeat with commit 0 creates a peer")
+        assert.isFalse(has(9), "heartbeat with a commit does not")
+        assert.isFalse(has(10), "append does not")
 
-      // a range overlapping region 1 would corrupt it: no peer
-      yield* send(message(13, "MsgRequestVote", { range: ["a", "n"] }))
-      // tombstone of region 11 at conf ver 3: older and same memberships are refused; a stale voter is told
-      yield* send(message(11, "MsgRequestVote", { epoch: { confVer: 2, version: 1 } }))
-      yield* send(message(11, "MsgRequestVote", { epoch: { confVer: 3, version: 1 } }))
-      yield* send(message(14, "MsgRequestVote"))
-      yield* eventually("peer of region 14", () => has(14))
-      assert.isFalse(has(13), "overlapping range")
-      assert.isFalse(has(11), "tombstone")
-      yield* eventually("tombstone notice", () => toStore2.some((m) => m.regionId === 11 && m.isTombstone))
-      // a later membership (conf ver 4) may re-add this store
-      yield* send(message(11, "MsgRequestVote", { epoch: { confVer: 4, version: 1 } }))
-      yield* eventually("peer of region 11 after re-add", () => has(11))
-      yield* stop
-    }).pipe(Effect.scoped)
-  )
+        // a range overlapping region 1 would corrupt it: no peer
+        yield* send(message(13, "MsgRequestVote", { range: ["a", "n"] }))
+        // tombstone of region 11 at conf ver 3: older and same memberships are refused; a stale voter is told
+        yield* send(message(11, "MsgRequestVote", { epoch: { confVer: 2, version: 1 } }))
+        yield* send(message(11, "MsgRequestVote", { epoch: { confVer: 3, version: 1 } }))
+        yield* send(message(14, "MsgRequestVote"))
+        yield* eventually("peer of region 14", () => has(14))
+        assert.isFalse(has(13), "overlapping range")
+        assert.isFalse(has(11), "tombstone")
+        yield* eventually("tombstone notice", () => toStore2.some((m) => m.regionId === 11 && m.isTombstone))
+        // a later membership (conf ver 4) may re-add this store
+        yield* send(message(11, "MsgRequestVote", { epoch: { confVer: 4, version: 1 } }))
+        yield* eventually("peer of region 11 after re-add", () => has(11))
+        yield* stop
+      }).pipe(Effect.scoped)
+    )
 
   it.live("a store out of disk space starts no new replica until space is freed", () =>
     Effect.gen(function* () {

@@ -4,13 +4,14 @@
  */
 import * as Net from "node:net"
 import { SocketServer } from "@effect/platform/SocketServer"
-import { Effect, Layer, Queue } from "effect"
+import { Effect, Layer, Option, Queue } from "effect"
 import { layerStandalone } from "../../src/layers/kvStorageStandalone.js"
 import { layerMemory } from "../../src/layers/storageMemory.js"
 import { layerTsoLocal } from "../../src/layers/tsoLocal.js"
 import type { RaftMessage } from "../../src/protocol/raftServer.js"
 import { layerHandlersWith } from "../../src/server/handlers.js"
 import { makeRaftHandlers } from "../../src/server/raftHandlers.js"
+import { RaftIntake } from "../../src/server/raftIntake.js"
 import { layerRpcServer, layerSocketServer } from "../../src/server/serve.js"
 
 export interface PieceSeen {
@@ -28,7 +29,18 @@ export const startRaftStore = Effect.gen(function* () {
   const raftCalls: Array<number> = []
   const pieces: Array<PieceSeen> = []
   const raft = Effect.map(
-    makeRaftHandlers((m) => Queue.offer(inbox, m)),
+    // a one-way batch goes through the server's intake when it has one (`src/server/raftIntake.ts`), any other
+    // through the `Raft` handler: both are counted
+    Effect.tap(makeRaftHandlers((m) => Queue.offer(inbox, m)), () =>
+      Effect.map(Effect.serviceOption(RaftIntake), (slot) => {
+        if (Option.isNone(slot) || slot.value.deliver === undefined) return
+        const deliver = slot.value.deliver
+        slot.value.deliver = (messages) => {
+          raftCalls.push(messages.length)
+          deliver(messages)
+        }
+      })
+    ),
     (h) => ({
       Raft: (req: Parameters<typeof h.Raft>[0]) => {
         raftCalls.push(req.messages.length)
