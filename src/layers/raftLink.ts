@@ -29,7 +29,7 @@ import type * as net from "node:net"
 import { ONE_WAY_HEADER } from "../protocol/oneWay.js"
 import type { StoreId } from "../protocol/ids.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
-import { TinyKvRpcs } from "../protocol/rpcs.js"
+import { RaftPayload } from "../protocol/rpcs.js"
 import { isValidAddress } from "../rpc/address.js"
 import { framedMsgPack } from "../rpc/framedMsgPack.js"
 import { dialRawSocket } from "../rpc/rawDial.js"
@@ -65,8 +65,6 @@ export interface RaftLinkEnv {
   readonly nowMs: () => number
 }
 
-const RaftPayload = (TinyKvRpcs.requests.get("Raft") as unknown as { readonly payloadSchema: Schema.Schema<unknown> })
-  .payloadSchema as Schema.Schema<{ readonly messages: ReadonlyArray<RaftMessage> }, unknown>
 const encodePayload = Schema.encodeEither(RaftPayload)
 
 const oneWayHeaders: ReadonlyArray<[string, string]> = [[ONE_WAY_HEADER, "1"]]

@@ -17,6 +17,12 @@ import { RaftMessage } from "./raftServer.js"
 import * as Kv from "./kvrpc.js"
 import * as S from "./scheduler.js"
 
+/**
+ * The payload of the store-to-store `Raft` call: what the transport's links encode and the store's intake
+ * decodes without going through @effect/rpc (`src/layers/raftLink.ts`, `src/server/raftIntake.ts`).
+ */
+export const RaftPayload = withFastPath(Schema.Struct({ messages: Schema.Array(RaftMessage) }))
+
 export class TinyKvRpcs extends RpcGroup.make(
   Rpc.make("RawGet", {
     payload: withFastPath(Kv.RawGetRequest),
@@ -49,7 +55,7 @@ export class TinyKvRpcs extends RpcGroup.make(
    * Store to store: a batch of Raft messages for peers on the receiving store (TinyKV's `Raft` stream).
    * One-way (`oneWay.ts`): never answered; Raft tolerates loss. Messages carrying a snapshot go by `Snapshot`.
    */
-  Rpc.make("Raft", { payload: withFastPath(Schema.Struct({ messages: Schema.Array(RaftMessage) })), error: KvError }),
+  Rpc.make("Raft", { payload: RaftPayload, error: KvError }),
   /**
    * Store to store: one piece (≤ 1 MiB) of a MsgSnapshot. The receiver buffers the pieces of `transferId` and
    * delivers the message once the piece with `last: true` arrived; the first piece carries `message` (the

@@ -16,7 +16,7 @@
 import { Context, Either, Layer, Schema } from "effect"
 import { ONE_WAY_HEADER } from "../protocol/oneWay.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
-import { TinyKvRpcs } from "../protocol/rpcs.js"
+import { RaftPayload } from "../protocol/rpcs.js"
 import { storeRequests } from "./metrics.js"
 
 export interface RaftIntakeSlot {
@@ -29,8 +29,6 @@ export class RaftIntake extends Context.Tag("tinykv/server/RaftIntake")<RaftInta
 /** One slot per server: the handlers fill it, the serialization of every connection reads it. */
 export const layerRaftIntake: Layer.Layer<RaftIntake> = Layer.sync(RaftIntake, () => ({ deliver: undefined }))
 
-const RaftPayload = (TinyKvRpcs.requests.get("Raft") as unknown as { readonly payloadSchema: Schema.Schema<unknown> })
-  .payloadSchema as Schema.Schema<{ readonly messages: ReadonlyArray<RaftMessage> }, unknown>
 const decodePayload = Schema.decodeUnknownEither(RaftPayload)
 
 const isOneWay = (headers: unknown): boolean => {

@@ -31,15 +31,17 @@ export const startRaftStore = Effect.gen(function* () {
   const raft = Effect.map(
     // a one-way batch goes through the server's intake when it has one (`src/server/raftIntake.ts`), any other
     // through the `Raft` handler: both are counted
-    Effect.tap(makeRaftHandlers((m) => Queue.offer(inbox, m)), () =>
-      Effect.map(Effect.serviceOption(RaftIntake), (slot) => {
-        if (Option.isNone(slot) || slot.value.deliver === undefined) return
-        const deliver = slot.value.deliver
-        slot.value.deliver = (messages) => {
-          raftCalls.push(messages.length)
-          deliver(messages)
-        }
-      })
+    Effect.tap(
+      makeRaftHandlers((m) => Queue.offer(inbox, m)),
+      () =>
+        Effect.map(Effect.serviceOption(RaftIntake), (slot) => {
+          if (Option.isNone(slot) || slot.value.deliver === undefined) return
+          const deliver = slot.value.deliver
+          slot.value.deliver = (messages) => {
+            raftCalls.push(messages.length)
+            deliver(messages)
+          }
+        })
     ),
     (h) => ({
       Raft: (req: Parameters<typeof h.Raft>[0]) => {
