@@ -24,7 +24,7 @@
  * (`transportSnapshot.ts`), one transfer at a time and at most `maxPendingSnapshots` waiting per link: it
  * may overtake or trail the messages around it, which Raft tolerates.
  */
-import { Duration, Effect, Either, Exit, Runtime, Schema, Scope } from "effect"
+import { type Duration, Effect, Either, Exit, Runtime, Schema, Scope } from "effect"
 import type * as net from "node:net"
 import { ONE_WAY_HEADER } from "../protocol/oneWay.js"
 import type { StoreId } from "../protocol/ids.js"
@@ -307,6 +307,3 @@ export class RaftLink {
     return Effect.asVoid(Effect.forkIn(transfer, this.env.scope))
   }
 }
-
-/** Milliseconds of a duration input, for the link's plain arithmetic. */
-export const millisOf = (d: Duration.DurationInput): number => Duration.toMillis(Duration.decode(d))

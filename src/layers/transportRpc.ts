@@ -19,7 +19,7 @@ import type { TlsCredentials } from "../rpc/tlsCredentials.js"
 import type { StoreId } from "../protocol/ids.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { type ResolveStore, Transport } from "../services/Transport.js"
-import { millisOf, RaftLink, type RaftLinkEnv } from "./raftLink.js"
+import { RaftLink, type RaftLinkEnv } from "./raftLink.js"
 
 export interface TransportRpcOptions {
   readonly resolve: ResolveStore
@@ -91,9 +91,9 @@ export const layerTransportRpc = (options: TransportRpcOptions): Layer.Layer<Tra
           connectTimeout: Duration.decode(config.connectTimeout),
           sendTimeout: Duration.decode(config.sendTimeout),
           closeTimeout: Duration.decode(config.closeTimeout),
-          batchTimeoutMs: millisOf(config.batchTimeout),
-          backoffInitialMs: millisOf(config.backoffInitial),
-          backoffMaxMs: millisOf(config.backoffMax)
+          batchTimeoutMs: Duration.toMillis(config.batchTimeout),
+          backoffInitialMs: Duration.toMillis(config.backoffInitial),
+          backoffMaxMs: Duration.toMillis(config.backoffMax)
         },
         scope,
         runtime: yield* Effect.runtime<never>(),

@@ -8,3 +8,10 @@
  * until an answer removes it — so one-way calls through it would keep one entry each, for ever.
  */
 export const ONE_WAY_HEADER = "x-tinykv-one-way"
+
+/** True when a request's encoded `headers` carry `ONE_WAY_HEADER`. */
+export const isOneWay = (headers: unknown): boolean => {
+  if (!Array.isArray(headers)) return false
+  for (const h of headers) if (Array.isArray(h) && h[0] === ONE_WAY_HEADER) return true
+  return false
+}

@@ -31,7 +31,7 @@ import * as Headers from "@effect/platform/Headers"
 import { Rpc, type RpcGroup, RpcServer } from "@effect/rpc"
 import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessage"
 import { Cause, type Context, Effect, Either, Exit, FiberSet, Layer, Option, Schema } from "effect"
-import { ONE_WAY_HEADER } from "../protocol/oneWay.js"
+import { isOneWay } from "../protocol/oneWay.js"
 import { HOT_RAW_CALLS, TinyKvRpcs } from "../protocol/rpcs.js"
 import { FastReads } from "./fastReads.js"
 import { storeRequests } from "./metrics.js"
@@ -44,12 +44,6 @@ interface HandlerEntry {
 }
 
 type RequestEncoded = Extract<FromClientEncoded, { _tag: "Request" }>
-
-const isOneWay = (headers: ReadonlyArray<readonly [string, string]> | undefined): boolean => {
-  if (!Array.isArray(headers)) return false
-  for (const h of headers) if (Array.isArray(h) && h[0] === ONE_WAY_HEADER) return true
-  return false
-}
 
 const encodeDefect = Schema.encodeSync(Schema.Defect)
 

@@ -14,7 +14,7 @@
  * builds them) nothing is taken, and the request goes through the fast lane as before (`fastLane.ts`).
  */
 import { Context, Either, Layer, Schema } from "effect"
-import { ONE_WAY_HEADER } from "../protocol/oneWay.js"
+import { isOneWay } from "../protocol/oneWay.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { RaftPayload } from "../protocol/rpcs.js"
 import { storeRequests } from "./metrics.js"
@@ -30,12 +30,6 @@ export class RaftIntake extends Context.Tag("tinykv/server/RaftIntake")<RaftInta
 export const layerRaftIntake: Layer.Layer<RaftIntake> = Layer.sync(RaftIntake, () => ({ deliver: undefined }))
 
 const decodePayload = Schema.decodeUnknownEither(RaftPayload)
-
-const isOneWay = (headers: unknown): boolean => {
-  if (!Array.isArray(headers)) return false
-  for (const h of headers) if (Array.isArray(h) && h[0] === ONE_WAY_HEADER) return true
-  return false
-}
 
 /**
  * The serialization's hook (`makeFramedMsgPack`'s `intake`): true when `message` was a one-way `Raft`

@@ -14,9 +14,8 @@
  * Certificates are reloaded with the credentials: `tls.Server#setSecureContext` makes new handshakes
  * use the new files while established connections go on.
  */
-import type * as Socket from "@effect/platform/Socket"
 import * as SocketServer from "@effect/platform/SocketServer"
-import { Deferred, Effect, Exit, Layer, Runtime, type Scope } from "effect"
+import { Effect, Layer, Runtime, type Scope } from "effect"
 import * as net from "node:net"
 import * as tls from "node:tls"
 import { admittedFrame, refusalFrame } from "../rpc/tlsAdmission.js"
@@ -30,6 +29,7 @@ import {
 } from "../rpc/tlsFrontDoor.js"
 import { checkPeerCertificate } from "../rpc/tlsVerify.js"
 import { makeConnectionHandoff } from "./connectionHandoff.js"
+import { serveListener } from "./listener.js"
 
 export interface TlsListenOptions {
   readonly host: string
@@ -45,7 +45,6 @@ export const makeTlsSocketServer = (
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const log = (message: string) => Runtime.runFork(runtime)(Effect.logWarning(message))
-    const errors = yield* Deferred.make<never, Error>()
 
     // admitted connections wait for `run`; closing destroys those never served (`connectionHandoff.ts`)
     const handoff = makeConnectionHandoff()
@@ -76,42 +75,7 @@ export const makeTlsSocketServer = (
         refuse(conn, remoteOf(conn), "it connected in plain TCP, and this port requires TLS")
       )
     )
-    server.on("error", (cause) => Deferred.unsafeDone(errors, Exit.fail(cause)))
-    yield* Effect.addFinalizer(() =>
-      Effect.async<void>((resume) => {
-        server.close(() => resume(Effect.void))
-      })
-    )
-    // runs before the close above: `server.close` waits for every connection
-    yield* Effect.addFinalizer(() => Effect.sync(handoff.close))
-    yield* Effect.async<void>((resume) => {
-      server.listen({ host: options.host, port: options.port }, () => resume(Effect.void))
-    }).pipe(
-      Effect.raceFirst(
-        Effect.mapError(
-          Deferred.await(errors),
-          (cause) => new SocketServer.SocketServerError({ reason: "Open", cause })
-        )
-      )
-    )
-
-    const run = <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>) =>
-      handoff
-        .run(handler)
-        .pipe(
-          Effect.raceFirst(
-            Effect.mapError(
-              Deferred.await(errors),
-              (cause) => new SocketServer.SocketServerError({ reason: "Unknown", cause })
-            )
-          )
-        )
-
-    const address = server.address() as net.AddressInfo
-    return SocketServer.SocketServer.of({
-      address: { _tag: "TcpAddress", hostname: address.address, port: address.port },
-      run
-    })
+    return yield* serveListener(server, handoff, options)
   })
 
 /** The TLS socket server as a layer (port 0 picks a free port; read it back from `address`). */

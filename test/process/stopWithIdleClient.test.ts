@@ -32,10 +32,8 @@ describe("stopping a store", () => {
     idle.on("error", () => {})
     cleanups.push(() => idle.destroy())
     await new Promise<void>((resolve) => idle.once("connect", () => resolve()))
-    // the deadline only bounds a hang (the stop takes milliseconds): SIGKILL then, which fails the test
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+    // a store that hangs fails the test at its timeout; `afterEach` then kills it
     const code = await stop(child)
-    clearTimeout(timer)
-    assert.strictEqual(code, 0, "the store exited by itself, not killed at the deadline")
-  })
+    assert.strictEqual(code, 0, "the store exited by itself")
+  }, 30_000)
 })
