@@ -3,21 +3,18 @@
  * connection (client → store, store → store, anyone → scheduler) is made, in plain TCP or in TLS
  * (`tlsDial.ts`).
  */
-import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import type * as Socket from "@effect/platform/Socket"
 import { type Rpc, RpcClient, type RpcClientError, type RpcGroup } from "@effect/rpc"
-import type { RequestEncoded } from "@effect/rpc/RpcMessage"
-import { Context, Effect, Layer, type Schedule, type Scope } from "effect"
+import { Context, Effect, type Schedule, type Scope } from "effect"
 import { parseAddress } from "./address.js"
+import { makeClientProtocol } from "./clientProtocol.js"
 import { markUnsent } from "./errors.js"
-import { layerFramedMsgPack } from "./framedMsgPack.js"
 import { type LeanCalls, makeLeanCalls } from "./leanCalls.js"
 import { rpcTracingEnabled } from "./tracing.js"
 import type { TlsCredentials } from "./tlsCredentials.js"
-import { layerTlsSocket } from "./tlsDial.js"
 
 export interface DialOptions {
-  /** How a dropped socket reconnects in the background (@effect/rpc's default otherwise). */
+  /** How a dropped socket reconnects in the background (from 500 ms, ×1.5 per failure, at most every 5 s, otherwise). */
   readonly retrySchedule?: Schedule.Schedule<unknown, Socket.SocketError> | undefined
   /** Dial with TLS, presenting these credentials (each reconnection takes their current set). */
   readonly tls?: TlsCredentials | undefined
@@ -25,15 +22,9 @@ export interface DialOptions {
   readonly leanTags?: ReadonlyArray<string> | undefined
 }
 
-/** A dialled connection: the @effect/rpc client, and the raw request writer beneath it. */
+/** A dialled connection: the @effect/rpc client, and the lean calls beside it. */
 export interface RpcConnection<Rpcs extends Rpc.Any> {
   readonly client: RpcClient.RpcClient<Rpcs, RpcClientError.RpcClientError>
-  /**
-   * Writes an already encoded request to the socket, bypassing the client: for requests that are never
-   * answered (`src/protocol/oneWay.ts`). The client would keep an entry for each until its answer came —
-   * for ever, one per call (measured in docs/PERFORMANCE.md, "Where the memory goes").
-   */
-  readonly sendEncoded: (request: RequestEncoded) => Effect.Effect<void, RpcClientError.RpcClientError>
   /** The lean calls of `leanTags`; absent with tracing on (their spans are `RpcClient`'s to make). */
   readonly lean: LeanCalls | undefined
 }
@@ -49,32 +40,20 @@ export const dialRpcConnection = <Rpcs extends Rpc.Any>(
 ): Effect.Effect<RpcConnection<Rpcs>, { readonly message: string }, Scope.Scope> =>
   Effect.gen(function* () {
     const { host, port } = parseAddress(address)
-    const protocol = RpcClient.layerProtocolSocket(
-      options.retrySchedule === undefined ? {} : { retrySchedule: options.retrySchedule }
-    ).pipe(
-      Layer.provide(
-        options.tls === undefined
-          ? NodeSocket.layerNet({ host, port, noDelay: true })
-          : layerTlsSocket(host, port, options.tls)
-      ),
-      Layer.provide(layerFramedMsgPack)
-    )
-    // NB: build the protocol in the caller's scope; `Effect.provide` on `make` alone would close the socket at once
-    const built = yield* Layer.build(protocol)
-    // a request the protocol refuses to send (its socket is down) never reached the server: say so
-    const socketProtocol = Context.get(built, RpcClient.Protocol)
-    const sendEncoded = (request: RequestEncoded) => Effect.mapError(socketProtocol.send(request), markUnsent)
+    const connection = yield* makeClientProtocol({
+      host,
+      port,
+      tls: options.tls,
+      retrySchedule: options.retrySchedule
+    })
     const tracing = yield* rpcTracingEnabled
     const lean =
-      tracing || options.leanTags === undefined ? undefined : yield* makeLeanCalls(group, options.leanTags, sendEncoded)
-    const context = Context.add(built, RpcClient.Protocol, {
-      ...socketProtocol,
-      send: (request, transferables) => Effect.mapError(socketProtocol.send(request, transferables), markUnsent),
-      // the lean calls see each answer first; the rest is RpcClient's
-      run:
-        lean === undefined
-          ? socketProtocol.run
-          : (f) => socketProtocol.run((message) => (lean.receive(message) ? Effect.void : f(message)))
+      tracing || options.leanTags === undefined ? undefined : yield* makeLeanCalls(group, options.leanTags, connection)
+    if (lean !== undefined) connection.setReceiver(lean.receive)
+    // a request the connection refuses to send (its socket is down) never reached the server: say so
+    const context = Context.make(RpcClient.Protocol, {
+      ...connection.protocol,
+      send: (request, transferables) => Effect.mapError(connection.protocol.send(request, transferables), markUnsent)
     })
     // the groups dialled here declare no client middleware
     const client = yield* (
@@ -84,7 +63,7 @@ export const dialRpcConnection = <Rpcs extends Rpc.Any>(
         RpcClient.Protocol | Scope.Scope
       >
     ).pipe(Effect.provide(context))
-    return { client, sendEncoded, lean }
+    return { client, lean }
   })
 
 /** `dialRpcConnection`'s client alone. */

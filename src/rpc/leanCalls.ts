@@ -9,21 +9,22 @@
  * more time in the fiber runtime and the garbage collector than in anything of its own
  * (docs/PERFORMANCE.md, "The client's CPU").
  *
- * A lean call encodes its payload through the Schema (its fast path), queues the request with an id of its
- * own — negative, so never one of `RpcClient`'s (which count up from 0) — and waits on one `Effect.async`
- * that the answer, the deadline's timer or the connection's failure completes. One writer fiber per
- * connection writes the queued requests to the socket: a write can wait (for a socket being opened, or a
- * peer that stopped reading), and the caller's deadline must not wait with it; a request whose caller gave
- * up before it was written is not written at all. The answer is decoded as `RpcClient` decodes it: a
- * success through the success Schema alone, anything else through the full `Exit` Schema. The wrapped
- * protocol's `run` hands every message to `receive` first; what is not a lean call's goes on to `RpcClient`
- * unchanged. A protocol error or a server's defect ends every pending lean call as it ends `RpcClient`'s
- * calls; a request the socket refused ends with that error.
+ * A lean call encodes its payload through the Schema (its fast path), and waits on one `Effect.async` that the
+ * answer, the deadline's timer or the connection's failure completes; its request, with an id of its own —
+ * negative, so never one of `RpcClient`'s (which count up from 0) — is written on the caller's fiber
+ * (`ClientProtocol.writeNow`, `clientProtocol.ts`): at once while the socket is open, when it first opens if
+ * the caller still waits then, and not at all when the connection is down (the call ends with the connection's
+ * failure, marked as unsent). The answer is decoded as `RpcClient` decodes it: a success through the success
+ * Schema alone, anything else through the full `Exit` Schema. The connection hands every message to `receive`
+ * first; what is not a lean call's goes on to `RpcClient` unchanged. A protocol error or a server's defect ends
+ * every pending lean call as it ends `RpcClient`'s calls.
  */
 import { Rpc, type RpcGroup } from "@effect/rpc"
 import type { RpcClientError } from "@effect/rpc/RpcClientError"
 import type { FromServerEncoded, RequestEncoded } from "@effect/rpc/RpcMessage"
-import { Effect, Either, Exit, FiberId, Queue, Schema, type Scope } from "effect"
+import { Effect, Either, Exit, FiberId, Schema, type Scope } from "effect"
+import type { ClientProtocol } from "./clientProtocol.js"
+import { markUnsent } from "./errors.js"
 
 export interface LeanCalls {
   /** The request tags sent lean. */
@@ -50,8 +51,6 @@ interface Shape {
 
 interface Pending {
   readonly shape: Shape
-  /** Until the writer takes it. */
-  request: RequestEncoded | undefined
   /** Completes the waiting caller (set when the call is queued, so before any answer can come). */
   settle: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined
 }
@@ -61,11 +60,11 @@ const noHeaders: ReadonlyArray<[string, string]> = []
 
 type EncodedExit = { readonly _tag: "Success"; readonly value: unknown } | { readonly _tag: "Failure" }
 
-/** The lean calls of `tags` over `send`; their writer fiber ends with the scope. */
+/** The lean calls of `tags` over `connection`; those still pending when the scope closes are interrupted. */
 export const makeLeanCalls = <Rpcs extends Rpc.Any>(
   group: RpcGroup.RpcGroup<Rpcs>,
   tags: ReadonlyArray<string>,
-  send: (request: RequestEncoded) => Effect.Effect<void, RpcClientError>
+  connection: Pick<ClientProtocol, "writeNow">
 ): Effect.Effect<LeanCalls, never, Scope.Scope> =>
   Effect.gen(function* () {
     const shapes = new Map<string, Shape>()
@@ -82,7 +81,6 @@ export const makeLeanCalls = <Rpcs extends Rpc.Any>(
     }
     const pending = new Map<string, Pending>()
     let lastId = 0
-    const outbox = yield* Queue.unbounded<string>()
 
     const answer = (p: Pending, exit: Exit.Exit<unknown, unknown>) => p.settle?.(exit)
     const endAll = (exit: Exit.Exit<never, unknown>) => {
@@ -108,10 +106,9 @@ export const makeLeanCalls = <Rpcs extends Rpc.Any>(
         if (Either.isLeft(encoded)) return Effect.die(encoded.left)
         const id = String(--lastId)
         const request = { _tag: "Request", id, tag, payload: encoded.right, headers: noHeaders } as RequestEncoded
-        const p: Pending = { shape, request, settle: undefined }
+        const p: Pending = { shape, settle: undefined }
         return Effect.async<unknown, unknown>((resume) => {
           pending.set(id, p)
-          outbox.unsafeOffer(id)
           const timer = setTimeout(() => {
             pending.delete(id)
             p.settle = undefined
@@ -121,6 +118,15 @@ export const makeLeanCalls = <Rpcs extends Rpc.Any>(
             clearTimeout(timer)
             resume(exit)
           }
+          connection.writeNow(
+            request,
+            (error) => {
+              if (pending.get(id) !== p) return
+              pending.delete(id)
+              answer(p, Exit.fail(markUnsent(error)))
+            },
+            () => pending.get(id) === p
+          )
           return Effect.sync(() => {
             clearTimeout(timer)
             pending.delete(id)
@@ -128,28 +134,6 @@ export const makeLeanCalls = <Rpcs extends Rpc.Any>(
         })
       }) as Effect.Effect<A, E | T | RpcClientError>
 
-    // --- the writer: each request still awaited, in order; a refused one ends its call ---
-    const write = (id: string) => {
-      const p = pending.get(id)
-      const request = p?.request
-      if (p === undefined || request === undefined) return Effect.void
-      p.request = undefined
-      return Effect.catchAll(send(request), (error) =>
-        Effect.sync(() => {
-          if (pending.get(id) !== p) return
-          pending.delete(id)
-          answer(p, Exit.fail(error))
-        })
-      )
-    }
-    // NB: interruptible, although a connection may be dialled where interruption is off
-    yield* Effect.forkScoped(
-      Effect.interruptible(
-        Effect.forever(
-          Effect.flatMap(Queue.takeBetween(outbox, 1, 256), (ids) => Effect.forEach(ids, write, { discard: true }))
-        )
-      )
-    )
     // as RpcClient on shutdown: what is still pending is interrupted
     yield* Effect.addFinalizer(() => Effect.sync(() => endAll(Exit.interrupt(FiberId.none))))
 

@@ -7,9 +7,10 @@
 import { RpcClientError } from "@effect/rpc/RpcClientError"
 import type { FromServerEncoded, RequestEncoded } from "@effect/rpc/RpcMessage"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import { utf8 } from "../../src/protocol/bytes.js"
 import { HOT_RAW_CALLS, TinyKvRpcs } from "../../src/protocol/rpcs.js"
+import { isUnsent } from "../../src/rpc/errors.js"
 import { type LeanCalls, makeLeanCalls } from "../../src/rpc/leanCalls.js"
 import { connectStore } from "../../src/rpc/storeConnection.js"
 import { eventually } from "../../src/testing/eventually.js"
@@ -19,16 +20,16 @@ class Late {
   readonly _tag = "Late"
 }
 
-/** Lean calls whose requests are kept in `sent`; `beforeSend` runs as each is written. */
+/** Lean calls over an open connection whose requests are kept in `sent`; `beforeSend` runs as each is written. */
 const harness = (beforeSend: (request: RequestEncoded) => void = () => {}) =>
   Effect.gen(function* () {
     const sent: Array<RequestEncoded> = []
-    const lean = yield* makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, (request) =>
-      Effect.sync(() => {
+    const lean = yield* makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, {
+      writeNow: (request) => {
         sent.push(request)
         beforeSend(request)
-      })
-    )
+      }
+    })
     return { lean, sent }
   })
 
@@ -119,37 +120,41 @@ describe("lean calls", () => {
     })
   )
 
-  it.scoped("a request the socket refuses ends its call with that error and leaves nothing pending", () =>
+  it.scoped("a request the connection refuses ends its call, marked unsent, and leaves nothing pending", () =>
     Effect.gen(function* () {
       const error = new RpcClientError({ reason: "Protocol", message: "socket down" })
-      const lean = yield* makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, () => Effect.fail(error))
+      const lean = yield* makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, { writeNow: (_, refused) => refused(error) })
       const e = yield* Effect.flip(lean.call("RawGet", getPayload, 60_000, () => new Late()))
-      assert.strictEqual(e, error)
+      assert.instanceOf(e, RpcClientError)
+      assert.strictEqual((e as RpcClientError).message, "socket down")
+      assert.isTrue(isUnsent(e as RpcClientError), "it never left this process: a write may be sent again")
       assert.isTrue(lean.receive(exitOf("-1", { _tag: "Success", value: {} })), "its id is a lean one, dropped")
     })
   )
 
-  it.scopedLive("a write that waits (a socket not open yet) holds no caller past its deadline", () =>
+  it.scopedLive("a request waiting for the socket to open holds no caller past its deadline", () =>
     Effect.gen(function* () {
-      const opened = yield* Deferred.make<void>()
+      // a connection still opening: the requests wait for it, each asking whether it is still wanted
+      const waiting: Array<{ request: RequestEncoded; wanted: () => boolean }> = []
       const sent: Array<RequestEncoded> = []
-      const lean = yield* makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, (request) =>
-        Effect.zipRight(
-          Deferred.await(opened),
-          Effect.sync(() => sent.push(request))
-        )
-      )
+      let open = false
+      const lean = yield* makeLeanCalls(TinyKvRpcs, HOT_RAW_CALLS, {
+        writeNow: (request, _, wanted) => (open ? sent.push(request) : waiting.push({ request, wanted }))
+      })
       const first = yield* Effect.flip(lean.call("RawGet", getPayload, 20, () => new Late()))
-      const second = yield* Effect.flip(lean.call("RawGet", getPayload, 20, () => new Late()))
       assert.instanceOf(first, Late)
-      assert.instanceOf(second, Late)
-      yield* Deferred.succeed(opened, undefined)
-      yield* eventually(Effect.sync(() => assert.lengthOf(sent, 1)))
-      // the writer was in the first write when both gave up; the second, given up while queued, is never written
-      const third = yield* Effect.fork(lean.call("RawGet", getPayload, 60_000, () => new Late()))
-      yield* eventually(Effect.sync(() => assert.lengthOf(sent, 2)))
-      assert.strictEqual(sent[1]!.id, "-3")
-      yield* Fiber.interrupt(third)
+      const second = yield* Effect.fork(lean.call("RawGet", getPayload, 60_000, () => new Late()))
+      yield* eventually(Effect.sync(() => assert.lengthOf(waiting, 2)))
+      // the socket opens: the request whose caller gave up is not written, the other one is
+      open = true
+      for (const w of waiting) if (w.wanted()) sent.push(w.request)
+      assert.deepStrictEqual(
+        sent.map((r) => r.id),
+        ["-2"]
+      )
+      assert.isTrue(lean.receive(exitOf("-2", { _tag: "Success", value: { notFound: true } })))
+      const answer = yield* Fiber.join(second)
+      assert.isTrue((answer as { notFound: boolean }).notFound)
     })
   )
 
