@@ -34,6 +34,7 @@ import { Cause, type Context, Effect, Either, Exit, FiberSet, Layer, Option, Sch
 import { isOneWay } from "../protocol/oneWay.js"
 import { HOT_RAW_CALLS, TinyKvRpcs } from "../protocol/rpcs.js"
 import { FastReads } from "./fastReads.js"
+import type { ServerProtocol } from "./serverProtocol.js"
 import { storeRequests } from "./metrics.js"
 
 type Handlers = Rpc.ToHandler<RpcGroup.Rpcs<typeof TinyKvRpcs>>
@@ -68,6 +69,7 @@ export const layerFastLane = <RIn>(
     RpcServer.Protocol,
     Effect.gen(function* () {
       const protocol = yield* RpcServer.Protocol
+      const sendNow = (protocol as Partial<ServerProtocol>).sendNow
       const context = yield* Effect.context<Handlers>()
       const fibers = yield* FiberSet.make()
       const fastReads = Option.getOrUndefined(yield* Effect.serviceOption(FastReads))
@@ -106,6 +108,13 @@ export const layerFastLane = <RIn>(
           const encodeExit = Schema.encodeUnknownEither(Rpc.exitSchema(rpc as never) as Schema.Schema<unknown, unknown>)
           const reply = (clientId: number, requestId: string, exit: unknown) =>
             protocol.send(clientId, { _tag: "Exit", requestId, exit } as FromServerEncoded)
+          // a success is written at once when the protocol can (`serverProtocol.ts`): no Effect to run for it
+          const replySuccess = (clientId: number, requestId: string, value: unknown): Effect.Effect<void> => {
+            const message = { _tag: "Exit", requestId, exit: { _tag: "Success", value } } as FromServerEncoded
+            if (sendNow === undefined) return protocol.send(clientId, message)
+            sendNow(clientId, message)
+            return Effect.void
+          }
           const defect = (clientId: number, d: unknown) =>
             protocol.send(clientId, { _tag: "Defect", defect: encodeDefect(d) } as FromServerEncoded)
           const now = tag === "RawGet" ? fastReads?.RawGet : undefined
@@ -121,7 +130,7 @@ export const layerFastLane = <RIn>(
                 storeRequests.record(tag, "ok", (performance.now() - started) / 1000)
                 const encoded = encodeSuccess(answer)
                 return Either.isRight(encoded)
-                  ? reply(clientId, requestId, { _tag: "Success", value: encoded.right })
+                  ? replySuccess(clientId, requestId, encoded.right)
                   : defect(clientId, `cannot encode the answer to ${tag}`)
               }
             }
@@ -134,7 +143,7 @@ export const layerFastLane = <RIn>(
                 onSuccess: (value) => {
                   const encoded = encodeSuccess(value)
                   return Either.isRight(encoded)
-                    ? reply(clientId, requestId, { _tag: "Success", value: encoded.right })
+                    ? replySuccess(clientId, requestId, encoded.right)
                     : defect(clientId, `cannot encode the answer to ${tag}`)
                 },
                 onFailure: (cause) => {

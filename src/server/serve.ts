@@ -15,6 +15,7 @@ import { rpcTracingEnabled } from "../rpc/tracing.js"
 import type { TlsCredentials } from "../rpc/tlsCredentials.js"
 import { layerFastLane } from "./fastLane.js"
 import { layerRaftIntake, RaftIntake, takeOneWayRaft } from "./raftIntake.js"
+import { makeServerProtocol } from "./serverProtocol.js"
 import { layerTcpSocketServer } from "./tcpSocketServer.js"
 import { layerTlsSocketServer } from "./tlsSocketServer.js"
 
@@ -44,7 +45,7 @@ export const layerLoggedMsgPack: Layer.Layer<RpcSerialization.RpcSerialization> 
 const layerLoggedProtocol = Layer.scoped(
   RpcServer.Protocol,
   Effect.gen(function* () {
-    const inner = yield* RpcServer.makeProtocolSocketServer
+    const inner = yield* makeServerProtocol
     return RpcServer.Protocol.of({
       ...inner,
       send: (clientId, response, transferables) => {
