@@ -49,6 +49,16 @@ export interface Config {
    * answered not to help elect another leader for an election timeout. Off by default (etcd's behaviour).
    */
   readonly quietAfterStart?: boolean
+  /**
+   * A leader whose commit index advances on an append answer does not tell every follower at once with an append
+   * of its own: they learn it from the next append or heartbeat, which carry it anyway. Safe, since a follower
+   * only ever commits what the leader committed (and holds); only the followers' applying waits, by at most a
+   * heartbeat interval. It saves an append and its answer per follower per commit: with one client writing, about
+   * half of the messages of a write. A commit past a conf change is still sent at once (a leader that removed
+   * itself sends nothing after it). Off by default (etcd's behaviour); the raftstore turns it on
+   * (`StoreConfig.lazyCommit`).
+   */
+  readonly lazyCommit?: boolean
 }
 
 /** Why `config` is unusable, or `undefined` when it is fine (TinyKV `Config.validate`). */

@@ -33,6 +33,7 @@ export interface RaftNode {
   pendingConfIndex: number
   readonly preVote: boolean
   readonly checkQuorum: boolean
+  readonly lazyCommit: boolean
   /** The leader's ReadIndex requests waiting for a quorum (`readIndex.ts`); emptied on every role change. */
   readOnly: ReadOnly
   /** MsgReadIndex a new leader holds until it has committed an entry of its term; emptied on every role change. */

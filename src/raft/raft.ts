@@ -89,6 +89,8 @@ export class Raft implements RaftNode {
   readonly preVote: boolean
   /** See `Config.checkQuorum`. */
   readonly checkQuorum: boolean
+  /** See `Config.lazyCommit`. */
+  readonly lazyCommit: boolean
   /** The leader's ReadIndex requests waiting for a quorum of heartbeat answers (`readIndex.ts`). */
   readOnly = new ReadOnly()
   /** MsgReadIndex held by a leader that has not committed an entry of its term yet. */
@@ -113,6 +115,7 @@ export class Raft implements RaftNode {
     this.heartbeatTimeout = c.heartbeatTick
     this.preVote = c.preVote ?? false
     this.checkQuorum = c.checkQuorum ?? false
+    this.lazyCommit = c.lazyCommit ?? false
     this.randomizedElectionTimeout = c.electionTick
     const { hardState, confState } = c.storage.initialState()
     this.raftLog = new RaftLog(c.storage)

@@ -71,9 +71,17 @@ const propose = (r: RaftNode, m: Message): StepError | undefined => {
 }
 
 /**
+ * Whether the commit index just moved past the leader's latest conf change. That commit goes to every follower at
+ * once even under `Config.lazyCommit`: a leader that removed itself sends nothing more, and the others must not
+ * wait for an election to learn of their new membership.
+ */
+const committedConfChange = (r: RaftNode, before: number): boolean =>
+  before < r.pendingConfIndex && r.pendingConfIndex <= r.raftLog.committed
+
+/**
  * A follower's answer to MsgAppend/MsgSnapshot. A rejection moves `next` back (using the follower's hint, never
  * below `match + 1`) and probes again; an acceptance raises `match`, may commit (then everyone learns the new
- * commit index), and may complete a pending leadership transfer.
+ * commit index: at once, or with the next append or heartbeat under `Config.lazyCommit`), and may complete a pending leadership transfer.
  */
 const handleAppendResponse = (r: RaftNode, m: Message): void => {
   const pr = r.prs.get(m.from)
@@ -91,7 +99,8 @@ const handleAppendResponse = (r: RaftNode, m: Message): void => {
     invariant(m.index <= log.lastIndex(), () => `${m.from} acked ${m.index} beyond leader's last ${log.lastIndex()}`)
     pr.match = m.index
     pr.next = Math.max(pr.next, m.index + 1)
-    if (r.maybeCommit()) r.bcastAppend()
+    const before = log.committed
+    if (r.maybeCommit() && (!r.lazyCommit || committedConfChange(r, before))) r.bcastAppend()
     else if (pr.next <= log.lastIndex()) r.sendAppend(m.from)
   }
   if (m.from === r.leadTransferee && pr.match === log.lastIndex()) {

@@ -41,6 +41,8 @@ export interface PeerConfig {
   readonly heartbeatTicks: number
   readonly preVote: boolean
   readonly checkQuorum: boolean
+  /** Raft `Config.lazyCommit` (default off). */
+  readonly lazyCommit?: boolean
   /** Raft `Config.quietAfterStart` (default off). */
   readonly quietAfterStart?: boolean
   /** How long a quorum's confirmation lets the leader answer reads alone (`readLease.ts`); default 0n: never. */
@@ -116,6 +118,7 @@ export class Peer {
       heartbeatTick: config.heartbeatTicks,
       preVote: config.preVote,
       checkQuorum: config.checkQuorum,
+      lazyCommit: config.lazyCommit ?? false,
       quietAfterStart: config.quietAfterStart ?? false,
       storage,
       applied: storage.appliedIndex,

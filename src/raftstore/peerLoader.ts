@@ -56,6 +56,7 @@ export const newPeer = (
     readPath: options.config.readPath,
     preVote: options.config.preVote,
     checkQuorum: options.config.checkQuorum,
+    lazyCommit: options.config.lazyCommit,
     seed: deriveSeed(options.seed, ps.region.id * 1_000_003 + meta.id),
     unsafeTestOnly: options.config.unsafeTestOnly
   })

@@ -93,9 +93,13 @@ export class Sim {
   private nextNodeId: number
   private readonly heartbeatTick: number
   private readonly electionTick: number
-  /** Half of the schedules run with PreVote, half with CheckQuorum (independently), drawn from their own stream. */
+  /**
+   * Half of the schedules run with PreVote, half with CheckQuorum, half with lazy commit (independently), drawn
+   * from their own stream.
+   */
   private readonly preVote: boolean
   private readonly checkQuorum: boolean
+  private readonly lazyCommit: boolean
   private maxPool = 0
   private dropRate: number
   private dupRate: number
@@ -127,6 +131,7 @@ export class Sim {
     const flags = mulberry32(deriveSeed(seed, 77))
     this.preVote = flags() < 0.5
     this.checkQuorum = flags() < 0.5
+    this.lazyCommit = flags() < 0.5
     this.readRng = mulberry32(deriveSeed(seed, 78))
     // 30% of schedules are calm (faults at a fifth of the rate, no loss): long logs, many commits, compactions
     // and membership changes; the rest are stormy.
@@ -207,6 +212,7 @@ export class Sim {
       heartbeatTick: this.heartbeatTick,
       preVote: this.preVote,
       checkQuorum: this.checkQuorum,
+      lazyCommit: this.lazyCommit,
       storage: node.storage,
       applied: node.appliedIndex,
       rng: mulberry32(Math.floor(this.rng() * 4294967296))
