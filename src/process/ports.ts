@@ -45,3 +45,19 @@ export const freePort: Effect.Effect<number, Error> = Effect.gen(function* () {
   const any = yield* probe(0)
   return any ?? (yield* Effect.fail(new Error("no free port")))
 })
+
+/**
+ * The first of `count` consecutive ports all free right now, at random below the ephemeral range: for a caller
+ * that gives one base port to several listeners (the playground's stores listen on `base-port + i - 1`). Probing
+ * only the base would let a neighbour be taken, by another listener of the same cluster or of another test.
+ */
+export const freePortRun = (count: number): Effect.Effect<number, Error> =>
+  Effect.gen(function* () {
+    for (let i = 0; i < TRIES; i++) {
+      const start = yield* Random.nextIntBetween(LOW, HIGH - count + 2)
+      let free = true
+      for (let port = start; free && port < start + count; port++) free = (yield* probe(port)) !== undefined
+      if (free) return start
+    }
+    return yield* Effect.fail(new Error(`no run of ${count} free ports`))
+  })

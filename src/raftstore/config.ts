@@ -33,7 +33,14 @@ export interface StoreConfig {
   readonly lazyCommit: boolean
   /** How often a leader checks whether its log should be compacted. */
   readonly raftLogGcTicks: number
-  /** Compact when at least this many applied entries are in the log. */
+  /**
+   * Compact, up to the last entry every member holds, once at least this many such applied entries are in the
+   * log (TiKV's `raft-log-gc-threshold`): a region whose members keep up keeps a short log, in memory (where every
+   * entry not compacted stays, `raft/raftLog.ts`) and on disk. It never makes a member need a snapshot; the
+   * count and size limits below bound the log when one lags.
+   */
+  readonly raftLogGcThreshold: number
+  /** Compact when at least this many applied entries are in the log, however far a member lags. */
   readonly raftLogGcCountLimit: number
   /**
    * Compact when the applied entries in the log hold at least this many bytes of commands (TiKV's
@@ -110,6 +117,7 @@ export const defaultConfig: StoreConfig = {
   checkQuorum: true,
   lazyCommit: true,
   raftLogGcTicks: 10,
+  raftLogGcThreshold: 50,
   raftLogGcCountLimit: 10_000,
   // TiKV's: three quarters of the region split size
   raftLogGcSizeLimit: 72 * MiB,
@@ -139,6 +147,7 @@ export const testConfig: StoreConfig = {
   checkQuorum: true,
   lazyCommit: true,
   raftLogGcTicks: 1,
+  raftLogGcThreshold: 50,
   raftLogGcCountLimit: 128_000,
   raftLogGcSizeLimit: 72 * MiB,
   regionHeartbeatTicks: 2,
@@ -162,6 +171,7 @@ export const validateConfig = (c: StoreConfig): string | undefined => {
     return "region heartbeat idle ticks must be at least the region heartbeat ticks"
   if (c.splitCheckTicks <= 0) return "split check ticks must be positive"
   if (!(c.raftLogGcSizeLimit > 0)) return "the raft log GC size limit must be positive"
+  if (!(c.raftLogGcThreshold > 0)) return "the raft log GC threshold must be positive"
   if (c.regionSplitSize <= 0) return "the region split size must be positive"
   if (c.regionMaxSize < c.regionSplitSize) return "the region max size must be at least the split size"
   if (!Number.isSafeInteger(c.hibernateCheckInTicks) || c.hibernateCheckInTicks <= 0)

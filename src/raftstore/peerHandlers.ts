@@ -86,24 +86,35 @@ export const onTick = (ctx: RoundContext, config: StoreConfig, peer: Peer): void
   ctx.hibernation?.afterLeaderTick(peer)
 }
 
+/** The last index every member of the leader's region holds (TiKV's `replicated_idx`). */
+const minMatch = (peer: Peer): number => {
+  const r = peer.rawNode.raft
+  let min = r.raftLog.lastIndex()
+  for (const [id, pr] of r.prs) if (id !== r.id && pr.match < min) min = pr.match
+  return min
+}
+
 /** The periodic duties of a leader's tick: log compaction, split checks, reports to the scheduler. */
 const leaderDuties = (ctx: RoundContext, config: StoreConfig, peer: Peer): void => {
   if (++peer.ticksSinceGc >= config.raftLogGcTicks) {
     peer.ticksSinceGc = 0
     const applied = peer.storage.appliedIndex
     const first = peer.storage.firstIndex()
-    // by count or by bytes, whichever comes first (the bytes counted only when the count does not decide)
-    const due =
+    // by count or by bytes, whichever comes first (the bytes counted only when the count does not decide): up to
+    // the applied index, however far a member lags; else, past the threshold, up to what every member holds
+    const forced =
       applied - first + 1 >= config.raftLogGcCountLimit ||
       peer.rawNode.raft.raftLog.dataBytes(first, applied + 1) >= config.raftLogGcSizeLimit
-    if (due && applied > peer.compactProposedAt) {
-      const term = peer.storage.term(applied)
+    const replicated = Math.min(applied, minMatch(peer))
+    const compactTo = forced ? applied : replicated - first + 1 >= config.raftLogGcThreshold ? replicated : 0
+    if (compactTo > peer.compactProposedAt) {
+      const term = peer.storage.term(compactTo)
       if (typeof term === "number") {
-        peer.compactProposedAt = applied
+        peer.compactProposedAt = compactTo
         peer.proposeInternal({
           header: { regionId: peer.regionId, peer: peer.meta, regionEpoch: peer.region.regionEpoch, term: 0 },
           requests: [],
-          adminRequest: { _tag: "CompactLog", compactIndex: applied, compactTerm: term }
+          adminRequest: { _tag: "CompactLog", compactIndex: compactTo, compactTerm: term }
         })
       }
     }

@@ -4,16 +4,19 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { assertBuilt, freePort, startTinykv, stop, tinykv } from "../support/cli.js"
+import { assertBuilt, freePortRun, startTinykv, stop, tinykv } from "../support/cli.js"
 
 describe("tinykv playground", () => {
   it("starts a 3-store cluster, serves the CLI, and stops every child on SIGTERM", async () => {
     assertBuilt()
     const data = mkdtempSync(join(tmpdir(), "tinykv-playground-"))
-    const schedulerPort = await freePort()
-    const basePort = await freePort()
-    const statusPort = await freePort()
-    const statusBasePort = await freePort()
+    // one run of free ports for every listener: the stores' are base + i - 1, so probing each base alone let
+    // a store's port collide with another listener's
+    const first = await freePortRun(8)
+    const schedulerPort = first
+    const basePort = first + 1
+    const statusPort = first + 4
+    const statusBasePort = first + 5
     const scheduler = `127.0.0.1:${schedulerPort}`
     const pg = await startTinykv(
       [

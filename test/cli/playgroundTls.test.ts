@@ -10,7 +10,7 @@ import * as https from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { assertBuilt, freePort, startTinykv, stop, tinykv } from "../support/cli.js"
+import { assertBuilt, freePortRun, startTinykv, stop, tinykv } from "../support/cli.js"
 
 /** An HTTPS GET with the given files; its status code and body. */
 const httpsGet = (url: string, files: { ca: string; cert: string; key: string }) =>
@@ -37,10 +37,13 @@ describe("tinykv playground --tls", () => {
   it("serves put/get only to a client with the printed certificate flags", async () => {
     assertBuilt()
     const data = mkdtempSync(join(tmpdir(), "tinykv-playground-tls-"))
-    const schedulerPort = await freePort()
-    const basePort = await freePort()
-    const statusPort = await freePort()
-    const statusBasePort = await freePort()
+    // one run of free ports for every listener: the stores' are base + i - 1, so probing each base alone let
+    // a store's port collide with another listener's
+    const first = await freePortRun(8)
+    const schedulerPort = first
+    const basePort = first + 1
+    const statusPort = first + 4
+    const statusBasePort = first + 5
     const scheduler = `127.0.0.1:${schedulerPort}`
     const pg = await startTinykv(
       [

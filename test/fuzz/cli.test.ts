@@ -57,6 +57,7 @@ const words = [
   "--initial-stores",
   "--raft-tick-ms",
   "--raft-log-gc-limit",
+  "--raft-log-gc-threshold",
   "--raft-log-gc-size-limit",
   "--read-path",
   "--peer-addresses",

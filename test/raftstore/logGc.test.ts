@@ -3,13 +3,16 @@
  * applies, every replica's log keys at or below the truncated index are gone from its engine, the ones
  * above it are intact, and the raft state and apply state agree. The log is compacted by bytes too
  * (`raftLogGcSizeLimit`), so a follower that lags however long does not keep the leader's log — every entry
- * of which is in memory — growing; it catches up from a snapshot.
+ * of which is in memory — growing; it catches up from a snapshot. And past `raftLogGcThreshold` entries it is
+ * compacted up to what every member holds (TiKV's `raft-log-gc-threshold`): short while the members keep up, and
+ * a member that stopped still finds its missing entries in the leader's log.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Metric, MetricLabel } from "effect"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { waitStableLeader } from "./helpers.js"
 import { decodeEntry, RaftApplyStateCodec } from "../../src/raftstore/codec.js"
+import { snapshots, storeLabel } from "../../src/raftstore/metrics.js"
 import { applyStateKey, raftLogIndex, raftLogKey } from "../../src/raftstore/keys.js"
 import { eventually } from "../../src/testing/eventually.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
@@ -113,6 +116,53 @@ describe("raft log GC", () => {
           assert.strictEqual(v === undefined ? undefined : new TextDecoder().decode(v), `127:${value}`)
         ),
         { what: `store ${lagging} to catch up`, interval: "50 millis", timeout: "20 seconds" }
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("compacts up to what every member holds past the threshold; a stopped member catches up from the log", () =>
+    Effect.gen(function* () {
+      const seed = testSeed()
+      const threshold = 10
+      const cluster = yield* TestCluster.make({
+        stores: 3,
+        seed,
+        // neither the count nor the bytes would compact here
+        config: { raftLogGcThreshold: threshold, raftLogGcCountLimit: 1_000_000 }
+      })
+      yield* cluster.start
+      for (let i = 0; i < 4 * threshold; i++) yield* cluster.mustPut(`k${i}`, `v${i}`)
+      const truncatedOn = (id: StoreId) =>
+        Effect.map(
+          cluster.engineMeta(id, applyStateKey(REGION_1)),
+          (raw) => RaftApplyStateCodec.decode(raw!).truncatedState.index
+        )
+      yield* eventually(
+        Effect.gen(function* () {
+          const truncated = yield* Effect.forEach(cluster.storeIds, truncatedOn)
+          assert.isTrue(
+            truncated.every((t) => t > 5 + threshold),
+            `seed ${seed}: truncated ${truncated.join(",")}`
+          )
+        }),
+        { what: "every replica to compact its log with all members keeping up", interval: "20 millis" }
+      )
+
+      const leader = yield* waitStableLeader(cluster)
+      const stopped = cluster.storeIds.find((id) => id !== leader.storeId) as StoreId
+      const applied = Metric.taggedWithLabels(snapshots, [...storeLabel(stopped), MetricLabel.make("event", "applied")])
+      const snapshotsBefore = (yield* Metric.value(applied)).count
+      yield* cluster.stopStore(stopped)
+      for (let i = 0; i < 4 * threshold; i++) yield* cluster.mustPut(`later${i}`, `v${i}`)
+      yield* cluster.startStore(stopped)
+      yield* eventually(
+        Effect.map(cluster.engineGet(stopped, `later${4 * threshold - 1}`), (v) => assert.isDefined(v)),
+        { what: `store ${stopped} to catch up`, interval: "50 millis", timeout: "20 seconds" }
+      )
+      assert.strictEqual(
+        (yield* Metric.value(applied)).count,
+        snapshotsBefore,
+        `seed ${seed}: store ${stopped} needed a snapshot: the leader compacted entries it lacked`
       )
     }).pipe(Effect.scoped)
   )

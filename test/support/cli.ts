@@ -3,13 +3,16 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { freePort as freePortEffect } from "../../src/process/ports.js"
+import { freePort as freePortEffect, freePortRun as freePortRunEffect } from "../../src/process/ports.js"
 
 const root = join(import.meta.dirname, "../..")
 const bin = join(root, "bin/tinykv.mjs")
 
 /** A TCP port free right now on 127.0.0.1. */
 export const freePort = (): Promise<number> => Effect.runPromise(freePortEffect)
+
+/** The first of `count` consecutive TCP ports all free right now on 127.0.0.1. */
+export const freePortRun = (count: number): Promise<number> => Effect.runPromise(freePortRunEffect(count))
 
 export const assertBuilt = () => {
   if (!existsSync(join(root, "dist/bundle/main.js"))) throw new Error("dist/ is missing: run `npm run build` first")

@@ -98,6 +98,12 @@ export const server = Command.make(
       Options.withDefault(defaultConfig.raftLogGcCountLimit),
       Options.withDescription("compact a region's raft log once it holds this many applied entries")
     ),
+    gcThreshold: Options.integer("raft-log-gc-threshold").pipe(
+      Options.withDefault(defaultConfig.raftLogGcThreshold),
+      Options.withDescription(
+        "compact a region's raft log up to the entry every member holds once this many such applied entries are in it"
+      )
+    ),
     gcSizeLimit: Options.text("raft-log-gc-size-limit").pipe(
       Options.withDefault("72MiB"),
       Options.withDescription(
@@ -157,6 +163,7 @@ export const server = Command.make(
     initialStores,
     advertise,
     gcLimit,
+    gcThreshold,
     gcSizeLimit,
     tickMs,
     readPath,
@@ -221,8 +228,10 @@ export const server = Command.make(
                 new UsageError(`--initial-stores "${initialStores}" is not a list of store ids`)
               )
             }
-            if (gcLimit < 1 || tickMs < 1) {
-              return yield* Effect.fail(new UsageError("--raft-log-gc-limit and --raft-tick-ms must be positive"))
+            if (gcLimit < 1 || gcThreshold < 1 || tickMs < 1) {
+              return yield* Effect.fail(
+                new UsageError("--raft-log-gc-limit, --raft-log-gc-threshold and --raft-tick-ms must be positive")
+              )
             }
             const gcSizeBytes = parseByteSize(gcSizeLimit)
             if (gcSizeBytes === undefined || gcSizeBytes < 1) {
@@ -259,6 +268,7 @@ export const server = Command.make(
               config: {
                 ...defaultConfig,
                 raftLogGcCountLimit: gcLimit,
+                raftLogGcThreshold: gcThreshold,
                 raftLogGcSizeLimit: gcSizeBytes,
                 baseTickMs: tickMs,
                 ...split,
