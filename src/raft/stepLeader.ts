@@ -81,7 +81,8 @@ const committedConfChange = (r: RaftNode, before: number): boolean =>
 /**
  * A follower's answer to MsgAppend/MsgSnapshot. A rejection moves `next` back (using the follower's hint, never
  * below `match + 1`) and probes again; an acceptance raises `match`, may commit (then everyone learns the new
- * commit index: at once, or with the next append or heartbeat under `Config.lazyCommit`), and may complete a pending leadership transfer.
+ * commit index: at once, or with the next append or heartbeat under `Config.lazyCommit`), and may complete a
+ * pending leadership transfer.
  */
 const handleAppendResponse = (r: RaftNode, m: Message): void => {
   const pr = r.prs.get(m.from)

@@ -106,7 +106,8 @@ const leaderDuties = (ctx: RoundContext, config: StoreConfig, peer: Peer): void 
       applied - first + 1 >= config.raftLogGcCountLimit ||
       peer.rawNode.raft.raftLog.dataBytes(first, applied + 1) >= config.raftLogGcSizeLimit
     const replicated = Math.min(applied, minMatch(peer))
-    const compactTo = forced ? applied : replicated - first + 1 >= config.raftLogGcThreshold ? replicated : 0
+    const pastThreshold = replicated - first + 1 >= config.raftLogGcThreshold
+    const compactTo = forced ? applied : pastThreshold ? replicated : 0
     if (compactTo > peer.compactProposedAt) {
       const term = peer.storage.term(compactTo)
       if (typeof term === "number") {

@@ -114,8 +114,7 @@ export const makeServerProtocol: Effect.Effect<
             socket.destroy()
             return
           }
-          const bytes = parser.encode(ResponseDefectEncoded(cause))
-          if (bytes !== undefined) socket.write(bytes)
+          write(ResponseDefectEncoded(cause))
           return
         }
         if (messages.length > 0) deliver(messages, 0)
