@@ -33,6 +33,8 @@ export interface LmdbOptions {
   readonly quotaBytes?: number
   /** Below `quotaBytes`, the room kept for the raftstore's own writes (default: a tenth of the quota). */
   readonly reserveBytes?: number
+  /** The address space to map the file into at open (default `DEFAULT_MAP_BYTES` of `storageLmdb.ts`). */
+  readonly mapBytes?: number
 }
 
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024

@@ -48,6 +48,15 @@ export { DEFAULT_MIN_FREE_BYTES, isNoSpace, type LmdbOptions } from "./lmdbDiskS
 
 const CLOSE_TIMEOUT = "5 seconds"
 
+/**
+ * The address space reserved for the map up front: 64 GiB of virtual memory, not of disk (without a write map
+ * LMDB grows the file only as pages are used). lmdb-js otherwise starts at 128 KiB and, each time the map
+ * fills, maps the file again twice as large while the earlier mappings stay: the same file pages were then
+ * counted once per mapping in the process's RSS (docs/PERFORMANCE.md, "One map, not ten"). A larger store
+ * still works: lmdb-js grows the map past this as before.
+ */
+export const DEFAULT_MAP_BYTES = 64 * 1024 ** 3
+
 /** How often the free space is checked when nothing is written. */
 const SPACE_CHECK_INTERVAL = "1 second"
 
@@ -68,6 +77,7 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
               path,
               maxDbs: 8,
               maxReaders: 1024,
+              mapSize: options.mapBytes ?? DEFAULT_MAP_BYTES,
               keyEncoding: "binary",
               encoding: "binary"
             })
