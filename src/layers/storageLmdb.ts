@@ -65,7 +65,11 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
   Layer.scoped(
     Storage,
     Effect.gen(function* () {
-      const readers = new Set<Transaction>()
+      // one entry per snapshot taken, not per transaction: lmdb-js hands every reader of one moment the same
+      // shared read transaction, counted once per taker, so each taking must be given back once (a Set of
+      // transactions kept one entry for two takers and gave back one: the other held the snapshot for good,
+      // and LMDB reused no page freed after it — a store's file grew to three times its data)
+      const readers = new Set<{ readonly txn: Transaction }>()
       yield* guardCommitFailures
       const root = yield* Effect.acquireRelease(
         Effect.try({
@@ -87,7 +91,7 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
         (db) =>
           Effect.promise(() => {
             // a reader still open when the store stops would keep the environment from closing
-            for (const txn of readers) txn.done()
+            for (const taken of readers) taken.txn.done()
             readers.clear()
             return db.close()
           }).pipe(
@@ -160,21 +164,21 @@ export const layerLmdb = (path: string, options: LmdbOptions = {}): Layer.Layer<
             Effect.flatMap(
               Effect.try({
                 try: () => {
-                  const txn = root.useReadTransaction()
-                  readers.add(txn)
-                  return txn
+                  const taken = { txn: root.useReadTransaction() }
+                  readers.add(taken)
+                  return taken
                 },
                 catch: fail("cannot open a read transaction")
               }),
-              (txn) =>
+              (taken) =>
                 Effect.as(
                   Scope.addFinalizer(
                     scope,
                     Effect.sync(() => {
-                      if (readers.delete(txn)) txn.done()
+                      if (readers.delete(taken)) taken.txn.done()
                     })
                   ),
-                  readerOf(txn)
+                  readerOf(taken.txn)
                 )
             )
           )

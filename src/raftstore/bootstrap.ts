@@ -41,8 +41,11 @@ export const firstRegion = (storeIds: ReadonlyArray<StoreId>): Region => ({
 })
 
 /** Whether the engine holds any region state (then the store was bootstrapped before). */
-export const hasRegions = (engine: EngineReader): boolean =>
-  !engine.scan("meta", { start: REGION_META_MIN_KEY, end: REGION_META_MAX_KEY, limit: 1 }).next().done
+export const hasRegions = (engine: EngineReader): boolean => {
+  // a loop, not one `next()`: leaving it closes the engine's cursor (an open one holds its read transaction)
+  for (const _ of engine.scan("meta", { start: REGION_META_MIN_KEY, end: REGION_META_MAX_KEY, limit: 1 })) return true
+  return false
+}
 
 export const prepareRegionOps = (region: Region): Array<WriteOp> => [
   {

@@ -6,6 +6,7 @@
  * slow scheduler never holds a round, and a failed call is only logged — the next tick reports again.
  */
 import { Deferred, Effect, Option, type Scope } from "effect"
+import { compareBytes } from "../protocol/bytes.js"
 import type { StoreId } from "../protocol/ids.js"
 import type { AdminRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RegionHeartbeatResponse } from "../protocol/scheduler.js"
@@ -14,7 +15,7 @@ import type { DiskStats } from "./storeStats.js"
 import type { SchedulerClient } from "../services/SchedulerClient.js"
 import type { Region } from "../protocol/metapb.js"
 import type { Peer } from "./peer.js"
-import { proposeSplit, runSplitCheck, type SplitDeps } from "./splitCheckRunner.js"
+import { proposeSplits, runSplitCheck, type SplitDeps } from "./splitCheckRunner.js"
 
 /** The admin command carrying an operator step, or `undefined` for a step this store does not run. */
 const operatorCommand = (op: RegionHeartbeatResponse): AdminRequest | undefined =>
@@ -35,9 +36,9 @@ const dispatchOperator = (
   op: RegionHeartbeatResponse
 ): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
   if (op.splitRegion !== undefined) {
-    const key = op.splitRegion.keys[0]
-    return key !== undefined
-      ? proposeSplit(deps, region, op.targetPeer, key)
+    const keys = [...op.splitRegion.keys].sort(compareBytes)
+    return keys.length > 0
+      ? Effect.asVoid(proposeSplits(deps, region, op.targetPeer, keys))
       : runSplitCheck(deps, { region, leader: op.targetPeer, policy: { _tag: "Half" } })
   }
   const adminRequest = operatorCommand(op)

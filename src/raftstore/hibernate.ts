@@ -51,14 +51,16 @@ const isMark = (ctx: Uint8Array | undefined, mark: Uint8Array): boolean =>
   ctx !== undefined && ctx.length === 1 && ctx[0] === mark[0]
 
 /** The leader has nothing to do: everything replicated to every member and applied, nobody waiting. */
-export const canHibernate = (peer: Peer): boolean => {
+export const canHibernate = (peer: Peer, config: StoreConfig): boolean => {
   const r = peer.rawNode.raft
   if (r.state !== "Leader" || r.leadTransferee !== None) return false
   const last = r.raftLog.lastIndex()
   if (r.raftLog.committed !== last || peer.storage.appliedIndex !== last || r.pendingConfIndex > last) return false
   if (r.readOnly.size > 0 || r.pendingReadIndex.length > 0) return false
   if (peer.proposals.length > 0 || peer.reads.size > 0 || peer.replies.length > 0) return false
-  if (peer.splitCheckInFlight) return false
+  // a split check still to run (or to finish) needs the leader's ticks: asleep, an unmeasured region or one
+  // written past its max size would never split
+  if (peer.splitCheckInFlight || peer.splitCheckDue(config.regionSplitSize)) return false
   for (const pr of r.prs.values()) if (pr.match !== last) return false
   return true
 }
@@ -169,7 +171,7 @@ export class Hibernation {
   afterLeaderTick(peer: Peer): void {
     if (!this.enabled) return
     const h = peer.hibernation
-    if (!canHibernate(peer)) {
+    if (!canHibernate(peer, this.config)) {
       if (h.state !== "awake") this.wake(peer, "quiet")
       h.quietTicks = 0
       return
@@ -212,7 +214,7 @@ export class Hibernation {
     }
     if (r.state === "Leader") {
       if (h.state === "awake") return
-      if (!canHibernate(peer)) {
+      if (!canHibernate(peer, this.config)) {
         this.wake(peer, "quiet")
         return
       }

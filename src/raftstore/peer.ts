@@ -96,6 +96,14 @@ export class Peer {
   ticksSinceSplitCheck = 0
   /** A split check of this region runs in the background: no second one until it reports. */
   splitCheckInFlight = false
+  /** The last check wanted this region split and the split was not applied: checked again at the next chance. */
+  splitPending = false
+  /**
+   * Made by a split: checked at the leader's first tick rather than a split check interval later. A batch split
+   * cuts off at most `MAX_SPLIT_KEYS` pieces and leaves the rest in the new right half, which may be far past
+   * the max size still.
+   */
+  splitCheckSoon = false
   /**
    * The right half of this region's last split, as this peer made it: a command still addressed to the
    * old epoch learns both halves from its EpochNotMatch (TiKV adds the new regions the same way).
@@ -353,12 +361,21 @@ export class Peer {
     }
   }
 
+  /**
+   * Whether a split check is due: the region was never measured here, was written to enough since (TinyKV: an
+   * eighth of the split size), or its last wanted split was not applied. A leader with one due stays awake.
+   */
+  splitCheckDue(regionSplitSize: number): boolean {
+    return this.approximateSize === undefined || this.splitPending || this.sizeDiffHint >= regionSplitSize / 8
+  }
+
   /** The parent of a split applied its half: remember the sibling, and measure the region afresh. */
   splitApplied(right: Region): void {
     this.splitSibling = right
     this.approximateSize = undefined
     this.approximateKeys = undefined
     this.sizeDiffHint = 0
+    this.splitPending = false
   }
 
   /** `e`, with the sibling of this region's last split added when the request predates that split. */

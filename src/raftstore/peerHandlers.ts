@@ -120,12 +120,11 @@ const leaderDuties = (ctx: RoundContext, config: StoreConfig, peer: Peer): void 
       }
     }
   }
-  if (++peer.ticksSinceSplitCheck >= config.splitCheckTicks) {
+  if (++peer.ticksSinceSplitCheck >= config.splitCheckTicks || peer.splitCheckSoon) {
     peer.ticksSinceSplitCheck = 0
-    // measure a region never measured, or one written to enough since (TinyKV: an eighth of the split size)
-    const due = peer.approximateSize === undefined || peer.sizeDiffHint >= config.regionSplitSize / 8
-    if (due && !peer.splitCheckInFlight) {
+    if (peer.splitCheckDue(config.regionSplitSize) && !peer.splitCheckInFlight) {
       peer.splitCheckInFlight = true
+      peer.splitCheckSoon = false
       peer.sizeDiffHint = 0
       ctx.splitChecks.push(peer)
     }
@@ -154,7 +153,9 @@ export const onCommand = (
 /** A background split check ended: the region's size, unless it was measured before a split changed it. */
 export const onSplitCheckResult = (peer: Peer, msg: Extract<PeerMsg, { _tag: "SplitCheckResult" }>): void => {
   peer.splitCheckInFlight = false
-  if (msg.size === undefined || msg.version !== peer.region.regionEpoch.version) return
+  if (msg.version !== peer.region.regionEpoch.version) return
+  peer.splitPending = msg.splitPending
+  if (msg.size === undefined) return
   peer.approximateSize = msg.size
   peer.approximateKeys = msg.keys
 }

@@ -97,7 +97,9 @@ const dispatch = (deps: RoundDeps, state: WorkerState, ctx: RoundContext, batch:
         ctx.guard(peer, () => onRaftMessage(ctx, registry.peers.values(), peer, msg.message))
       } else if (msg._tag === "SplitCheckResult") {
         onSplitCheckResult(peer, msg)
-        continue
+        // a split still to make needs the leader's split check ticks: a sleeping one wakes (and heartbeats)
+        if (!peer.splitPending || !peer.isLeader || peer.hibernation.state === "awake") continue
+        ctx.hibernation?.wake(peer, "quiet")
       } else if (msg._tag === "ReportToScheduler") {
         // not `touched`: a report needs no Ready, and a sleeping leader stays asleep
         if (peer.isLeader) ctx.heartbeats.push(peer)

@@ -93,5 +93,7 @@ export const createSplitPeer = (
   }
   const { storage, ops: stateOps } = PeerStorage.forSplit(engine, right, existing?.storage.raftState.hardState)
   ops.push(...stateOps)
-  return { peer: newPeer(factory, meta, storage, false), replaces: existing }
+  const peer = newPeer(factory, meta, storage, false)
+  peer.splitCheckSoon = true
+  return { peer, replaces: existing }
 }

@@ -14,49 +14,72 @@ import { Effect } from "effect"
 import { compareBytes } from "../protocol/bytes.js"
 import { localKeyOf, physicalRanges, userKeyOf } from "../protocol/keyspace.js"
 import type { Region } from "../protocol/metapb.js"
-import type { EngineReader } from "../services/Storage.js"
+import type { EngineReader, KeyValue } from "../services/Storage.js"
 
 /** How to pick a split key. */
 export type SplitPolicy =
-  /** Split once the region holds more than `maxSize` bytes, `splitSize` bytes into it (TinyKV). */
+  /**
+   * Split once the region holds more than `maxSize` bytes, into pieces of `splitSize` bytes (TinyKV cuts one piece
+   * per check; TiKV's batch split up to `MAX_SPLIT_KEYS`).
+   */
   | { readonly _tag: "BySize"; readonly splitSize: number; readonly maxSize: number }
   /** Split in the middle by size, whatever the size (an admin's `tinykv ctl split` without a key). */
   | { readonly _tag: "Half" }
 
 export interface RegionMeasure {
-  /** Bytes of keys and values, every column family and key space. */
+  /** Bytes of keys and values, every column family and key space (only those walked, when not `complete`). */
   readonly size: number
-  /** Engine entries (every version and lock counts). */
+  /** Engine entries (every version and lock counts; only those walked, when not `complete`). */
   readonly keys: number
-  /** Where to split, or `undefined` when the region should not (or cannot) be split. */
-  readonly splitKey: Uint8Array | undefined
+  /** Where to split, in key order; empty when the region should not (or cannot) be split. */
+  readonly splitKeys: ReadonlyArray<Uint8Array>
+  /** Whether the whole region was walked: a walk that found all the split keys one check may use stops there. */
+  readonly complete: boolean
 }
+
+/**
+ * The most split keys one check proposes (TiKV's `batch-split-limit`). A region written faster than one
+ * piece per check (a sequential load into the last region) would otherwise only ever lose its first piece
+ * and grow without bound; and the walk stops once it found them, so measuring a region that grew far past
+ * the max size reads only about this many pieces of it, not all of it, under its snapshot.
+ */
+export const MAX_SPLIT_KEYS = 10
 
 interface Entry {
   readonly userKey: Uint8Array
   readonly size: number
 }
 
-/** Every engine entry of the region, in user-key order (versions of one user key are adjacent). */
+/**
+ * Every engine entry of the region, in user-key order (versions of one user key are adjacent). Stopping early
+ * (`return`, a `break` out of a loop over it) closes every cursor: an lmdb cursor left open holds its read
+ * transaction, and LMDB then reuses no page freed after it (the file grows with every write).
+ */
 export function* regionEntries(reader: EngineReader, region: Region): Generator<Entry> {
-  const cursors = physicalRanges(region).map(({ cf, space, start, end }) => {
-    const it = reader.scan(cf, { start, end })
-    const next = (): Entry | undefined => {
-      const r = it.next()
-      if (r.done) return undefined
-      const local = localKeyOf(r.value.key)
-      return { userKey: userKeyOf(local, space, cf) ?? local, size: r.value.key.length + r.value.value.length }
+  const iterators: Array<Iterator<KeyValue>> = []
+  try {
+    const cursors = physicalRanges(region).map(({ cf, space, start, end }) => {
+      const it = reader.scan(cf, { start, end })
+      iterators.push(it)
+      const next = (): Entry | undefined => {
+        const r = it.next()
+        if (r.done) return undefined
+        const local = localKeyOf(r.value.key)
+        return { userKey: userKeyOf(local, space, cf) ?? local, size: r.value.key.length + r.value.value.length }
+      }
+      return { next, head: next() }
+    })
+    for (;;) {
+      let min: (typeof cursors)[number] | undefined
+      for (const c of cursors) {
+        if (c.head !== undefined && (min === undefined || compareBytes(c.head.userKey, min.head!.userKey) < 0)) min = c
+      }
+      if (min === undefined) return
+      yield min.head!
+      min.head = min.next()
     }
-    return { next, head: next() }
-  })
-  for (;;) {
-    let min: (typeof cursors)[number] | undefined
-    for (const c of cursors) {
-      if (c.head !== undefined && (min === undefined || compareBytes(c.head.userKey, min.head!.userKey) < 0)) min = c
-    }
-    if (min === undefined) return
-    yield min.head!
-    min.head = min.next()
+  } finally {
+    for (const it of iterators) it.return?.()
   }
 }
 
@@ -64,30 +87,34 @@ export function* regionEntries(reader: EngineReader, region: Region): Generator<
 const YIELD_EVERY = 2048
 
 /**
- * Walks the region once: its size, and the first user key (after the region's first) at which more than
- * `threshold` bytes lie before or at it — or no key when `threshold` is undefined.
+ * Walks the region: its size, and a split key each time the running size of a piece passes `threshold`
+ * (the key whose entry passes it; never the first key of a piece, whose left side would hold nothing). Stops
+ * early once `maxKeys` keys are found and more than `stopPast` bytes were walked.
  */
-const walk = (reader: EngineReader, region: Region, threshold: number | undefined) =>
+const walk = (reader: EngineReader, region: Region, threshold: number | undefined, maxKeys: number, stopPast: number) =>
   Effect.gen(function* () {
     let size = 0
     let keys = 0
-    let splitKey: Uint8Array | undefined
-    let first: Uint8Array | undefined
+    let pieceSize = 0
+    let pieceFirst: Uint8Array | undefined
+    const splitKeys: Array<Uint8Array> = []
     for (const e of regionEntries(reader, region)) {
       size += e.size
+      pieceSize += e.size
       keys++
-      first ??= e.userKey
-      // the key where the running size first passes the threshold; never the region's first key (the left
-      // half would hold nothing), then the next user key is taken
-      if (threshold !== undefined && splitKey === undefined && size > threshold && compareBytes(e.userKey, first) > 0) {
-        splitKey = e.userKey
+      pieceFirst ??= e.userKey
+      if (threshold !== undefined && pieceSize > threshold && compareBytes(e.userKey, pieceFirst) > 0) {
+        splitKeys.push(e.userKey)
+        pieceFirst = e.userKey
+        pieceSize = e.size
+        if (splitKeys.length >= maxKeys && size > stopPast) return { size, keys, splitKeys, complete: false }
       }
       if (keys % YIELD_EVERY === 0) yield* Effect.yieldNow()
     }
-    return { size, keys, splitKey }
+    return { size, keys, splitKeys, complete: true }
   })
 
-/** The region's size, and a split key when `policy` says it should be split. */
+/** The region's size, and the split keys `policy` asks for (see `RegionMeasure`). */
 export const measureRegion = (
   reader: EngineReader,
   region: Region,
@@ -95,11 +122,11 @@ export const measureRegion = (
 ): Effect.Effect<RegionMeasure> =>
   Effect.gen(function* () {
     if (policy._tag === "BySize") {
-      const m = yield* walk(reader, region, policy.splitSize)
-      return m.size > policy.maxSize ? m : { ...m, splitKey: undefined }
+      const m = yield* walk(reader, region, policy.splitSize, MAX_SPLIT_KEYS, policy.maxSize)
+      return m.size > policy.maxSize ? m : { ...m, splitKeys: [] }
     }
-    const total = yield* walk(reader, region, undefined)
+    const total = yield* walk(reader, region, undefined, 0, Number.POSITIVE_INFINITY)
     if (total.size === 0) return total
-    const half = yield* walk(reader, region, Math.floor(total.size / 2))
-    return { size: total.size, keys: total.keys, splitKey: half.splitKey }
+    const half = yield* walk(reader, region, Math.floor(total.size / 2), 1, 0)
+    return { ...total, splitKeys: half.splitKeys }
   })

@@ -33,13 +33,14 @@ export interface SplitJob {
 /**
  * Asks the scheduler for the new region's ids and proposes the split at `splitKey` under `region`'s
  * epoch: a region that changed meanwhile refuses it (EpochNotMatch), and the next check decides again.
+ * The left half as applied, or `undefined` when the split was not applied.
  */
 export const proposeSplit = (
   deps: SplitDeps,
   region: Region,
   leader: PeerMeta,
   splitKey: Uint8Array
-): Effect.Effect<void> =>
+): Effect.Effect<Region | undefined> =>
   Effect.gen(function* () {
     const ids = yield* deps.scheduler.askSplit(region)
     const reply = yield* Deferred.make<RaftCmdResponse>()
@@ -54,16 +55,44 @@ export const proposeSplit = (
     })
     const response = yield* Deferred.await(reply).pipe(Effect.timeout(`${deps.commandTimeoutMs} millis`))
     const error = response.header.error
-    if (error !== undefined) yield* Effect.logDebug(`split not applied: ${error._tag}`)
-    else yield* Effect.logInfo(`split at key ${toHex(splitKey)}: new region ${ids.newRegionId}`)
+    if (error !== undefined) {
+      yield* Effect.logDebug(`split not applied: ${error._tag}`)
+      return undefined
+    }
+    yield* Effect.logInfo(`split at key ${toHex(splitKey)}: new region ${ids.newRegionId}`)
+    const admin = response.adminResponse
+    return admin?._tag === "Split" ? admin.regions[0] : undefined
   }).pipe(
-    Effect.catchAll((e) => Effect.logDebug("split not proposed", e)),
+    Effect.catchAll((e) => Effect.as(Effect.logDebug("split not proposed", e), undefined)),
     Effect.annotateLogs({ regionId: region.id })
   )
 
 /**
- * Measures the region on an engine snapshot, reports the size to its peer (always, so the peer may check
- * again), and proposes the split the policy asks for.
+ * Splits `region` at every key of `splitKeys` (in key order), from the last to the first: each split leaves the
+ * parent the left part under the same id and leader, so the next one goes to the same peer under the epoch
+ * the previous one gave it. Stops at the first split not applied. How many were applied.
+ */
+export const proposeSplits = (
+  deps: SplitDeps,
+  region: Region,
+  leader: PeerMeta,
+  splitKeys: ReadonlyArray<Uint8Array>
+): Effect.Effect<number> =>
+  Effect.gen(function* () {
+    let parent: Region | undefined = region
+    let applied = 0
+    for (let i = splitKeys.length - 1; i >= 0 && parent !== undefined; i--) {
+      parent = yield* proposeSplit(deps, parent, leader, splitKeys[i]!)
+      if (parent !== undefined) applied++
+    }
+    return applied
+  })
+
+/**
+ * Measures the region on an engine snapshot (released before anything is proposed), proposes the splits the
+ * policy asks for, and then reports the size to its peer — always, so the peer may check again. A split
+ * wanted but not applied (the leader moved, the scheduler did not answer) is reported as such: the peer
+ * checks again at its next split check tick rather than only after more writes.
  */
 export const runSplitCheck = (deps: SplitDeps, job: SplitJob): Effect.Effect<void> =>
   Effect.gen(function* () {
@@ -71,13 +100,15 @@ export const runSplitCheck = (deps: SplitDeps, job: SplitJob): Effect.Effect<voi
       Effect.flatMap(deps.storage.snapshot, (reader) => measureRegion(reader, job.region, job.policy))
     ).pipe(Effect.option)
     const m = Option.getOrUndefined(measured)
+    const wanted = m?.splitKeys.length ?? 0
+    const applied = wanted > 0 ? yield* proposeSplits(deps, job.region, job.leader, m!.splitKeys) : 0
     yield* deps.router
       .send(job.region.id, {
         _tag: "SplitCheckResult",
         version: job.region.regionEpoch.version,
         size: m?.size,
-        keys: m?.keys
+        keys: m?.keys,
+        splitPending: applied < wanted
       })
       .pipe(Effect.ignore)
-    if (m?.splitKey !== undefined) yield* proposeSplit(deps, job.region, job.leader, m.splitKey)
   })

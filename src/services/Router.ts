@@ -45,6 +45,8 @@ export type PeerMsg =
       readonly version: number
       readonly size: number | undefined
       readonly keys: number | undefined
+      /** The check wanted the region split and not every split was applied: check again soon. */
+      readonly splitPending: boolean
     }
   /**
    * The scheduler asked for this region's report (it has an operator waiting): a leader reports in this round,

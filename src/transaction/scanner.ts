@@ -61,17 +61,23 @@ function* blockingLocks(txn: MvccTxn, startKey: Uint8Array): Generator<{ key: Ui
 export function* scanWithLocks(txn: MvccTxn, startKey: Uint8Array): Generator<ScanEntry> {
   const values = scanner(txn, startKey)
   const locks = blockingLocks(txn, startKey)
-  let v = values.next()
-  let l = locks.next()
-  while (!v.done || !l.done) {
-    const c = v.done ? 1 : l.done ? -1 : compareBytes(v.value.key, l.value.key)
-    if (c < 0 && !v.done) {
-      yield { _tag: "Value", key: v.value.key, value: v.value.value }
-      v = values.next()
-    } else if (!l.done) {
-      yield { _tag: "Locked", key: l.value.key, lock: l.value.lock }
-      if (c === 0) v = values.next()
-      l = locks.next()
+  // a reader that stops early (a scan's limit) must close both: an open engine cursor pins its snapshot
+  try {
+    let v = values.next()
+    let l = locks.next()
+    while (!v.done || !l.done) {
+      const c = v.done ? 1 : l.done ? -1 : compareBytes(v.value.key, l.value.key)
+      if (c < 0 && !v.done) {
+        yield { _tag: "Value", key: v.value.key, value: v.value.value }
+        v = values.next()
+      } else if (!l.done) {
+        yield { _tag: "Locked", key: l.value.key, lock: l.value.lock }
+        if (c === 0) v = values.next()
+        l = locks.next()
+      }
     }
+  } finally {
+    values.return(undefined)
+    locks.return(undefined)
   }
 }

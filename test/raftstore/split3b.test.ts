@@ -10,6 +10,7 @@ import type { StoreId } from "../../src/protocol/ids.js"
 import { eventually } from "../../src/testing/eventually.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { genericTest, genericTimeout, testSeed } from "./generic.js"
+import { REGION_1, waitStableLeader } from "./helpers.js"
 
 describe("raftstore 3B split", () => {
   it.live(
@@ -70,6 +71,85 @@ describe("raftstore 3B split", () => {
         yield* cluster.mustEngineHave(5 as StoreId, "k199", "v199", "default", 15_000)
         yield* cluster.mustGet("k1", "v1")
         yield* cluster.mustGet("k2", "v2")
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a region written far past its max size is cut into pieces of the split size, every key still there",
+    () =>
+      Effect.gen(function* () {
+        const seed = testSeed()
+        const cluster = yield* TestCluster.make({
+          stores: 3,
+          seed,
+          config: { regionMaxSize: 3_000, regionSplitSize: 2_000 }
+        })
+        yield* cluster.start
+        yield* waitStableLeader(cluster)
+        const key = (i: number) => `k${String(i).padStart(4, "0")}`
+        const value = "v".repeat(100)
+        // ~60 KB in 6 commands: twenty pieces or more, more than one check proposes
+        for (let batch = 0; batch < 6; batch++) {
+          const puts = Array.from({ length: 100 }, (_, i) => ({
+            _tag: "Put" as const,
+            cf: "default" as const,
+            key: utf8(key(batch * 100 + i)),
+            value: utf8(value)
+          }))
+          yield* cluster.request(utf8(key(batch * 100)), puts)
+        }
+        const regions = yield* eventually(
+          Effect.gen(function* () {
+            const { regions } = yield* cluster.scheduler.scanRegions({
+              header: { clusterId: cluster.scheduler.clusterId },
+              startKey: new Uint8Array(0),
+              endKey: new Uint8Array(0),
+              limit: 0
+            })
+            return regions.length >= 20 ? regions : false
+          }),
+          { what: `seed ${seed}: the region cut into 20 pieces or more`, timeout: "30 seconds", interval: "50 millis" }
+        )
+        // they tile the key space
+        for (let i = 1; i < regions.length; i++) {
+          assert.isTrue(bytesEqual(regions[i - 1]!.region.endKey, regions[i]!.region.startKey), `seed ${seed}`)
+        }
+        for (const i of [0, 99, 250, 599]) yield* cluster.mustGet(key(i), value)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "a split the last check wanted and did not make: the leader checks again without another write, asleep or not",
+    () =>
+      Effect.gen(function* () {
+        const seed = testSeed()
+        const cluster = yield* TestCluster.make({ stores: 3, seed })
+        yield* cluster.start
+        yield* cluster.mustPut("k", "v")
+        const leader = yield* waitStableLeader(cluster)
+        const peer = cluster.store(leader.storeId)!.peers.get(REGION_1)!
+        // measured, and then quiet long enough to fall asleep
+        yield* eventually(() => peer.approximateSize !== undefined && peer.hibernation.state === "asleep", {
+          what: `seed ${seed}: region 1 measured and asleep`,
+          timeout: "10 seconds"
+        })
+        // what a check whose split was refused reports (its leader had moved, say): a size far past the max
+        const reported = 1e12
+        yield* cluster.store(leader.storeId)!.router.send(REGION_1, {
+          _tag: "SplitCheckResult",
+          version: peer.region.regionEpoch.version,
+          size: reported,
+          keys: 1,
+          splitPending: true
+        })
+        // with no write since, the next check runs anyway and measures the region as it is
+        yield* eventually(() => peer.approximateSize !== reported && !peer.splitPending, {
+          what: `seed ${seed}: region 1 measured again`,
+          timeout: "10 seconds"
+        })
+        assert.isBelow(peer.approximateSize!, 1_000, `seed ${seed}`)
       }).pipe(Effect.scoped),
     60_000
   )

@@ -9,7 +9,7 @@ import { fromUtf8, utf8 } from "../../src/protocol/bytes.js"
 import type { RegionId } from "../../src/protocol/ids.js"
 import { physicalKey } from "../../src/protocol/keyspace.js"
 import type { Region } from "../../src/protocol/metapb.js"
-import { measureRegion, type SplitPolicy } from "../../src/raftstore/splitCheck.js"
+import { MAX_SPLIT_KEYS, measureRegion, type SplitPolicy } from "../../src/raftstore/splitCheck.js"
 import { type Cf, Storage, type WriteOp } from "../../src/services/Storage.js"
 import { encodeKey } from "../../src/transaction/mvccKey.js"
 
@@ -32,7 +32,7 @@ const measure = (ops: ReadonlyArray<WriteOp>, policy: SplitPolicy, r = region())
     yield* storage.write(ops)
     const reader = yield* storage.snapshot
     const m = yield* measureRegion(reader, r, policy)
-    return { ...m, splitKey: m.splitKey === undefined ? undefined : fromUtf8(m.splitKey) }
+    return { ...m, splitKeys: m.splitKeys.map(fromUtf8) }
   }).pipe(Effect.scoped, Effect.provide(layerMemory))
 
 const sizeOf = (op: WriteOp) => (op._tag === "Put" ? op.key.length + op.value.length : 0)
@@ -46,7 +46,8 @@ describe("split check", () => {
       const m = yield* measure(ops, { _tag: "BySize", splitSize: Math.floor(each * 2.5), maxSize: 5 * each - 1 })
       assert.strictEqual(m.size, 5 * each)
       assert.strictEqual(m.keys, 5)
-      assert.strictEqual(m.splitKey, "k2")
+      // k1's two versions, then k2's two: each piece passes 2.5 entries at the next user key
+      assert.deepStrictEqual(m.splitKeys, ["k2", "k3"])
     })
   )
 
@@ -56,7 +57,7 @@ describe("split check", () => {
       const total = ops.reduce((n, op) => n + sizeOf(op), 0)
       const m = yield* measure(ops, { _tag: "BySize", splitSize: 1, maxSize: total })
       assert.strictEqual(m.size, total)
-      assert.isUndefined(m.splitKey)
+      assert.deepStrictEqual(m.splitKeys, [])
     })
   )
 
@@ -72,7 +73,8 @@ describe("split check", () => {
       const m = yield* measure(all, { _tag: "BySize", splitSize: before, maxSize: 0 })
       assert.strictEqual(m.size, total)
       assert.strictEqual(m.keys, 5)
-      assert.strictEqual(m.splitKey, "c")
+      // and c's two entries and d's pass it again: the next piece starts at d
+      assert.deepStrictEqual(m.splitKeys, ["c", "d"])
     })
   )
 
@@ -80,7 +82,7 @@ describe("split check", () => {
     Effect.gen(function* () {
       const ops = [raw("a", "x".repeat(100)), raw("b", "1"), raw("c", "2")]
       const m = yield* measure(ops, { _tag: "BySize", splitSize: 10, maxSize: 0 })
-      assert.strictEqual(m.splitKey, "b")
+      assert.deepStrictEqual(m.splitKeys, ["b"])
     })
   )
 
@@ -89,7 +91,7 @@ describe("split check", () => {
       const ops = Array.from({ length: 20 }, (_, i) => txnWrite("only", BigInt(i + 1)))
       const m = yield* measure(ops, { _tag: "BySize", splitSize: 1, maxSize: 0 })
       assert.strictEqual(m.keys, 20)
-      assert.isUndefined(m.splitKey)
+      assert.deepStrictEqual(m.splitKeys, [])
     })
   )
 
@@ -98,7 +100,7 @@ describe("split check", () => {
       const ops = [raw("a", "1"), raw("m", "2"), raw("n", "3"), raw("z", "4")]
       const m = yield* measure(ops, { _tag: "Half" }, region("m", "z"))
       assert.strictEqual(m.keys, 2)
-      assert.strictEqual(m.splitKey, "n")
+      assert.deepStrictEqual(m.splitKeys, ["n"])
     })
   )
 
@@ -106,7 +108,37 @@ describe("split check", () => {
     Effect.gen(function* () {
       const ops = ["a", "b", "c", "d", "e", "f"].map((k) => raw(k, "x".repeat(10)))
       const m = yield* measure(ops, { _tag: "Half" })
-      assert.strictEqual(m.splitKey, "d")
+      assert.deepStrictEqual(m.splitKeys, ["d"])
+      assert.isTrue(m.complete)
+      assert.strictEqual(m.keys, 6)
+    })
+  )
+
+  it.effect("a region past the max size is cut into pieces of the split size, all in one check", () =>
+    Effect.gen(function* () {
+      // 20 keys of equal size, pieces of 5: split at the 6th, 11th and 16th keys
+      const ops = Array.from({ length: 20 }, (_, i) => raw(`k${String(i).padStart(2, "0")}`, "x".repeat(10)))
+      const each = sizeOf(ops[0]!)
+      const m = yield* measure(ops, { _tag: "BySize", splitSize: 5 * each, maxSize: 15 * each })
+      assert.deepStrictEqual(m.splitKeys, ["k05", "k10", "k15"])
+      assert.isTrue(m.complete)
+      assert.strictEqual(m.size, 20 * each)
+    })
+  )
+
+  it.effect("a region far past the max size: the walk stops at the most keys one check proposes", () =>
+    Effect.gen(function* () {
+      const ops = Array.from({ length: 1000 }, (_, i) => raw(`k${String(i).padStart(4, "0")}`, "x".repeat(10)))
+      const each = sizeOf(ops[0]!)
+      const m = yield* measure(ops, { _tag: "BySize", splitSize: 4 * each, maxSize: 6 * each })
+      assert.strictEqual(m.splitKeys.length, MAX_SPLIT_KEYS)
+      assert.deepStrictEqual(
+        m.splitKeys,
+        Array.from({ length: MAX_SPLIT_KEYS }, (_, i) => `k${String(4 * (i + 1)).padStart(4, "0")}`)
+      )
+      // it read the pieces it cut, not the other 960 keys
+      assert.isFalse(m.complete)
+      assert.strictEqual(m.keys, 4 * MAX_SPLIT_KEYS + 1)
     })
   )
 })
