@@ -56,29 +56,33 @@ const writeBatches = (n: number, from = 0) =>
     }
   })
 
-it.effect.skipIf(process.platform !== "linux")("two snapshots taken at one moment, both released: neither holds on", () =>
-  withLmdb((dir) =>
-    Effect.gen(function* () {
-      const storage = yield* Storage
-      yield* writeBatches(2)
-      const before = readersOf(dir).last
-      // taken together, they share lmdb's read transaction; released one after the other
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          const a = yield* storage.snapshot
-          yield* Effect.scoped(Effect.flatMap(storage.snapshot, (b) => Effect.sync(() => b.get("default", utf8("x")))))
-          a.get("default", utf8("x"))
-        })
-      )
-      yield* writeBatches(5, 2)
-      const after = readersOf(dir)
-      assert.deepStrictEqual(
-        after.held.filter((t) => t <= before),
-        [],
-        `readers ${after.held} of transactions up to ${before}`
-      )
-    })
-  )
+it.effect.skipIf(process.platform !== "linux")(
+  "two snapshots taken at one moment, both released: neither holds on",
+  () =>
+    withLmdb((dir) =>
+      Effect.gen(function* () {
+        const storage = yield* Storage
+        yield* writeBatches(2)
+        const before = readersOf(dir).last
+        // taken together, they share lmdb's read transaction; released one after the other
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const a = yield* storage.snapshot
+            yield* Effect.scoped(
+              Effect.flatMap(storage.snapshot, (b) => Effect.sync(() => b.get("default", utf8("x"))))
+            )
+            a.get("default", utf8("x"))
+          })
+        )
+        yield* writeBatches(5, 2)
+        const after = readersOf(dir)
+        assert.deepStrictEqual(
+          after.held.filter((t) => t <= before),
+          [],
+          `readers ${after.held} of transactions up to ${before}`
+        )
+      })
+    )
 )
 
 it.effect.skipIf(process.platform !== "linux")("a split check that stops early holds no snapshot after it", () =>
