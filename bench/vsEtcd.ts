@@ -4,7 +4,12 @@
  * `cluster` suite does), runs the workloads against one and then the other (the order alternates per
  * rep, so a drift in the machine's load does not always favour the same side), and stops it.
  *
- * `npm run bench -- vs-etcd [--reps 2] [--workloads W1,W2,W3] [--ops W1=20000,W2=20000,W3=2000] [--seed 42]`
+ * `npm run bench -- vs-etcd [--reps 2] [--workloads W1,W2,W3] [--ops W1=20000,W2=20000,W3=2000] [--seed 42]
+ * [--regions 1]`
+ *
+ * `--regions N` splits TinyKV-TS's key space into N regions of equal key ranges before the workloads (admin
+ * splits, then until the leaders stopped moving), so that the scheduler spreads their leaders over the three
+ * stores: the work of the writes and reads is then shared by every process, where etcd has one leader.
  *
  * The defaults are the sizes the comparison was first made with (20,000 puts, 20,000 gets, 2,000
  * sequential puts). Ratios are TinyKV-TS ÷ etcd of the medians over the reps: `opsPerSec` ≥ 1 and
@@ -16,7 +21,9 @@ import { Effect } from "effect"
 import { startLocalCluster } from "../src/process/index.js"
 import { parseOps, runWorkloads, runWorkloadsOn } from "./cluster.js"
 import { etcdMissing, etcdVersion, startEtcd } from "./etcd.js"
-import type { WorkloadId, WorkloadResult } from "./workloads.js"
+import { makeCtlClient } from "../src/cli/ctlClient.js"
+import { makeSplitter, regionAt, waitSettled } from "./presplit.js"
+import { splitKeysFor, type WorkloadId, type WorkloadResult } from "./workloads.js"
 
 const DEFAULT_OPS: Record<WorkloadId, number> = { W1: 20_000, W2: 20_000, W3: 2_000 }
 
@@ -55,11 +62,35 @@ const runEtcd = async (workloads: ReadonlyArray<WorkloadId>, seed: number, ops: 
   }
 }
 
-const runTinykv = (workloads: ReadonlyArray<WorkloadId>, seed: number, ops: Record<WorkloadId, number>) =>
+const log = (message: string) => process.stderr.write(`vs-etcd: ${message}\n`)
+
+/** Splits the fresh cluster's key space into `regions` and waits until their leaders stopped moving. */
+const presplit = (scheduler: string, regions: number) =>
+  Effect.gen(function* () {
+    const ctl = yield* makeCtlClient(scheduler, "30 seconds")
+    return yield* Effect.promise(async () => {
+      const keys = splitKeysFor(regions).map((k) => new TextEncoder().encode(k))
+      const first = await regionAt(ctl, new Uint8Array())
+      await makeSplitter(ctl, keys, 8).split(first.region!.id, 0, keys.length)
+      return waitSettled(ctl, regions, 120_000, log)
+    })
+  })
+
+const runTinykv = (
+  workloads: ReadonlyArray<WorkloadId>,
+  seed: number,
+  ops: Record<WorkloadId, number>,
+  regions: number
+) =>
   Effect.gen(function* () {
     const cluster = yield* startLocalCluster({ stores: 3 })
     yield* cluster.waitUntilWritable("60 seconds")
-    return yield* Effect.promise(() => runWorkloads(cluster.scheduler, workloads, seed, { ops, system: TINYKV_SYSTEM }))
+    if (regions > 1) {
+      const settled = yield* presplit(cluster.scheduler, regions)
+      log(`${settled.regions} regions, leaders per store ${JSON.stringify(settled.leadersPerStore)}`)
+    }
+    const system = regions > 1 ? `${TINYKV_SYSTEM}, key space pre-split into ${regions} regions` : TINYKV_SYSTEM
+    return yield* Effect.promise(() => runWorkloads(cluster.scheduler, workloads, seed, { ops, system }))
   }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)
 
 export const run = async (args: ReadonlyArray<string>) => {
@@ -77,6 +108,10 @@ export const run = async (args: ReadonlyArray<string>) => {
   const reps = Number(flag("reps") ?? 2)
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps: expected a positive integer, got ${flag("reps")}`)
   const ops = { ...DEFAULT_OPS, ...parseOps(flag("ops")) }
+  const regions = Number(flag("regions") ?? 1)
+  if (!Number.isInteger(regions) || regions < 1 || regions > 1000) {
+    throw new Error(`--regions: expected an integer from 1 to 1000, got ${flag("regions")}`)
+  }
   const runs: Array<RepResult> = []
   const started = new Date().toISOString()
   for (let rep = 1; rep <= reps; rep++) {
@@ -84,7 +119,8 @@ export const run = async (args: ReadonlyArray<string>) => {
     for (const side of order) {
       process.stderr.write(`vs-etcd: rep ${rep}/${reps}, ${side} (load average ${load().join(" ")})\n`)
       const loadAverage = load()
-      const results = side === "etcd" ? await runEtcd(workloads, seed, ops) : await runTinykv(workloads, seed, ops)
+      const results =
+        side === "etcd" ? await runEtcd(workloads, seed, ops) : await runTinykv(workloads, seed, ops, regions)
       runs.push({ rep, side, loadAverage, results })
     }
   }
@@ -119,6 +155,7 @@ export const run = async (args: ReadonlyArray<string>) => {
     seed,
     reps,
     ops,
+    regions,
     note: "ratio = tinykv ÷ etcd of the medians over the reps (opsPerSec ≥ 1, p50/p99 ≤ 1: tinykv at least as good)",
     comparison,
     runs

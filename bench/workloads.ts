@@ -36,6 +36,10 @@ export const rng = (seed: number) => {
 
 const keyOf = (n: number) => `key${String(n).padStart(8, "0")}`
 
+/** The `regions - 1` keys that cut the workloads' key space into `regions` ranges of equal size, in order. */
+export const splitKeysFor = (regions: number): ReadonlyArray<string> =>
+  Array.from({ length: Math.max(0, regions - 1) }, (_, i) => keyOf(Math.floor(((i + 1) * KEY_SPACE) / regions)))
+
 export const putStream = (seed: number, salt: number, ops: number) => {
   const r = rng(seed * 7919 + salt)
   const keys = Array.from({ length: ops }, () => keyOf(Math.floor(r() * KEY_SPACE)))

@@ -27,7 +27,9 @@ const promtool = (text: string): { code: number; output: string } => {
   try {
     return { code: 0, output: execFileSync("promtool", ["check", "metrics"], { input: text }).toString() }
   } catch (e) {
-    const err = e as { status?: number; stdout?: Buffer; stderr?: Buffer }
+    const err = e as { code?: string; status?: number; stdout?: Buffer; stderr?: Buffer }
+    // the check cannot pass without the tool: say so rather than report an empty failure
+    if (err.code === "ENOENT") return { code: 127, output: "promtool not found: install prometheus (.ci/run does)" }
     return { code: err.status ?? 1, output: `${err.stdout ?? ""}${err.stderr ?? ""}` }
   }
 }
