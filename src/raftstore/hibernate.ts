@@ -61,6 +61,8 @@ export const canHibernate = (peer: Peer, config: StoreConfig): boolean => {
   // a split check still to run (or to finish) needs the leader's ticks: asleep, an unmeasured region or one
   // written past its max size would never split
   if (peer.splitCheckInFlight || peer.splitCheckDue(config.regionSplitSize)) return false
+  // entries the next GC tick compacts (`raftLogReserveMaxTicks`): asleep, the region would keep them in memory
+  if (last - peer.storage.firstIndex() >= 3) return false
   for (const pr of r.prs.values()) if (pr.match !== last) return false
   return true
 }

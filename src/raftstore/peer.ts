@@ -79,6 +79,8 @@ export class Peer {
   stopped = false
   /** Ticks since the last raft-log GC check / scheduler heartbeat. */
   ticksSinceGc = 0
+  /** GC ticks since the replicated entries below the threshold were last compacted (`raftLogReserveMaxTicks`). */
+  gcTicksSkipped = 0
   ticksSinceHeartbeat = 0
   /** What the last report to the scheduler said (`heartbeatFingerprint`), and the ticks since it was sent. */
   lastHeartbeat: string | undefined

@@ -94,6 +94,23 @@ const minMatch = (peer: Peer): number => {
   return min
 }
 
+/**
+ * Where a GC tick compacts the entries every member holds (0: not now), TiKV's rules: past the threshold; else
+ * after `raftLogReserveMaxTicks` GC ticks, or at once when every member holds the whole log — never for fewer
+ * than 3 entries (the compaction's own entry would otherwise be compacted at the next tick, and so on).
+ */
+const replicatedToCompact = (config: StoreConfig, peer: Peer, first: number, replicated: number): number => {
+  const last = peer.rawNode.raft.raftLog.lastIndex()
+  if (replicated < first || last - first < 3) return 0
+  const due =
+    replicated - first + 1 >= config.raftLogGcThreshold ||
+    replicated === last ||
+    ++peer.gcTicksSkipped >= config.raftLogReserveMaxTicks
+  if (!due) return 0
+  peer.gcTicksSkipped = 0
+  return replicated
+}
+
 /** The periodic duties of a leader's tick: log compaction, split checks, reports to the scheduler. */
 const leaderDuties = (ctx: RoundContext, config: StoreConfig, peer: Peer): void => {
   if (++peer.ticksSinceGc >= config.raftLogGcTicks) {
@@ -106,8 +123,7 @@ const leaderDuties = (ctx: RoundContext, config: StoreConfig, peer: Peer): void 
       applied - first + 1 >= config.raftLogGcCountLimit ||
       peer.rawNode.raft.raftLog.dataBytes(first, applied + 1) >= config.raftLogGcSizeLimit
     const replicated = Math.min(applied, minMatch(peer))
-    const pastThreshold = replicated - first + 1 >= config.raftLogGcThreshold
-    const compactTo = forced ? applied : pastThreshold ? replicated : 0
+    const compactTo = forced ? applied : replicatedToCompact(config, peer, first, replicated)
     if (compactTo > peer.compactProposedAt) {
       const term = peer.storage.term(compactTo)
       if (typeof term === "number") {

@@ -166,4 +166,32 @@ describe("raft log GC", () => {
       )
     }).pipe(Effect.scoped)
   )
+
+  it.live("a region written below the threshold and then left compacts its log and sleeps, in memory too", () =>
+    Effect.gen(function* () {
+      const seed = testSeed()
+      // the default threshold (50) is never reached by 10 writes
+      const cluster = yield* TestCluster.make({ stores: 3, seed })
+      yield* cluster.start
+      for (let i = 0; i < 10; i++) yield* cluster.mustPut(`k${i}`, `v${i}`)
+      const leader = yield* waitStableLeader(cluster)
+      const peer = cluster.store(leader.storeId)!.peers.get(REGION_1)!
+      yield* eventually(
+        () => {
+          const log = peer.rawNode.raft.raftLog
+          return peer.storage.truncatedIndex > 5 + 10 && log.entries.length <= 2 && peer.hibernation.state === "asleep"
+        },
+        {
+          what: `seed ${seed}: the leader's log compacted below the threshold, then the region asleep`,
+          timeout: "20 seconds",
+          interval: "20 millis"
+        }
+      )
+      // every replica compacted too
+      for (const id of cluster.storeIds) {
+        const raw = yield* cluster.engineMeta(id, applyStateKey(REGION_1))
+        assert.isAbove(RaftApplyStateCodec.decode(raw!).truncatedState.index, 5 + 10, `seed ${seed}: store ${id}`)
+      }
+    }).pipe(Effect.scoped)
+  )
 })
