@@ -86,8 +86,10 @@ export class Peer {
   lastHeartbeat: string | undefined
   ticksSinceHeartbeatSent = 0
   /**
-   * The applied index at which this peer last proposed a log compaction: the GC tick proposes again only
-   * once apply has moved on, so a leader cut off in a minority does not append one per tick.
+   * The index up to which this peer last proposed a log compaction: the GC tick proposes again only once that
+   * has moved on, so a leader cut off in a minority does not append one per tick. Forgotten when the peer
+   * becomes leader: a compaction proposed in an earlier term may have been lost with it, and a quiet region
+   * would otherwise never propose it again (nor hibernate, with its entries still to compact).
    */
   compactProposedAt = 0
   /** The region's size as last measured (`undefined`: not yet, or not since a split changed it). */

@@ -149,6 +149,7 @@ export const runRound = (
       }
       // a new leader, or a leader whose membership just changed, reports at once (the scheduler's operator
       // waits on the region it reports)
+      if (w.rd.softState?.raftState === "Leader") w.peer.compactProposedAt = 0
       if (w.rd.softState?.raftState === "Leader" || w.outcome.regionChanged) ctx.heartbeats.push(w.peer)
       const annotations = { regionId: w.peer.regionId, peerId: w.peer.id }
       if (w.snapResult !== undefined) {
