@@ -115,6 +115,12 @@ export interface UnsafeTestOnly {
 
 const MiB = 1024 * 1024
 
+/**
+ * The fewest entries a GC tick compacts below the threshold (TiKV's): fewer are left, else the compaction's own
+ * entry would be compacted at the next tick, and so on. A leader with this many to compact does not hibernate.
+ */
+export const MIN_ENTRIES_TO_COMPACT = 3
+
 export const defaultConfig: StoreConfig = {
   // 50 ms ticks: elections time out after 0.5–1 s, so a dead leader is replaced well within 3 s
   baseTickMs: 50,

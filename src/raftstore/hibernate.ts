@@ -31,7 +31,7 @@
  */
 import type { Message } from "../protocol/eraftpb.js"
 import { None } from "../raft/util.js"
-import type { StoreConfig } from "./config.js"
+import { MIN_ENTRIES_TO_COMPACT, type StoreConfig } from "./config.js"
 import { heartbeatFingerprint } from "./heartbeatThrottle.js"
 import type { Peer } from "./peer.js"
 import type { PeerRegistry } from "./peerRegistry.js"
@@ -62,7 +62,7 @@ export const canHibernate = (peer: Peer, config: StoreConfig): boolean => {
   // written past its max size would never split
   if (peer.splitCheckInFlight || peer.splitCheckDue(config.regionSplitSize)) return false
   // entries the next GC tick compacts (`raftLogReserveMaxTicks`): asleep, the region would keep them in memory
-  if (last - peer.storage.firstIndex() >= 3) return false
+  if (last - peer.storage.firstIndex() >= MIN_ENTRIES_TO_COMPACT) return false
   for (const pr of r.prs.values()) if (pr.match !== last) return false
   return true
 }

@@ -10,7 +10,7 @@ import type { RaftMessage } from "../protocol/raftServer.js"
 import type { Deferred } from "effect"
 import type { PeerMsg } from "../services/Router.js"
 import { SnapshotDataCodec } from "./codec.js"
-import type { StoreConfig } from "./config.js"
+import { MIN_ENTRIES_TO_COMPACT, type StoreConfig } from "./config.js"
 import { heartbeatDue } from "./heartbeatThrottle.js"
 import type { Peer } from "./peer.js"
 import { isInitialized } from "./peerStorage.js"
@@ -97,11 +97,11 @@ const minMatch = (peer: Peer): number => {
 /**
  * Where a GC tick compacts the entries every member holds (0: not now), TiKV's rules: past the threshold; else
  * after `raftLogReserveMaxTicks` GC ticks, or at once when every member holds the whole log — never for fewer
- * than 3 entries (the compaction's own entry would otherwise be compacted at the next tick, and so on).
+ * than `MIN_ENTRIES_TO_COMPACT` entries.
  */
 const replicatedToCompact = (config: StoreConfig, peer: Peer, first: number, replicated: number): number => {
   const last = peer.rawNode.raft.raftLog.lastIndex()
-  if (replicated < first || last - first < 3) return 0
+  if (replicated < first || last - first < MIN_ENTRIES_TO_COMPACT) return 0
   const due =
     replicated - first + 1 >= config.raftLogGcThreshold ||
     replicated === last ||

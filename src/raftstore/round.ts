@@ -148,9 +148,10 @@ export const runRound = (
         ).pipe(Effect.annotateLogs({ regionId: w.peer.regionId, peerId: w.peer.id }))
       }
       // a new leader, or a leader whose membership just changed, reports at once (the scheduler's operator
-      // waits on the region it reports)
-      if (w.rd.softState?.raftState === "Leader") w.peer.compactProposedAt = 0
-      if (w.rd.softState?.raftState === "Leader" || w.outcome.regionChanged) ctx.heartbeats.push(w.peer)
+      // waits on the region it reports); a new leader also forgets a compaction an earlier term proposed
+      const becameLeader = w.rd.softState?.raftState === "Leader"
+      if (becameLeader) w.peer.compactProposedAt = 0
+      if (becameLeader || w.outcome.regionChanged) ctx.heartbeats.push(w.peer)
       const annotations = { regionId: w.peer.regionId, peerId: w.peer.id }
       if (w.snapResult !== undefined) {
         recordSnapshot(registry.storeId, "applied")

@@ -32,6 +32,17 @@ const readersOf = (dir: string) => {
   return { held, last: (env.getStats() as { lastTxnId: number }).lastTxnId }
 }
 
+/** After later writes, no reader holds a transaction up to `before` (the one the stopped reader had). */
+const assertNoneHeldUpTo = (dir: string, before: number) => {
+  const after = readersOf(dir)
+  assert.isAbove(after.last, before, "written on since")
+  assert.deepStrictEqual(
+    after.held.filter((t) => t <= before),
+    [],
+    `readers ${after.held} of transactions up to ${before}`
+  )
+}
+
 const withLmdb = <A, E>(body: (dir: string) => Effect.Effect<A, E, Storage>) => {
   const dir = mkdtempSync(join(tmpdir(), "tinykv-lmdb-readers-"))
   return body(dir).pipe(
@@ -75,12 +86,7 @@ it.effect.skipIf(process.platform !== "linux")(
           })
         )
         yield* writeBatches(5, 2)
-        const after = readersOf(dir)
-        assert.deepStrictEqual(
-          after.held.filter((t) => t <= before),
-          [],
-          `readers ${after.held} of transactions up to ${before}`
-        )
+        assertNoneHeldUpTo(dir, before)
       })
     )
 )
@@ -108,13 +114,7 @@ it.effect.skipIf(process.platform !== "linux")("a split check that stops early h
       )
       assert.isFalse(measured.complete, "the walk stopped early")
       yield* writeBatches(5, 20)
-      const after = readersOf(dir)
-      assert.isAbove(after.last, before)
-      assert.deepStrictEqual(
-        after.held.filter((t) => t <= before),
-        [],
-        `readers ${after.held} of transactions up to ${before}`
-      )
+      assertNoneHeldUpTo(dir, before)
     })
   )
 )
@@ -155,12 +155,7 @@ it.effect.skipIf(process.platform !== "linux")("a transactional scan left after 
       )
       assert.strictEqual(seen, 1)
       yield* writeBatches(5, 2)
-      const after = readersOf(dir)
-      assert.deepStrictEqual(
-        after.held.filter((t) => t <= before),
-        [],
-        `readers ${after.held} of transactions up to ${before}`
-      )
+      assertNoneHeldUpTo(dir, before)
     })
   )
 )
