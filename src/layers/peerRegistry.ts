@@ -10,6 +10,8 @@ import type { RaftInvariantError } from "../raft/index.js"
 import type { Peer } from "../raftstore/peer.js"
 import { completePeerReplies } from "../raftstore/peerLifecycle.js"
 import { loadPeers, type PeerFactoryOptions } from "../raftstore/peerLoader.js"
+import { isInitialized } from "../raftstore/peerStorage.js"
+import { RegionRanges } from "../raftstore/regionRanges.js"
 import { errorResponse } from "../raftstore/responses.js"
 import { type Envelope, PeerRegistry } from "../raftstore/peerRegistry.js"
 import type { StoreMsg } from "../services/Router.js"
@@ -23,7 +25,20 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
       const loaded = loadPeers(storage.latest, options)
       if (loaded.initOps.length > 0) yield* orStorageError(storage.write(loaded.initOps, { sync: true }))
       const peers = new Map<RegionId, Peer>()
-      for (const peer of loaded.peers) peers.set(peer.regionId, peer)
+      const ranges = new RegionRanges<Peer>()
+      const follow = (peer: Peer) => {
+        const place = () => ranges.set(peer, isInitialized(peer.region) ? peer.region : undefined)
+        peer.storage.onRegionChange = place
+        place()
+      }
+      const forget = (peer: Peer) => {
+        peer.storage.onRegionChange = undefined
+        ranges.delete(peer)
+      }
+      for (const peer of loaded.peers) {
+        peers.set(peer.regionId, peer)
+        follow(peer)
+      }
       const ticking = new Set<Peer>(peers.values())
       const failed = new Map<RegionId, RaftInvariantError>()
       for (const { regionId, error } of loaded.failed) {
@@ -55,6 +70,7 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
       const registry = PeerRegistry.of({
         storeId: options.storeId,
         peers,
+        ranges,
         ticking,
         failed,
         isClosed: () => closed,
@@ -63,19 +79,23 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
         register: (peer) => {
           const live = peers.get(peer.regionId)
           if (live !== undefined && !live.stopped) return false
+          if (live !== undefined) forget(live)
           peers.set(peer.regionId, peer)
           ticking.add(peer)
+          follow(peer)
           return true
         },
         remove: (peer) => {
           peer.stopped = true
-          peers.delete(peer.regionId)
+          if (peers.get(peer.regionId) === peer) peers.delete(peer.regionId)
           ticking.delete(peer)
+          forget(peer)
         },
         markFailed: (peer, error) => {
           peer.stopped = true
-          peers.delete(peer.regionId)
+          if (peers.get(peer.regionId) === peer) peers.delete(peer.regionId)
           ticking.delete(peer)
+          forget(peer)
           failed.set(peer.regionId, error)
           peer.failAllProposals()
         },

@@ -23,6 +23,7 @@ import { firstRegion, hasRegions, prepareRegionOps, readStoreIdent, storeIdentOp
 import { type StoreConfig, validateConfig } from "../raftstore/config.js"
 import type { Peer } from "../raftstore/peer.js"
 import { PeerRegistry } from "../raftstore/peerRegistry.js"
+import type { RegionRanges } from "../raftstore/regionRanges.js"
 import type { RaftWorker } from "../services/RaftWorker.js"
 import { Router } from "../services/Router.js"
 import { SchedulerClient, type SchedulerClientError } from "../services/SchedulerClient.js"
@@ -46,6 +47,8 @@ export interface RaftStore {
   readonly router: Router["Type"]
   /** The live peers, by region (read-only view for tests and status). */
   readonly peers: ReadonlyMap<RegionId, Peer>
+  /** The live initialized peers' key ranges, as the overlap checks see them (tests). */
+  readonly ranges: RegionRanges<Peer>
   /** True once the store closed (shut down, or its RaftWorker died): it serves nothing any more. */
   readonly isClosed: () => boolean
 }
@@ -85,6 +88,7 @@ export const makeRaftStore = (
     storeId: options.storeId,
     router: Context.get(ctx, Router),
     peers: Context.get(ctx, PeerRegistry).peers,
+    ranges: Context.get(ctx, PeerRegistry).ranges,
     isClosed: Context.get(ctx, PeerRegistry).isClosed
   }))
 

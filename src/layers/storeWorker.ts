@@ -43,6 +43,7 @@ export const layerStoreWorker = (options: PeerFactoryOptions) =>
         storage,
         transport,
         peers: registry.peers,
+        ranges: registry.ranges,
         failed: registry.failed,
         redeliver: (m) => router.sendRaftMessage(m),
         createPeer

@@ -13,13 +13,13 @@ import { SnapshotDataCodec } from "./codec.js"
 import { MIN_ENTRIES_TO_COMPACT, type StoreConfig } from "./config.js"
 import { heartbeatDue } from "./heartbeatThrottle.js"
 import type { Peer } from "./peer.js"
-import { isInitialized } from "./peerStorage.js"
 import { expireReads } from "./readIndexServe.js"
-import { findPeer, isEpochStale, rangesOverlap } from "./regionUtil.js"
+import type { RegionRanges } from "./regionRanges.js"
+import { findPeer, isEpochStale } from "./regionUtil.js"
 import type { RoundContext } from "./roundContext.js"
 
-/** TinyKV `onRaftMsg` + `checkMessage`. `others` are the store's live peers (for the snapshot overlap check). */
-export const onRaftMessage = (ctx: RoundContext, others: Iterable<Peer>, peer: Peer, m: RaftMessage): void => {
+/** TinyKV `onRaftMsg` + `checkMessage`. `ranges` are the store's live peers' ranges (the snapshot overlap check). */
+export const onRaftMessage = (ctx: RoundContext, ranges: RegionRanges<Peer>, peer: Peer, m: RaftMessage): void => {
   if (m.toPeer.storeId !== peer.storeId) return
   if (m.isTombstone) {
     // the sender says we were removed; believe it only if its epoch is newer than ours
@@ -47,9 +47,7 @@ export const onRaftMessage = (ctx: RoundContext, others: Iterable<Peer>, peer: P
     // a snapshot of a membership this peer is not part of (TinyKV `checkSnapshot`)
     if (!snapRegion.peers.some((p) => p.id === peer.meta.id)) return
     // a snapshot whose region overlaps another region of this store would corrupt it
-    for (const other of others) {
-      if (other !== peer && isInitialized(other.region) && rangesOverlap(other.region, snapRegion)) return
-    }
+    if (ranges.overlapping(snapRegion, peer) !== undefined) return
   }
   peer.insertPeerCache(m.fromPeer)
   ctx.hibernation?.beforeStep(peer, m.message)

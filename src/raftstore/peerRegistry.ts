@@ -23,6 +23,7 @@ import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { RaftInvariantError } from "../raft/index.js"
 import type { PeerMsg, StoreMsg } from "../services/Router.js"
 import type { Peer } from "./peer.js"
+import type { RegionRanges } from "./regionRanges.js"
 
 /** What the RaftWorker's mailbox holds: mail for one region's peer, or a tick for every peer. */
 export type Envelope =
@@ -35,6 +36,12 @@ export class PeerRegistry extends Context.Tag("tinykv/raftstore/PeerRegistry")<
     readonly storeId: StoreId
     /** The live peers, by region. A removed or failed peer leaves this map in the same step it is stopped. */
     readonly peers: ReadonlyMap<RegionId, Peer>
+    /**
+     * The key ranges of the live initialized peers (`regionRanges.ts`): the overlap checks of the StoreWorker
+     * and of incoming snapshots. Kept by `register`/`remove`/`markFailed` and by every change of a live peer's
+     * region (`PeerStorage.onRegionChange`).
+     */
+    readonly ranges: RegionRanges<Peer>
     /**
      * The live peers the RaftWorker's tick visits: every peer `register`ed (or loaded), until it is removed,
      * failed, or goes to sleep (`hibernate.ts`, which alone takes peers out of it and puts them back).

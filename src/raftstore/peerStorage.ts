@@ -66,12 +66,24 @@ export class PeerStorage implements RaftStorage {
    */
   private cachedSnapshot: { readonly snap: Snapshot; readonly epoch: Region["regionEpoch"] } | undefined
 
+  /** Told of every change of `region`, after it (the store's `RegionRanges` follows the range with it). */
+  onRegionChange: (() => void) | undefined = undefined
+
   private constructor(
     private readonly engine: EngineReader,
-    public region: Region,
+    private current: Region,
     public raftState: RaftLocalState,
     public applyState: RaftApplyState
   ) {}
+
+  get region(): Region {
+    return this.current
+  }
+
+  set region(region: Region) {
+    this.current = region
+    this.onRegionChange?.()
+  }
 
   /**
    * Loads (or initialises, TinyKV `InitRaftLocalState`/`InitApplyState`) the storage of a region. An

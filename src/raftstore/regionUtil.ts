@@ -65,8 +65,18 @@ export const isFirstVoteMessage = (m: Message): boolean =>
 export const findPeer = (region: Region, storeId: number): Peer | undefined =>
   region.peers.find((p) => p.storeId === storeId)
 
+/** A half-open key range; an empty end is unbounded. */
+export interface KeyRange {
+  readonly startKey: Uint8Array
+  readonly endKey: Uint8Array
+}
+
+/** Whether two ranges are the same keys. */
+export const sameRange = (a: KeyRange, b: KeyRange): boolean =>
+  compareBytes(a.startKey, b.startKey) === 0 && compareBytes(a.endKey, b.endKey) === 0
+
 /** Whether two half-open ranges overlap (empty end = unbounded). */
-export const rangesOverlap = (a: Region, b: { startKey: Uint8Array; endKey: Uint8Array }): boolean =>
+export const rangesOverlap = (a: KeyRange, b: KeyRange): boolean =>
   (a.endKey.length === 0 || compareBytes(b.startKey, a.endKey) < 0) &&
   (b.endKey.length === 0 || compareBytes(a.startKey, b.endKey) < 0)
 

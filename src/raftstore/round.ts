@@ -94,7 +94,7 @@ const dispatch = (deps: RoundDeps, state: WorkerState, ctx: RoundContext, batch:
       }
       if (msg._tag === "RaftMessage") {
         if (dropForDiskFull(deps.storage.diskFull, msg.message)) continue
-        ctx.guard(peer, () => onRaftMessage(ctx, registry.peers.values(), peer, msg.message))
+        ctx.guard(peer, () => onRaftMessage(ctx, registry.ranges, peer, msg.message))
       } else if (msg._tag === "SplitCheckResult") {
         onSplitCheckResult(peer, msg)
         // a split still to make needs the leader's split check ticks: a sleeping one wakes (and heartbeats)

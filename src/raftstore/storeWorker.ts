@@ -19,15 +19,17 @@ import type { Transport } from "../services/Transport.js"
 import { RegionLocalStateCodec } from "./codec.js"
 import { regionStateKey } from "./keys.js"
 import type { Peer } from "./peer.js"
-import { isInitialized } from "./peerStorage.js"
 import { isRemovedPeerAlive, tombstoneNotice } from "./peerHandlers.js"
-import { findPeer, isEpochStale, isInitialMsg, rangesOverlap } from "./regionUtil.js"
+import type { RegionRanges } from "./regionRanges.js"
+import { findPeer, isEpochStale, isInitialMsg } from "./regionUtil.js"
 
 export interface StoreWorkerContext {
   readonly storeId: StoreId
   readonly storage: Storage["Type"]
   readonly transport: Transport["Type"]
   readonly peers: ReadonlyMap<number, Peer>
+  /** The live initialized peers' key ranges (`PeerRegistry.ranges`). */
+  readonly ranges: RegionRanges<Peer>
   /** Regions whose peer broke a Raft invariant and stays down until the store restarts. */
   readonly failed: ReadonlyMap<number, unknown>
   /** Creates, persists and registers an uninitialized peer for `region` (no peers, no range). */
@@ -67,10 +69,7 @@ export const onStoreRaftMessage = (
     }
     if (!isInitialMsg(m.message)) return "not-initial"
     if (m.startKey !== undefined && m.endKey !== undefined) {
-      const range = { startKey: m.startKey, endKey: m.endKey }
-      for (const other of ctx.peers.values()) {
-        if (isInitialized(other.region) && rangesOverlap(other.region, range)) return "overlaps"
-      }
+      if (ctx.ranges.overlapping({ startKey: m.startKey, endKey: m.endKey }) !== undefined) return "overlaps"
     }
     if (ctx.storage.diskFull() !== undefined) return "disk-full"
     const created = yield* ctx

@@ -1,11 +1,13 @@
 /**
  * The simulator's Raft invariant check on hand-made peer states: it passes stores that agree, and names
  * the region, index or term and the stores when two leaders share a term, a committed entry changes, or
- * a peer applied past its commit.
+ * a peer applied past its commit, or a store's regions overlap or its range index is not its regions.
  */
 import { assert, describe, it } from "vitest"
 import type { RaftStore } from "../../src/layers/raftStore.js"
 import type { StoreId } from "../../src/protocol/ids.js"
+import { utf8 } from "../../src/protocol/bytes.js"
+import { RegionRanges } from "../../src/raftstore/regionRanges.js"
 import { RaftInvariants } from "../../src/testing/sim/raftInvariants.js"
 
 interface FakePeer {
@@ -39,6 +41,8 @@ const storeOf = (region: number, peer: FakePeer) => {
   }
   const p = {
     regionId: region,
+    // uninitialized: no range, so not in the range index either
+    region: { id: region, startKey: new Uint8Array(), endKey: new Uint8Array(), peers: [] },
     rawNode: {
       raft: {
         get id() {
@@ -54,8 +58,23 @@ const storeOf = (region: number, peer: FakePeer) => {
       }
     }
   }
-  return { peers: new Map([[region, p]]) } as unknown as RaftStore
+  return { peers: new Map([[region, p]]), ranges: new RegionRanges() } as unknown as RaftStore
 }
+
+/** A store whose peers hold `regions` (initialized, id = index + 1), with `indexed` recorded in its range index. */
+const storeWithRegions = (regions: ReadonlyArray<[string, string]>, indexed: ReadonlyArray<number>) => {
+  const peers = new Map<number, unknown>()
+  const ranges = new RegionRanges<unknown>()
+  regions.forEach(([start, end], i) => {
+    const id = i + 1
+    const region = { id, startKey: utf8(start), endKey: utf8(end), peers: [{ id, storeId: 1 }] }
+    const peer = { regionId: id, region, rawNode: { raft: { state: "Follower", raftLog: emptyLog } } }
+    peers.set(id, peer)
+    if (indexed.includes(id)) ranges.set(peer, region)
+  })
+  return [{ id: 1 as StoreId, store: { peers, ranges } as unknown as RaftStore }]
+}
+const emptyLog = { committed: 0, applied: 0, firstIndex: () => 1, lastIndex: () => 0, slice: () => [] }
 
 const log = (...terms: Array<[number, string]>) => terms.map(([term, data], i) => ({ index: i + 1, term, data }))
 
@@ -106,6 +125,44 @@ describe("Raft invariants across stores", () => {
     c.entries = log([2, "w"])
     later.sample(cluster(c, d), true)
     assert.match(later.violations[0] ?? "", /region 7 index 1 was term 1/)
+  })
+
+  it("a store's overlapping regions, and a range index that is not the store's regions", () => {
+    const fine = new RaftInvariants()
+    fine.sample(
+      storeWithRegions(
+        [
+          ["", "m"],
+          ["m", ""]
+        ],
+        [1, 2]
+      )
+    )
+    assert.deepStrictEqual(fine.violations, [])
+
+    const overlap = new RaftInvariants()
+    overlap.sample(
+      storeWithRegions(
+        [
+          ["", "n"],
+          ["m", ""]
+        ],
+        [1, 2]
+      )
+    )
+    assert.match(overlap.violations.join("; "), /store 1: regions 1 and 2 overlap/)
+
+    const missing = new RaftInvariants()
+    missing.sample(
+      storeWithRegions(
+        [
+          ["", "m"],
+          ["m", ""]
+        ],
+        [1]
+      )
+    )
+    assert.match(missing.violations.join("; "), /store 1: the range index has region 2 missing/)
   })
 
   it("an apply past the commit", () => {

@@ -7,6 +7,9 @@
  *   its term and a hash of its data are recorded; every later view, on any store, must match;
  * - **replicas apply the same log**: every peer's applied index is within its committed log. With the
  *   previous rule this makes every store's applied sequence of a region a prefix of one sequence.
+ * - **a store's regions are disjoint, and its range index says so**: the live initialized peers of one
+ *   store never overlap, and `RaftStore.ranges` (which the overlap checks of incoming snapshots and new
+ *   peers use) records exactly them, at their current ranges.
  *
  * A peer's entries are checked once each as they become committed (a cursor per peer incarnation), and
  * `sampleAll` re-reads every log in full (at the end of a run), so an entry that changes after it was
@@ -15,6 +18,8 @@
 import type { StoreId } from "../../protocol/ids.js"
 import type { RaftStore } from "../../layers/raftStore.js"
 import type { Peer } from "../../raftstore/peer.js"
+import { isInitialized } from "../../raftstore/peerStorage.js"
+import { rangesOverlap, sameRange } from "../../raftstore/regionUtil.js"
 
 interface Committed {
   readonly term: number
@@ -47,6 +52,31 @@ export class RaftInvariants {
     for (const { id, store } of stores) {
       if (store === undefined) continue
       for (const peer of store.peers.values()) this.samplePeer(id, peer, full)
+      this.sampleRanges(id, store)
+    }
+  }
+
+  private sampleRanges(store: StoreId, raftStore: RaftStore) {
+    const live = [...raftStore.peers.values()].filter((p) => isInitialized(p.region))
+    const recorded = raftStore.ranges.entries()
+    for (const p of live) {
+      const at = recorded.find(([owner]) => owner === p)
+      if (at === undefined || !sameRange(at[1], p.region)) {
+        this.fail(
+          `store ${store}: the range index has region ${p.regionId} ${at === undefined ? "missing" : "at a stale range"}`
+        )
+      }
+    }
+    for (const [owner] of recorded) {
+      if (raftStore.peers.get(owner.regionId) !== owner) {
+        this.fail(`store ${store}: the range index still has region ${owner.regionId}, which has no live peer here`)
+      }
+    }
+    for (const [i, a] of live.entries()) {
+      for (const b of live.slice(i + 1)) {
+        if (rangesOverlap(a.region, b.region))
+          this.fail(`store ${store}: regions ${a.regionId} and ${b.regionId} overlap`)
+      }
     }
   }
 
