@@ -4,7 +4,7 @@
  * by the Schema when read back. Used by the raftstore and the scheduler alike.
  */
 import { Data, Schema } from "effect"
-import { Packr, Unpackr } from "msgpackr"
+import { Packr, RESET_BUFFER_MODE, Unpackr } from "msgpackr"
 import { compileCheck } from "./fastSchema.js"
 
 /**
@@ -22,6 +22,14 @@ export class CorruptRecord extends Data.TaggedError("CorruptRecord")<{
 }
 
 const packr = new Packr({ useRecords: false })
+
+/**
+ * Packs into msgpackr's one working buffer (`RESET_BUFFER_MODE`: the next pack writes over it) and copies the
+ * bytes out to a buffer of their own. By default msgpackr hands out a view into a working buffer it fills
+ * pack after pack and then replaces (1.2 MB each once a large record grew it): the command of a Raft entry
+ * kept in a log held a whole one (docs/PERFORMANCE.md, "Entries that held a megabyte each").
+ */
+const packOwn = (value: unknown): Uint8Array => new Uint8Array(packr.pack(value, RESET_BUFFER_MODE))
 const unpackr = new Unpackr({ useRecords: false })
 
 /**
@@ -36,7 +44,7 @@ export const storedCodec = <A, I>(schema: Schema.Schema<A, I>, record = "stored"
   const decode = Schema.decodeUnknownEither(schema)
   const check = compileCheck(schema.ast)
   return {
-    encode: (a: A): Uint8Array => packr.pack(check?.(a) === true ? a : encode(a)),
+    encode: (a: A): Uint8Array => packOwn(check?.(a) === true ? a : encode(a)),
     /** The record, or throws `CorruptRecord`. */
     decode: (b: Uint8Array): A => {
       let raw: unknown
