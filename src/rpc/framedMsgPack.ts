@@ -12,7 +12,7 @@
  */
 import { RpcSerialization } from "@effect/rpc"
 import { Layer } from "effect"
-import { Packr, Unpackr } from "msgpackr"
+import { Packr, RESET_BUFFER_MODE, Unpackr } from "msgpackr"
 import { MAX_FRAME_SIZE } from "../protocol/limits.js"
 
 export const FRAME_HEADER_SIZE = 4
@@ -124,7 +124,9 @@ export const makeFramedMsgPack = (options: FramedMsgPackOptions = {}): RpcSerial
       const unpackr = new Unpackr({ useRecords: true, copyBuffers: true })
       const reader = new FrameReader(maxFrameSize)
       return {
-        encode: (message) => frame(packr.pack(message)),
+        // RESET_BUFFER_MODE: the frame copies the bytes at once, so the next pack may write over them; msgpackr
+        // then keeps one working buffer instead of allocating a new one (1.2 MB once grown) whenever it fills
+        encode: (message) => frame(packr.pack(message, RESET_BUFFER_MODE)),
         decode: (bytes) => {
           const chunk = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes
           let payloads: Array<Uint8Array>
