@@ -1,5 +1,5 @@
 /** Region helpers (TinyKV `kv/raftstore/util`): key ranges, epochs, initial messages. */
-import { compareBytes } from "../protocol/bytes.js"
+import { bytesEqual, compareBytes } from "../protocol/bytes.js"
 import type { Message } from "../protocol/eraftpb.js"
 import { EpochNotMatch, KeyNotInRegion, type RegionError } from "../protocol/errorpb.js"
 import { type KeySpace, localKeyInRange, userKeyOf } from "../protocol/keyspace.js"
@@ -73,7 +73,7 @@ export interface KeyRange {
 
 /** Whether two ranges are the same keys. */
 export const sameRange = (a: KeyRange, b: KeyRange): boolean =>
-  compareBytes(a.startKey, b.startKey) === 0 && compareBytes(a.endKey, b.endKey) === 0
+  bytesEqual(a.startKey, b.startKey) && bytesEqual(a.endKey, b.endKey)
 
 /** Whether two half-open ranges overlap (empty end = unbounded). */
 export const rangesOverlap = (a: KeyRange, b: KeyRange): boolean =>

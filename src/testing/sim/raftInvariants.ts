@@ -58,16 +58,16 @@ export class RaftInvariants {
 
   private sampleRanges(store: StoreId, raftStore: RaftStore) {
     const live = [...raftStore.peers.values()].filter((p) => isInitialized(p.region))
-    const recorded = raftStore.ranges.entries()
+    const recorded = new Map(raftStore.ranges.entries())
     for (const p of live) {
-      const at = recorded.find(([owner]) => owner === p)
-      if (at === undefined || !sameRange(at[1], p.region)) {
+      const at = recorded.get(p)
+      if (at === undefined || !sameRange(at, p.region)) {
         this.fail(
           `store ${store}: the range index has region ${p.regionId} ${at === undefined ? "missing" : "at a stale range"}`
         )
       }
     }
-    for (const [owner] of recorded) {
+    for (const owner of recorded.keys()) {
       if (raftStore.peers.get(owner.regionId) !== owner) {
         this.fail(`store ${store}: the range index still has region ${owner.regionId}, which has no live peer here`)
       }
