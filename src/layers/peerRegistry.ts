@@ -11,6 +11,7 @@ import type { Peer } from "../raftstore/peer.js"
 import { completePeerReplies } from "../raftstore/peerLifecycle.js"
 import { loadPeers, type PeerFactoryOptions } from "../raftstore/peerLoader.js"
 import { isInitialized } from "../raftstore/peerStorage.js"
+import { DeferredWrites } from "../raftstore/deferredWrites.js"
 import { RegionRanges } from "../raftstore/regionRanges.js"
 import { errorResponse } from "../raftstore/responses.js"
 import { type Envelope, PeerRegistry } from "../raftstore/peerRegistry.js"
@@ -22,7 +23,8 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
     PeerRegistry,
     Effect.gen(function* () {
       const storage = yield* Storage
-      const loaded = loadPeers(storage.latest, options)
+      const engine = new DeferredWrites(storage.latest)
+      const loaded = loadPeers(engine, options)
       if (loaded.initOps.length > 0) yield* orStorageError(storage.write(loaded.initOps, { sync: true }))
       const peers = new Map<RegionId, Peer>()
       const ranges = new RegionRanges<Peer>()
@@ -71,6 +73,7 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
         storeId: options.storeId,
         peers,
         ranges,
+        engine,
         ticking,
         failed,
         isClosed: () => closed,

@@ -23,6 +23,7 @@ import { firstRegion, hasRegions, prepareRegionOps, readStoreIdent, storeIdentOp
 import { type StoreConfig, validateConfig } from "../raftstore/config.js"
 import type { Peer } from "../raftstore/peer.js"
 import { PeerRegistry } from "../raftstore/peerRegistry.js"
+import type { DeferredWrites } from "../raftstore/deferredWrites.js"
 import type { RegionRanges } from "../raftstore/regionRanges.js"
 import type { RaftWorker } from "../services/RaftWorker.js"
 import { Router } from "../services/Router.js"
@@ -49,6 +50,8 @@ export interface RaftStore {
   readonly peers: ReadonlyMap<RegionId, Peer>
   /** The live initialized peers' key ranges, as the overlap checks see them (tests). */
   readonly ranges: RegionRanges<Peer>
+  /** The engine as the raftstore reads it: with the applies its rounds hold back (`deferredWrites.ts`). */
+  readonly engine: DeferredWrites
   /** True once the store closed (shut down, or its RaftWorker died): it serves nothing any more. */
   readonly isClosed: () => boolean
 }
@@ -89,6 +92,7 @@ export const makeRaftStore = (
     router: Context.get(ctx, Router),
     peers: Context.get(ctx, PeerRegistry).peers,
     ranges: Context.get(ctx, PeerRegistry).ranges,
+    engine: Context.get(ctx, PeerRegistry).engine,
     isClosed: Context.get(ctx, PeerRegistry).isClosed
   }))
 

@@ -28,7 +28,7 @@ export const layerStoreWorker = (options: PeerFactoryOptions) =>
 
       const createPeer = (region: Region, m: RaftMessage) =>
         Effect.gen(function* () {
-          const { storage: ps, initOps } = PeerStorage.load(storage.latest, region)
+          const { storage: ps, initOps } = PeerStorage.load(registry.engine, region)
           if (initOps.length > 0) yield* storage.write(initOps, { sync: true })
           const peer = newPeer(options, m.toPeer, ps)
           peer.insertPeerCache(m.fromPeer)

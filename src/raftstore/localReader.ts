@@ -13,7 +13,10 @@
  * - the snapshot's own apply state (read from the snapshot, so it is exactly what the snapshot holds) has
  *   reached that commit index. The worker acknowledges some writes before the round's write that applies them
  *   (its early answers, `raftWorker.ts`), promising that no read sees state older than an answer: a round's
- *   applied-but-unwritten entries leave the snapshot behind the commit index, and the read goes to the worker;
+ *   applied-but-unwritten entries leave the snapshot behind the commit index, and the read goes to the worker.
+ *   The applies the worker holds back (`deferredWrites.ts`) are laid over the snapshot, apply state with
+ *   data: taken in the same step as the snapshot (or checked unchanged since), they and the snapshot are one
+ *   state the store reached;
  * - the lease is checked again after the snapshot is open: a process paused between the checks and the
  *   snapshot must not hand out a state a newer leader may have overtaken meanwhile.
  *
@@ -81,7 +84,7 @@ const answerOf = (peer: Peer, request: RaftCmdRequest) =>
 
 /** The local reader of a store: its live peers and its engine. */
 export const makeLocalReader = (
-  registry: Pick<PeerRegistry["Type"], "peers" | "isClosed">,
+  registry: Pick<PeerRegistry["Type"], "peers" | "isClosed" | "engine">,
   storage: Storage["Type"]
 ): { readonly read: ReadLocal; readonly readNow: ReadLocalNow } => ({
   read: (request) => {
@@ -90,9 +93,12 @@ export const makeLocalReader = (
     if (before === undefined || registry.isClosed()) return Effect.succeed(undefined)
     // the cheap checks first, on the peer's own applied index: most reads that will fall back do so here
     if (!servable(before, request, before.storage.appliedIndex)) return Effect.succeed(toWorker(before))
+    const generation = registry.engine.generation
     return Effect.map(Effect.either(storage.snapshot), (taken) => {
-      if (Either.isLeft(taken)) return toWorker(before)
-      const reader = taken.right
+      // a write of held-back applies that landed while the snapshot was opened may be missing from it
+      if (Either.isLeft(taken) || registry.engine.generation !== generation) return toWorker(before)
+      // with the applies the worker holds back (`deferredWrites.ts`): its latest state, apply state included
+      const reader = registry.engine.over(taken.right)
       // again, now that the snapshot is open: the same live peer, and the snapshot at its commit index
       const peer = registry.peers.get(regionId)
       if (peer !== before || registry.isClosed() || !servable(peer, request, appliedIn(reader, regionId))) {
@@ -109,7 +115,8 @@ export const makeLocalReader = (
     try {
       // one synchronous call: nothing of the store runs meanwhile (the peer and the request's checks stand), but
       // the engine may have moved and the clock has: the snapshot's apply state and the lease are checked again
-      return storage.readNow((reader) => {
+      return storage.readNow((snapshot) => {
+        const reader = registry.engine.over(snapshot)
         if (!leaseCovers(peer, appliedIn(reader, peer.regionId))) return toWorker(peer)
         recordLocalRead(peer.storeId, true)
         return { value: f({ response: answerOf(peer, request), reader }) }

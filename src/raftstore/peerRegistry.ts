@@ -23,6 +23,7 @@ import type { RegionId, StoreId } from "../protocol/ids.js"
 import type { RaftInvariantError } from "../raft/index.js"
 import type { PeerMsg, StoreMsg } from "../services/Router.js"
 import type { Peer } from "./peer.js"
+import type { DeferredWrites } from "./deferredWrites.js"
 import type { RegionRanges } from "./regionRanges.js"
 
 /** What the RaftWorker's mailbox holds: mail for one region's peer, or a tick for every peer. */
@@ -42,6 +43,11 @@ export class PeerRegistry extends Context.Tag("tinykv/raftstore/PeerRegistry")<
      * region (`PeerStorage.onRegionChange`).
      */
     readonly ranges: RegionRanges<Peer>
+    /**
+     * The engine as the raftstore reads it: the Storage's latest state with the RaftWorker's held-back applies
+     * laid over it (`deferredWrites.ts`). Every peer's storage, apply and the StoreWorker read through it.
+     */
+    readonly engine: DeferredWrites
     /**
      * The live peers the RaftWorker's tick visits: every peer `register`ed (or loaded), until it is removed,
      * failed, or goes to sleep (`hibernate.ts`, which alone takes peers out of it and puts them back).

@@ -15,6 +15,9 @@
  *   machine crash that loses the apply loses its applied index with it, and restart applies the entries
  *   again. A process crash (kill -9) loses nothing either way (LMDB's committed pages are in the OS page
  *   cache). Snapshots, splits, membership changes and removals still sync.
+ * - For the same reason such a write, when nothing in the round waits for it, is not even made: it is held
+ *   back (`deferredWrites.ts`) and rides with the round's next write, or the next tick's. Every commit takes
+ *   its turn at the disk, synced or not, so a leader under sequential puts made two per put.
  * - For the same reason the answers to commands whose entries were durable here before this round (and
  *   committed, so durable on a quorum) go out BEFORE the write (`earlyReplies`): nothing the write adds
  *   makes them truer. The answer cannot be seen before its effect: every read of this store is served
@@ -143,7 +146,9 @@ export const processReadies = (
     // answers that need nothing of this round's write (see the header)
     const earlyReplies: Array<Reply> = []
     const work: Array<ReadyWork> = []
-    const overlay = new Overlay(storage.latest)
+    // the engine as the worker sees it: with what earlier rounds held back (`deferredWrites.ts`)
+    const engine = ctx.registry.engine
+    const overlay = new Overlay(engine)
     let sync = false
     // peers the handlers found removed or replaced: erased in this write, their Ready dropped
     for (const peer of ctx.toDestroy) {
@@ -197,7 +202,7 @@ export const processReadies = (
         }
         const made: Array<{ readonly peer: Peer; readonly replaces: Peer | undefined }> = []
         for (const split of outcome.splits) {
-          const m = createSplitPeer(ctx.registry, storage.latest, factory, split.right, ops)
+          const m = createSplitPeer(ctx.registry, engine, factory, split.right, ops)
           if (m !== undefined) made.push(m)
         }
         // new entries, term or vote promise durability; so do the applies that change what a restart
@@ -244,7 +249,14 @@ export const processReadies = (
     for (const m of ctx.outbound) out.push(m)
     if (early.length > 0) yield* Effect.interruptible(transport.send(early))
     answer(earlyReplies)
-    if (ops.length > 0) yield* persist(storage, ops, sync)
+    // An apply-only write nothing waits for is held back to ride with the next write (`deferredWrites.ts`);
+    // a write, a reply waiting for it (a read's snapshot) or a tick (a quiet store) takes along all held back.
+    if (!sync && replies.length === 0 && ctx.ticks === 0 && engine.accepts(ops)) engine.defer(ops)
+    else if (ops.length > 0 || engine.size > 0) {
+      const all = engine.size > 0 ? [...engine.ops, ...ops] : ops
+      yield* persist(storage, all, sync)
+      engine.written()
+    }
     yield* takeReadSnapshots(storage, replies)
     // the clock the peers timed their leases by (only peers made with one serve under a lease)
     if (leased.length > 0 && factory.clock !== undefined) {

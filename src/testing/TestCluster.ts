@@ -150,8 +150,9 @@ export class TestCluster {
       const slot = self.slot(id)
       if (slot.running === undefined) return
       yield* self.network.unregister(id)
-      const { scope } = slot.running
+      const { scope, cutOff } = slot.running
       slot.running = undefined
+      cutOff()
       yield* Scope.close(scope, Exit.void)
     })
   }

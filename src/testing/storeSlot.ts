@@ -21,6 +21,13 @@ export interface RunningStore {
   readonly scope: Scope.CloseableScope
   readonly store: RaftStore
   readonly storage: Storage["Type"]
+  /**
+   * Cuts this run off its engine: every write it makes from now on fails, as a killed process's would never land.
+   * Stopping a store does this first. Without it a round still in flight (waiting out a slow or stalled disk)
+   * finished its write after the store had stopped, and even after the next run had started on the same engine:
+   * a dead run's applies landed over the live one's (the simulator found it, seed 114 of shard 3).
+   */
+  readonly cutOff: () => void
 }
 
 export interface StoreSlot {
@@ -85,10 +92,12 @@ export const startSlot = (slot: StoreSlot, options: StartOptions): Effect.Effect
     const id = slot.id
     const scope = yield* Scope.make()
     const wrap = slot.wrapStorage
-    const storage =
-      wrap === undefined
-        ? slot.storage
-        : Layer.map(slot.storage, (c) => Context.add(c, Storage, wrap(Context.get(c, Storage))))
+    let cut = false
+    // the cut-off check sits next to the engine: a wrapped (slow) write checks it when it lands, not when it starts
+    const storage = Layer.map(slot.storage, (c) => {
+      const fenced = cutOffWhen(Context.get(c, Storage), () => cut)
+      return Context.add(c, Storage, wrap === undefined ? fenced : wrap(fenced))
+    })
     const layer = Layer.mergeAll(
       storage,
       layerTransportMemory(options.network, id),
@@ -104,5 +113,14 @@ export const startSlot = (slot: StoreSlot, options: StartOptions): Effect.Effect
     }).pipe(Effect.provide(ctx), Scope.extend(scope))
     const store = yield* options.deterministic ? Effect.provideService(started, RoundYield, Effect.yieldNow()) : started
     yield* options.network.register(id, store.router.sendRaftMessage)
-    return { scope, store, storage: Context.get(ctx, Storage) }
+    return { scope, store, storage: Context.get(ctx, Storage), cutOff: () => void (cut = true) }
   })
+
+/**
+ * `storage`, whose writes never land once `isCut()` holds: the writer is interrupted there, as a killed process
+ * stops mid-write (its round then ends as an interrupted one, not as a failed disk).
+ */
+const cutOffWhen = (storage: Storage["Type"], isCut: () => boolean): Storage["Type"] => ({
+  ...storage,
+  write: (ops, options) => Effect.suspend(() => (isCut() ? Effect.interrupt : storage.write(ops, options)))
+})

@@ -2,7 +2,8 @@
  * The local reader (`src/raftstore/localReader.ts`): a leader under its lease answers a `Snap` command on the
  * caller's fiber, from an engine snapshot at its commit index, and leaves every other case to its worker —
  * a follower, a request it would refuse, a lapsed or ended lease, a snapshot behind the commit index (a
- * round's early answers whose apply is not written yet), a lease that ran out while the snapshot opened.
+ * round's early answers whose apply is not written yet), a lease that ran out while the snapshot opened. The
+ * applies its worker holds back (`src/raftstore/deferredWrites.ts`) are read through the snapshot.
  * Whether a stale read can slip through under faults is the simulator's nemesis (`npm run sim`).
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -21,6 +22,7 @@ import { sendRead } from "../../src/raftstore/readSnapshot.js"
 import type { ReadLocal, ReadLocalNow } from "../../src/services/Router.js"
 import { type EngineReader, Storage } from "../../src/services/Storage.js"
 import { mustTransferLeader } from "../../src/testing/clusterAdmin.js"
+import { eventually } from "../../src/testing/eventually.js"
 import { TestCluster } from "../../src/testing/TestCluster.js"
 import { testSeed } from "./generic.js"
 import { commandFor, REGION_1, type StoppedClock, waitStableLeader, withStoppedClock } from "./helpers.js"
@@ -131,13 +133,60 @@ describe("the local reader", () => {
   )
 
   it.live(
+    "the applies the worker holds back are read locally, before its engine has them",
+    () =>
+      withStoppedClock((time) =>
+        Effect.gen(function* () {
+          const { seed, cluster, leader, store, peer, storage } = yield* setUp(time)
+          const request = commandFor(cluster, leader, [{ _tag: "Snap" }])
+          // with the clock stopped no tick comes to write them: the leader's apply of the put stays held back
+          yield* cluster.mustPut("k", "w")
+          yield* eventually(
+            () => peer.storage.appliedIndex >= peer.rawNode.raft.raftLog.committed && store.engine.size > 0,
+            {
+              what: `seed ${seed}: the leader applied the put and held the apply back`
+            }
+          )
+          assert.strictEqual(
+            fromUtf8(storage.readNow((engine) => engine.get("default", KEY))!),
+            "v",
+            "not in the engine yet"
+          )
+          assert.strictEqual(yield* localValue(store.router.readLocal, request), "w", `seed ${seed}`)
+          assert.strictEqual(nowValue(store.router.readLocalNow, request), "w", `seed ${seed}: at once`)
+          // while the snapshot opened, a round wrote what was held back and a later one held back a newer apply
+          // state (here: the same one again, without its data): laid over the older snapshot, that apply state
+          // would vouch for data the snapshot lacks. The reader sees the write happened and leaves it to the worker
+          const registry = { peers: store.peers, isClosed: store.isClosed, engine: store.engine }
+          const applyKey = fromUtf8(applyStateKey(REGION_1))
+          const flushedWhileOpening: Storage["Type"] = {
+            ...storage,
+            snapshot: Effect.tap(storage.snapshot, () => {
+              const held = [...store.engine.ops]
+              return Effect.map(Effect.orDie(storage.write(held)), () => {
+                store.engine.written()
+                store.engine.defer(
+                  held.filter((op) => op.space === "meta" && "key" in op && fromUtf8(op.key) === applyKey)
+                )
+              })
+            })
+          }
+          assert.isUndefined(yield* localValue(makeLocalReader(registry, flushedWhileOpening).read, request))
+          assert.strictEqual(store.engine.size, 1)
+          assert.strictEqual(yield* localValue(store.router.readLocal, request), "w", `seed ${seed}: written`)
+        })
+      ).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
     "a snapshot behind the commit index, or a lease that ran out while it opened, leaves the read to the worker",
     () =>
       withStoppedClock((time) =>
         Effect.gen(function* () {
           const { cluster, leader, store, peer, storage } = yield* setUp(time)
           const request = commandFor(cluster, leader, [{ _tag: "Snap" }])
-          const registry = { peers: store.peers, isClosed: store.isClosed }
+          const registry = { peers: store.peers, isClosed: store.isClosed, engine: store.engine }
           /** The engine, but its snapshots first run `before` and may report an apply state `behind` entries old. */
           const engine = (behind: number, before: () => void = () => {}): Storage["Type"] => {
             const lagging = (reader: EngineReader): EngineReader => ({

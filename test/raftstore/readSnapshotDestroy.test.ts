@@ -18,6 +18,7 @@ import { RaftCmdCodec } from "../../src/raftstore/codec.js"
 import { testConfig } from "../../src/raftstore/config.js"
 import type { Peer } from "../../src/raftstore/peer.js"
 import { newPeer } from "../../src/raftstore/peerLoader.js"
+import { DeferredWrites } from "../../src/raftstore/deferredWrites.js"
 import type { PeerRegistry } from "../../src/raftstore/peerRegistry.js"
 import { PeerStorage } from "../../src/raftstore/peerStorage.js"
 import { processReadies } from "../../src/raftstore/raftWorker.js"
@@ -93,7 +94,7 @@ describe("read snapshots", () => {
         commit: 7,
         reject: false
       })
-      const ctx = new RoundContext({} as PeerRegistry["Type"])
+      const ctx = new RoundContext({ engine: new DeferredWrites(storage.latest) } as unknown as PeerRegistry["Type"])
       ctx.touched.add(peer)
       yield* processReadies(
         ctx,

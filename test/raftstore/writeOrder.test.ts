@@ -14,14 +14,17 @@ import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
 import type { Peer as PeerMeta, Region } from "../../src/protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../../src/protocol/raftCmd.js"
 import type { RaftMessage } from "../../src/protocol/raftServer.js"
-import { RaftCmdCodec } from "../../src/raftstore/codec.js"
+import { RaftApplyStateCodec, RaftCmdCodec } from "../../src/raftstore/codec.js"
+import { applyStateKey } from "../../src/raftstore/keys.js"
+import { physicalKey } from "../../src/protocol/keyspace.js"
 import { testConfig } from "../../src/raftstore/config.js"
 import { newPeer } from "../../src/raftstore/peerLoader.js"
+import { DeferredWrites } from "../../src/raftstore/deferredWrites.js"
 import type { PeerRegistry } from "../../src/raftstore/peerRegistry.js"
 import { PeerStorage } from "../../src/raftstore/peerStorage.js"
 import { processReadies } from "../../src/raftstore/raftWorker.js"
 import { RoundContext } from "../../src/raftstore/roundContext.js"
-import { Storage } from "../../src/services/Storage.js"
+import { Storage, type WriteOp } from "../../src/services/Storage.js"
 
 const meta = (id: number, store: number): PeerMeta => ({ id: id as PeerId, storeId: store as StoreId })
 const REGION: Region = {
@@ -52,19 +55,23 @@ const putCommand = (region: Region, key = 1): RaftCmdRequest => ({
 const recorder = (region: Region) =>
   Effect.gen(function* () {
     const engine = new MemoryEngine({ modelSync: true })
-    const { storage: ps, initOps } = PeerStorage.load(engine, region)
+    const inner = yield* Effect.provide(Storage, layerMemoryFrom(engine))
+    // what the worker reads: the engine with the applies its rounds held back (`deferredWrites.ts`)
+    const held = new DeferredWrites(inner.latest)
+    const { storage: ps, initOps } = PeerStorage.load(held, region)
     engine.write(initOps)
     const peer = newPeer(factory, meta(1, 1), ps)
-    const inner = yield* Effect.provide(Storage, layerMemoryFrom(engine))
     const events: Array<string> = []
     const watched: Array<Deferred.Deferred<RaftCmdResponse>> = []
     let sent: Array<RaftMessage> = []
+    const writes: Array<ReadonlyArray<WriteOp>> = []
     const storage: Storage["Type"] = {
       ...inner,
       write: (ops, options) =>
         Effect.gen(function* () {
           for (const d of watched) if (yield* Deferred.isDone(d)) events.push("answered")
           events.push(`write ${options?.sync === true ? "synced" : "unsynced"}`)
+          writes.push(ops)
           return yield* inner.write(ops, options)
         })
     }
@@ -75,15 +82,26 @@ const recorder = (region: Region) =>
           sent.push(...ms)
         })
     }
-    const round = Effect.gen(function* () {
-      events.length = 0
-      sent = []
-      const ctx = new RoundContext({} as PeerRegistry["Type"])
-      ctx.touched.add(peer)
-      yield* processReadies(ctx, storage, transport, factory)
-      return [...events]
-    })
-    return { peer, round, watched, sent: () => sent }
+    const roundOf = (ticks: number) =>
+      Effect.gen(function* () {
+        events.length = 0
+        sent = []
+        const ctx = new RoundContext({ engine: held } as unknown as PeerRegistry["Type"])
+        ctx.ticks = ticks
+        ctx.touched.add(peer)
+        yield* processReadies(ctx, storage, transport, factory)
+        return [...events]
+      })
+    return {
+      peer,
+      engine,
+      held,
+      round: roundOf(0),
+      tickRound: roundOf(1),
+      watched,
+      sent: () => sent,
+      lastWrite: () => writes[writes.length - 1]!
+    }
   })
 
 const reply = (m: Message, msgType: Message["msgType"], over: Partial<Message> = {}): Message => ({
@@ -100,9 +118,9 @@ const reply = (m: Message, msgType: Message["msgType"], over: Partial<Message> =
 })
 
 describe("the round's write and sends", () => {
-  it.effect("a leader's appends go before its write; an apply-only write is not synced", () =>
+  it.effect("a leader's appends go before its write; an apply-only write is held back for the next write", () =>
     Effect.gen(function* () {
-      const { peer, round, watched, sent: sentNow } = yield* recorder(REGION)
+      const { peer, engine, held, round, tickRound, watched, sent: sentNow, lastWrite } = yield* recorder(REGION)
       // an election: every vote request waits for the synced write of the term and vote it carries
       peer.rawNode.campaign()
       for (let i = 0; i < 4 && !peer.isLeader; i++) {
@@ -125,26 +143,41 @@ describe("the round's write and sends", () => {
       let append = sentNow()[0]!.message
       let last = append.index + append.entries.length
 
-      // the follower's acknowledgement commits it: applied without a sync
+      // the follower's acknowledgement commits it: applied, and the apply held back (no write of its own)
       peer.rawNode.step(reply(append, "MsgAppendResponse", { index: last }))
-      const applied = yield* round
-      assert.include(applied, "write unsynced")
-      assert.notInclude(applied, "write synced")
+      assert.deepStrictEqual(yield* round, [])
       assert.strictEqual(peer.storage.appliedIndex, last)
+      const applyKey = applyStateKey(REGION.id)
+      assert.isAbove(held.size, 0)
+      assert.strictEqual(RaftApplyStateCodec.decode(held.get("meta", applyKey)!).appliedIndex, last)
+      assert.isBelow(RaftApplyStateCodec.decode(engine.get("meta", applyKey)!).appliedIndex, last)
+      const heldOps = [...held.ops]
 
-      // a put: its entry is written (synced) in one round; once acknowledged, its answer goes out before
-      // the next round's (apply-only) write
+      // a put: its entry is written (synced) in one round, and that write carries the held-back apply first;
+      // once acknowledged, its answer goes out at once and its apply is held back in turn
       const answer = yield* Deferred.make<RaftCmdResponse>()
       watched.push(answer)
       peer.propose(putCommand(REGION), answer)
       assert.deepStrictEqual(yield* round, ["send MsgAppend", "write synced"])
+      assert.deepStrictEqual(lastWrite().slice(0, heldOps.length), heldOps)
+      assert.strictEqual(held.size, 0)
+      assert.strictEqual(RaftApplyStateCodec.decode(engine.get("meta", applyKey)!).appliedIndex, last)
       append = sentNow()[0]!.message
       last = append.index + append.entries.length
       peer.rawNode.step(reply(append, "MsgAppendResponse", { index: last }))
       // (no append for the new commit index alone: the follower learns it from the next append or heartbeat,
       // `StoreConfig.lazyCommit`)
-      assert.deepStrictEqual(yield* round, ["answered", "write unsynced"])
+      assert.deepStrictEqual(yield* round, [])
+      assert.isTrue(yield* Deferred.isDone(answer))
       assert.isUndefined((yield* Deferred.await(answer)).header.error)
+      // the put is visible to the worker at once, and reaches the engine with the next tick's round, unsynced
+      const dataKey = physicalKey("raw", new Uint8Array([1]))
+      assert.deepStrictEqual(held.get("default", dataKey), new Uint8Array([2]))
+      assert.isUndefined(engine.get("default", dataKey))
+      assert.deepStrictEqual(yield* tickRound, ["answered", "write unsynced"])
+      assert.strictEqual(held.size, 0)
+      assert.deepStrictEqual(engine.get("default", dataKey), new Uint8Array([2]))
+      assert.strictEqual(RaftApplyStateCodec.decode(engine.get("meta", applyKey)!).appliedIndex, last)
     })
   )
 
