@@ -8,7 +8,9 @@
  * anything reads the storage again, and a failed write kills the store (it must restart from disk).
  *
  * Snapshots are built synchronously from the latest engine state at the applied index: the raftstore
- * applies in the same write as it persists, so the applied index and the data always agree.
+ * applies in the same write as it persists, so the applied index and the data always agree. "The engine"
+ * is the store's `PeerRegistry.engine`, which includes the applies the RaftWorker holds back
+ * (`deferredWrites.ts`).
  */
 import type { ConfState, Entry, HardState, Snapshot } from "../protocol/eraftpb.js"
 import type { RegionId } from "../protocol/ids.js"

@@ -22,7 +22,8 @@ export interface RunningStore {
   readonly store: RaftStore
   readonly storage: Storage["Type"]
   /**
-   * Cuts this run off its engine: every write it makes from now on fails, as a killed process's would never land.
+   * Cuts this run off its engine: no write it makes from now on lands (the writer is interrupted), as a killed
+   * process's would not.
    * Stopping a store does this first. Without it a round still in flight (waiting out a slow or stalled disk)
    * finished its write after the store had stopped, and even after the next run had started on the same engine:
    * a dead run's applies landed over the live one's (the simulator found it, seed 114 of shard 3).
