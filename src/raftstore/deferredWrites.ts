@@ -48,6 +48,8 @@ export class DeferredWrites implements EngineReader {
   private readonly latest = new Map<string, Latest>()
   /** How many keys of each space are held back (a scan of a space with none reads the engine alone). */
   private readonly perSpace = new Map<Space, number>()
+  /** See `generation`. */
+  private writes = 0
 
   constructor(private readonly engine: EngineReader) {}
 
@@ -84,7 +86,6 @@ export class DeferredWrites implements EngineReader {
   get generation(): number {
     return this.writes
   }
-  private writes = 0
 
   /** The held-back ops reached the engine (the write that carried them succeeded). */
   written(): void {

@@ -9,6 +9,7 @@ import { Effect, Fiber } from "effect"
 import { layerMemoryFrom, MemoryEngine } from "../../src/layers/storageMemory.js"
 import { utf8 } from "../../src/protocol/bytes.js"
 import type { Entry, Message } from "../../src/protocol/eraftpb.js"
+import { type MessageInit, newMessage } from "../../src/raft/index.js"
 import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
 import { physicalKey } from "../../src/protocol/keyspace.js"
 import type { Peer as PeerMeta, Region } from "../../src/protocol/metapb.js"
@@ -21,10 +22,9 @@ import { newPeer } from "../../src/raftstore/peerLoader.js"
 import type { PeerRegistry } from "../../src/raftstore/peerRegistry.js"
 import { PeerStorage } from "../../src/raftstore/peerStorage.js"
 import { processReadies } from "../../src/raftstore/raftWorker.js"
-import { sendRead } from "../../src/raftstore/readSnapshot.js"
 import { RoundContext } from "../../src/raftstore/roundContext.js"
-import type { PeerMsg, Router } from "../../src/services/Router.js"
 import { Storage } from "../../src/services/Storage.js"
+import { proposedRead } from "./helpers.js"
 
 const meta = (id: number, store: number): PeerMeta => ({ id: id as PeerId, storeId: store as StoreId })
 const EPOCH = { confVer: 2, version: 1 }
@@ -48,18 +48,9 @@ const entry = (index: number, command: RaftCmdRequest): Entry => ({
   term: 6,
   data: RaftCmdCodec.encode(command)
 })
-const fromLeader = (over: Partial<Message>): Message => ({
-  msgType: "MsgHeartbeat",
-  to: 1,
-  from: 2,
-  term: 6,
-  logTerm: 0,
-  index: 0,
-  entries: [],
-  commit: 0,
-  reject: false,
-  ...over
-})
+/** From the leader (peer 2) in term 6; a heartbeat unless `over` says otherwise. */
+const fromLeader = (over: Partial<MessageInit>): Message =>
+  newMessage({ msgType: "MsgHeartbeat", to: 1, from: 2, term: 6, ...over })
 
 describe("applies held back", () => {
   it.effect("a round whose read waits for a snapshot writes the applies held back before it", () =>
@@ -88,21 +79,7 @@ describe("applies held back", () => {
       })
 
       // the read this peer proposed at index 7 while it led term 6 (the proposal as `Peer.propose` records it)
-      const router = {
-        send: (_: RegionId, msg: PeerMsg) =>
-          Effect.sync(() => {
-            if (msg._tag === "RaftCommand") peer.proposals.push({ index: 7, term: 6, reply: msg.reply })
-          })
-      } as unknown as Router["Type"]
-      const read = yield* Effect.fork(
-        Effect.scoped(
-          Effect.map(sendRead(router, snapCommand), ({ response, reader }) => ({
-            error: response.header.error?._tag,
-            value: reader?.get("default", KEY)
-          }))
-        )
-      )
-      yield* Effect.yieldNow()
+      const read = yield* proposedRead(peer, snapCommand, { index: 7, term: 6 }, KEY)
 
       // the put (6) and the read (7) reach this peer's log: a synced write
       peer.rawNode.step(

@@ -6,6 +6,9 @@ import type { RegionId, StoreId } from "../../src/protocol/ids.js"
 import type { Peer } from "../../src/protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse, Request } from "../../src/protocol/raftCmd.js"
 import { type EventuallyOptions, eventually } from "../../src/testing/eventually.js"
+import type { Peer as RaftstorePeer } from "../../src/raftstore/peer.js"
+import { sendRead } from "../../src/raftstore/readSnapshot.js"
+import type { PeerMsg, Router } from "../../src/services/Router.js"
 import type { TestCluster } from "../../src/testing/TestCluster.js"
 
 export const REGION_1 = 1 as RegionId
@@ -133,3 +136,33 @@ export const withStoppedClock = <A, E, R>(f: (time: StoppedClock) => Effect.Effe
     const time = stoppedClock()
     return f(time).pipe(Effect.withClock(time.clock))
   })
+
+/**
+ * A `Snap` read that `peer` proposed at `index` in `term` (recorded as `Peer.propose` records it), waiting in a
+ * fiber for its answer: the error's tag and the value of `key` in the read's snapshot. The caller drives the
+ * rounds that apply it, then joins the fiber.
+ */
+export const proposedRead = (
+  peer: RaftstorePeer,
+  command: RaftCmdRequest,
+  at: { readonly index: number; readonly term: number },
+  key: Uint8Array
+) => {
+  const router = {
+    send: (_: RegionId, msg: PeerMsg) =>
+      Effect.sync(() => {
+        if (msg._tag === "RaftCommand") peer.proposals.push({ index: at.index, term: at.term, reply: msg.reply })
+      })
+  } as unknown as Router["Type"]
+  return Effect.zipLeft(
+    Effect.fork(
+      Effect.scoped(
+        Effect.map(sendRead(router, command), ({ response, reader }) => ({
+          error: response.header.error?._tag,
+          value: reader?.get("default", key)
+        }))
+      )
+    ),
+    Effect.yieldNow()
+  )
+}

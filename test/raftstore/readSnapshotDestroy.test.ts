@@ -22,10 +22,9 @@ import { DeferredWrites } from "../../src/raftstore/deferredWrites.js"
 import type { PeerRegistry } from "../../src/raftstore/peerRegistry.js"
 import { PeerStorage } from "../../src/raftstore/peerStorage.js"
 import { processReadies } from "../../src/raftstore/raftWorker.js"
-import { sendRead } from "../../src/raftstore/readSnapshot.js"
 import { RoundContext } from "../../src/raftstore/roundContext.js"
-import type { PeerMsg, Router } from "../../src/services/Router.js"
 import { Storage } from "../../src/services/Storage.js"
+import { proposedRead } from "./helpers.js"
 
 const meta = (id: number, store: number): PeerMeta => ({ id: id as PeerId, storeId: store as StoreId })
 const EPOCH = { confVer: 2, version: 1 }
@@ -66,21 +65,7 @@ describe("read snapshots", () => {
       const storage = yield* Effect.provide(Storage, layerMemoryFrom(engine))
 
       // the read this peer proposed at index 6 while it led term 6 (the proposal as `Peer.propose` records it)
-      const router = {
-        send: (_: RegionId, msg: PeerMsg) =>
-          Effect.sync(() => {
-            if (msg._tag === "RaftCommand") peer.proposals.push({ index: 6, term: 6, reply: msg.reply })
-          })
-      } as unknown as Router["Type"]
-      const read = yield* Effect.fork(
-        Effect.scoped(
-          Effect.map(sendRead(router, snapCommand), ({ response, reader }) => ({
-            error: response.header.error?._tag,
-            value: reader?.get("default", KEY)
-          }))
-        )
-      )
-      yield* Effect.yieldNow()
+      const read = yield* proposedRead(peer, snapCommand, { index: 6, term: 6 }, KEY)
 
       // the successor commits the read and the removal of this peer together
       peer.rawNode.step({
