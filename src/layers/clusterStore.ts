@@ -76,7 +76,8 @@ const layerTransport = (tls: TlsCredentials | undefined, overrides: ReadonlyMap<
 
 const layerClusterStoreWith = (options: ClusterStoreOptions, tls: TlsCredentials | undefined) => {
   const address = options.advertise ?? `${options.host}:${options.port}`
-  const storage = layerStorageMetered(layerLmdb(join(options.dataDir, "engine")))
+  // the RaftWorker's round is the engine's one writer, and waits for each write (`inlineCommits`)
+  const storage = layerStorageMetered(layerLmdb(join(options.dataDir, "engine"), { inlineCommits: true }))
   const scheduler = layerClientRpc({ address: options.scheduler, tls })
   // the Router for the handlers, and the store's Health for its status listener
   const router = Layer.scopedContext(

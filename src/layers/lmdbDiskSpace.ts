@@ -35,6 +35,12 @@ export interface LmdbOptions {
   readonly reserveBytes?: number
   /** The address space to map the file into at open (default `DEFAULT_MAP_BYTES` of `storageLmdb.ts`). */
   readonly mapBytes?: number
+  /**
+   * Small writes commit synced on the calling thread, not on lmdb's write thread (`storageLmdb.ts`): for an
+   * engine with one writer that waits for each write, as a raftstore's RaftWorker. Default false: writes of one
+   * event-loop turn share one commit, which suits many concurrent writers (a standalone store).
+   */
+  readonly inlineCommits?: boolean
 }
 
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024

@@ -15,13 +15,14 @@ const canMount = spawnSync("unshare", ["-rm", "true"]).status === 0
 
 // skipped where the machine allows no private mount namespace (no user namespaces, not root): a tmpfs
 // cannot be mounted there, and the quota tests in lmdbDiskFull.test.ts cover the rest
-it.skipIf(!canMount)(
-  "a full tmpfs: writes fail with DiskFull, nothing acknowledged is lost, writes resume once freed",
-  () => {
+// "thread": commits on lmdb's write thread (a standalone store); "inline": on the calling thread (a raftstore)
+it.skipIf(!canMount).each(["thread", "inline"])(
+  "a full tmpfs (%s commits): writes fail with DiskFull, nothing acknowledged is lost, writes resume once freed",
+  (mode) => {
     const mountPoint = mkdtempSync(join(tmpdir(), "tinykv-tmpfs-"))
     try {
-      const script = `mount -t tmpfs -o size=8m tmpfs "$1" && exec node_modules/.bin/tsx test/support/lmdbFullDisk.ts "$1"`
-      const run = spawnSync("unshare", ["-rm", "sh", "-c", script, "sh", mountPoint], {
+      const script = `mount -t tmpfs -o size=8m tmpfs "$1" && exec node_modules/.bin/tsx test/support/lmdbFullDisk.ts "$1" "$2"`
+      const run = spawnSync("unshare", ["-rm", "sh", "-c", script, "sh", mountPoint, mode], {
         encoding: "utf8",
         timeout: 60_000
       })

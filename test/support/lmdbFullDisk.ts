@@ -1,5 +1,5 @@
 /**
- * Run by `test/storage/lmdbTmpfs.test.ts` inside a mount namespace whose `DIR` is a small tmpfs: fills the
+ * Run by `test/storage/lmdbTmpfs.test.ts` inside a mount namespace whose `DIR` is a small tmpfs (`DIR [inline]`): fills the
  * file system with a filler file, then writes through a standalone `KvStorage` on lmdb until a write is
  * refused, frees the filler and writes again. Prints one JSON line with what it saw.
  */
@@ -13,6 +13,8 @@ import { KvStorage } from "../../src/services/KvStorage.js"
 import { Storage } from "../../src/services/Storage.js"
 
 const dir = process.argv[2]!
+// "inline": the engine as a raftstore opens it (small writes commit on the calling thread)
+const inlineCommits = process.argv[3] === "inline"
 const filler = join(dir, "filler")
 const engineDir = join(dir, "engine")
 const value = new Uint8Array(1000).fill(7)
@@ -22,7 +24,9 @@ const key = (i: number) => utf8(`key-${String(i).padStart(6, "0")}`)
 const fs = statfsSync(dir)
 writeFileSync(filler, new Uint8Array(Math.max(0, fs.bavail * fs.bsize - 1024 * 1024)))
 
-const open = Layer.build(layerStandalone.pipe(Layer.provideMerge(layerLmdb(engineDir, { minFreeBytes: 0 }))))
+const open = Layer.build(
+  layerStandalone.pipe(Layer.provideMerge(layerLmdb(engineDir, { minFreeBytes: 0, inlineCommits })))
+)
 
 const run = Effect.gen(function* () {
   const { acked, refused, readBack, diskFullAfter, roomSeen, afterFree } = yield* Effect.scoped(
