@@ -25,7 +25,7 @@ import type { RaftCmdRequest, RaftCmdResponse, Request } from "../protocol/raftC
 import { makeCommandDeadlines } from "../raftstore/commandDeadlines.js"
 import { sendRead } from "../raftstore/readSnapshot.js"
 import { errorResponse } from "../raftstore/responses.js"
-import { KvStorage, type KvReader } from "../services/KvStorage.js"
+import { KvStorage, type KvReader, type Modify } from "../services/KvStorage.js"
 import type { EngineReader } from "../services/Storage.js"
 import { Router } from "../services/Router.js"
 import { stripSpace } from "./kvStorageStandalone.js"
@@ -43,6 +43,14 @@ const requestFor = (context: Context, requests: ReadonlyArray<Request>): RaftCmd
   },
   requests
 })
+
+const commandsOf = (space: KeySpace, batch: ReadonlyArray<Modify>): Array<Request> =>
+  batch.map(
+    (m): Request =>
+      m._tag === "Put"
+        ? { _tag: "Put", cf: m.cf, key: m.key, value: m.value, space }
+        : { _tag: "Delete", cf: m.cf, key: m.key, space }
+  )
 
 const noSnap = new Error("a Snap command answered without a Snap response and its snapshot")
 
@@ -86,18 +94,18 @@ export const layerKvStorageRaft = (options: { readonly commandTimeoutMs: number 
       const watchRead = (reply: Deferred.Deferred<RaftCmdResponse>) => deadlines.watch(reply, readTimedOut)
       const checked = (response: RaftCmdResponse) =>
         response.header.error !== undefined ? Effect.fail(response.header.error) : Effect.succeed(response)
+      const watchWriteNow = (reply: Deferred.Deferred<RaftCmdResponse>) => deadlines.watchNow(reply, writeTimedOut)
       return KvStorage.of({
         write: (context, space: KeySpace, batch) =>
           Effect.gen(function* () {
             if (context === undefined) return yield* Effect.fail(needContext)
-            const requests = batch.map(
-              (m): Request =>
-                m._tag === "Put"
-                  ? { _tag: "Put", cf: m.cf, key: m.key, value: m.value, space }
-                  : { _tag: "Delete", cf: m.cf, key: m.key, space }
-            )
-            yield* checked(yield* router.sendCommand(requestFor(context, requests), watchWrite))
+            yield* checked(yield* router.sendCommand(requestFor(context, commandsOf(space, batch)), watchWrite))
           }),
+        writeNow: (context, space, batch, done) =>
+          context !== undefined &&
+          router.sendCommandNow(requestFor(context, commandsOf(space, batch)), watchWriteNow, (response) =>
+            done(response.header.error)
+          ),
         reader: (context, space: KeySpace) =>
           Effect.gen(function* () {
             if (context === undefined) return yield* Effect.fail(needContext)

@@ -6,13 +6,15 @@
  * refused at once (MailboxClosed), an unknown region too (PeerNotFound): a command is never queued where
  * nobody would answer it.
  */
-import { Deferred, Effect, Layer, Option, Queue } from "effect"
-import { RegionNotFound } from "../protocol/errorpb.js"
+import { Deferred, Effect, Exit, FiberId, Layer, Option, Queue } from "effect"
+import { RegionNotFound, ServerIsBusy } from "../protocol/errorpb.js"
 import type { RegionId } from "../protocol/ids.js"
 import type { RaftCmdRequest, RaftCmdResponse } from "../protocol/raftCmd.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
 import { makeLocalReader } from "../raftstore/localReader.js"
 import { PeerRegistry } from "../raftstore/peerRegistry.js"
+import { whenDone } from "../raftstore/replyCallback.js"
+import { errorResponse } from "../raftstore/responses.js"
 import { commandReplied, traceCommand } from "../raftstore/tracing.js"
 import {
   MAX_WAITING_RAFT_MESSAGES,
@@ -23,6 +25,13 @@ import {
   type StoreMsg
 } from "../services/Router.js"
 import { Storage } from "../services/Storage.js"
+
+/** The answer to a command whose reply was interrupted rather than answered (nothing completes one so today). */
+const interrupted = (regionId: RegionId): RaftCmdResponse =>
+  errorResponse(
+    new ServerIsBusy({ reason: `the command to region ${regionId} was interrupted`, outcomeUnknown: true }),
+    0
+  )
 
 export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Type"]): Router["Type"] => {
   const send = (regionId: RegionId, msg: PeerMsg): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
@@ -46,6 +55,22 @@ export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Typ
     if (waiting >= MAX_WAITING_RAFT_MESSAGES) return false
     return registry.raftMailbox.unsafeOffer({ _tag: "Peer", regionId, msg: { _tag: "RaftMessage", message } })
   }
+  // the same checks as `send`, taken at once: false when `send` would fail
+  const sendCommandNow: Router["Type"]["sendCommandNow"] = (request, watch, onReply) => {
+    const regionId = request.header.regionId
+    if (registry.isClosed() || registry.failed.has(regionId)) return false
+    const peer = registry.peers.get(regionId)
+    if (peer === undefined || peer.stopped) return false
+    const reply = Deferred.unsafeMake<RaftCmdResponse>(FiberId.none)
+    // a mailbox shut down meanwhile takes nothing: nothing is watched, and `sendCommand` answers instead
+    if (!registry.raftMailbox.unsafeOffer({ _tag: "Peer", regionId, msg: { _tag: "RaftCommand", request, reply } })) {
+      return false
+    }
+    // the reply cannot be completed before this: only a later round or the deadline completes it
+    watch(reply)
+    whenDone(reply, (exit) => onReply(Exit.isSuccess(exit) ? exit.value : interrupted(regionId)))
+    return true
+  }
   const local = makeLocalReader(registry, storage)
   return Router.of({
     send,
@@ -61,6 +86,7 @@ export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Typ
         Effect.asVoid
       ),
     sendRaftMessageNow,
+    sendCommandNow,
     sendCommand: (request: RaftCmdRequest, watch) =>
       Effect.gen(function* () {
         const reply = yield* Deferred.make<RaftCmdResponse>()

@@ -18,6 +18,8 @@ import type { RaftCmdResponse } from "../protocol/raftCmd.js"
 export interface CommandDeadlines {
   /** Answers `reply` with `timedOut()` if it is still pending once the timeout has passed from now. */
   readonly watch: (reply: Deferred.Deferred<RaftCmdResponse>, timedOut: () => RaftCmdResponse) => Effect.Effect<void>
+  /** `watch` without an Effect, timed by the clock of whoever made the deadlines (the fast lane's writes). */
+  readonly watchNow: (reply: Deferred.Deferred<RaftCmdResponse>, timedOut: () => RaftCmdResponse) => void
 }
 
 interface Watched {
@@ -64,13 +66,16 @@ export const makeCommandDeadlines = (timeoutMs: number) =>
     // NB: interruptible, although forked while a layer is built (uninterruptibly): the scope must be able to end it
     yield* Effect.forkScoped(Effect.interruptible(Effect.forever(sweep)))
 
+    const add = (at: number, reply: Deferred.Deferred<RaftCmdResponse>, timedOut: () => RaftCmdResponse) => {
+      watched.push({ at, reply, timedOut })
+      nonEmpty.unsafeOpen()
+    }
+    const ownClock = yield* Effect.clock
     return {
       watch: (reply, timedOut) =>
         Effect.clockWith((clock) =>
-          Effect.sync(() => {
-            watched.push({ at: clock.unsafeCurrentTimeMillis() + timeoutMs, reply, timedOut })
-            nonEmpty.unsafeOpen()
-          })
-        )
+          Effect.sync(() => add(clock.unsafeCurrentTimeMillis() + timeoutMs, reply, timedOut))
+        ),
+      watchNow: (reply, timedOut) => add(ownClock.unsafeCurrentTimeMillis() + timeoutMs, reply, timedOut)
     } satisfies CommandDeadlines
   })

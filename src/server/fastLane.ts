@@ -16,6 +16,8 @@
  *   sees only those it did not take (a store whose Raft handlers are not built, a standalone one).
  * - `RawGet` is first offered to `FastReads` (`fastReads.ts`, when the handlers' layer provides it): a read the
  *   storage can take at once is answered on the connection's fiber, without a fiber or an Effect of its own.
+ * - `RawPut` is first offered to `FastWrites` (`fastWrites.ts`, likewise): a write the storage can start at once
+ *   is started on the connection's fiber and answered from a callback when it applies — no fiber either.
  * - `RawGet` and `RawPut` are decoded by their Schema (its fast path), run on one fiber each, and their
  *   `Exit` is encoded as `Schema.Exit` encodes it: a success through the success Schema alone; a failure
  *   through the full `Exit` Schema (what `RpcServer` does), a defect as a `Defect` message (same).
@@ -33,7 +35,9 @@ import type { FromClientEncoded, FromServerEncoded } from "@effect/rpc/RpcMessag
 import { Cause, type Context, Effect, Either, Exit, FiberSet, Layer, Option, Schema } from "effect"
 import { isOneWay } from "../protocol/oneWay.js"
 import { HOT_RAW_CALLS, TinyKvRpcs } from "../protocol/rpcs.js"
+import type { KvError } from "../protocol/errorpb.js"
 import { FastReads } from "./fastReads.js"
+import { FastWrites, type WriteDone } from "./fastWrites.js"
 import type { ServerProtocol } from "./serverProtocol.js"
 import { storeRequests } from "./metrics.js"
 
@@ -60,6 +64,15 @@ const answerNow = <A>(now: (request: never) => A | undefined, request: unknown):
   }
 }
 
+/** Whether a fast write started (its callback answers it); false also when starting it throws (a bug). */
+const startedNow = <A>(start: (request: A, done: WriteDone) => boolean, request: unknown, done: WriteDone): boolean => {
+  try {
+    return start(request as A, done)
+  } catch {
+    return false
+  }
+}
+
 /** Wraps the `Protocol` given to `RpcServer`; needs the same handlers `RpcServer` serves. */
 export const layerFastLane = <RIn>(
   inner: Layer.Layer<RpcServer.Protocol, never, RIn>,
@@ -73,6 +86,7 @@ export const layerFastLane = <RIn>(
       const context = yield* Effect.context<Handlers>()
       const fibers = yield* FiberSet.make()
       const fastReads = Option.getOrUndefined(yield* Effect.serviceOption(FastReads))
+      const fastWrites = Option.getOrUndefined(yield* Effect.serviceOption(FastWrites))
       const entryOf = (tag: string) => {
         const rpc = TinyKvRpcs.requests.get(tag) as unknown as Rpc.AnyWithProps
         const entry = context.unsafeMap.get(rpc.key) as HandlerEntry
@@ -118,10 +132,42 @@ export const layerFastLane = <RIn>(
           const defect = (clientId: number, d: unknown) =>
             protocol.send(clientId, { _tag: "Defect", defect: encodeDefect(d) } as FromServerEncoded)
           const now = tag === "RawGet" ? fastReads?.RawGet : undefined
+          const startNow = tag === "RawPut" ? fastWrites?.RawPut : undefined
+          // the answer to a write started at once, given from its callback (`fastWrites.ts`): never throws
+          const finish =
+            (clientId: number, requestId: string, started: number) =>
+            (error: KvError | undefined): void => {
+              try {
+                storeRequests.record(tag, error === undefined ? "ok" : error._tag, (performance.now() - started) / 1000)
+                if (error === undefined) {
+                  const encoded = encodeSuccess(undefined)
+                  if (Either.isLeft(encoded)) runFork(defect(clientId, `cannot encode the answer to ${tag}`))
+                  else if (sendNow !== undefined) {
+                    sendNow(clientId, { _tag: "Exit", requestId, exit: { _tag: "Success", value: encoded.right } })
+                  } else runFork(replySuccess(clientId, requestId, encoded.right))
+                } else {
+                  const encoded = encodeExit(Exit.fail(error))
+                  runFork(
+                    Either.isRight(encoded)
+                      ? reply(clientId, requestId, encoded.right)
+                      : defect(clientId, `cannot encode the failure of ${tag}`)
+                  )
+                }
+              } catch (e) {
+                runFork(defect(clientId, e))
+              }
+            }
           const serve = (clientId: number, request: RequestEncoded): Effect.Effect<void> | undefined => {
             const payload = decode(request.payload)
             if (Either.isLeft(payload)) return undefined
             const requestId = String(request.id)
+            // started at once, answered from its callback (`fastWrites.ts`); else its handler runs it below
+            if (
+              startNow !== undefined &&
+              startedNow(startNow, payload.right, finish(clientId, requestId, performance.now()))
+            ) {
+              return Effect.void
+            }
             if (now !== undefined) {
               // answered at once, on the connection's fiber (`fastReads.ts`); the handler's metric counts it
               const started = performance.now()

@@ -6,6 +6,7 @@ import { TinyKvRpcs } from "../protocol/rpcs.js"
 import { Tso } from "../services/Tso.js"
 import { makeTxnHandlers } from "../transaction/handlers.js"
 import { layerFastReads } from "./fastReads.js"
+import { layerFastWrites } from "./fastWrites.js"
 import { storeRequests } from "./metrics.js"
 import { makeRawHandlers } from "./rawHandlers.js"
 
@@ -21,9 +22,12 @@ export const standaloneRaftHandlers: Effect.Effect<RaftHandlers> = Effect.succee
   Snapshot: () => notReplicated
 })
 
-/** The handlers, and the reads the fast lane may answer at once (`fastReads.ts`). */
+/**
+ * The handlers, the reads the fast lane may answer at once (`fastReads.ts`) and the writes it may start at once
+ * (`fastWrites.ts`).
+ */
 export const layerHandlersWith = <E, R>(raft: Effect.Effect<RaftHandlers, E, R>) =>
-  Layer.merge(layerHandlersOnly(raft), layerFastReads)
+  Layer.mergeAll(layerHandlersOnly(raft), layerFastReads, layerFastWrites)
 
 const layerHandlersOnly = <E, R>(raft: Effect.Effect<RaftHandlers, E, R>) =>
   TinyKvRpcs.toLayer(

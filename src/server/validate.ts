@@ -27,8 +27,11 @@ export const validKey = (key: Uint8Array, what = "key"): Effect.Effect<Uint8Arra
         })
       )
 
+/** Whether `validValue` accepts `value`. */
+export const isValidValue = (value: Uint8Array): boolean => value.length <= MAX_VALUE_SIZE
+
 export const validValue = (value: Uint8Array): Effect.Effect<Uint8Array, InvalidArgument> =>
-  value.length > MAX_VALUE_SIZE
+  !isValidValue(value)
     ? Effect.fail(new InvalidArgument({ message: `value is ${value.length} bytes; the limit is ${MAX_VALUE_SIZE}` }))
     : Effect.succeed(value)
 

@@ -51,6 +51,18 @@ export class KvStorage extends Context.Tag("tinykv/KvStorage")<
      * anything (the raft layer: a leader's local read under its lease); undefined otherwise, and then `reader`
      * is the way. For the store's fast lane (`server/fastLane.ts`). `f` must not keep the reader.
      */
+    /**
+     * `write` started in one synchronous call, when the storage can take it at once (the raft layer: the
+     * region has a live peer here); `done` is then called once with its outcome (undefined: committed and
+     * applied) and true is returned. False, with nothing written, otherwise: `write` is then the way. For the
+     * store's fast lane (`server/fastWrites.ts`). `done` must not throw.
+     */
+    readonly writeNow?: (
+      context: RequestContext | undefined,
+      space: KeySpace,
+      batch: ReadonlyArray<Modify>,
+      done: (error: KvError | undefined) => void
+    ) => boolean
     readonly readNow?: <A>(
       context: RequestContext | undefined,
       space: KeySpace,

@@ -103,6 +103,17 @@ export class Router extends Context.Tag("tinykv/Router")<
       watch?: (reply: Deferred.Deferred<RaftCmdResponse>) => Effect.Effect<void>
     ) => Effect.Effect<RaftCmdResponse, RegionNotFound>
     /**
+     * `sendCommand` without an Effect or a fiber, for the store's fast lane (`server/fastWrites.ts`): the command
+     * is queued for its peer at once and `onReply` is called with the reply (errors in its header) when it comes,
+     * on whatever completes it (the RaftWorker's round, `watch`'s deadline). False, with nothing sent, when the
+     * region has no live peer here: `sendCommand` is then the way (it answers `RegionNotFound`).
+     */
+    readonly sendCommandNow: (
+      request: RaftCmdRequest,
+      watch: (reply: Deferred.Deferred<RaftCmdResponse>) => void,
+      onReply: (response: RaftCmdResponse) => void
+    ) => boolean
+    /**
      * A read-only (`Snap`) command answered on the caller's fiber when its region's leader holds a lease
      * (TiKV's `LocalReader`, `raftstore/localReader.ts`), with an engine snapshot in the caller's scope;
      * undefined when only the peer's worker can answer it (then send it as a command).

@@ -1,13 +1,14 @@
 /**
  * Command deadlines (`src/raftstore/commandDeadlines.ts`): a reply still pending at its deadline is answered
  * with the caller's timeout response, one answered in time keeps its answer, and the one fiber sleeps
- * between deadlines and while nothing is watched.
+ * between deadlines and while nothing is watched. `watchNow` does the same without an Effect.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Option, Scope, TestClock } from "effect"
+import { Deferred, Effect, Exit, FiberId, Option, Scope, TestClock } from "effect"
 import { ServerIsBusy } from "../../src/protocol/errorpb.js"
 import type { RaftCmdResponse } from "../../src/protocol/raftCmd.js"
 import { makeCommandDeadlines } from "../../src/raftstore/commandDeadlines.js"
+import { whenDone } from "../../src/raftstore/replyCallback.js"
 import { errorResponse, okResponse } from "../../src/raftstore/responses.js"
 
 const busy = () => errorResponse(new ServerIsBusy({ reason: "the command did not apply in time" }))
@@ -28,6 +29,21 @@ describe("command deadlines", () => {
       yield* TestClock.adjust("1 millis")
       assert.strictEqual((yield* answerOf(slow))?.header.error?._tag, "ServerIsBusy")
       assert.strictEqual((yield* answerOf(fast))?.header.currentTerm, 3, "the worker's answer stands")
+    })
+  )
+
+  it.scoped("watchNow (the fast lane's writes) times a reply the same way, on the deadlines' clock", () =>
+    Effect.gen(function* () {
+      const deadlines = yield* makeCommandDeadlines(1_000)
+      yield* TestClock.adjust("5 seconds")
+      const reply = Deferred.unsafeMake<RaftCmdResponse>(FiberId.none)
+      const seen: Array<string | undefined> = []
+      whenDone(reply, (exit) => seen.push(Exit.isSuccess(exit) ? exit.value.header.error?._tag : "failed"))
+      deadlines.watchNow(reply, busy)
+      yield* TestClock.adjust("999 millis")
+      assert.deepStrictEqual(seen, [], "not before its deadline")
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(seen, ["ServerIsBusy"], "its callback sees the timeout answer")
     })
   )
 

@@ -4,7 +4,7 @@
  */
 import * as Net from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Exit, Layer } from "effect"
 import { Packr, Unpackr } from "msgpackr"
 import { SocketServer } from "@effect/platform/SocketServer"
 import { layerStandalone } from "../../src/layers/kvStorageStandalone.js"
@@ -13,6 +13,9 @@ import { layerTransportRpc } from "../../src/layers/transportRpc.js"
 import { layerTsoLocal } from "../../src/layers/tsoLocal.js"
 import { layerHandlersWith, standaloneRaftHandlers } from "../../src/server/handlers.js"
 import { layerRpcServer, layerSocketServer } from "../../src/server/serve.js"
+import { NotLeader } from "../../src/protocol/errorpb.js"
+import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
+import { KvStorage, type Modify } from "../../src/services/KvStorage.js"
 import { Storage } from "../../src/services/Storage.js"
 import { utf8 } from "../../src/protocol/bytes.js"
 import { ONE_WAY_HEADER } from "../../src/protocol/oneWay.js"
@@ -179,6 +182,65 @@ describe("fast lane", () => {
       assert.deepStrictEqual(byId.get("2"), { _tag: "Success", value: { value: utf8("v"), notFound: false } })
       assert.deepStrictEqual(byId.get("3"), byId.get("2"))
       raw.socket.destroy()
+    })
+  )
+
+  it.scopedLive("a fast write's answers, applied or refused, are what its handler's path sends", () =>
+    Effect.gen(function* () {
+      // a storage that refuses writes of "refused" with NotLeader — through `write` (the handler's path) and
+      // through `writeNow` (the fast lane's, answered from its callback after a turn, as a round would)
+      const notLeader = new NotLeader({ regionId: 7 as RegionId, leader: { id: 2 as PeerId, storeId: 2 as StoreId } })
+      let startedNow = 0
+      const refuses = (batch: ReadonlyArray<Modify>) => batch.some((m) => new TextDecoder().decode(m.key) === "refused")
+      const storageWith = (fast: boolean) =>
+        Layer.effect(
+          KvStorage,
+          Effect.map(KvStorage, (kv): KvStorage["Type"] => {
+            const write: KvStorage["Type"]["write"] = (context, space, batch) =>
+              refuses(batch) ? Effect.fail(notLeader) : kv.write(context, space, batch)
+            return fast
+              ? {
+                  ...kv,
+                  write,
+                  writeNow: (context, space, batch, done) => {
+                    startedNow++
+                    Effect.runCallback(Effect.either(write(context, space, batch)), {
+                      onExit: (exit) =>
+                        done(Exit.isSuccess(exit) && exit.value._tag === "Left" ? exit.value.left : undefined)
+                    })
+                    return true
+                  }
+                }
+              : { ...kv, write }
+          })
+        ).pipe(Layer.provide(layerStandalone), Layer.provide(layerMemory))
+      const answersOf = (fast: boolean) =>
+        Effect.gen(function* () {
+          const server = layerRpcServer(layerHandlersWith(standaloneRaftHandlers)).pipe(
+            Layer.provide(Layer.merge(storageWith(fast), layerTsoLocal)),
+            Layer.provide(layerMemory)
+          )
+          const ctx = yield* Layer.build(
+            Layer.provideMerge(server, layerSocketServer({ host: "127.0.0.1", port: 0 }))
+          ).pipe(Effect.withTracerEnabled(false))
+          const address = (yield* Effect.provide(SocketServer, ctx)).address
+          if (address._tag !== "TcpAddress") return yield* Effect.die("expected a TCP address")
+          const raw = yield* Effect.promise(() => openRaw(address.port))
+          raw.send(request("1", "RawPut", { key: utf8("k"), value: utf8("v"), cf: "default" }))
+          raw.send(request("2", "RawPut", { key: utf8("refused"), value: utf8("v"), cf: "default" }))
+          raw.send(request("3", "RawGet", { key: utf8("k"), cf: "default" }))
+          const seen = (yield* answersUntil(raw, "3")) as Array<{ requestId?: string; exit?: unknown }>
+          raw.socket.destroy()
+          return new Map(seen.map((m) => [m.requestId, m.exit]))
+        })
+      const fast = yield* answersOf(true)
+      assert.strictEqual(startedNow, 2, "both puts went the fast way")
+      const handler = yield* answersOf(false)
+      assert.strictEqual((fast.get("1") as { _tag?: string })._tag, "Success")
+      assert.deepStrictEqual(fast.get("1"), handler.get("1"))
+      assert.deepStrictEqual(fast.get("2"), handler.get("2"), "the typed refusal, encoded as RpcServer encodes it")
+      assert.strictEqual((fast.get("2") as { cause?: { error?: { _tag?: string } } }).cause?.error?._tag, "NotLeader")
+      assert.deepStrictEqual(fast.get("3"), { _tag: "Success", value: { value: utf8("v"), notFound: false } })
     })
   )
 })
