@@ -174,12 +174,23 @@ describe("raft log GC", () => {
       const cluster = yield* TestCluster.make({ stores: 3, seed })
       yield* cluster.start
       for (let i = 0; i < 10; i++) yield* cluster.mustPut(`k${i}`, `v${i}`)
-      const leader = yield* waitStableLeader(cluster)
-      const peer = cluster.store(leader.storeId)!.peers.get(REGION_1)!
+      yield* waitStableLeader(cluster)
+      // whichever store leads by then: on a loaded machine leadership may still move after the wait above
+      const leaderPeer = () =>
+        cluster.storeIds.map((id) => cluster.store(id as StoreId)?.peers.get(REGION_1)).find((p) => p?.isLeader)
       yield* eventually(
         () => {
+          const peer = leaderPeer()
+          if (peer === undefined) throw new Error("no leader")
           const log = peer.rawNode.raft.raftLog
-          return peer.storage.truncatedIndex > 5 + 10 && log.entries.length <= 2 && peer.hibernation.state === "asleep"
+          const done =
+            peer.storage.truncatedIndex > 5 + 10 && log.entries.length <= 2 && peer.hibernation.state === "asleep"
+          // what a timeout reports as the last failure
+          if (!done) {
+            const at = `truncated at ${peer.storage.truncatedIndex}, ${log.entries.length} entries in memory`
+            throw new Error(`leader peer ${peer.id}: ${at}, ${peer.hibernation.state}`)
+          }
+          return true
         },
         {
           what: `seed ${seed}: the leader's log compacted below the threshold, then the region asleep`,
