@@ -34,12 +34,18 @@ const interrupted = (regionId: RegionId): RaftCmdResponse =>
   )
 
 export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Type"]): Router["Type"] => {
-  const send = (regionId: RegionId, msg: PeerMsg): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
-    if (registry.isClosed() || registry.failed.has(regionId)) return Effect.fail(new MailboxClosed({ regionId }))
+  // whether the region has a live peer here to take a message: undefined, or why not
+  const refusal = (regionId: RegionId): PeerNotFound | MailboxClosed | undefined => {
+    if (registry.isClosed() || registry.failed.has(regionId)) return new MailboxClosed({ regionId })
     const peer = registry.peers.get(regionId)
-    if (peer === undefined) return Effect.fail(new PeerNotFound({ regionId }))
-    if (peer.stopped) return Effect.fail(new MailboxClosed({ regionId }))
-    return Queue.offer(registry.raftMailbox, { _tag: "Peer", regionId, msg })
+    if (peer === undefined) return new PeerNotFound({ regionId })
+    return peer.stopped ? new MailboxClosed({ regionId }) : undefined
+  }
+  const send = (regionId: RegionId, msg: PeerMsg): Effect.Effect<void, PeerNotFound | MailboxClosed> => {
+    const refused = refusal(regionId)
+    return refused !== undefined
+      ? Effect.fail(refused)
+      : Queue.offer(registry.raftMailbox, { _tag: "Peer", regionId, msg })
   }
   const sendStore = (msg: StoreMsg): Effect.Effect<void> =>
     Effect.suspend(() => (registry.isClosed() ? Effect.void : Queue.offer(registry.storeMailbox, msg)))
@@ -55,12 +61,10 @@ export const makeRouter = (registry: PeerRegistry["Type"], storage: Storage["Typ
     if (waiting >= MAX_WAITING_RAFT_MESSAGES) return false
     return registry.raftMailbox.unsafeOffer({ _tag: "Peer", regionId, msg: { _tag: "RaftMessage", message } })
   }
-  // the same checks as `send`, taken at once: false when `send` would fail
+  // `send` taken at once: false when `send` would fail
   const sendCommandNow: Router["Type"]["sendCommandNow"] = (request, watch, onReply) => {
     const regionId = request.header.regionId
-    if (registry.isClosed() || registry.failed.has(regionId)) return false
-    const peer = registry.peers.get(regionId)
-    if (peer === undefined || peer.stopped) return false
+    if (refusal(regionId) !== undefined) return false
     const reply = Deferred.unsafeMake<RaftCmdResponse>(FiberId.none)
     // a mailbox shut down meanwhile takes nothing: nothing is watched, and `sendCommand` answers instead
     if (!registry.raftMailbox.unsafeOffer({ _tag: "Peer", regionId, msg: { _tag: "RaftCommand", request, reply } })) {

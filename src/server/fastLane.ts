@@ -120,17 +120,34 @@ export const layerFastLane = <RIn>(
           const decode = Schema.decodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>)
           const encodeSuccess = Schema.encodeUnknownEither(rpc.successSchema as Schema.Schema<unknown, unknown>)
           const encodeExit = Schema.encodeUnknownEither(Rpc.exitSchema(rpc as never) as Schema.Schema<unknown, unknown>)
-          const reply = (clientId: number, requestId: string, exit: unknown) =>
-            protocol.send(clientId, { _tag: "Exit", requestId, exit } as FromServerEncoded)
-          // a success is written at once when the protocol can (`serverProtocol.ts`): no Effect to run for it
-          const replySuccess = (clientId: number, requestId: string, value: unknown): Effect.Effect<void> => {
-            const message = { _tag: "Exit", requestId, exit: { _tag: "Success", value } } as FromServerEncoded
-            if (sendNow === undefined) return protocol.send(clientId, message)
-            sendNow(clientId, message)
-            return Effect.void
-          }
           const defect = (clientId: number, d: unknown) =>
             protocol.send(clientId, { _tag: "Defect", defect: encodeDefect(d) } as FromServerEncoded)
+          /**
+           * The answer to a call that ended in `exit`, as `RpcServer` gives it: a success encoded by the success
+           * Schema alone, a failure by the full `Exit` Schema, a defect as a `Defect` message (it ends the client's
+           * calls). Undefined when it is written already: a success, when the protocol can write at once
+           * (`serverProtocol.ts`) — no Effect to run for it.
+           */
+          const answerOf = (
+            clientId: number,
+            requestId: string,
+            exit: Exit.Exit<unknown, unknown>
+          ): Effect.Effect<void> | undefined => {
+            if (Exit.isSuccess(exit)) {
+              const encoded = encodeSuccess(exit.value)
+              if (Either.isLeft(encoded)) return defect(clientId, `cannot encode the answer to ${tag}`)
+              const message = { _tag: "Exit", requestId, exit: { _tag: "Success", value: encoded.right } }
+              if (sendNow === undefined) return protocol.send(clientId, message as FromServerEncoded)
+              sendNow(clientId, message as FromServerEncoded)
+              return undefined
+            }
+            const cause = exit.cause
+            if (Cause.isDie(cause) && !Cause.isInterrupted(cause)) return defect(clientId, Cause.squash(cause))
+            const encoded = encodeExit(exit)
+            return Either.isRight(encoded)
+              ? protocol.send(clientId, { _tag: "Exit", requestId, exit: encoded.right } as FromServerEncoded)
+              : defect(clientId, `cannot encode the failure of ${tag}`)
+          }
           const now = tag === "RawGet" ? fastReads?.RawGet : undefined
           const startNow = tag === "RawPut" ? fastWrites?.RawPut : undefined
           // the answer to a write started at once, given from its callback (`fastWrites.ts`): never throws
@@ -139,20 +156,8 @@ export const layerFastLane = <RIn>(
             (error: KvError | undefined): void => {
               try {
                 storeRequests.record(tag, error === undefined ? "ok" : error._tag, (performance.now() - started) / 1000)
-                if (error === undefined) {
-                  const encoded = encodeSuccess(undefined)
-                  if (Either.isLeft(encoded)) runFork(defect(clientId, `cannot encode the answer to ${tag}`))
-                  else if (sendNow !== undefined) {
-                    sendNow(clientId, { _tag: "Exit", requestId, exit: { _tag: "Success", value: encoded.right } })
-                  } else runFork(replySuccess(clientId, requestId, encoded.right))
-                } else {
-                  const encoded = encodeExit(Exit.fail(error))
-                  runFork(
-                    Either.isRight(encoded)
-                      ? reply(clientId, requestId, encoded.right)
-                      : defect(clientId, `cannot encode the failure of ${tag}`)
-                  )
-                }
+                const pending = answerOf(clientId, requestId, error === undefined ? Exit.void : Exit.fail(error))
+                if (pending !== undefined) runFork(pending)
               } catch (e) {
                 runFork(defect(clientId, e))
               }
@@ -174,34 +179,14 @@ export const layerFastLane = <RIn>(
               const answer = answerNow(now, payload.right)
               if (answer !== undefined) {
                 storeRequests.record(tag, "ok", (performance.now() - started) / 1000)
-                const encoded = encodeSuccess(answer)
-                return Either.isRight(encoded)
-                  ? replySuccess(clientId, requestId, encoded.right)
-                  : defect(clientId, `cannot encode the answer to ${tag}`)
+                return answerOf(clientId, requestId, Exit.succeed(answer)) ?? Effect.void
               }
             }
             const handled = entry.handler(payload.right, {
               clientId,
               headers: Headers.fromInput(request.headers)
             }) as Effect.Effect<unknown, unknown>
-            runFork(
-              Effect.matchCauseEffect(handled, {
-                onSuccess: (value) => {
-                  const encoded = encodeSuccess(value)
-                  return Either.isRight(encoded)
-                    ? replySuccess(clientId, requestId, encoded.right)
-                    : defect(clientId, `cannot encode the answer to ${tag}`)
-                },
-                onFailure: (cause) => {
-                  // as RpcServer: a defect ends the client's calls, a failure is the call's typed error
-                  if (Cause.isDie(cause) && !Cause.isInterrupted(cause)) return defect(clientId, Cause.squash(cause))
-                  const encoded = encodeExit(Exit.failCause(cause))
-                  return Either.isRight(encoded)
-                    ? reply(clientId, requestId, encoded.right)
-                    : defect(clientId, `cannot encode the failure of ${tag}`)
-                }
-              })
-            )
+            runFork(Effect.flatMap(Effect.exit(handled), (exit) => answerOf(clientId, requestId, exit) ?? Effect.void))
             return Effect.void
           }
           return [tag, serve] as const

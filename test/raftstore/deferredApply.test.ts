@@ -10,9 +10,8 @@ import { layerMemoryFrom, MemoryEngine } from "../../src/layers/storageMemory.js
 import { utf8 } from "../../src/protocol/bytes.js"
 import type { Entry, Message } from "../../src/protocol/eraftpb.js"
 import { type MessageInit, newMessage } from "../../src/raft/index.js"
-import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
+import type { StoreId } from "../../src/protocol/ids.js"
 import { physicalKey } from "../../src/protocol/keyspace.js"
-import type { Peer as PeerMeta, Region } from "../../src/protocol/metapb.js"
 import type { RaftCmdRequest } from "../../src/protocol/raftCmd.js"
 import { RaftCmdCodec } from "../../src/raftstore/codec.js"
 import { testConfig } from "../../src/raftstore/config.js"
@@ -24,19 +23,8 @@ import { PeerStorage } from "../../src/raftstore/peerStorage.js"
 import { processReadies } from "../../src/raftstore/raftWorker.js"
 import { RoundContext } from "../../src/raftstore/roundContext.js"
 import { Storage } from "../../src/services/Storage.js"
-import { proposedRead } from "./helpers.js"
+import { header, meta, proposedRead, REGION, snapCommand } from "./helpers.js"
 
-const meta = (id: number, store: number): PeerMeta => ({ id: id as PeerId, storeId: store as StoreId })
-const EPOCH = { confVer: 2, version: 1 }
-const REGION: Region = {
-  id: 1 as RegionId,
-  startKey: new Uint8Array(),
-  endKey: new Uint8Array(),
-  regionEpoch: EPOCH,
-  peers: [meta(1, 1), meta(2, 2)]
-}
-const header = { regionId: REGION.id, peer: meta(1, 1), regionEpoch: EPOCH, term: 0 }
-const snapCommand: RaftCmdRequest = { header, requests: [{ _tag: "Snap" }] }
 const putCommand: RaftCmdRequest = {
   header,
   requests: [{ _tag: "Put", cf: "default", key: utf8("k"), value: utf8("v") }]

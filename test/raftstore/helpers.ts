@@ -2,8 +2,8 @@
 import { assert } from "@effect/vitest"
 import { Cause, Clock, type Duration, Effect, Option } from "effect"
 import { fromUtf8 } from "../../src/protocol/bytes.js"
-import type { RegionId, StoreId } from "../../src/protocol/ids.js"
-import type { Peer } from "../../src/protocol/metapb.js"
+import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
+import type { Peer, Region } from "../../src/protocol/metapb.js"
 import type { RaftCmdRequest, RaftCmdResponse, Request } from "../../src/protocol/raftCmd.js"
 import { type EventuallyOptions, eventually } from "../../src/testing/eventually.js"
 import type { Peer as RaftstorePeer } from "../../src/raftstore/peer.js"
@@ -166,3 +166,17 @@ export const proposedRead = (
     Effect.yieldNow()
   )
 }
+
+/** A region of two peers (store 1 and store 2) over the whole key space, at `EPOCH`: the round tests' fixture. */
+export const meta = (id: number, store: number): Peer => ({ id: id as PeerId, storeId: store as StoreId })
+export const EPOCH = { confVer: 2, version: 1 }
+export const REGION: Region = {
+  id: 1 as RegionId,
+  startKey: new Uint8Array(),
+  endKey: new Uint8Array(),
+  regionEpoch: EPOCH,
+  peers: [meta(1, 1), meta(2, 2)]
+}
+/** A command header from peer 1 of `REGION`, and a `Snap` read with it. */
+export const header = { regionId: REGION.id, peer: meta(1, 1), regionEpoch: EPOCH, term: 0 }
+export const snapCommand: RaftCmdRequest = { header, requests: [{ _tag: "Snap" }] }

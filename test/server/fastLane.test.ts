@@ -48,6 +48,23 @@ const answersUntil = (raw: Awaited<ReturnType<typeof openRaw>>, requestId: strin
     }
   })
 
+/**
+ * A standalone store's RPC server (tracing off, so the fast lane serves `RawGet`/`RawPut`) over `storage` on a free
+ * loopback port, and a raw connection to it; both live as long as the scope.
+ */
+const openStandalone = (storage: Layer.Layer<KvStorage | Storage>) =>
+  Effect.gen(function* () {
+    const server = layerRpcServer(layerHandlersWith(standaloneRaftHandlers)).pipe(
+      Layer.provide(layerTsoLocal.pipe(Layer.provideMerge(storage)))
+    )
+    const ctx = yield* Layer.build(Layer.provideMerge(server, layerSocketServer({ host: "127.0.0.1", port: 0 }))).pipe(
+      Effect.withTracerEnabled(false)
+    )
+    const address = (yield* Effect.provide(SocketServer, ctx)).address
+    if (address._tag !== "TcpAddress") return yield* Effect.die("expected a TCP address")
+    return yield* Effect.promise(() => openRaw(address.port))
+  })
+
 describe("fast lane", () => {
   it.scopedLive("a one-way Raft batch is delivered in order and never answered", () =>
     Effect.gen(function* () {
@@ -164,16 +181,7 @@ describe("fast lane", () => {
           }
         }))
       ).pipe(Layer.provide(layerMemory))
-      const server = layerRpcServer(layerHandlersWith(standaloneRaftHandlers)).pipe(
-        Layer.provide(Layer.merge(layerStandalone, layerTsoLocal)),
-        Layer.provide(throwing)
-      )
-      const ctx = yield* Layer.build(
-        Layer.provideMerge(server, layerSocketServer({ host: "127.0.0.1", port: 0 }))
-      ).pipe(Effect.withTracerEnabled(false))
-      const address = (yield* Effect.provide(SocketServer, ctx)).address
-      if (address._tag !== "TcpAddress") return yield* Effect.die("expected a TCP address")
-      const raw = yield* Effect.promise(() => openRaw(address.port))
+      const raw = yield* openStandalone(layerStandalone.pipe(Layer.provideMerge(throwing)))
       raw.send(request("1", "RawPut", { key: utf8("k"), value: utf8("v"), cf: "default" }))
       raw.send(request("2", "RawGet", { key: utf8("k"), cf: "default" }))
       raw.send(request("3", "RawGet", { key: utf8("k"), cf: "default" }))
@@ -216,16 +224,7 @@ describe("fast lane", () => {
         ).pipe(Layer.provide(layerStandalone), Layer.provide(layerMemory))
       const answersOf = (fast: boolean) =>
         Effect.gen(function* () {
-          const server = layerRpcServer(layerHandlersWith(standaloneRaftHandlers)).pipe(
-            Layer.provide(Layer.merge(storageWith(fast), layerTsoLocal)),
-            Layer.provide(layerMemory)
-          )
-          const ctx = yield* Layer.build(
-            Layer.provideMerge(server, layerSocketServer({ host: "127.0.0.1", port: 0 }))
-          ).pipe(Effect.withTracerEnabled(false))
-          const address = (yield* Effect.provide(SocketServer, ctx)).address
-          if (address._tag !== "TcpAddress") return yield* Effect.die("expected a TCP address")
-          const raw = yield* Effect.promise(() => openRaw(address.port))
+          const raw = yield* openStandalone(Layer.merge(storageWith(fast), layerMemory))
           raw.send(request("1", "RawPut", { key: utf8("k"), value: utf8("v"), cf: "default" }))
           raw.send(request("2", "RawPut", { key: utf8("refused"), value: utf8("v"), cf: "default" }))
           raw.send(request("3", "RawGet", { key: utf8("k"), cf: "default" }))
