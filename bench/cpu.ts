@@ -7,14 +7,15 @@
  * `--stores` stores (what `npm start` runs), `--clients` cluster clients (the Promise facade, one
  * connection each, as the `cluster` suite), then `--reps` runs of `--ops` puts of 128 B over 100,000 keys
  * (with `--get`: gets of keys written first). Per run: ops/s, and µs of CPU per operation of the client
- * (`process.cpuUsage`) and of each store (utime + stime of /proc/PID/stat; Linux only), the leader's first.
+ * (`process.cpuUsage`) and of each store (utime + stime of /proc/PID/stat; Linux only), the leader's first,
+ * with each store's RaftWorker rounds and engine writes per operation (from its `/metrics`).
  * The first run warms the JIT and the region caches: compare the later ones.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
 import { connect, type KvConnection } from "../src/client/promise.js"
 import { startLocalCluster } from "../src/process/index.js"
-import { cpuSeconds, pidOf } from "./procStats.js"
+import { countersOf, cpuSeconds, pidOf } from "./procStats.js"
 
 const flagOf = (args: ReadonlyArray<string>, name: string): string | undefined => {
   const i = args.indexOf(`--${name}`)
@@ -49,7 +50,9 @@ export const run = async (args: ReadonlyArray<string>) => {
   return Effect.gen(function* () {
     const cluster = yield* startLocalCluster({ stores })
     yield* cluster.waitUntilWritable("60 seconds")
-    const pids = cluster.stores.map((s) => ({ store: s.id, pid: pidOf(s.dataDir) }))
+    const pids = cluster.stores.map((s) => ({ store: s.id, pid: pidOf(s.dataDir), status: s.statusAddress }))
+    const counted = ["tinykv_raft_rounds_total", "tinykv_engine_writes_total"]
+    const countersNow = () => Promise.all(pids.map((p) => countersOf(p.status, counted)))
     return yield* Effect.promise(async () => {
       const conns = await Promise.all(
         Array.from({ length: clients }, async () => {
@@ -64,14 +67,24 @@ export const run = async (args: ReadonlyArray<string>) => {
         for (let rep = 0; rep < reps; rep++) {
           process.stderr.write(`cpu: run ${rep + 1} of ${reps}\n`)
           const storesBefore = pids.map((p) => cpuSeconds(p.pid))
+          const countersBefore = await countersNow()
           const clientBefore = process.cpuUsage()
           const started = performance.now()
           await loop(conns, ops, gets ? (kv, i) => kv.get(keyOf(i)) : (kv, i) => kv.put(keyOf(i), value))
           const seconds = (performance.now() - started) / 1000
           const client = process.cpuUsage(clientBefore)
+          const countersAfter = await countersNow()
+          const perOpOf = (i: number, name: string) =>
+            Math.round(((countersAfter[i]![name]! - countersBefore[i]![name]!) / ops) * 1000) / 1000
           const perOp = (s: number) => Math.round((s * 1e6) / ops)
           const storeUs = pids
-            .map((p, i) => ({ store: p.store, cpuUsPerOp: perOp(cpuSeconds(p.pid) - storesBefore[i]!) }))
+            .map((p, i) => ({
+              store: p.store,
+              cpuUsPerOp: perOp(cpuSeconds(p.pid) - storesBefore[i]!),
+              // how many operations a round (and an engine write) carries: fewer rounds per op, less fixed cost
+              roundsPerOp: perOpOf(i, "tinykv_raft_rounds_total"),
+              engineWritesPerOp: perOpOf(i, "tinykv_engine_writes_total")
+            }))
             .sort((a, b) => b.cpuUsPerOp - a.cpuUsPerOp)
           runs.push({
             opsPerSec: Math.round(ops / seconds),

@@ -33,3 +33,20 @@ export const memoryOf = (pid: number): { rssMiB: number; anonMiB: number; fileMi
   const mib = (k: number) => Math.round(k / 102.4) / 10
   return { rssMiB: mib(kb("VmRSS")), anonMiB: mib(kb("RssAnon")), fileMiB: mib(kb("RssFile") + kb("RssShmem")) }
 }
+
+/**
+ * The sum of every sample of the counters named `names` on a store's `/metrics` (all labels added up): how the
+ * `cpu` suite counts RaftWorker rounds and engine writes per operation.
+ */
+export const countersOf = async (
+  statusAddress: string,
+  names: ReadonlyArray<string>
+): Promise<Record<string, number>> => {
+  const text = await (await fetch(`http://${statusAddress}/metrics`)).text()
+  const sums: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]))
+  for (const line of text.split("\n")) {
+    const match = /^([a-z_]+)(?:\{[^}]*\})? ([0-9.e+-]+)$/.exec(line)
+    if (match && match[1]! in sums) sums[match[1]!]! += Number(match[2])
+  }
+  return sums
+}
