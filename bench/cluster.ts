@@ -6,14 +6,15 @@
  * (a throwaway CA made with openssl, as `tinykv playground --tls`); `--read-paths` runs the workloads once per
  * read path, each on a fresh cluster, so one run compares them: `lease` (the stores' default: ReadIndex, and
  * reads under the leader's lease), `readIndex` (`--no-lease-reads`: every read asks a quorum), `log`; `--ops-scale`
- * runs that fraction of each workload's operations, and `--ops` sets a workload's count outright.
+ * runs that fraction of each workload's operations, and `--ops` sets a workload's count outright; `--warmup N`
+ * first makes N untimed puts of keys no workload reads (default 0).
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
 import { connect } from "../src/client/promise.js"
 import type { TlsOptions } from "../src/client/index.js"
 import { type LocalCluster, startLocalCluster } from "../src/process/index.js"
-import { type KvConn, runWorkload, WORKLOADS, type WorkloadId, type WorkloadResult } from "./workloads.js"
+import { type KvConn, runWorkload, VALUE_SIZE, WORKLOADS, type WorkloadId, type WorkloadResult } from "./workloads.js"
 
 export interface ClusterRunOptions {
   /** The client's TLS files, on a TLS cluster. */
@@ -25,6 +26,11 @@ export interface ClusterRunOptions {
   readonly system?: string | undefined
   /** The stores' `--read-path`, named in the results (the stores' default when absent). */
   readonly readPath?: string | undefined
+  /**
+   * Puts made, untimed, before the first workload (keys of their own, so W2 reads the same keys either way):
+   * a fresh Node process runs its first thousands of requests unoptimised, and a server is measured at work.
+   */
+  readonly warmupOps?: number | undefined
 }
 
 /** The client's TLS files of a cluster started with TLS. */
@@ -68,6 +74,7 @@ export const runWorkloadsOn = async (
   options: ClusterRunOptions & { readonly system: string }
 ) => {
   const results: Array<WorkloadResult & { system: string }> = []
+  if ((options.warmupOps ?? 0) > 0) await warmUp(conns, options.warmupOps!)
   for (const w of workloads) {
     const ops = opsOf(w, options)
     const r = await runWorkload(w, conns, { seed, ops, writtenOps: opsOf("W1", options) })
@@ -75,6 +82,25 @@ export const runWorkloadsOn = async (
     process.stderr.write(`${JSON.stringify(results[results.length - 1])}\n`)
   }
   return results
+}
+
+/** `ops` puts of 128 B over all connections, on keys no workload reads (`warmup%08d`). */
+const warmUp = async (conns: ReadonlyArray<KvConn>, ops: number) => {
+  process.stderr.write(`warming up: ${ops} puts, untimed\n`)
+  const value = new Uint8Array(VALUE_SIZE).fill(1)
+  let next = 0
+  await Promise.all(
+    conns.map(async (c) => {
+      for (let i = next++; i < ops; i = next++) await c.put(`warmup${String(i).padStart(8, "0")}`, value)
+    })
+  )
+}
+
+/** Parses `--warmup N` (default `fallback`). */
+export const parseWarmup = (text: string | undefined, fallback: number): number => {
+  const n = Number(text ?? fallback)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--warmup: expected a count of puts (0 or more), got "${text}"`)
+  return n
 }
 
 /** Parses `--ops W1=20000,W3=2000` into per-workload counts (workloads not named keep their size). */
@@ -111,6 +137,7 @@ export const run = async (args: ReadonlyArray<string>) => {
   const readPaths = flag("read-paths")?.split(",")
   const opsScale = Number(flag("ops-scale") ?? 1)
   const ops = parseOps(flag("ops"))
+  const warmupOps = parseWarmup(flag("warmup"), 0)
   const results: Array<WorkloadResult & { system: string }> = []
   for (const readPath of readPaths ?? [undefined]) {
     // the cluster (and its temporary data directory) lives until the workloads are done
@@ -122,7 +149,13 @@ export const run = async (args: ReadonlyArray<string>) => {
       })
       yield* cluster.waitUntilWritable("60 seconds")
       return yield* Effect.promise(() =>
-        runWorkloads(cluster.scheduler, workloads, seed, { tls: clientTlsOf(cluster), opsScale, ops, readPath })
+        runWorkloads(cluster.scheduler, workloads, seed, {
+          tls: clientTlsOf(cluster),
+          opsScale,
+          ops,
+          readPath,
+          warmupOps
+        })
       )
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)
     results.push(...run)

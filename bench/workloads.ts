@@ -20,7 +20,7 @@ export const WORKLOADS = {
 export type WorkloadId = keyof typeof WORKLOADS
 
 const KEY_SPACE = 100_000
-const VALUE_SIZE = 128
+export const VALUE_SIZE = 128
 
 /** mulberry32: tiny, seeded, good enough to spread keys. */
 export const rng = (seed: number) => {
