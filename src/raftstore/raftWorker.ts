@@ -60,8 +60,8 @@ const noRoomRetry = Schedule.exponential("10 millis").pipe(Schedule.union(Schedu
  * wait is interruptible: a store stopped meanwhile answers the round's replies ServerIsBusy (nothing of
  * them was written) and restarts from what is on disk.
  */
-const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, sync: boolean) =>
-  storage.write(ops, { sync }).pipe(
+const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, sync: boolean, idle: boolean) =>
+  storage.write(ops, { sync, idle }).pipe(
     Effect.catchTag("DiskFull", (e) =>
       Effect.gen(function* () {
         yield* Effect.logError(
@@ -69,7 +69,7 @@ const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, sync: bo
         )
         yield* Effect.interruptible(
           storage
-            .write(ops, { sync })
+            .write(ops, { sync, idle })
             .pipe(Effect.retry({ schedule: noRoomRetry, while: (r) => r._tag === "DiskFull" }))
         )
         yield* Effect.logInfo("the round's write fit after space was freed: the raft worker goes on")
@@ -254,7 +254,9 @@ export const processReadies = (
     if (!sync && replies.length === 0 && ctx.ticks === 0 && engine.accepts(ops)) engine.defer(ops)
     else if (ops.length > 0 || engine.size > 0) {
       const all = engine.size > 0 ? [...engine.ops, ...ops] : ops
-      yield* persist(storage, all, sync)
+      // idle: nothing of this round runs beside its write (no appends in flight, no answers out), as a
+      // follower's round: the engine may commit a larger write on this thread (`WriteOptions.idle`)
+      yield* persist(storage, all, sync, early.length === 0 && earlyReplies.length === 0)
       engine.written()
     }
     yield* takeReadSnapshots(storage, replies)

@@ -53,6 +53,13 @@ export interface EngineReader {
 export interface WriteOptions {
   /** Durable on return (fsync). Raft state and anything acknowledged to a client must be synced. */
   readonly sync: boolean
+  /**
+   * The caller has nothing to do until the write is done (a follower's round: the acknowledgement it owes
+   * waits for this write, and nothing of the round runs beside it). An engine that can commit on the calling
+   * thread may then do so for a larger write too (`storageLmdb.ts`). Only a hint: the write means the same
+   * either way.
+   */
+  readonly idle?: boolean
 }
 
 export class Storage extends Context.Tag("tinykv/Storage")<

@@ -5,6 +5,7 @@
  * answer to a command whose entry was durable before the round goes out before the round's write; one
  * whose entry the round's own write makes durable (a one-member region commits at once) waits for it. The
  * commands of one round are proposed as one batch of entries, in the order they came: one append per follower.
+ * A round with nothing beside its write (a follower's) tells the engine so (`idle`); a leader's that sent first does not.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect } from "effect"
@@ -65,6 +66,7 @@ const recorder = (region: Region) =>
     const watched: Array<Deferred.Deferred<RaftCmdResponse>> = []
     let sent: Array<RaftMessage> = []
     const writes: Array<ReadonlyArray<WriteOp>> = []
+    const idles: Array<boolean> = []
     const storage: Storage["Type"] = {
       ...inner,
       write: (ops, options) =>
@@ -72,6 +74,7 @@ const recorder = (region: Region) =>
           for (const d of watched) if (yield* Deferred.isDone(d)) events.push("answered")
           events.push(`write ${options?.sync === true ? "synced" : "unsynced"}`)
           writes.push(ops)
+          idles.push(options?.idle === true)
           return yield* inner.write(ops, options)
         })
     }
@@ -100,7 +103,8 @@ const recorder = (region: Region) =>
       tickRound: roundOf(1),
       watched,
       sent: () => sent,
-      lastWrite: () => writes[writes.length - 1]!
+      lastWrite: () => writes[writes.length - 1]!,
+      lastIdle: () => idles[idles.length - 1]!
     }
   })
 
@@ -233,5 +237,45 @@ describe("the round's write and sends", () => {
       yield* round
       assert.deepStrictEqual(keysOf(sent().filter((m) => m.message.msgType === "MsgAppend")), [5, "own", 6, 7])
     })
+  )
+
+  it.effect(
+    "a follower's round writes as idle (its acknowledgement waits for it); a leader's, after its sends, not",
+    () =>
+      Effect.gen(function* () {
+        const { peer, round, sent, lastIdle } = yield* recorder(REGION)
+        // peer 2 leads term 6 and appends an entry after the initial log (index 5, term 5)
+        const append: Message = {
+          msgType: "MsgAppend",
+          from: 2 as PeerId,
+          to: 1 as PeerId,
+          term: 6,
+          logTerm: 5,
+          index: 5,
+          entries: [{ entryType: "EntryNormal", term: 6, index: 6, data: new Uint8Array() }],
+          commit: 5,
+          reject: false
+        }
+        peer.rawNode.step(append)
+        assert.deepStrictEqual(yield* round, ["write synced", "send MsgAppendResponse"])
+        assert.isTrue(lastIdle())
+        const ack = sent().find((m) => m.message.msgType === "MsgAppendResponse")?.message
+        assert.strictEqual(ack?.index, 6, "acknowledged after the write")
+
+        // the same peer as a leader: its appends go out first, so its write is not idle
+        const leader = yield* recorder(REGION)
+        leader.peer.rawNode.campaign()
+        for (let i = 0; i < 4 && !leader.peer.isLeader; i++) {
+          yield* leader.round
+          for (const v of leader.sent()) {
+            const m = v.message
+            if (m.msgType === "MsgPreVote") leader.peer.rawNode.step(reply(m, "MsgPreVoteResponse"))
+            if (m.msgType === "MsgRequestVote") leader.peer.rawNode.step(reply(m, "MsgRequestVoteResponse"))
+          }
+        }
+        assert.isTrue(leader.peer.isLeader)
+        assert.deepStrictEqual(yield* leader.round, ["send MsgAppend", "write synced"])
+        assert.isFalse(leader.lastIdle())
+      })
   )
 })
