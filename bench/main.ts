@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <suite> [flags]`: runs one benchmark suite and prints its JSON result on stdout
- * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls, vs-etcd, schema, scale, cpu.
+ * (progress goes to stderr). Suites: standalone (default), cluster, raft, bank, tls, vs-etcd, schema, scale, cpu,
+ * disk.
  * `--out FILE` also writes it.
  */
 import { writeFileSync } from "node:fs"
@@ -14,7 +15,8 @@ const suites: Record<string, () => Promise<{ run: (args: Array<string>) => Promi
   "vs-etcd": () => import("./vsEtcd.js"),
   schema: () => import("./schema.js"),
   scale: () => import("./scale.js"),
-  cpu: () => import("./cpu.js")
+  cpu: () => import("./cpu.js"),
+  disk: () => import("./disk.js")
 }
 
 const usage = `usage: npm run bench -- <suite> [flags] [--out FILE]
@@ -26,6 +28,7 @@ Prints one JSON document on stdout (progress on stderr); --out FILE also writes 
   vs-etcd     the same workloads beside a fresh 3-member etcd [--reps 2] [--workloads W1,W2,W3]
               [--ops W1=20000,W2=20000,W3=2000] [--seed 42] [--regions 1] [--warmup 10000]
   cpu         µs of CPU per put (or get) per process [--stores 3] [--clients 64] [--ops 20000] [--reps 3] [--get]
+  disk        one durable write: an LMDB commit against a write-ahead log [--ops 1000] [--writers 3] [--reps 2]
   scale       idle CPU and RSS with many regions [--regions 10000] [--keys 1000000] [--idle-seconds 30] ...
   raft        the Raft core alone
   schema      µs per decode/encode of the hottest payloads

@@ -11,7 +11,7 @@ const bench = (...args: Array<string>) =>
 it("--help lists every suite and runs none; an unknown suite is refused", () => {
   const help = bench("--help")
   assert.strictEqual(help.status, 0, help.stderr)
-  for (const suite of ["standalone", "cluster", "vs-etcd", "cpu", "scale", "raft", "schema", "bank", "tls"]) {
+  for (const suite of ["standalone", "cluster", "vs-etcd", "cpu", "scale", "raft", "schema", "bank", "tls", "disk"]) {
     assert.include(help.stdout, `  ${suite} `)
   }
   assert.notInclude(help.stdout, '"bench"', "no suite ran (a suite prints its JSON)")
