@@ -9,17 +9,19 @@
  * - `lmdb`: what a raftstore's round does now: one synced LMDB transaction (`transactionSync`, as `inlineCommits`)
  *   of a sequential put's writes — an entry of 300 B and the raft state in the raft space, 128 B of data in the
  *   default space, the apply state in the meta space.
- * - `wal`: what a log of its own would do: the same 300 B written over blocks of a preallocated file that were
- *   written once before (so no block is allocated and no size changes), then one `fdatasync`.
+ * - `wal`: what a log of its own does: the same 300 B appended as one record to a raft log segment
+ *   (`src/raftlog/segment.ts`: written over blocks of a file zero-filled when it was made, so no block is
+ *   allocated and no size changes), then one `fdatasync`.
  *
  * Per rep (the order of the two alternates), way and number of writers: p50/p90/p99 ms of each writer.
  */
 import { spawn } from "node:child_process"
-import { fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { open } from "lmdb"
+import { Segment } from "../src/raftlog/segment.js"
 
 type Mode = "lmdb" | "wal"
 interface Latency {
@@ -29,7 +31,6 @@ interface Latency {
 }
 
 const ENTRY_BYTES = 300
-const WAL_SLOT = 512
 
 const percentiles = (samples: Array<number>): Latency => {
   samples.sort((a, b) => a - b)
@@ -44,16 +45,13 @@ const measure = (mode: Mode, dir: string, ops: number): Latency => {
   const entry = Buffer.alloc(ENTRY_BYTES, 1)
   const took: Array<number> = []
   if (mode === "wal") {
-    const fd = openSync(join(dir, "wal"), "w+")
-    const blank = Buffer.alloc(ops * WAL_SLOT)
-    writeSync(fd, blank, 0, blank.length, 0)
-    fdatasyncSync(fd)
+    const segment = Segment.create(join(dir, "1.log"), 1, ops * (ENTRY_BYTES + 64))
     for (let i = 0; i < ops; i++) {
       const started = performance.now()
-      writeSync(fd, entry, 0, entry.length, i * WAL_SLOT)
-      fdatasyncSync(fd)
+      segment.append([entry])
       took.push(performance.now() - started)
     }
+    segment.close()
     return percentiles(took)
   }
   const root = open({ path: dir, mapSize: 1 << 30, encoding: "binary", keyEncoding: "binary" })

@@ -5,7 +5,7 @@
  * tangles that precede them). The layers, bottom up:
  *
  *   protocol                                  wire types, schemas, byte helpers
- *   raft, services                            pure Raft; service tags (interfaces only)
+ *   raft, services, raftlog                   pure Raft; service tags (interfaces only); raft log segment files
  *   rpc, transaction, scheduler, raftstore    connections; MVCC; scheduler logic; multi-raft store
  *   server                                    the RPC handlers
  *   layers                                    live implementations of the services
@@ -24,7 +24,7 @@ import { type SourceImport, sourceImports } from "./sourceImports.js"
 
 const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["protocol"],
-  ["raft", "services"],
+  ["raft", "services", "raftlog"],
   ["rpc", "transaction", "scheduler", "raftstore"],
   ["server"],
   ["layers"],
