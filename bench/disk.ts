@@ -9,9 +9,10 @@
  * - `lmdb`: what a raftstore's round does now: one synced LMDB transaction (`transactionSync`, as `inlineCommits`)
  *   of a sequential put's writes — an entry of 300 B and the raft state in the raft space, 128 B of data in the
  *   default space, the apply state in the meta space.
- * - `wal`: what a log of its own does: the same 300 B appended as one record to a raft log segment
- *   (`src/raftlog/segment.ts`: written over blocks of a file zero-filled when it was made, so no block is
- *   allocated and no size changes), then one `fdatasync`.
+ * - `wal`: what a log of its own does: the same 300 B appended as one record to a raft log
+ *   (`src/raftlog/segmentedLog.ts`: segments of 64 KiB, written over blocks of a file zero-filled when it was
+ *   made, so no block is allocated and no size changes; one `fdatasync` per append; a full segment rolls over to
+ *   a released one reused, as a log that compacts would), each append timed, its rolls included.
  *
  * Per rep (the order of the two alternates), way and number of writers: p50/p90/p99 ms of each writer.
  */
@@ -21,7 +22,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { open } from "lmdb"
-import { Segment } from "../src/raftlog/segment.js"
+import { SegmentedLog } from "../src/raftlog/segmentedLog.js"
 
 type Mode = "lmdb" | "wal"
 interface Latency {
@@ -45,13 +46,15 @@ const measure = (mode: Mode, dir: string, ops: number): Latency => {
   const entry = Buffer.alloc(ENTRY_BYTES, 1)
   const took: Array<number> = []
   if (mode === "wal") {
-    const segment = Segment.create(join(dir, "1.log"), 1, ops * (ENTRY_BYTES + 64))
+    // segments of 64 KiB, so a run rolls over some and reuses the released ones, as a log that compacts would
+    const { log } = SegmentedLog.open(dir, { segmentBytes: 64 * 1024 })
     for (let i = 0; i < ops; i++) {
       const started = performance.now()
-      segment.append([entry])
+      log.append([entry])
       took.push(performance.now() - started)
+      log.release(log.activeSequence)
     }
-    segment.close()
+    log.close()
     return percentiles(took)
   }
   const root = open({ path: dir, mapSize: 1 << 30, encoding: "binary", keyEncoding: "binary" })

@@ -97,7 +97,7 @@ export class Segment {
 
   /** Whether `payloads` would fit after the records already in the segment. */
   fits(payloads: ReadonlyArray<Uint8Array>): boolean {
-    return this.end + bytesOf(payloads) <= this.capacity
+    return this.end + recordBytes(payloads) <= this.capacity
   }
 
   /**
@@ -109,8 +109,8 @@ export class Segment {
     if (payloads.some((p) => p.length === 0)) {
       throw new Error("an empty record cannot be appended: a zero length marks the end")
     }
-    if (!this.fits(payloads)) throw new Error(`segment ${this.sequence}: ${bytesOf(payloads)} bytes do not fit`)
-    const out = Buffer.alloc(bytesOf(payloads))
+    if (!this.fits(payloads)) throw new Error(`segment ${this.sequence}: ${recordBytes(payloads)} bytes do not fit`)
+    const out = Buffer.alloc(recordBytes(payloads))
     let at = 0
     let last = this.last
     for (const p of payloads) {
@@ -133,7 +133,8 @@ export class Segment {
   }
 }
 
-const bytesOf = (payloads: ReadonlyArray<Uint8Array>): number => {
+/** The bytes `payloads` take in a segment, headers included. */
+export const recordBytes = (payloads: ReadonlyArray<Uint8Array>): number => {
   let n = 0
   for (const p of payloads) n += HEADER_BYTES + p.length
   return n
