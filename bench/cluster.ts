@@ -14,7 +14,15 @@ import { Effect } from "effect"
 import { connect } from "../src/client/promise.js"
 import type { TlsOptions } from "../src/client/index.js"
 import { type LocalCluster, startLocalCluster } from "../src/process/index.js"
-import { type KvConn, runWorkload, VALUE_SIZE, WORKLOADS, type WorkloadId, type WorkloadResult } from "./workloads.js"
+import {
+  type KvConn,
+  putEach,
+  runWorkload,
+  VALUE_SIZE,
+  WORKLOADS,
+  type WorkloadId,
+  type WorkloadResult
+} from "./workloads.js"
 
 export interface ClusterRunOptions {
   /** The client's TLS files, on a TLS cluster. */
@@ -88,11 +96,11 @@ export const runWorkloadsOn = async (
 const warmUp = async (conns: ReadonlyArray<KvConn>, ops: number) => {
   process.stderr.write(`warming up: ${ops} puts, untimed\n`)
   const value = new Uint8Array(VALUE_SIZE).fill(1)
-  let next = 0
-  await Promise.all(
-    conns.map(async (c) => {
-      for (let i = next++; i < ops; i = next++) await c.put(`warmup${String(i).padStart(8, "0")}`, value)
-    })
+  await putEach(
+    conns,
+    ops,
+    (i) => `warmup${String(i).padStart(8, "0")}`,
+    () => value
   )
 }
 

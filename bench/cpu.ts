@@ -15,12 +15,8 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
 import { connect, type KvConnection } from "../src/client/promise.js"
 import { startLocalCluster } from "../src/process/index.js"
+import { flagOf } from "./flags.js"
 import { countersOf, cpuSeconds, pidOf } from "./procStats.js"
-
-const flagOf = (args: ReadonlyArray<string>, name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
 
 const loop = async (
   conns: ReadonlyArray<KvConnection>,

@@ -23,6 +23,8 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { open } from "lmdb"
 import { SegmentedLog } from "../src/raftlog/segmentedLog.js"
+import { flagOf } from "./flags.js"
+import { percentile, round } from "./workloads.js"
 
 type Mode = "lmdb" | "wal"
 interface Latency {
@@ -33,11 +35,13 @@ interface Latency {
 
 const ENTRY_BYTES = 300
 
-const percentiles = (samples: Array<number>): Latency => {
-  samples.sort((a, b) => a - b)
-  const at = (p: number) =>
-    Math.round(samples[Math.min(samples.length - 1, Math.floor(samples.length * p))]! * 1000) / 1000
-  return { p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99) }
+const percentiles = (samples: ReadonlyArray<number>): Latency => {
+  const sorted = Float64Array.from(samples).sort()
+  return {
+    p50Ms: round(percentile(sorted, 50)),
+    p90Ms: round(percentile(sorted, 90)),
+    p99Ms: round(percentile(sorted, 99))
+  }
 }
 
 /** One writer: `ops` durable writes the `mode` way in `dir`; the latency of each. */
@@ -105,11 +109,6 @@ const runWriters = (mode: Mode, writers: number, base: string, ops: number): Pro
         })
     )
   )
-
-const flagOf = (args: ReadonlyArray<string>, name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
 
 const positive = (text: string | undefined, fallback: number, name: string): number => {
   const n = Number(text ?? fallback)

@@ -70,10 +70,12 @@ export interface WorkloadResult {
   readonly firstError?: string
 }
 
-const percentile = (sorted: Float64Array, p: number) =>
+/** The `p`th percentile (0–100) of ascending `sorted`; 0 when empty. */
+export const percentile = (sorted: Float64Array, p: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
 
-const round = (x: number) => Math.round(x * 1000) / 1000
+/** Rounded to three decimals (µs, for figures in ms). */
+export const round = (x: number) => Math.round(x * 1000) / 1000
 
 /** Runs one workload with `clients` closed loops over `conns` (one per client). */
 export const runWorkload = async (
@@ -142,13 +144,23 @@ export const runWorkload = async (
   }
 }
 
-/** Puts exactly W1's keys (untimed) so W2 can run on its own. */
-export const preloadW1 = async (conns: ReadonlyArray<KvConn>, seed: number) => {
-  const { keys, value } = putStream(seed, WORKLOADS.W1.salt, WORKLOADS.W1.ops)
+/** Puts `keyOf(i)` = `valueAt(i)` for i below `count`, untimed, over all connections at once. */
+export const putEach = async (
+  conns: ReadonlyArray<KvConn>,
+  count: number,
+  keyOf: (i: number) => string,
+  valueAt: (i: number) => Uint8Array
+) => {
   let next = 0
   await Promise.all(
     conns.map(async (c) => {
-      for (let i = next++; i < keys.length; i = next++) await c.put(keys[i]!, value(i))
+      for (let i = next++; i < count; i = next++) await c.put(keyOf(i), valueAt(i))
     })
   )
+}
+
+/** Puts exactly W1's keys (untimed) so W2 can run on its own. */
+export const preloadW1 = async (conns: ReadonlyArray<KvConn>, seed: number) => {
+  const { keys, value } = putStream(seed, WORKLOADS.W1.salt, WORKLOADS.W1.ops)
+  await putEach(conns, keys.length, (i) => keys[i]!, value)
 }

@@ -9,23 +9,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "vitest"
+import { mulberry32 as rng } from "../../src/raft/rng.js"
 import { Segment } from "../../src/raftlog/segment.js"
 
 const dir = () => mkdtempSync(join(tmpdir(), "tinykv-segment-"))
 const bytes = (text: string) => new TextEncoder().encode(text)
 const texts = (records: ReadonlyArray<Uint8Array>) => records.map((r) => new TextDecoder().decode(r))
-
-/** mulberry32 */
-const rng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe("a raft log segment", () => {
   it("reads its records back in order after a reopen, and appends after them", () => {
