@@ -11,6 +11,7 @@
  *                                          (ack-before-fsync, apply-skips-epoch, leader-reads-locally, lease-too-long)
  *   npm run sim -- --seeds 1000 --slice    what `npm test` runs per seed (fewer operations, denser faults)
  *   npm run sim -- --seeds 2000 --broken apply-skips-epoch --until-caught   stop at the first failing seed
+ *   npm run sim -- --seeds 500 --raft-log  the stores keep their raft space in a raft log of its own
  *   --ops N (raw operations per client), --fault-every MS (virtual time between faults), --transfers N (per
  *   bank client), --audits N, --clients N (raw clients), --keys N (contended keys),
  *   --value-bytes N (raw values padded, so the raw keys split too) override either
@@ -45,7 +46,8 @@ const shape: Partial<SimOptions> = {
   ...(arg("clients") !== undefined ? { clients: Number(arg("clients")) } : {}),
   ...(arg("keys") !== undefined ? { keys: Number(arg("keys")) } : {}),
   ...(arg("value-bytes") !== undefined ? { valueBytes: Number(arg("value-bytes")) } : {}),
-  ...(broken !== "none" ? { broken } : {})
+  ...(broken !== "none" ? { broken } : {}),
+  ...(process.argv.includes("--raft-log") ? { raftLog: true } : {})
 }
 const one = arg("seed")
 /** Stop at the first failing seed (how a broken variant's first catch is measured). */

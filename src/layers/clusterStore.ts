@@ -7,7 +7,7 @@
 import { join } from "node:path"
 import { Context, Duration, Effect, Layer } from "effect"
 import type { StoreId } from "../protocol/ids.js"
-import type { StoreConfig } from "../raftstore/config.js"
+import type { RaftEngine, StoreConfig } from "../raftstore/config.js"
 import { layerHandlersWith } from "../server/handlers.js"
 import { makeRaftHandlers } from "../server/raftHandlers.js"
 import { layerRpcServer, layerSocketServer } from "../server/serve.js"
@@ -20,6 +20,8 @@ import { startRaftStore } from "./raftStore.js"
 import { layerClientRpc } from "./schedulerClientRpc.js"
 import { layerLmdb } from "./storageLmdb.js"
 import { layerStorageMetered } from "./storageMetered.js"
+import { layerRaftLogged, refuseRaftLog } from "./storageRaftLogged.js"
+import { SegmentedLog } from "../raftlog/segmentedLog.js"
 import { makeStoreHealth } from "./storeHealth.js"
 import { layerTransportRpc } from "./transportRpc.js"
 import { layerTsoScheduler } from "./tsoScheduler.js"
@@ -47,7 +49,18 @@ export interface ClusterStoreOptions {
    * other stores and to the scheduler — with these files (reloaded when they change).
    */
   readonly tls?: TlsOptions | undefined
+  /**
+   * Where the raft log and states live: `log`, a raft log of its own in `<dataDir>/raftlog`
+   * (`storageRaftLogged.ts`), or `lmdb`, the engine's `raft` space (default `log`).
+   */
+  readonly raftEngine?: RaftEngine | undefined
 }
+
+/**
+ * A raft log segment's size: large enough that a round's record seldom rolls over (a roll syncs the directory),
+ * small enough that a released segment frees little at a time. Two released ones are kept for reuse.
+ */
+const RAFT_LOG_SEGMENT_BYTES = 16 * 1024 * 1024
 
 /** Store addresses change rarely; TinyKV caches them for 60 s. */
 const ADDRESS_TTL = Duration.seconds(60)
@@ -77,7 +90,16 @@ const layerTransport = (tls: TlsCredentials | undefined, overrides: ReadonlyMap<
 const layerClusterStoreWith = (options: ClusterStoreOptions, tls: TlsCredentials | undefined) => {
   const address = options.advertise ?? `${options.host}:${options.port}`
   // the RaftWorker's round is the engine's one writer, and waits for each write (`inlineCommits`)
-  const storage = layerStorageMetered(layerLmdb(join(options.dataDir, "engine"), { inlineCommits: true }))
+  const engine = layerLmdb(join(options.dataDir, "engine"), { inlineCommits: true })
+  const raftLogDir = join(options.dataDir, "raftlog")
+  const storage = layerStorageMetered(
+    (options.raftEngine ?? "log") === "log"
+      ? layerRaftLogged(
+          () => SegmentedLog.openDevice(raftLogDir, { segmentBytes: RAFT_LOG_SEGMENT_BYTES, keepFree: 2 }),
+          engine
+        )
+      : Layer.provide(refuseRaftLog(raftLogDir), engine)
+  )
   const scheduler = layerClientRpc({ address: options.scheduler, tls })
   // the Router for the handlers, and the store's Health for its status listener
   const router = Layer.scopedContext(

@@ -45,7 +45,7 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
       const failed = new Map<RegionId, RaftInvariantError>()
       for (const { regionId, error } of loaded.failed) {
         failed.set(regionId, error)
-        yield* Effect.logError("region failed to load: its peer stays down", error).pipe(
+        yield* Effect.logError(`region failed to load: its peer stays down (${error.message})`, error).pipe(
           Effect.annotateLogs({ storeId: options.storeId, regionId })
         )
       }

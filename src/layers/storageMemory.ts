@@ -238,30 +238,31 @@ export class MemoryEngine {
 
 /** A `Storage` over an existing memory engine. */
 export const layerMemoryFrom = (engine: MemoryEngine): Layer.Layer<Storage> =>
-  Layer.succeed(
-    Storage,
-    Storage.of({
-      get: (space, key) => Effect.sync(() => engine.get(space, key)),
-      scan: (space, range) => Effect.sync(() => Array.from(engine.scan(space, range))),
-      write: (ops, options) =>
-        Effect.suspend((): Effect.Effect<void, StorageError | DiskFull> => {
-          const invalid = ops.map(invalidOp).find((m) => m !== undefined)
-          if (invalid !== undefined)
-            return Effect.fail(new StorageError({ message: `engine write rejected: ${invalid}` }))
-          const noRoom = engine.noRoomFor(ops)
-          if (noRoom !== undefined) {
-            engine.refusedWrites++
-            return Effect.fail(new DiskFull({ reason: noRoom }))
-          }
-          return Effect.sync(() => engine.writeSynced(ops, options?.sync ?? false))
-        }),
-      diskFull: () => engine.diskFull(),
-      latest: { get: (space, key) => engine.get(space, key), scan: (space, range) => engine.scan(space, range) },
-      snapshot: Effect.sync(() => engine.snapshot()),
-      readNow: (f) => f(engine.snapshot()),
-      path: undefined
-    })
-  )
+  Layer.sync(Storage, () => memoryStorage(engine))
+
+/** The `Storage` service over an existing memory engine. */
+export const memoryStorage = (engine: MemoryEngine): Storage["Type"] =>
+  Storage.of({
+    get: (space, key) => Effect.sync(() => engine.get(space, key)),
+    scan: (space, range) => Effect.sync(() => Array.from(engine.scan(space, range))),
+    write: (ops, options) =>
+      Effect.suspend((): Effect.Effect<void, StorageError | DiskFull> => {
+        const invalid = ops.map(invalidOp).find((m) => m !== undefined)
+        if (invalid !== undefined)
+          return Effect.fail(new StorageError({ message: `engine write rejected: ${invalid}` }))
+        const noRoom = engine.noRoomFor(ops)
+        if (noRoom !== undefined) {
+          engine.refusedWrites++
+          return Effect.fail(new DiskFull({ reason: noRoom }))
+        }
+        return Effect.sync(() => engine.writeSynced(ops, options?.sync ?? false))
+      }),
+    diskFull: () => engine.diskFull(),
+    latest: { get: (space, key) => engine.get(space, key), scan: (space, range) => engine.scan(space, range) },
+    snapshot: Effect.sync(() => engine.snapshot()),
+    readNow: (f) => f(engine.snapshot()),
+    path: undefined
+  })
 
 /** A `Storage` over a fresh, empty memory engine. */
 export const layerMemory: Layer.Layer<Storage> = Layer.suspend(() => layerMemoryFrom(new MemoryEngine()))

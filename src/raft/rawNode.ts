@@ -155,7 +155,11 @@ export class RawNode {
       -readonly [K in keyof Ready]: Ready[K]
     } = {
       entries,
-      committedEntries: log.nextEnts(),
+      // Not in the same Ready as a snapshot (etcd's `nextCommittedEnts` holds them back too): the entries after
+      // it come in the next Ready, once the snapshot is installed. An application that writes a snapshot's data
+      // before its log (`layers/storageRaftLogged.ts`) could otherwise make their applies durable before the
+      // entries themselves, and a crash between the two would leave data applied past its log.
+      committedEntries: log.pendingSnapshot !== undefined ? [] : log.nextEnts(),
       messages: r.msgs.slice(),
       readStates: r.readStates.slice(),
       mustSync:

@@ -3,7 +3,7 @@
  * `fdatasync` per append. The first building block of the raft log engine that is to take the raft entries and
  * states out of LMDB (docs/PERFORMANCE.md, "A follower's round on the calling thread": one synced LMDB commit of a
  * sequential put's round took 0.5–1.0 ms p50 with three stores flushing at once; a 300-byte append and
- * `fdatasync` over blocks written before, 0.09–0.22 ms). Not yet used by the store.
+ * `fdatasync` over blocks written before, 0.09–0.22 ms). The store's engine over it: `layers/storageRaftLogged.ts`.
  *
  * Why in place: a segment is created at its full size, zero-filled and synced once, and an obsolete one is
  * recycled under a new sequence number. An append then only overwrites blocks the file already has, so its

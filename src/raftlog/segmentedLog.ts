@@ -1,7 +1,7 @@
 /**
  * A raft log's segments in one directory: appends go to the active segment and roll to the next when it is full;
  * segments the caller no longer needs are released, and their files reused for later segments. The second
- * building block of the raft log of its own (`segment.ts` is the first); not used by the store yet.
+ * building block of the raft log of its own (`segment.ts` is the first; `layers/storageRaftLogged.ts` uses them).
  *
  * Files: a live segment is `<sequence, 16 digits>.log`; a released one kept for reuse is `free-<n>.log`. Opening
  * reads every live segment in sequence order; the last is the active one, and only it can end in a torn append.
@@ -18,13 +18,10 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs"
 import { join } from "node:path"
+import type { LogRecord, OpenedRaftLog } from "./device.js"
 import { recordBytes, Segment } from "./segment.js"
 
-export interface LogRecord {
-  /** The segment it was read from. */
-  readonly sequence: number
-  readonly payload: Uint8Array
-}
+export type { LogRecord } from "./device.js"
 
 export interface SegmentedLogOptions {
   /** A new segment's size; a single append larger than this gets a segment of its own size. */
@@ -91,6 +88,21 @@ export class SegmentedLog {
       else opened.segment.close()
     }
     return { log: new SegmentedLog(dir, options, active!, live.slice(0, -1), free, nextFreeId), records }
+  }
+
+  /** Whether a log was opened in `dir` (it has a live segment: opening creates the first). */
+  static existsIn(dir: string): boolean {
+    try {
+      return readdirSync(dir).some((n) => LIVE.test(n))
+    } catch {
+      return false
+    }
+  }
+
+  /** `open`, as the raft-logged engine takes a log (`layers/storageRaftLogged.ts`). */
+  static openDevice(dir: string, options: SegmentedLogOptions): OpenedRaftLog {
+    const { log, records } = SegmentedLog.open(dir, options)
+    return { device: log, records }
   }
 
   /** The sequence of the segment appends go to. */

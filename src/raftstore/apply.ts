@@ -102,7 +102,9 @@ export const applyEntries = (
             _tag: "DeleteRange",
             space: "raft",
             start: raftLogKey(peer.regionId, t.index + 1),
-            end: raftLogKey(peer.regionId, compactIndex + 1)
+            end: raftLogKey(peer.regionId, compactIndex + 1),
+            // not durable before the truncated state and applied index it follows (`services/Storage.ts`)
+            afterData: true
           })
           applied = { ...applied, truncatedState: { index: compactIndex, term: compactTerm } }
           outcome.compactedTo = compactIndex

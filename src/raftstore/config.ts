@@ -195,3 +195,10 @@ export const validateConfig = (c: StoreConfig): string | undefined => {
   if (c.readPath !== "readIndex" && c.readPath !== "log") return `unknown read path ${String(c.readPath)}`
   return undefined
 }
+
+/**
+ * Where a store keeps its raft log (`tinykv server --raft-engine`): `log`, a raft log of its own beside the engine
+ * (`layers/storageRaftLogged.ts`), or `lmdb`, the engine's `raft` space.
+ */
+export const RAFT_ENGINES = ["log", "lmdb"] as const
+export type RaftEngine = (typeof RAFT_ENGINES)[number]

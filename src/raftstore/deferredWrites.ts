@@ -87,6 +87,21 @@ export class DeferredWrites implements EngineReader {
     return this.writes
   }
 
+  /** The ops held back on `space`, oldest first. */
+  heldIn(space: Space): ReadonlyArray<WriteOp> {
+    return (this.perSpace.get(space) ?? 0) === 0 ? [] : this.held.filter((op) => op.space === space)
+  }
+
+  /** The held-back ops on `space` reached the engine by themselves (the others stay held back). */
+  writtenIn(space: Space): void {
+    if ((this.perSpace.get(space) ?? 0) === 0) return
+    // as for `written`: a reader that laid the held-back ops over an older snapshot would now miss these
+    this.writes++
+    this.held = this.held.filter((op) => op.space !== space)
+    for (const [id, l] of this.latest) if (l.space === space) this.latest.delete(id)
+    this.perSpace.delete(space)
+  }
+
   /** The held-back ops reached the engine (the write that carried them succeeded). */
   written(): void {
     this.writes++

@@ -61,7 +61,8 @@ export const finishDestroy = (registry: PeerRegistry["Type"], peer: Peer): Effec
 export const reportFailedPeer = (peer: Peer, error: RaftInvariantError): Effect.Effect<void> =>
   Effect.zipRight(
     completePeerReplies(peer),
-    Effect.logError("Raft invariant broken: the region's peer is stopped, the store's other regions go on", error).pipe(
-      Effect.annotateLogs({ regionId: peer.regionId, peerId: peer.id })
-    )
+    Effect.logError(
+      `Raft invariant broken: the region's peer is stopped, the store's other regions go on (${error.message})`,
+      error
+    ).pipe(Effect.annotateLogs({ regionId: peer.regionId, peerId: peer.id }))
   )

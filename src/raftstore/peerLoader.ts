@@ -6,11 +6,14 @@ import type { Clock } from "effect"
 import type { RegionId, StoreId } from "../protocol/ids.js"
 import { deriveSeed, RaftInvariantError } from "../raft/index.js"
 import type { EngineReader, WriteOp } from "../services/Storage.js"
-import { RegionLocalStateCodec } from "./codec.js"
+import { RaftLocalStateCodec, RegionLocalStateCodec } from "./codec.js"
 import type { StoreConfig } from "./config.js"
-import { REGION_META_MAX_KEY, REGION_META_MIN_KEY, regionIdOfStateKey } from "./keys.js"
+import { REGION_META_MAX_KEY, REGION_META_MIN_KEY, raftStateKey, regionIdOfStateKey } from "./keys.js"
 import { Peer } from "./peer.js"
-import { PeerStorage } from "./peerStorage.js"
+import { clearRaftOps, PeerStorage } from "./peerStorage.js"
+
+/** Past any entry a log holds (indexes stay below 2^53). */
+const MAX_LOG_INDEX = Number.MAX_SAFE_INTEGER - 1
 import { leaseNanos } from "./readLease.js"
 import { findPeer } from "./regionUtil.js"
 
@@ -77,7 +80,15 @@ export const loadPeers = (engine: EngineReader, options: PeerFactoryOptions): Lo
   for (const { key, value } of engine.scan("meta", { start: REGION_META_MIN_KEY, end: REGION_META_MAX_KEY })) {
     if (regionIdOfStateKey(key) === undefined) continue
     const state = RegionLocalStateCodec.decode(value)
-    if (state.state === "Tombstone") continue
+    if (state.state === "Tombstone") {
+      // A raft log of its own clears a removed peer's log after its tombstone is durable: a crash between the two
+      // leaves the log, which a peer of the region made here later must not take for its own. Only a log with
+      // entries: a raft state without any is an uninitialized peer's made since, whose vote must be kept.
+      const raft = engine.get("raft", raftStateKey(state.region.id))
+      if (raft !== undefined && RaftLocalStateCodec.decode(raft).lastIndex > 0)
+        initOps.push(...clearRaftOps(state.region.id, MAX_LOG_INDEX))
+      continue
+    }
     const meta = findPeer(state.region, options.storeId)
     if (meta === undefined) continue
     try {

@@ -127,6 +127,7 @@ export class PeerStorage implements RaftStorage {
         value: RaftApplyStateCodec.encode(applyState)
       })
     }
+    raftState = reconcileWithSnapshot(engine, region.id, raftState, applyState, ops)
     invariant(
       raftState.lastIndex >= applyState.appliedIndex,
       () => `region ${region.id}: last index ${raftState.lastIndex} < applied ${applyState.appliedIndex}`
@@ -166,7 +167,15 @@ export class PeerStorage implements RaftStorage {
         key: regionStateKey(region.id),
         value: RegionLocalStateCodec.encode({ state: "Normal", region })
       },
-      { _tag: "Put", space: "raft", key: raftStateKey(region.id), value: RaftLocalStateCodec.encode(raftState) },
+      // after the region's data: a log at 5/5 without its region and apply state would be a log a restart cannot
+      // use (`reconcileWithSnapshot` mends the other way round)
+      {
+        _tag: "Put",
+        space: "raft",
+        key: raftStateKey(region.id),
+        value: RaftLocalStateCodec.encode(raftState),
+        afterData: true
+      },
       { _tag: "Put", space: "meta", key: applyStateKey(region.id), value: RaftApplyStateCodec.encode(applyState) }
     ]
     return { storage: new PeerStorage(engine, region, raftState, applyState), ops }
@@ -276,6 +285,7 @@ export class PeerStorage implements RaftStorage {
     ops: Array<WriteOp>
   ): ApplySnapResult | undefined {
     let result: ApplySnapResult | undefined
+    const from = ops.length
     if (rd.snapshot !== undefined && rd.snapshot.metadata.index > 0) result = this.applySnapshot(rd.snapshot, ops)
     this.append(rd.entries, ops)
     if (rd.hardState !== undefined) this.raftState = { ...this.raftState, hardState: rd.hardState }
@@ -287,6 +297,8 @@ export class PeerStorage implements RaftStorage {
         value: RaftLocalStateCodec.encode(this.raftState)
       })
     }
+    // a log that starts at the snapshot must not be durable before the snapshot's data is
+    if (result !== undefined) markAfterData(ops, from)
     return result
   }
 
@@ -371,14 +383,9 @@ export class PeerStorage implements RaftStorage {
   /** Deletes every meta key and log entry of the region (TinyKV `ClearMeta`): region, apply and raft state, log. */
   clearMetaOps(ops: Array<WriteOp>): void {
     const id = this.region.id
+    // the log goes after the tombstone is durable: a region state without its log is one a restart cannot load
+    ops.push(...clearRaftOps(id, this.raftState.lastIndex))
     ops.push(
-      {
-        _tag: "DeleteRange",
-        space: "raft",
-        start: raftLogKey(id, 0),
-        end: raftLogKey(id, this.raftState.lastIndex + 1)
-      },
-      { _tag: "Delete", space: "raft", key: raftStateKey(id) },
       { _tag: "Delete", space: "meta", key: applyStateKey(id) },
       // a destroyed peer writes its Tombstone state after these ops
       { _tag: "Delete", space: "meta", key: regionStateKey(id) }
@@ -387,3 +394,66 @@ export class PeerStorage implements RaftStorage {
 }
 
 export const confStateOf = (region: Region): ConfState => ({ nodes: region.peers.map((p) => p.id) })
+
+/** Marks the `raft` ops from `from` on `afterData` (`services/Storage.ts`). */
+const markAfterData = (ops: Array<WriteOp>, from: number): void => {
+  for (let i = from; i < ops.length; i++) {
+    const op = ops[i]!
+    if (op.space === "raft") ops[i] = { ...op, afterData: true }
+  }
+}
+
+/** The ops that delete a region's raft state and every entry of its log up to `lastIndex`, after its data. */
+export const clearRaftOps = (regionId: RegionId, lastIndex: number): Array<WriteOp> => [
+  {
+    _tag: "DeleteRange",
+    space: "raft",
+    start: raftLogKey(regionId, 0),
+    end: raftLogKey(regionId, lastIndex + 1),
+    afterData: true
+  },
+  { _tag: "Delete", space: "raft", key: raftStateKey(regionId), afterData: true }
+]
+
+/**
+ * The raft state a restart must start from when the region's apply state says it installed a snapshot (or was
+ * created by a split) the log does not show: the log is behind the snapshot's index, or has another term there.
+ * It happens only with a raft log of its own (`layers/storageRaftLogged.ts`), which makes a snapshot's data
+ * durable before the log that starts at it: a crash between the two leaves the data and the old log. The log is
+ * then what the snapshot's write would have left — empty up to the snapshot's entry — with the term and vote kept.
+ * The ops to make it so are added to `ops`.
+ */
+const reconcileWithSnapshot = (
+  engine: EngineReader,
+  regionId: RegionId,
+  raftState: RaftLocalState,
+  applyState: RaftApplyState,
+  ops: Array<WriteOp>
+): RaftLocalState => {
+  const t = applyState.truncatedState
+  let termAtT: number | undefined
+  if (t.index === raftState.lastIndex) termAtT = raftState.lastTerm
+  else if (t.index < raftState.lastIndex) {
+    const raw = engine.get("raft", raftLogKey(regionId, t.index))
+    // absent: compacted to exactly there, which only follows the applied index (nothing to mend)
+    termAtT = raw === undefined ? undefined : decodeEntry(raw).term
+  }
+  const behind = raftState.lastIndex < t.index
+  if (!behind && (termAtT === undefined || termAtT === t.term)) return raftState
+  const hs = raftState.hardState
+  const mended: RaftLocalState = {
+    hardState: { ...hs, term: Math.max(hs.term, t.term), commit: Math.max(hs.commit, t.index) },
+    lastIndex: t.index,
+    lastTerm: t.term
+  }
+  ops.push(
+    {
+      _tag: "DeleteRange",
+      space: "raft",
+      start: raftLogKey(regionId, 0),
+      end: raftLogKey(regionId, Math.max(raftState.lastIndex, t.index) + 1)
+    },
+    { _tag: "Put", space: "raft", key: raftStateKey(regionId), value: RaftLocalStateCodec.encode(mended) }
+  )
+  return mended
+}

@@ -29,6 +29,13 @@
  * Why apply shares the write with persistence: TinyKV writes the raft batch and the kv batch separately
  * and orders them; one LMDB transaction makes "entries durable" and "applied index + data durable"
  * the same instant, so a crash can neither lose an acknowledged write nor apply an entry twice.
+ *
+ * With a raft log of its own (`Storage.logsRaft`, `tinykv server --raft-engine log`, the default) the engine
+ * takes the one write apart again, in TiKV's order: the raft ops are appended to the log (one `fdatasync`)
+ * before the applied data is written, and the data is not synced at all but when a log op must follow it
+ * durably (`WriteOp.afterData`: a compaction, a snapshot, a removal, a split's new log). A crash then loses at
+ * most applies, which the restart makes again from the log (`layers/storageRaftLogged.ts`,
+ * `PeerStorage.load`).
  */
 import { Deferred, Effect, Exit, Schedule } from "effect"
 import { RegionNotFound, type StorageError } from "../protocol/errorpb.js"
@@ -60,8 +67,11 @@ const noRoomRetry = Schedule.exponential("10 millis").pipe(Schedule.union(Schedu
  * wait is interruptible: a store stopped meanwhile answers the round's replies ServerIsBusy (nothing of
  * them was written) and restarts from what is on disk.
  */
-const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, sync: boolean, idle: boolean) =>
-  storage.write(ops, { sync, idle }).pipe(
+const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, roundSync: boolean, idle: boolean) => {
+  // With a raft log of its own, the log is durable by itself and the rest need not be: a restart applies again
+  // what the engine lost, and the engine syncs what must be durable before a log op (`afterData`) by itself.
+  const sync = roundSync && storage.logsRaft !== true
+  return storage.write(ops, { sync, idle }).pipe(
     Effect.catchTag("DiskFull", (e) =>
       Effect.gen(function* () {
         yield* Effect.logError(
@@ -77,6 +87,24 @@ const persist = (storage: Storage["Type"], ops: ReadonlyArray<WriteOp>, sync: bo
     ),
     orStorageError
   )
+}
+
+/**
+ * A round's ops as its raft log ops and its others, when none of its log ops must follow the others (`afterData`):
+ * the log ops can then be written alone, first.
+ */
+const splitRaftOps = (
+  ops: ReadonlyArray<WriteOp>
+): { readonly raft: ReadonlyArray<WriteOp>; readonly data: ReadonlyArray<WriteOp> } | undefined => {
+  const raft: Array<WriteOp> = []
+  const data: Array<WriteOp> = []
+  for (const op of ops) {
+    if (op.space !== "raft") data.push(op)
+    else if (op.afterData === true) return undefined
+    else raft.push(op)
+  }
+  return { raft, data }
+}
 
 /** What a leader may send before its write: replication, which promises nothing about its own disk. */
 const isReplication = (m: Message): boolean => m.msgType === "MsgAppend" || m.msgType === "MsgHeartbeat"
@@ -251,12 +279,25 @@ export const processReadies = (
     answer(earlyReplies)
     // An apply-only write nothing waits for is held back to ride with the next write (`deferredWrites.ts`);
     // a write, a reply waiting for it (a read's snapshot) or a tick (a quiet store) takes along all held back.
+    // idle: nothing of this round runs beside its write (no appends in flight, no answers out), as a
+    // follower's round: the engine may commit a larger write on this thread (`WriteOptions.idle`)
+    const idle = early.length === 0 && earlyReplies.length === 0
+    const split = storage.logsRaft === true && replies.length === 0 && ctx.ticks === 0 ? splitRaftOps(ops) : undefined
     if (!sync && replies.length === 0 && ctx.ticks === 0 && engine.accepts(ops)) engine.defer(ops)
-    else if (ops.length > 0 || engine.size > 0) {
+    else if (split !== undefined && engine.accepts(split.data)) {
+      // With a raft log of its own, the same holds for the applies of a round that also writes the log: its
+      // log ops are appended now (their own write, durable on return, before the applies: `storageRaftLogged.ts`),
+      // and its applies held back. A follower then acknowledges an append after one log append, and writes its
+      // applies with a later round's (a tick's, or one with a reply waiting) in one engine commit.
+      // the log ops held back by earlier rounds (a commit index) go first: a later write of them would put an
+      // older raft state over this round's
+      const raft = engine.size > 0 ? [...engine.heldIn("raft"), ...split.raft] : split.raft
+      if (raft.length > 0) yield* persist(storage, raft, sync, idle)
+      engine.writtenIn("raft")
+      engine.defer(split.data)
+    } else if (ops.length > 0 || engine.size > 0) {
       const all = engine.size > 0 ? [...engine.ops, ...ops] : ops
-      // idle: nothing of this round runs beside its write (no appends in flight, no answers out), as a
-      // follower's round: the engine may commit a larger write on this thread (`WriteOptions.idle`)
-      yield* persist(storage, all, sync, early.length === 0 && earlyReplies.length === 0)
+      yield* persist(storage, all, sync, idle)
       engine.written()
     }
     yield* takeReadSnapshots(storage, replies)

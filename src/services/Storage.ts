@@ -37,11 +37,29 @@ export interface ScanRange {
   readonly limit?: number | undefined
 }
 
+/**
+ * `afterData`, on a `raft` op: it must not become durable before the batch's ops on the other spaces (a log
+ * compaction, or a snapshot's or a removal's clearing of a log, must not outlive a crash that loses the applied
+ * index they follow). An engine that writes the whole batch in one transaction meets it by doing so; one whose
+ * raft space is a log of its own orders its writes by it (`layers/storageRaftLogged.ts`).
+ */
 export type WriteOp =
-  | { readonly _tag: "Put"; readonly space: Space; readonly key: Uint8Array; readonly value: Uint8Array }
-  | { readonly _tag: "Delete"; readonly space: Space; readonly key: Uint8Array }
+  | {
+      readonly _tag: "Put"
+      readonly space: Space
+      readonly key: Uint8Array
+      readonly value: Uint8Array
+      readonly afterData?: boolean
+    }
+  | { readonly _tag: "Delete"; readonly space: Space; readonly key: Uint8Array; readonly afterData?: boolean }
   /** Removes every key in `[start, end)` of the space; an empty `end` means to the end of the space. */
-  | { readonly _tag: "DeleteRange"; readonly space: Space; readonly start: Uint8Array; readonly end: Uint8Array }
+  | {
+      readonly _tag: "DeleteRange"
+      readonly space: Space
+      readonly start: Uint8Array
+      readonly end: Uint8Array
+      readonly afterData?: boolean
+    }
 
 /** A consistent point-in-time view; every call sees the same state until the owning scope closes. */
 export interface EngineReader {
@@ -99,6 +117,12 @@ export class Storage extends Context.Tag("tinykv/Storage")<
     readonly readNow: <A>(f: (reader: EngineReader) => A) => A
     /** Where the engine keeps its files, or `undefined` for the memory engine. */
     readonly path: string | undefined
+    /**
+     * The `raft` space is a log of its own (`layers/storageRaftLogged.ts`): its writes are durable on return
+     * whatever `sync` says, and durable before the rest of their batch (but the `afterData` ops, after it). The
+     * raftstore then syncs a round's other writes only when it must (a restart applies again what they lose).
+     */
+    readonly logsRaft?: boolean
   }
 >() {}
 

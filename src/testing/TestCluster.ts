@@ -55,7 +55,18 @@ export interface TestClusterOptions {
    * `"broken"` makes every disk ignore fsync (nothing survives a crash): the simulator's self-test.
    */
   readonly modelSync?: boolean | "broken"
+  /**
+   * Each store keeps its raft space in a raft log of its own (`layers/storageRaftLogged.ts`) in front of its
+   * engine, as `tinykv server --raft-engine log` does: a crash then cuts the log and the engine apart.
+   */
+  readonly raftLog?: boolean
 }
+
+/**
+ * `TINYKV_TEST_RAFT_LOG=1` runs every TestCluster that does not choose with a raft log of its own: how the whole
+ * raftstore suite is run against `layers/storageRaftLogged.ts`.
+ */
+const raftLogByDefault = process.env.TINYKV_TEST_RAFT_LOG === "1"
 
 const bytes = (k: string | Uint8Array) => (typeof k === "string" ? utf8(k) : k)
 
@@ -87,7 +98,14 @@ export class TestCluster {
       const scheduler = yield* SchedulerSlot.make()
       const slots: Array<StoreSlot> = []
       for (let i = 1; i <= options.stores; i++)
-        slots.push(yield* makeSlot(i as StoreId, options.engine ?? "memory", options.modelSync ?? false))
+        slots.push(
+          yield* makeSlot(
+            i as StoreId,
+            options.engine ?? "memory",
+            options.modelSync ?? false,
+            options.raftLog ?? raftLogByDefault
+          )
+        )
       const cluster = new TestCluster(config, network, scheduler, slots, seed, options.deterministic ?? false)
       yield* Effect.addFinalizer(() => cluster.shutdown)
       return cluster

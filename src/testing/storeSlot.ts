@@ -6,12 +6,15 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Context, Effect, Layer, Scope } from "effect"
+import { Context, Duration, Effect, Layer, Scope } from "effect"
 import { type RaftStore, startRaftStore } from "../layers/raftStore.js"
 import { layerLmdb } from "../layers/storageLmdb.js"
-import { layerMemoryFrom, MemoryEngine } from "../layers/storageMemory.js"
+import { layerMemoryFrom, MemoryEngine, memoryStorage } from "../layers/storageMemory.js"
+import { layerRaftLogged, raftLogged } from "../layers/storageRaftLogged.js"
 import { layerTransportMemory, type MemoryNetwork } from "../layers/transportMemory.js"
 import type { StoreId } from "../protocol/ids.js"
+import { MemoryLogDisk } from "../raftlog/memoryLog.js"
+import { SegmentedLog } from "../raftlog/segmentedLog.js"
 import type { StoreConfig } from "../raftstore/config.js"
 import { RoundYield } from "../raftstore/store.js"
 import { SchedulerClient } from "../services/SchedulerClient.js"
@@ -39,6 +42,8 @@ export interface StoreSlot {
   readonly engineGetSpace: (space: Space, key: Uint8Array) => Effect.Effect<Uint8Array | undefined, unknown>
   /** The memory engine (absent for lmdb): tests size its "disk" with `setQuota`. */
   readonly memory?: MemoryEngine
+  /** The memory twin of its raft log, when it has one of its own (`TestClusterOptions.raftLog`). */
+  readonly log?: MemoryLogDisk
   /** Power loss on a stopped store: drops every write since the last synced one (memory engines with `modelSync`). */
   readonly losePower?: () => void
   running: RunningStore | undefined
@@ -46,26 +51,50 @@ export interface StoreSlot {
   wrapStorage?: ((storage: Storage["Type"]) => Storage["Type"]) | undefined
 }
 
+/** How long a store with a raft log of its own takes between a write's data and its `afterData` log ops. */
+const AFTER_DATA_WINDOW = Duration.millis(25)
+
 /** A slot whose engine lives as long as the enclosing scope (an lmdb one in a temp dir removed then). */
 export const makeSlot = (
   id: StoreId,
   engine: "memory" | "lmdb",
-  modelSync: boolean | "broken" = false
+  modelSync: boolean | "broken" = false,
+  raftLog = false
 ): Effect.Effect<StoreSlot, never, Scope.Scope> =>
   Effect.gen(function* () {
     if (engine === "lmdb") {
       const dir = mkdtempSync(join(tmpdir(), `tinykv-cluster-s${id}-`))
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const layer = raftLog
+        ? layerRaftLogged(
+            () => SegmentedLog.openDevice(join(dir, "raftlog"), { segmentBytes: 256 * 1024 }),
+            layerLmdb(join(dir, "engine"))
+          )
+        : layerLmdb(dir)
       const read = (space: Space, key: Uint8Array) =>
-        Effect.scoped(Effect.flatMap(Storage, (s) => s.get(space, key)).pipe(Effect.provide(layerLmdb(dir))))
-      return { id, storage: layerLmdb(dir), engineGet: read, engineGetSpace: read, running: undefined }
+        Effect.scoped(Effect.flatMap(Storage, (s) => s.get(space, key)).pipe(Effect.provide(layer)))
+      return { id, storage: layer, engineGet: read, engineGetSpace: read, running: undefined }
     }
     const memory = new MemoryEngine({ modelSync: modelSync !== false, brokenSync: modelSync === "broken" })
-    const read = (space: Space, key: Uint8Array) => Effect.sync(() => memory.get(space, key))
+    // the log's "disk": every append is durable (a broken disk's fsync is the engine's alone)
+    const disk = raftLog ? new MemoryLogDisk(64 * 1024) : undefined
+    const read = (space: Space, key: Uint8Array) =>
+      disk !== undefined && space === "raft"
+        ? Effect.sync(() => raftLogged(memoryStorage(memory), disk.peek()).latest.get(space, key))
+        : Effect.sync(() => memory.get(space, key))
     const slot: StoreSlot = {
       id,
       memory,
-      storage: layerMemoryFrom(memory),
+      ...(disk !== undefined ? { log: disk } : {}),
+      storage:
+        disk === undefined
+          ? layerMemoryFrom(memory)
+          : layerRaftLogged(() => disk.open(), layerMemoryFrom(memory), {
+              checkpointMinBytes: 256 * 1024,
+              // a window a crash can land in, between a write's data and the log ops that must follow it (the
+              // simulator's clock is virtual: it costs its runs no wall time)
+              beforeAfterData: Effect.sleep(AFTER_DATA_WINDOW)
+            }),
       engineGet: read,
       engineGetSpace: read,
       running: undefined
@@ -114,7 +143,12 @@ export const startSlot = (slot: StoreSlot, options: StartOptions): Effect.Effect
     }).pipe(Effect.provide(ctx), Scope.extend(scope))
     const store = yield* options.deterministic ? Effect.provideService(started, RoundYield, Effect.yieldNow()) : started
     yield* options.network.register(id, store.router.sendRaftMessage)
-    return { scope, store, storage: Context.get(ctx, Storage), cutOff: () => void (cut = true) }
+    const cutOff = () => {
+      cut = true
+      // the last part of a write in flight, appended after its data, never lands either
+      slot.log?.cut()
+    }
+    return { scope, store, storage: Context.get(ctx, Storage), cutOff }
   })
 
 /**

@@ -17,6 +17,30 @@ const text = (kvs: Iterable<KeyValue>) =>
   Array.from(kvs, ({ key, value }) => `${Buffer.from(key).toString()}=${Buffer.from(value).toString()}`)
 
 describe("DeferredWrites", () => {
+  it("hands over the ops of one space alone (a raft log of its own writes them first), keeping the others", () => {
+    const engine = new MemoryEngine()
+    const held = new DeferredWrites(engine)
+    held.defer([
+      { _tag: "Put", space: "raft", key: key(1), value: utf8("commit 6") },
+      { _tag: "Put", space: "default", key: key(2), value: utf8("b") },
+      { _tag: "Put", space: "raft", key: key(1), value: utf8("commit 7") }
+    ])
+    assert.deepStrictEqual(
+      held.heldIn("raft").map((op) => (op._tag === "Put" ? Buffer.from(op.value).toString() : op._tag)),
+      ["commit 6", "commit 7"],
+      "oldest first"
+    )
+    const generation = held.generation
+    engine.write(held.heldIn("raft"))
+    held.writtenIn("raft")
+    assert.deepStrictEqual(held.heldIn("raft"), [])
+    assert.strictEqual(held.size, 1)
+    assert.isAbove(held.generation, generation, "a reader laying them over an older snapshot sees the change")
+    assert.strictEqual(Buffer.from(held.get("raft", key(1))!).toString(), "commit 7", "read from the engine now")
+    assert.strictEqual(Buffer.from(held.get("default", key(2))!).toString(), "b")
+    assert.deepStrictEqual(text(held.scan("raft")), ["k001=commit 7"])
+  })
+
   it("lays held-back ops over the engine for gets and scans, and hands them over in order", () => {
     const engine = new MemoryEngine()
     engine.write([

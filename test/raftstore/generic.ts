@@ -53,6 +53,8 @@ export interface GenericOptions {
    * many regions that split while they are written, scanned, moved and crashed.
    */
   readonly split?: boolean
+  /** The stores keep their raft space in a raft log of its own (`layers/storageRaftLogged.ts`). */
+  readonly raftLog?: boolean
 }
 
 export const SECONDS = Number(process.env.RAFTSTORE_TEST_SECONDS ?? 2)
@@ -79,6 +81,7 @@ export const genericTest = (o: GenericOptions) =>
       stores: o.stores ?? 5,
       seed,
       engine: o.engine ?? "memory",
+      ...(o.raftLog !== undefined ? { raftLog: o.raftLog } : {}),
       config: {
         ...(maxRaftLog > 0 ? { raftLogGcCountLimit: maxRaftLog } : {}),
         ...(o.split ? { regionMaxSize: 300, regionSplitSize: 200 } : {})

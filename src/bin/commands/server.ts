@@ -3,7 +3,7 @@ import * as v8 from "node:v8"
 import { Command, Options } from "@effect/cli"
 import { Console, Duration, Effect, Layer, Option } from "effect"
 import { parseAddress } from "../../rpc/address.js"
-import { defaultConfig } from "../../raftstore/config.js"
+import { defaultConfig, RAFT_ENGINES } from "../../raftstore/config.js"
 import { parsePeerAddresses } from "../../cli/peerAddresses.js"
 import { parseByteSize } from "../../cli/byteSize.js"
 import { parseDuration } from "../../cli/ctlDuration.js"
@@ -138,6 +138,12 @@ export const server = Command.make(
         "every region ticks and heartbeats all the time; by default (--hibernate-regions) quiet regions stop until a request or a message wakes them"
       )
     ),
+    raftEngine: Options.choice("raft-engine", RAFT_ENGINES).pipe(
+      Options.withDefault("log"),
+      Options.withDescription(
+        "where the raft log lives: log (a log of its own in DATA/raftlog: one fdatasync per round, the engine synced only when it must) or lmdb (the engine's raft space, every round synced there)"
+      )
+    ),
     advertise: Options.text("advertise").pipe(
       Options.optional,
       Options.withDescription("address HOST:PORT other stores and clients use to reach this one (default: --addr)")
@@ -162,6 +168,7 @@ export const server = Command.make(
     storeId,
     initialStores,
     advertise,
+    raftEngine,
     gcLimit,
     gcThreshold,
     gcSizeLimit,
@@ -265,6 +272,7 @@ export const server = Command.make(
               storeId: id,
               initialStores: initial,
               peerAddresses: peers,
+              raftEngine,
               config: {
                 ...defaultConfig,
                 raftLogGcCountLimit: gcLimit,

@@ -73,6 +73,11 @@ export interface SimOptions {
   readonly sliceMs?: number
   /** A deliberately broken cluster, to show the checks catch it (see `Broken`). */
   readonly broken?: Broken
+  /**
+   * Every store keeps its raft space in a raft log of its own (`layers/storageRaftLogged.ts`, default false), so
+   * power losses cut the log and the engine apart.
+   */
+  readonly raftLog?: boolean
 }
 
 export interface SimResult {
@@ -126,6 +131,7 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
       seed: options.seed,
       deterministic: true,
       modelSync: options.broken === "ack-before-fsync" ? "broken" : true,
+      raftLog: options.raftLog,
       config: {
         regionMaxSize: REGION_MAX_BYTES,
         regionSplitSize: Math.floor((REGION_MAX_BYTES * 2) / 3),
@@ -195,6 +201,7 @@ export const simulate = (input: SimOptions): Effect.Effect<SimResult> => {
     maxVirtualMs: 600_000,
     sliceMs: 200,
     broken: "none",
+    raftLog: false,
     bankClients: 2,
     transfersPerClient: 6,
     audits: 4,
@@ -295,5 +302,6 @@ export const replayCommand = (seed: number, options: Partial<SimOptions> = {}): 
   if (options.keys !== undefined) flags.push(`--keys ${options.keys}`)
   if (options.valueBytes !== undefined) flags.push(`--value-bytes ${options.valueBytes}`)
   if (options.broken !== undefined && options.broken !== "none") flags.push(`--broken ${options.broken}`)
+  if (options.raftLog === true) flags.push("--raft-log")
   return `npm run sim -- ${flags.join(" ")}`
 }
