@@ -9,12 +9,12 @@
  * runs that fraction of each workload's operations, and `--ops` sets a workload's count outright; `--warmup N`
  * first makes N untimed puts of keys no workload reads (default 0).
  */
+import { raftEngineArgs, raftEngineOf } from "./flags.js"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
 import { connect } from "../src/client/promise.js"
 import type { TlsOptions } from "../src/client/index.js"
 import { type LocalCluster, startLocalCluster } from "../src/process/index.js"
-import { RAFT_ENGINES } from "../src/raftstore/config.js"
 import {
   type KvConn,
   putEach,
@@ -147,10 +147,7 @@ export const run = async (args: ReadonlyArray<string>) => {
   const opsScale = Number(flag("ops-scale") ?? 1)
   const ops = parseOps(flag("ops"))
   const warmupOps = parseWarmup(flag("warmup"), 0)
-  // where the stores keep their raft log (`tinykv server --raft-engine`); absent: the server's default
-  const raftEngine = flag("raft-engine")
-  if (raftEngine !== undefined && !(RAFT_ENGINES as ReadonlyArray<string>).includes(raftEngine))
-    throw new Error(`--raft-engine: expected ${RAFT_ENGINES.join(" or ")}, got "${raftEngine}"`)
+  const raftEngine = raftEngineOf(args)
   const results: Array<WorkloadResult & { system: string }> = []
   for (const readPath of readPaths ?? [undefined]) {
     // the cluster (and its temporary data directory) lives until the workloads are done
@@ -158,7 +155,7 @@ export const run = async (args: ReadonlyArray<string>) => {
       const cluster = yield* startLocalCluster({
         stores: 3,
         tls: tls ? "generate" : undefined,
-        storeArgs: [...readPathArgs(readPath), ...(raftEngine !== undefined ? ["--raft-engine", raftEngine] : [])]
+        storeArgs: [...readPathArgs(readPath), ...raftEngineArgs(raftEngine)]
       })
       yield* cluster.waitUntilWritable("60 seconds")
       return yield* Effect.promise(() =>

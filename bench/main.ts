@@ -25,8 +25,10 @@ Prints one JSON document on stdout (progress on stderr); --out FILE also writes 
   standalone  W1/W2/W3 against \`tinykv server --standalone\` [--workloads W1,W3]   (the default)
   cluster     W1/W2/W3 against a scheduler and 3 stores [--workloads W1,W2,W3] [--ops W1=20000,W3=2000]
               [--seed 42] [--tls] [--read-paths lease,readIndex,log] [--ops-scale 1] [--warmup 0]
+              [--raft-engine log|lmdb]
   vs-etcd     the same workloads beside a fresh 3-member etcd [--reps 2] [--workloads W1,W2,W3]
               [--ops W1=20000,W2=20000,W3=2000] [--seed 42] [--regions 1] [--warmup 10000]
+              [--raft-engine log|lmdb]
   cpu         µs of CPU per put (or get) per process [--stores 3] [--clients 64] [--ops 20000] [--reps 3] [--get]
   disk        one durable write: an LMDB commit against a write-ahead log [--ops 1000] [--writers 3] [--reps 2]
   scale       idle CPU and RSS with many regions [--regions 10000] [--keys 1000000] [--idle-seconds 30] ...

@@ -20,6 +20,8 @@
  * sequential puts). Ratios are TinyKV-TS ÷ etcd of the medians over the reps: `opsPerSec` ≥ 1 and
  * `p50` ≤ 1 mean TinyKV-TS is at least as good. Exits non-zero, saying how to install it, without etcd.
  */
+import { raftEngineArgs, raftEngineOf } from "./flags.js"
+import type { RaftEngine } from "../src/raftstore/config.js"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { loadavg } from "node:os"
 import { Effect } from "effect"
@@ -93,10 +95,11 @@ const runTinykv = (
   seed: number,
   ops: Record<WorkloadId, number>,
   regions: number,
-  warmupOps: number
+  warmupOps: number,
+  raftEngine: RaftEngine | undefined
 ) =>
   Effect.gen(function* () {
-    const cluster = yield* startLocalCluster({ stores: 3 })
+    const cluster = yield* startLocalCluster({ stores: 3, storeArgs: raftEngineArgs(raftEngine) })
     yield* cluster.waitUntilWritable("60 seconds")
     if (regions > 1) {
       const settled = yield* presplit(cluster.scheduler, regions)
@@ -123,6 +126,7 @@ export const run = async (args: ReadonlyArray<string>) => {
   const ops = { ...DEFAULT_OPS, ...parseOps(flag("ops")) }
   const warmupOps = parseWarmup(flag("warmup"), DEFAULT_WARMUP)
   const regions = Number(flag("regions") ?? 1)
+  const raftEngine = raftEngineOf(args)
   if (!Number.isInteger(regions) || regions < 1 || regions > 1000) {
     throw new Error(`--regions: expected an integer from 1 to 1000, got ${flag("regions")}`)
   }
@@ -136,7 +140,7 @@ export const run = async (args: ReadonlyArray<string>) => {
       const results =
         side === "etcd"
           ? await runEtcd(workloads, seed, ops, warmupOps)
-          : await runTinykv(workloads, seed, ops, regions, warmupOps)
+          : await runTinykv(workloads, seed, ops, regions, warmupOps, raftEngine)
       runs.push({ rep, side, loadAverage, results })
     }
   }
@@ -173,6 +177,7 @@ export const run = async (args: ReadonlyArray<string>) => {
     ops,
     regions,
     warmupOps,
+    raftEngine: raftEngine ?? "default",
     note: "ratio = tinykv ÷ etcd of the medians over the reps (opsPerSec ≥ 1, p50/p99 ≤ 1: tinykv at least as good)",
     comparison,
     runs
