@@ -288,9 +288,9 @@ export const processReadies = (
       // With a raft log of its own, the same holds for the applies of a round that also writes the log: its
       // log ops are appended now (their own write, durable on return, before the applies: `storageRaftLogged.ts`),
       // and its applies held back. A follower then acknowledges an append after one log append, and writes its
-      // applies with a later round's (a tick's, or one with a reply waiting) in one engine commit.
-      // the log ops held back by earlier rounds (a commit index) go first: a later write of them would put an
-      // older raft state over this round's
+      // applies with a later round's (a tick's, or one with a reply waiting) in one engine commit. The log ops
+      // held back by earlier rounds (a commit index) go first: written later, they would put an older raft state
+      // over this round's (the simulator found that one).
       const raft = engine.size > 0 ? [...engine.heldIn("raft"), ...split.raft] : split.raft
       if (raft.length > 0) yield* persist(storage, raft, sync, idle)
       engine.writtenIn("raft")
