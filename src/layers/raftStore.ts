@@ -19,6 +19,7 @@
 import { Context, Effect, Layer, type Scope } from "effect"
 import type { StorageError } from "../protocol/errorpb.js"
 import type { RegionId, StoreId } from "../protocol/ids.js"
+import type { RaftInvariantError } from "../raft/index.js"
 import { firstRegion, hasRegions, prepareRegionOps, readStoreIdent, storeIdentOps } from "../raftstore/bootstrap.js"
 import { type StoreConfig, validateConfig } from "../raftstore/config.js"
 import type { Peer } from "../raftstore/peer.js"
@@ -54,6 +55,8 @@ export interface RaftStore {
   readonly engine: DeferredWrites
   /** True once the store closed (shut down, or its RaftWorker died): it serves nothing any more. */
   readonly isClosed: () => boolean
+  /** Regions whose peer here was stopped for a broken Raft invariant, or could not be loaded (tests, status). */
+  readonly failed: ReadonlyMap<RegionId, RaftInvariantError>
 }
 
 export class InvalidStoreConfig extends Error {
@@ -93,7 +96,8 @@ export const makeRaftStore = (
     peers: Context.get(ctx, PeerRegistry).peers,
     ranges: Context.get(ctx, PeerRegistry).ranges,
     engine: Context.get(ctx, PeerRegistry).engine,
-    isClosed: Context.get(ctx, PeerRegistry).isClosed
+    isClosed: Context.get(ctx, PeerRegistry).isClosed,
+    failed: Context.get(ctx, PeerRegistry).failed
   }))
 
 export interface RaftStoreOptions {

@@ -7,6 +7,7 @@ import { assert, describe, it } from "vitest"
 import type { RaftStore } from "../../src/layers/raftStore.js"
 import type { StoreId } from "../../src/protocol/ids.js"
 import { utf8 } from "../../src/protocol/bytes.js"
+import { RaftInvariantError } from "../../src/raft/index.js"
 import { RegionRanges } from "../../src/raftstore/regionRanges.js"
 import { RaftInvariants } from "../../src/testing/sim/raftInvariants.js"
 
@@ -58,7 +59,7 @@ const storeOf = (region: number, peer: FakePeer) => {
       }
     }
   }
-  return { peers: new Map([[region, p]]), ranges: new RegionRanges() } as unknown as RaftStore
+  return { peers: new Map([[region, p]]), ranges: new RegionRanges(), failed: new Map() } as unknown as RaftStore
 }
 
 /** A store whose peers hold `regions` (initialized, id = index + 1), with `indexed` recorded in its range index. */
@@ -72,7 +73,7 @@ const storeWithRegions = (regions: ReadonlyArray<[string, string]>, indexed: Rea
     peers.set(id, peer)
     if (indexed.includes(id)) ranges.set(peer, region)
   })
-  return [{ id: 1 as StoreId, store: { peers, ranges } as unknown as RaftStore }]
+  return [{ id: 1 as StoreId, store: { peers, ranges, failed: new Map() } as unknown as RaftStore }]
 }
 const emptyLog = { committed: 0, applied: 0, firstIndex: () => 1, lastIndex: () => 0, slice: () => [] }
 
@@ -163,6 +164,17 @@ describe("Raft invariants across stores", () => {
       )
     )
     assert.match(missing.violations.join("; "), /store 1: the range index has region 2 missing/)
+  })
+
+  it("a peer stopped for a broken invariant, or that could not load, reported once", () => {
+    const failed = new Map([[9, new RaftInvariantError("region 9: last index 6 < applied 7")]])
+    const store = { peers: new Map(), ranges: new RegionRanges(), failed } as unknown as RaftStore
+    const check = new RaftInvariants()
+    check.sample([{ id: 2 as StoreId, store }])
+    check.sample([{ id: 2 as StoreId, store }])
+    assert.deepStrictEqual(check.violations, [
+      "store 2: the peer of region 9 stopped: region 9: last index 6 < applied 7"
+    ])
   })
 
   it("an apply past the commit", () => {

@@ -53,6 +53,22 @@ export class RaftInvariants {
       if (store === undefined) continue
       for (const peer of store.peers.values()) this.samplePeer(id, peer, full)
       this.sampleRanges(id, store)
+      this.sampleFailed(id, store)
+    }
+  }
+
+  /** Errors already reported as violations (a failed peer stays in its store's map until the store restarts). */
+  private readonly reported = new WeakSet<object>()
+
+  /**
+   * A peer stopped for a broken Raft invariant, or that could not even be loaded, is a bug however well the other
+   * replicas carry on (it only logs, so without this check a run that hit one could still pass).
+   */
+  private sampleFailed(store: StoreId, raftStore: RaftStore) {
+    for (const [region, error] of raftStore.failed) {
+      if (this.reported.has(error)) continue
+      this.reported.add(error)
+      this.fail(`store ${store}: the peer of region ${region} stopped: ${error.message}`)
     }
   }
 
