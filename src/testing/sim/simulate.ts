@@ -84,7 +84,8 @@ export interface SimResult {
   readonly seed: number
   /**
    * `Ok`; `Illegal` (a linearizability violation); `Unknown` (checker budget); `Stuck` (never finished);
-   * `RaftViolation` (two leaders in a term, a committed entry that changed, an apply past the commit);
+   * `RaftViolation` (two leaders in a term, a committed entry that changed, an apply past the commit, a peer
+   * stopped for a broken invariant or that could not load);
    * `ReplicaViolation` (two replicas of a region at one applied index hold different data, after healing);
    * `BankViolation` (an audit saw a wrong total or a missing account). The first that applies, in the
    * order Raft, replicas, bank, linearizability; `report` says what was seen.
