@@ -92,13 +92,6 @@ const getIn = (tree: Tree, key: Uint8Array): Uint8Array | undefined => {
   return found._tag === "Some" ? found.value : undefined
 }
 
-const toLogOp = (op: WriteOp): LogOp =>
-  op._tag === "Put"
-    ? { _tag: "Put", key: op.key, value: op.value }
-    : op._tag === "Delete"
-      ? { _tag: "Delete", key: op.key }
-      : { _tag: "DeleteRange", start: op.start, end: op.end }
-
 /** The raft space in memory: the tree, and the bytes its keys and values take. */
 class RaftSpace {
   tree: Tree = RedBlackTree.empty<string, Uint8Array>(Order.string)
@@ -173,10 +166,10 @@ export const raftLogged = (
   /** Appends `ops` as one record and applies them to the space. */
   const log = (ops: ReadonlyArray<WriteOp>) => {
     if (ops.length === 0) return
-    const logOps = ops.map(toLogOp)
-    const payload = encodeRecord({ checkpoint: false, ops: logOps })
+    // a write op is a log op as it is (its `space` is "raft", and the record does not keep it)
+    const payload = encodeRecord({ checkpoint: false, ops })
     device.append([payload])
-    for (const op of logOps) space.apply(op)
+    for (const op of ops) space.apply(op)
     sinceCheckpoint += payload.length
     if (sinceCheckpoint > Math.max(minBytes, ratio * space.bytes)) checkpoint()
   }

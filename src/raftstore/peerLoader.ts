@@ -10,7 +10,8 @@ import { RaftLocalStateCodec, RegionLocalStateCodec } from "./codec.js"
 import type { StoreConfig } from "./config.js"
 import { REGION_META_MAX_KEY, REGION_META_MIN_KEY, raftStateKey, regionIdOfStateKey } from "./keys.js"
 import { Peer } from "./peer.js"
-import { clearRaftOps, PeerStorage } from "./peerStorage.js"
+import { clearRaftOps } from "./afterData.js"
+import { PeerStorage } from "./peerStorage.js"
 
 /** Past any entry a log holds (indexes stay below 2^53). */
 const MAX_LOG_INDEX = Number.MAX_SAFE_INTEGER - 1

@@ -282,23 +282,26 @@ export const processReadies = (
     // idle: nothing of this round runs beside its write (no appends in flight, no answers out), as a
     // follower's round: the engine may commit a larger write on this thread (`WriteOptions.idle`)
     const idle = early.length === 0 && earlyReplies.length === 0
-    const split = storage.logsRaft === true && replies.length === 0 && ctx.ticks === 0 ? splitRaftOps(ops) : undefined
-    if (!sync && replies.length === 0 && ctx.ticks === 0 && engine.accepts(ops)) engine.defer(ops)
-    else if (split !== undefined && engine.accepts(split.data)) {
-      // With a raft log of its own, the same holds for the applies of a round that also writes the log: its
-      // log ops are appended now (their own write, durable on return, before the applies: `storageRaftLogged.ts`),
-      // and its applies held back. A follower then acknowledges an append after one log append, and writes its
+    const holdable = replies.length === 0 && ctx.ticks === 0
+    if (!sync && holdable && engine.accepts(ops)) engine.defer(ops)
+    else {
+      // With a raft log of its own, the same holds for the applies of a round that also writes the log: its log
+      // ops are appended now (their own write, durable on return, before the applies: `storageRaftLogged.ts`), and
+      // its applies held back. A follower then acknowledges an append after one log append, and writes its
       // applies with a later round's (a tick's, or one with a reply waiting) in one engine commit. The log ops
       // held back by earlier rounds (a commit index) go first: written later, they would put an older raft state
       // over this round's (the simulator found that one).
-      const raft = engine.size > 0 ? [...engine.heldIn("raft"), ...split.raft] : split.raft
-      if (raft.length > 0) yield* persist(storage, raft, sync, idle)
-      engine.writtenIn("raft")
-      engine.defer(split.data)
-    } else if (ops.length > 0 || engine.size > 0) {
-      const all = engine.size > 0 ? [...engine.ops, ...ops] : ops
-      yield* persist(storage, all, sync, idle)
-      engine.written()
+      const split = holdable && storage.logsRaft === true ? splitRaftOps(ops) : undefined
+      if (split !== undefined && engine.accepts(split.data)) {
+        const raft = engine.size > 0 ? [...engine.heldIn("raft"), ...split.raft] : split.raft
+        if (raft.length > 0) yield* persist(storage, raft, sync, idle)
+        engine.writtenIn("raft")
+        engine.defer(split.data)
+      } else if (ops.length > 0 || engine.size > 0) {
+        const all = engine.size > 0 ? [...engine.ops, ...ops] : ops
+        yield* persist(storage, all, sync, idle)
+        engine.written()
+      }
     }
     yield* takeReadSnapshots(storage, replies)
     // the clock the peers timed their leases by (only peers made with one serve under a lease)
