@@ -9,7 +9,8 @@
  * runs that fraction of each workload's operations, and `--ops` sets a workload's count outright; `--warmup N`
  * first makes N untimed puts of keys no workload reads (default 0).
  */
-import { raftEngineArgs, raftEngineOf } from "./flags.js"
+import { raftEngineArgs, raftEngineLabel, raftEngineOf } from "./flags.js"
+import type { RaftEngine } from "../src/raftstore/config.js"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
 import { connect } from "../src/client/promise.js"
@@ -40,6 +41,8 @@ export interface ClusterRunOptions {
    * a fresh Node process runs its first thousands of requests unoptimised, and a server is measured at work.
    */
   readonly warmupOps?: number | undefined
+  /** The stores' `--raft-engine`, named in the results (the stores' default when absent). */
+  readonly raftEngine?: RaftEngine | undefined
 }
 
 /** The client's TLS files of a cluster started with TLS. */
@@ -63,7 +66,7 @@ export const runWorkloads = async (
   )
   const system =
     options.system ??
-    `tinykv-ts, 3 stores (lmdb, fsync per round), reads via ${options.readPath ?? "lease"}${options.tls ? ", mutual TLS" : ""}`
+    `tinykv-ts, 3 stores (${raftEngineLabel(options.raftEngine)}), reads via ${options.readPath ?? "lease"}${options.tls ? ", mutual TLS" : ""}`
   try {
     return await runWorkloadsOn(conns, workloads, seed, { ...options, system })
   } finally {
@@ -164,7 +167,8 @@ export const run = async (args: ReadonlyArray<string>) => {
           opsScale,
           ops,
           readPath,
-          warmupOps
+          warmupOps,
+          raftEngine
         })
       )
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)

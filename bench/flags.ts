@@ -19,3 +19,12 @@ export const raftEngineOf = (args: ReadonlyArray<string>): RaftEngine | undefine
 /** The store flags that choose `engine`, if one was chosen. */
 export const raftEngineArgs = (engine: RaftEngine | undefined): Array<string> =>
   engine === undefined ? [] : ["--raft-engine", engine]
+
+/**
+ * How the stores keep their raft log, for a result's `system`: the segmented log of their own (the default) or the
+ * LMDB environment of the applied data.
+ */
+export const raftEngineLabel = (engine: RaftEngine | undefined): string =>
+  (engine ?? "log") === "log"
+    ? "raft log of their own, one fdatasync per round"
+    : "raft log in LMDB, one synced commit per round"

@@ -20,7 +20,7 @@
  * sequential puts). Ratios are TinyKV-TS ÷ etcd of the medians over the reps: `opsPerSec` ≥ 1 and
  * `p50` ≤ 1 mean TinyKV-TS is at least as good. Exits non-zero, saying how to install it, without etcd.
  */
-import { raftEngineArgs, raftEngineOf } from "./flags.js"
+import { raftEngineArgs, raftEngineLabel, raftEngineOf } from "./flags.js"
 import type { RaftEngine } from "../src/raftstore/config.js"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { loadavg } from "node:os"
@@ -46,8 +46,8 @@ interface RepResult {
 
 const ETCD_SYSTEM =
   "etcd, 3 members (WAL fsync per commit), v3 JSON gateway, linearizable ranges, clients on the leader"
-const TINYKV_SYSTEM =
-  "tinykv-ts, 3 stores (lmdb, fsync per round), linearizable reads under the leader lease (ReadIndex when it has lapsed)"
+const tinykvSystem = (raftEngine: RaftEngine | undefined) =>
+  `tinykv-ts, 3 stores (${raftEngineLabel(raftEngine)}), linearizable reads under the leader lease (ReadIndex when it has lapsed)`
 
 const median = (xs: ReadonlyArray<number>) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -105,7 +105,10 @@ const runTinykv = (
       const settled = yield* presplit(cluster.scheduler, regions)
       log(`${settled.regions} regions, leaders per store ${JSON.stringify(settled.leadersPerStore)}`)
     }
-    const system = regions > 1 ? `${TINYKV_SYSTEM}, key space pre-split into ${regions} regions` : TINYKV_SYSTEM
+    const system =
+      regions > 1
+        ? `${tinykvSystem(raftEngine)}, key space pre-split into ${regions} regions`
+        : tinykvSystem(raftEngine)
     return yield* Effect.promise(() => runWorkloads(cluster.scheduler, workloads, seed, { ops, system, warmupOps }))
   }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise)
 
