@@ -8,7 +8,8 @@
  *                                          i mod 2); a progress line every 60 s, one summary for all
  *   npm run sim -- --seed 42               replay one seed, printing its faults and verdict
  *   npm run sim -- --seeds 200 --broken ack-before-fsync   the self-test: a deliberately broken cluster
- *                                          (ack-before-fsync, apply-skips-epoch, leader-reads-locally, lease-too-long)
+ *                                          (ack-before-fsync, apply-skips-epoch, leader-reads-locally, lease-too-long,
+ *                                          no-log-mending: raft logs of their own, not mended at start)
  *   npm run sim -- --seeds 1000 --slice    what `npm test` runs per seed (fewer operations, denser faults)
  *   npm run sim -- --seeds 2000 --broken apply-skips-epoch --until-caught   stop at the first failing seed
  *   npm run sim -- --seeds 500 --raft-log  the stores keep their raft space in a raft log of its own

@@ -102,6 +102,9 @@ export const layerPeerRegistry = (options: PeerFactoryOptions) =>
           failed.set(peer.regionId, error)
           peer.failAllProposals()
         },
+        markLoadFailed: (regionId, error) => {
+          failed.set(regionId, error)
+        },
         close
       })
       yield* Effect.addFinalizer(() => close)

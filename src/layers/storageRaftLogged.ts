@@ -59,10 +59,11 @@ export interface RaftLoggedOptions {
   /** ... and at least this many bytes (default 16 MiB). */
   readonly checkpointMinBytes?: number
   /**
-   * Runs between a write's data and its `afterData` log ops (default: a yield). The simulator waits a little
-   * (virtual) time there, so that its crashes can land in that window, as on a real machine.
+   * Runs between a write's data and its `afterData` log ops, given those ops (default: a yield). The simulator
+   * waits a little (virtual) time there, so that its crashes can land in that window, as on a real machine, and
+   * can hold a write there to crash its store (`testing/afterDataTrap.ts`).
    */
-  readonly beforeAfterData?: Effect.Effect<void>
+  readonly beforeAfterData?: (after: ReadonlyArray<WriteOp>) => Effect.Effect<void>
 }
 
 const DEFAULT_CHECKPOINT_RATIO = 4
@@ -139,7 +140,7 @@ export const raftLogged = (
 ): Storage["Type"] => {
   const ratio = options.checkpointRatio ?? DEFAULT_CHECKPOINT_RATIO
   const minBytes = options.checkpointMinBytes ?? DEFAULT_CHECKPOINT_MIN_BYTES
-  const beforeAfterData = options.beforeAfterData ?? Effect.yieldNow()
+  const beforeAfterData = options.beforeAfterData ?? (() => Effect.yieldNow())
   const space = new RaftSpace()
   const { device } = opened
   let sinceCheckpoint = 0
@@ -218,7 +219,9 @@ export const raftLogged = (
         const dataPart = data.length > 0 || sync ? inner.write(data, { ...writeOptions, sync }) : Effect.void
         return Effect.zipRight(
           append(first),
-          after.length === 0 ? dataPart : Effect.zipRight(dataPart, Effect.zipRight(beforeAfterData, append(after)))
+          after.length === 0
+            ? dataPart
+            : Effect.zipRight(dataPart, Effect.zipRight(beforeAfterData(after), append(after)))
         )
       }),
     latest: reader(() => space.tree, inner.latest),

@@ -6,13 +6,15 @@
 import { Cause, Effect, Layer, Queue } from "effect"
 import type { Region } from "../protocol/metapb.js"
 import type { RaftMessage } from "../protocol/raftServer.js"
+import { RaftInvariantError } from "../raft/index.js"
+import type { Peer } from "../raftstore/peer.js"
 import { newPeer, type PeerFactoryOptions } from "../raftstore/peerLoader.js"
 import { PeerStorage } from "../raftstore/peerStorage.js"
 import { onStoreRaftMessage, type StoreWorkerContext } from "../raftstore/storeWorker.js"
 import type { StoreWorkerVerdict } from "../services/StoreWorker.js"
 import { PeerRegistry } from "../raftstore/peerRegistry.js"
 import { Router } from "../services/Router.js"
-import { Storage } from "../services/Storage.js"
+import { Storage, type WriteOp } from "../services/Storage.js"
 import { StoreWorker } from "../services/StoreWorker.js"
 import { Transport } from "../services/Transport.js"
 
@@ -28,9 +30,20 @@ export const layerStoreWorker = (options: PeerFactoryOptions) =>
 
       const createPeer = (region: Region, m: RaftMessage) =>
         Effect.gen(function* () {
-          const { storage: ps, initOps } = PeerStorage.load(registry.engine, region)
+          // one region the store cannot make a peer of stays down, alone (as at start: `loadPeers`)
+          let made: { readonly initOps: ReadonlyArray<WriteOp>; readonly peer: Peer }
+          try {
+            const { storage: ps, initOps } = PeerStorage.load(registry.engine, region)
+            made = { initOps, peer: newPeer(options, m.toPeer, ps) }
+          } catch (e) {
+            if (!(e instanceof RaftInvariantError)) throw e
+            registry.markLoadFailed(region.id, e)
+            return yield* Effect.logError(`region failed to load: its peer stays down (${e.message})`, e).pipe(
+              Effect.annotateLogs({ regionId: region.id, peerId: m.toPeer.id })
+            )
+          }
+          const { initOps, peer } = made
           if (initOps.length > 0) yield* storage.write(initOps, { sync: true })
-          const peer = newPeer(options, m.toPeer, ps)
           peer.insertPeerCache(m.fromPeer)
           // a split may have made this region's peer while the write above was in flight: that one stays
           if (!registry.register(peer)) return

@@ -111,6 +111,11 @@ export interface UnsafeTestOnly {
   readonly leaderReadsLocally?: boolean
   /** The read lease lasts ten election timeouts instead of less than one (`readLease.ts`). */
   readonly leaseTooLong?: boolean
+  /**
+   * A store with a raft log of its own starts without mending its log where a crash left it apart from the
+   * applied data (`afterData.ts`: a snapshot's data without its log, a removed peer's log behind its tombstone).
+   */
+  readonly skipLogMending?: boolean
 }
 
 const MiB = 1024 * 1024

@@ -78,6 +78,8 @@ export const loadPeers = (engine: EngineReader, options: PeerFactoryOptions): Lo
   const peers: Array<Peer> = []
   const failed: Array<{ regionId: RegionId; error: RaftInvariantError }> = []
   const initOps: Array<WriteOp> = []
+  // (TEST ONLY: the simulator's `no-log-mending` self-test)
+  const skipLogMending = options.config.unsafeTestOnly?.skipLogMending === true
   for (const { key, value } of engine.scan("meta", { start: REGION_META_MIN_KEY, end: REGION_META_MAX_KEY })) {
     if (regionIdOfStateKey(key) === undefined) continue
     const state = RegionLocalStateCodec.decode(value)
@@ -86,14 +88,14 @@ export const loadPeers = (engine: EngineReader, options: PeerFactoryOptions): Lo
       // leaves the log, which a peer of the region made here later must not take for its own. Only a log with
       // entries: a raft state without any is an uninitialized peer's made since, whose vote must be kept.
       const raft = engine.get("raft", raftStateKey(state.region.id))
-      if (raft !== undefined && RaftLocalStateCodec.decode(raft).lastIndex > 0)
+      if (!skipLogMending && raft !== undefined && RaftLocalStateCodec.decode(raft).lastIndex > 0)
         initOps.push(...clearRaftOps(state.region.id, MAX_LOG_INDEX))
       continue
     }
     const meta = findPeer(state.region, options.storeId)
     if (meta === undefined) continue
     try {
-      const { storage: ps, initOps: ops } = PeerStorage.load(engine, state.region)
+      const { storage: ps, initOps: ops } = PeerStorage.load(engine, state.region, skipLogMending)
       const peer = newPeer(options, meta, ps)
       initOps.push(...ops)
       peers.push(peer)

@@ -69,6 +69,11 @@ export class PeerRegistry extends Context.Tag("tinykv/raftstore/PeerRegistry")<
      */
     readonly markFailed: (peer: Peer, error: RaftInvariantError) => void
     /**
+     * StoreWorker: the peer a message asked for could not be made from what the store holds of its region (the
+     * loader's failure, for a region met after the start). Recorded in `failed`: its messages are dropped.
+     */
+    readonly markLoadFailed: (regionId: RegionId, error: RaftInvariantError) => void
+    /**
      * Closes the store: sets `closed`, answers every command still queued with RegionNotFound, drops the
      * store mailbox, stops every peer and answers its waiting proposals. Idempotent.
      */

@@ -93,7 +93,12 @@ export class PeerStorage implements RaftStorage {
    * initialized region (with peers) starts with its log at 5/5; a peer created to receive a snapshot
    * starts empty at 0.
    */
-  static load(engine: EngineReader, region: Region): { storage: PeerStorage; initOps: Array<WriteOp> } {
+  static load(
+    engine: EngineReader,
+    region: Region,
+    /** TEST ONLY (`UnsafeTestOnly.skipLogMending`): no mending of a log a crash left behind a snapshot. */
+    skipLogMending = false
+  ): { storage: PeerStorage; initOps: Array<WriteOp> } {
     const ops: Array<WriteOp> = []
     const rawRaft = engine.get("raft", raftStateKey(region.id))
     let raftState: RaftLocalState
@@ -128,7 +133,7 @@ export class PeerStorage implements RaftStorage {
         value: RaftApplyStateCodec.encode(applyState)
       })
     }
-    raftState = reconcileWithSnapshot(engine, region.id, raftState, applyState, ops)
+    if (!skipLogMending) raftState = reconcileWithSnapshot(engine, region.id, raftState, applyState, ops)
     invariant(
       raftState.lastIndex >= applyState.appliedIndex,
       () => `region ${region.id}: last index ${raftState.lastIndex} < applied ${applyState.appliedIndex}`

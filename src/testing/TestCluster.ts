@@ -30,6 +30,7 @@ import type { RaftStore } from "../layers/raftStore.js"
 import type { Scheduler } from "../scheduler/service.js"
 import type { Router } from "../services/Router.js"
 import { type Cf, type EngineReader, isCf, type Space, Storage } from "../services/Storage.js"
+import type { AfterDataTrap } from "./afterDataTrap.js"
 import { type InProcessClientOptions, layerInProcessClient } from "./clusterClient.js"
 import { ClusterRequestFailed, requestOn, scanRange } from "./clusterRequest.js"
 
@@ -168,6 +169,8 @@ export class TestCluster {
       const slot = self.slot(id)
       if (slot.running === undefined) return
       yield* self.network.unregister(id)
+      // a write the trap held stops with its run
+      slot.trap?.reset()
       const { scope, cutOff } = slot.running
       slot.running = undefined
       cutOff()
@@ -189,6 +192,11 @@ export class TestCluster {
 
   get shutdown(): Effect.Effect<void> {
     return Effect.forEach(this.storeIds, (id) => this.stopStore(id), { discard: true })
+  }
+
+  /** Store `id`'s after-data trap (`afterDataTrap.ts`): a TestCluster on memory engines with raft logs only. */
+  afterDataTrap(id: StoreId): AfterDataTrap | undefined {
+    return this.slot(id).trap
   }
 
   /** Wraps store `id`'s engine from its next start on (`undefined`: unwrapped), e.g. to fail its disk. */

@@ -14,6 +14,7 @@ import { layerRaftLogged, raftLogged } from "../layers/storageRaftLogged.js"
 import { layerTransportMemory, type MemoryNetwork } from "../layers/transportMemory.js"
 import type { StoreId } from "../protocol/ids.js"
 import { MemoryLogDisk } from "../raftlog/memoryLog.js"
+import { AfterDataTrap } from "./afterDataTrap.js"
 import { SegmentedLog } from "../raftlog/segmentedLog.js"
 import type { StoreConfig } from "../raftstore/config.js"
 import { RoundYield } from "../raftstore/store.js"
@@ -44,6 +45,8 @@ export interface StoreSlot {
   readonly memory?: MemoryEngine
   /** The memory twin of its raft log, when it has one of its own (`TestClusterOptions.raftLog`). */
   readonly log?: MemoryLogDisk
+  /** With the memory twin: the trap that can hold a write in its after-data window (`afterDataTrap.ts`). */
+  readonly trap?: AfterDataTrap
   /** Power loss on a stopped store: drops every write since the last synced one (memory engines with `modelSync`). */
   readonly losePower?: () => void
   running: RunningStore | undefined
@@ -78,6 +81,7 @@ export const makeSlot = (
     const memory = new MemoryEngine({ modelSync: modelSync !== false, brokenSync: modelSync === "broken" })
     // the log's "disk": every append is durable (a broken disk's fsync is the engine's alone)
     const disk = raftLog ? new MemoryLogDisk(64 * 1024) : undefined
+    const trap = raftLog ? new AfterDataTrap(AFTER_DATA_WINDOW) : undefined
     const read = (space: Space, key: Uint8Array) =>
       disk !== undefined && space === "raft"
         ? Effect.sync(() => raftLogged(memoryStorage(memory), disk.peek()).latest.get(space, key))
@@ -86,14 +90,15 @@ export const makeSlot = (
       id,
       memory,
       ...(disk !== undefined ? { log: disk } : {}),
+      ...(trap !== undefined ? { trap } : {}),
       storage:
-        disk === undefined
+        disk === undefined || trap === undefined
           ? layerMemoryFrom(memory)
           : layerRaftLogged(() => disk.open(), layerMemoryFrom(memory), {
               checkpointMinBytes: 256 * 1024,
               // a window a crash can land in, between a write's data and the log ops that must follow it (the
               // simulator's clock is virtual: it costs its runs no wall time)
-              beforeAfterData: Effect.sleep(AFTER_DATA_WINDOW)
+              beforeAfterData: trap.beforeAfterData
             }),
       engineGet: read,
       engineGetSpace: read,

@@ -14,8 +14,8 @@ import type { PeerId, RegionId, StoreId } from "../../src/protocol/ids.js"
 import type { Region, RegionEpoch } from "../../src/protocol/metapb.js"
 import type { RaftMessage } from "../../src/protocol/raftServer.js"
 import { newMessage } from "../../src/raft/index.js"
-import { RegionLocalStateCodec, SnapshotDataCodec } from "../../src/raftstore/codec.js"
-import { regionStateKey } from "../../src/raftstore/keys.js"
+import { RaftLocalStateCodec, RegionLocalStateCodec, SnapshotDataCodec } from "../../src/raftstore/codec.js"
+import { raftStateKey, regionStateKey } from "../../src/raftstore/keys.js"
 import { neverWithin } from "./helpers.js"
 import { testConfig } from "../../src/raftstore/config.js"
 import { eventually, runStore } from "./storeHarness.js"
@@ -294,6 +294,32 @@ describe("StoreWorker", () => {
         toStore2.some((m) => m.regionId === 21 && m.isTombstone),
         "a member of the tombstone's region is never told to erase itself"
       )
+      yield* stop
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a region it cannot make a peer of stays down alone: the worker goes on with the next", () =>
+    Effect.gen(function* () {
+      const engine = new MemoryEngine()
+      // region 31: a raft state whose log this store no longer holds (what a crash inside a removal's window
+      // leaves when nothing mends it: `raftstore/afterData.ts`), and no region state
+      engine.write([
+        {
+          _tag: "Put",
+          space: "raft",
+          key: raftStateKey(31),
+          value: RaftLocalStateCodec.encode({ hardState: { term: 6, vote: 0, commit: 37 }, lastIndex: 37, lastTerm: 6 })
+        }
+      ])
+      const network = yield* MemoryNetwork.make({ seed: 1 })
+      yield* network.register(S2, () => Effect.void)
+      const { store, registry, stop } = yield* runStore(engine, network, S1)
+      yield* store.router.sendRaftMessage(message(31, "MsgRequestVote"))
+      yield* store.router.sendRaftMessage(message(32, "MsgRequestVote"))
+      yield* eventually("peer of region 32", () => store.peers.has(32 as RegionId))
+      assert.isFalse(store.peers.has(31 as RegionId))
+      assert.match(registry.failed.get(31 as RegionId)?.message ?? "", /cannot load entries/)
+      assert.isFalse(registry.isClosed(), "the store still serves")
       yield* stop
     }).pipe(Effect.scoped)
   )

@@ -3,7 +3,8 @@
  * or one direction of one link), message loss, delays that reorder, duplication, store crashes that lose
  * every unsynced write, power losses of a majority at once (each store restarts at once, with only what it
  * had synced), slow disks, scheduler restarts (a crash of its process: what it had not synced is lost),
- * leader transfers and conf changes (a replica removed, or added back) — with a heal now and then. At most a minority of stores is down at once, so the cluster can always make progress
+ * leader transfers and conf changes (a replica removed, or added back), and with raft logs of their own, crashes
+ * inside a write's after-data window (`testing/afterDataTrap.ts`) — with a heal now and then. At most a minority of stores is down at once, so the cluster can always make progress
  * once the network heals; safety must hold whatever happens.
  */
 import { Clock, Effect } from "effect"
@@ -25,6 +26,8 @@ export type FaultKind =
   | "crash"
   | "restart"
   | "power-loss"
+  | "arm-after-data"
+  | "crash-after-data"
   | "slow-disk"
   | "stall"
   | "scheduler-restart"
@@ -142,6 +145,28 @@ const powerLoss = (
     }
   })
 
+/**
+ * Crashes every store whose armed trap holds a write in its after-data window (the write's data durable, its log
+ * ops not), while a minority is down; lets the write go on otherwise.
+ */
+const crashCaught = (
+  cluster: TestCluster,
+  state: NemesisState,
+  maxDown: number,
+  note: (kind: FaultKind, detail: string) => void
+) =>
+  Effect.gen(function* () {
+    for (const id of cluster.storeIds) {
+      const trap = cluster.afterDataTrap(id)
+      if (trap === undefined || !trap.caught) continue
+      if (state.down.size < maxDown && !state.down.has(id)) {
+        note("crash-after-data", `store ${id}: power lost between a write's data and its log ops`)
+        state.down.add(id)
+        yield* cluster.crashStore(id)
+      } else yield* trap.release()
+    }
+  })
+
 /** One fault, chosen by `random`, applied to `cluster`; `down` tracks the crashed stores. */
 const step = (cluster: TestCluster, random: SimRandom, state: NemesisState, log: NemesisLog, atMs: number) =>
   Effect.gen(function* () {
@@ -149,6 +174,7 @@ const step = (cluster: TestCluster, random: SimRandom, state: NemesisState, log:
     const ids = cluster.storeIds
     const maxDown = Math.floor((ids.length - 1) / 2)
     const note = (kind: FaultKind, detail: string) => log.faults.push({ atMs, kind, detail })
+    yield* crashCaught(cluster, state, maxDown, note)
     const roll = random.next()
     if (roll < 0.15) {
       const minority = pick(random, ids, 1 + random.int(maxDown))
@@ -176,9 +202,19 @@ const step = (cluster: TestCluster, random: SimRandom, state: NemesisState, log:
       const up = ids.filter((id) => !down.has(id))
       if (down.size < maxDown && up.length > 0) {
         const [victim] = pick(random, up, 1)
-        note("crash", `store ${victim} (unsynced writes lost)`)
-        down.add(victim!)
-        yield* cluster.crashStore(victim!)
+        const trap = cluster.afterDataTrap(victim!)
+        // with raft logs of their own, half of these crashes wait for a write worth crashing in
+        if (trap !== undefined && !trap.armed && !trap.caught && random.next() < 0.5) {
+          trap.arm()
+          note(
+            "arm-after-data",
+            `store ${victim}: crashes in its next snapshot's, split's or removal's after-data window`
+          )
+        } else {
+          note("crash", `store ${victim} (unsynced writes lost)`)
+          down.add(victim!)
+          yield* cluster.crashStore(victim!)
+        }
       }
     } else if (roll < 0.58) {
       yield* powerLoss(cluster, random, state, (victims) =>
@@ -259,6 +295,8 @@ const healNetwork = (cluster: TestCluster, state: NemesisState) =>
 export const healAll = (cluster: TestCluster, state: NemesisState, log: NemesisLog, atMs: number) =>
   Effect.gen(function* () {
     yield* healNetwork(cluster, state)
+    // a write a trap holds goes on, and no trap is left armed for the final reads
+    for (const id of cluster.storeIds) yield* cluster.afterDataTrap(id)?.release() ?? Effect.void
     // every store that is not running, whether or not `down` knew of it
     for (const id of cluster.storeIds) {
       if (cluster.store(id) === undefined) yield* cluster.startStore(id)

@@ -29,14 +29,17 @@ import { finalReads, runClients } from "./workload.js"
  * the region epoch and key-range checks and ReadIndex reads are answered without the epoch check;
  * `leader-reads-locally`, a leader answers reads from its own state without the log; `lease-too-long`, a
  * leader's read lease lasts ten election timeouts, so a deposed leader answers reads under it (the last three
- * through the raftstore's TEST ONLY `unsafeTestOnly` switches).
+ * through the raftstore's TEST ONLY `unsafeTestOnly` switches); `no-log-mending`, stores with raft logs of their own
+ * (whatever `raftLog` says) start without mending a log a crash left apart from the applied data, which the
+ * after-data crashes (`testing/afterDataTrap.ts`) leave.
  */
 export const BROKEN = [
   "none",
   "ack-before-fsync",
   "apply-skips-epoch",
   "leader-reads-locally",
-  "lease-too-long"
+  "lease-too-long",
+  "no-log-mending"
 ] as const
 export type Broken = (typeof BROKEN)[number]
 
@@ -132,13 +135,14 @@ const scenario = (options: Required<SimOptions>, log: NemesisLog, raft: RaftInva
       seed: options.seed,
       deterministic: true,
       modelSync: options.broken === "ack-before-fsync" ? "broken" : true,
-      raftLog: options.raftLog,
+      raftLog: options.raftLog || options.broken === "no-log-mending",
       config: {
         regionMaxSize: REGION_MAX_BYTES,
         regionSplitSize: Math.floor((REGION_MAX_BYTES * 2) / 3),
         ...(options.broken === "apply-skips-epoch" ? { unsafeTestOnly: { applySkipsEpochCheck: true } } : {}),
         ...(options.broken === "leader-reads-locally" ? { unsafeTestOnly: { leaderReadsLocally: true } } : {}),
-        ...(options.broken === "lease-too-long" ? { unsafeTestOnly: { leaseTooLong: true } } : {})
+        ...(options.broken === "lease-too-long" ? { unsafeTestOnly: { leaseTooLong: true } } : {}),
+        ...(options.broken === "no-log-mending" ? { unsafeTestOnly: { skipLogMending: true } } : {})
       }
     })
     const nemesisState = emptyNemesisState()
