@@ -87,7 +87,9 @@ export const makeTxnHandlersWith = (options: TxnHandlerOptions = {}): Effect.Eff
      * Latch `keys`, decide from a fresh snapshot, write the outcome (the reader is closed first) in the term
      * the snapshot was read in. The latches serialize commands of this store only: if leadership moved to
      * another store and back meanwhile, that store's leader may have written these keys, and the raftstore
-     * refuses a write two terms behind (`StaleCommand`) rather than apply a decision made without them.
+     * refuses a write two terms behind (`StaleCommand`) rather than apply a decision made without them. The
+     * latches are held until the raftstore answers the write — applied, or its log index taken by another entry —
+     * not until a deadline: a command decided while the entry could still apply would not see it.
      */
     const writing = <R>(
       context: Context | undefined,

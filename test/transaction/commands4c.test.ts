@@ -112,6 +112,39 @@ describe("KvBatchRollback", () => {
   )
 })
 
+describe("a lock written after its own transaction's rollback", () => {
+  // a prewrite decided before the rollback and written after it: the lock and the rollback record of one
+  // transaction on one key (the simulator's seed 40186 with --raft-log ended so)
+  const lockedUnderRollback = (b: Builder): ReadonlyArray<KvSpec> => [
+    { cf: D, key: [3], value: [42] },
+    { cf: L, key: [3], value: lockOf(b.ts()) },
+    { cf: W, key: [3], value: [3, 0, 0, 0, 0, 0, 0, 0, b.ts()] }
+  ]
+
+  it.effect("a rollback clears the lock, and keeps its record", () =>
+    Effect.gen(function* () {
+      const b = yield* makeBuilder
+      const cmd = b.rollbackRequest([3])
+      b.init(lockedUnderRollback(b))
+      const resp = yield* ok(b.handlers.KvBatchRollback(cmd))
+      assert.isUndefined(resp.error)
+      b.expectLens(0, 0, 1)
+      b.expect([{ cf: W, key: [3], value: [3, 0, 0, 0, 0, 0, 0, 0, b.ts()] }])
+    })
+  )
+
+  it.effect("a commit is refused: the rollback decided the transaction", () =>
+    Effect.gen(function* () {
+      const b = yield* makeBuilder
+      const cmd = b.commitRequest([3])
+      b.init(lockedUnderRollback(b))
+      const resp = yield* ok(b.handlers.KvCommit(cmd))
+      assert.match(resp.error?.abort ?? "", /rolled back/)
+      b.expectLens(1, 1, 1)
+    })
+  )
+})
+
 describe("KvCheckTxnStatus", () => {
   it.effect("TestCheckTxnStatusTtlExpired4C", () =>
     Effect.gen(function* () {
