@@ -89,15 +89,15 @@ export const makeTxnHandlersWith = (options: TxnHandlerOptions = {}): Effect.Eff
      * another store and back meanwhile, that store's leader may have written these keys, and the raftstore
      * refuses a write two terms behind (`StaleCommand`) rather than apply a decision made without them. The
      * latches are held until the raftstore answers the write — applied, or its log index taken by another entry —
-     * not until a deadline: a command decided while the entry could still apply would not see it.
+     * not until a deadline, nor until this caller is interrupted: a command decided while the entry could still
+     * apply would not see it.
      */
     const writing = <R>(
       context: Context | undefined,
       keys: ReadonlyArray<Uint8Array>,
       command: (reader: KvReader) => CommandResult<R>
     ): Effect.Effect<R, KvError> =>
-      latches.withLatches(
-        keys,
+      latches.withLatchesHandingOff(keys, (handOff) =>
         Effect.gen(function* () {
           const { result, term } = yield* withReader(context, (reader) => ({
             result: command(reader),
@@ -106,10 +106,9 @@ export const makeTxnHandlersWith = (options: TxnHandlerOptions = {}): Effect.Eff
           const { response, writes } = result
           if (writes.length > 0) {
             yield* checkLatched(keys, writes)
-            yield* storage.write(
-              context !== undefined && term !== undefined ? { ...context, term } : context,
-              "txn",
-              writes
+            // handed off: the latches stay until the raftstore answers, even if this caller is interrupted
+            yield* handOff(
+              storage.write(context !== undefined && term !== undefined ? { ...context, term } : context, "txn", writes)
             )
           }
           return response

@@ -9,7 +9,7 @@
  * needs no order). Waiting is interruptible and leaves nothing behind; the holder releases in a
  * finalizer, so an interrupted or failed command never leaks its latches.
  */
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { toLatin1 } from "../protocol/bytes.js"
 
 /** A set of latches held together; `release` opens the gate waiters block on. */
@@ -54,6 +54,39 @@ export class Latches {
         const r = this.tryAcquire(keys)
         if ("blocker" in r) return Effect.zipRight(restore(r.blocker.gate.await), attempt)
         return Effect.ensuring(restore(use), this.release(r.acquired))
+      })
+      return attempt
+    })
+  }
+
+  /**
+   * `withLatches`, where `use` may hand its last step off (`handOff`): that step runs on a fiber of its own, and
+   * the latches are released when it ends, not when `use` does. Interrupting `use` while it waits for the step
+   * ends `use` alone; the step goes on and keeps the latches. A transaction's write needs this: the keys stay
+   * latched until the raftstore has answered it, even once its caller has gone (a decision made meanwhile on
+   * those keys would not see a write that may still apply).
+   */
+  withLatchesHandingOff<A, E, R>(
+    keys: ReadonlyArray<Uint8Array>,
+    use: (handOff: <X, Y>(step: Effect.Effect<X, Y>) => Effect.Effect<X, Y>) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R> {
+    return Effect.uninterruptibleMask((restore) => {
+      const attempt: Effect.Effect<A, E, R> = Effect.suspend(() => {
+        const r = this.tryAcquire(keys)
+        if ("blocker" in r) return Effect.zipRight(restore(r.blocker.gate.await), attempt)
+        let handedOff = false
+        const release = this.release(r.acquired)
+        const handOff = <X, Y>(step: Effect.Effect<X, Y>): Effect.Effect<X, Y> =>
+          Effect.suspend(() => {
+            handedOff = true
+            return Effect.flatMap(Effect.forkDaemon(Effect.ensuring(step, release)), (fiber) =>
+              restore(Fiber.join(fiber))
+            )
+          }).pipe(Effect.uninterruptible)
+        return Effect.ensuring(
+          restore(use(handOff)),
+          Effect.suspend(() => (handedOff ? Effect.void : release))
+        )
       })
       return attempt
     })

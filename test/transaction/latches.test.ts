@@ -114,4 +114,40 @@ describe("Latches", () => {
       assert.strictEqual(yield* Ref.get(counter), 50)
     })
   )
+
+  it.effect("a step handed off keeps the latches until it ends, though its caller is interrupted", () =>
+    Effect.gen(function* () {
+      const l = yield* makeLatches
+      const answered = yield* Deferred.make<string>()
+      const caller = yield* Effect.fork(
+        l.withLatchesHandingOff([bytes([1])], (handOff) => handOff(Deferred.await(answered)))
+      )
+      yield* Effect.yieldNow()
+      assert.isTrue(l.isHeld(bytes([1])))
+      // the caller gives up (its client went away): the step, a write still in the log, goes on
+      yield* Fiber.interrupt(caller)
+      assert.isTrue(l.isHeld(bytes([1])), "still latched while the step waits")
+      const next = yield* Effect.fork(l.withLatches([bytes([1])], Effect.succeed("next")))
+      yield* Effect.yieldNow()
+      assert.isUndefined(yield* Effect.map(Fiber.poll(next), (o) => (o._tag === "Some" ? o : undefined)))
+      yield* Deferred.succeed(answered, "applied")
+      assert.strictEqual(yield* Fiber.join(next), "next")
+      assert.isFalse(l.isHeld(bytes([1])))
+    })
+  )
+
+  it.effect("without a hand-off, or when the step fails, the latches go as withLatches's do", () =>
+    Effect.gen(function* () {
+      const l = yield* makeLatches
+      assert.strictEqual(yield* l.withLatchesHandingOff([bytes([1])], () => Effect.succeed(1)), 1)
+      assert.isFalse(l.isHeld(bytes([1])))
+      const failed = yield* Effect.exit(l.withLatchesHandingOff([bytes([1])], (handOff) => handOff(Effect.fail("no"))))
+      assert.strictEqual(failed._tag, "Failure")
+      assert.isFalse(l.isHeld(bytes([1])))
+      const interrupted = yield* Effect.fork(l.withLatchesHandingOff([bytes([2])], () => Effect.never))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(interrupted)
+      assert.isFalse(l.isHeld(bytes([2])))
+    })
+  )
 })
