@@ -6,8 +6,9 @@
  *
  * Why a trap: random power losses almost never land in that window. It lasts as long as one write, and the writes
  * that matter (a snapshot's, a split's, a removal's) are a few per run: after 20 seeds of the simulator with 50
- * power losses among them, no restart found a log to mend. Armed, the trap catches the next such write of its store and holds it
- * in the window (the data durable, the log ops not) until the simulator crashes the store, or lets the write go on.
+ * power losses among them, no restart found a log to mend. Armed, the trap catches the next such write of its
+ * store and holds it in the window (the data durable, the log ops not) until the simulator crashes the store, or
+ * lets the write go on.
  */
 import { Deferred, type Duration, Effect, FiberId } from "effect"
 import type { WriteOp } from "../services/Storage.js"
