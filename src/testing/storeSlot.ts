@@ -80,25 +80,25 @@ export const makeSlot = (
     }
     const memory = new MemoryEngine({ modelSync: modelSync !== false, brokenSync: modelSync === "broken" })
     // the log's "disk": every append is durable (a broken disk's fsync is the engine's alone)
-    const disk = raftLog ? new MemoryLogDisk(64 * 1024) : undefined
-    const trap = raftLog ? new AfterDataTrap(AFTER_DATA_WINDOW) : undefined
+    const logged = raftLog
+      ? { log: new MemoryLogDisk(64 * 1024), trap: new AfterDataTrap(AFTER_DATA_WINDOW) }
+      : undefined
     const read = (space: Space, key: Uint8Array) =>
-      disk !== undefined && space === "raft"
-        ? Effect.sync(() => raftLogged(memoryStorage(memory), disk.peek()).latest.get(space, key))
+      logged !== undefined && space === "raft"
+        ? Effect.sync(() => raftLogged(memoryStorage(memory), logged.log.peek()).latest.get(space, key))
         : Effect.sync(() => memory.get(space, key))
     const slot: StoreSlot = {
       id,
       memory,
-      ...(disk !== undefined ? { log: disk } : {}),
-      ...(trap !== undefined ? { trap } : {}),
+      ...logged,
       storage:
-        disk === undefined || trap === undefined
+        logged === undefined
           ? layerMemoryFrom(memory)
-          : layerRaftLogged(() => disk.open(), layerMemoryFrom(memory), {
+          : layerRaftLogged(() => logged.log.open(), layerMemoryFrom(memory), {
               checkpointMinBytes: 256 * 1024,
               // a window a crash can land in, between a write's data and the log ops that must follow it (the
               // simulator's clock is virtual: it costs its runs no wall time)
-              beforeAfterData: trap.beforeAfterData
+              beforeAfterData: logged.trap.beforeAfterData
             }),
       engineGet: read,
       engineGetSpace: read,

@@ -49,14 +49,7 @@ export class Latches {
 
   /** Runs `use` while holding the latches of `keys`, waiting as long as needed to get them. */
   withLatches<A, E, R>(keys: ReadonlyArray<Uint8Array>, use: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
-    return Effect.uninterruptibleMask((restore) => {
-      const attempt: Effect.Effect<A, E, R> = Effect.suspend(() => {
-        const r = this.tryAcquire(keys)
-        if ("blocker" in r) return Effect.zipRight(restore(r.blocker.gate.await), attempt)
-        return Effect.ensuring(restore(use), this.release(r.acquired))
-      })
-      return attempt
-    })
+    return this.withLatchesHandingOff(keys, () => use)
   }
 
   /**
